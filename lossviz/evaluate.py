@@ -1,0 +1,301 @@
+"""Value, per-element loss and gradients, by autograd through ``torch.nn`` itself.
+
+Nothing here re-implements a loss: the spec's torch module computes the value
+and ``torch.autograd.grad`` the gradient. What lossviz adds is checking at the
+edge (plain ``LossvizInputError`` messages instead of tracebacks), the optional
+transforms the tutorials use (sigmoid, softmax, log_softmax, reshape) and
+warnings for legal but suspicious input.
+
+Example:
+    >>> r = evaluate("CrossEntropyLoss", {"input": parse_tensor("[[0.1, 0.2, 0.3]]"),
+    ...                                  "target": parse_tensor("[1]")})
+    >>> round(r.value, 4)
+    1.1019
+"""
+
+from __future__ import annotations
+
+import math
+import warnings as pywarnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from lossviz.catalog import LossSpec, ParamSpec, get_loss
+from lossviz.errors import LossvizInputError
+from lossviz.parsing import parse_tensor, reshape
+
+Tensor = torch.Tensor
+
+#: Transforms applied to the (first) prediction before the loss, as in the tutorials.
+TRANSFORMS: dict[str, str] = {
+    "none": "use the input as typed",
+    "sigmoid": "σ(x) = 1 / (1 + e^{-x}), element by element (for BCELoss)",
+    "softmax": "softmax over the class dimension",
+    "log_softmax": "log-softmax over the class dimension (for NLLLoss, KLDivLoss, CTCLoss)",
+}
+
+
+@dataclass
+class LossResult:
+    """Everything the page, CLI and explanations show for one evaluation."""
+
+    spec: LossSpec
+    reduction: str
+    params: dict[str, Any]
+    transform: str
+    raw: dict[str, Tensor]  # what the user typed (after reshape), detached
+    inputs: dict[str, Tensor]  # what the loss saw (after transform and checks), detached
+    output: Tensor  # the module's output for the chosen reduction (scalar, or per element for 'none')
+    per_element: Tensor  # the module's output with reduction='none'
+    grads: dict[str, Tensor]  # d(reduced loss)/d(raw prediction), one per prediction slot
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def loss(self) -> str:
+        return self.spec.name
+
+    @property
+    def value(self) -> float:
+        """The reduced loss as a number; for 'none' the sum of the per-element losses."""
+        return float(self.output.sum()) if self.output.dim() else float(self.output)
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.output.dim() == 0
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        first = self.spec.predictions[0].name
+        return tuple(self.raw[first].shape)
+
+    def to_json(self) -> dict[str, Any]:
+        """The CLI's ``--json`` object (DESIGN.md contract)."""
+        preds = self.spec.predictions
+        if len(preds) == 1:
+            grad: Any = _jsonable(self.grads[preds[0].name])
+        else:
+            grad = {s.name: _jsonable(self.grads[s.name]) for s in preds}
+        return {
+            "loss": self.spec.name,
+            "reduction": self.reduction,
+            "value": _jsonable(self.output),
+            "per_element": _jsonable(self.per_element),
+            "grad": grad,
+            "input_shape": list(self.input_shape),
+            "warnings": list(self.warnings),
+        }
+
+
+def _jsonable(t: Tensor) -> Any:
+    def fix(v: Any) -> Any:
+        if isinstance(v, list):
+            return [fix(x) for x in v]
+        if isinstance(v, float) and not math.isfinite(v):
+            return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
+        return v
+
+    return fix(t.detach().cpu().tolist())
+
+
+def resolve_params(spec: LossSpec, given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Defaults merged with ``given``, each checked against its range.
+
+    Tensor parameters (weight, pos_weight) may be given as text; unknown names
+    are refused so a typo does not pass silently.
+    """
+    given = dict(given or {})
+    known = {p.name: p for p in spec.params}
+    for k in given:
+        if k not in known:
+            names = ", ".join(known) or "none"
+            raise LossvizInputError(f"{spec.name} has no parameter {k!r}; its parameters are: {names}")
+    out: dict[str, Any] = {}
+    for p in spec.params:
+        value = given.get(p.name, p.default)
+        if p.kind == "tensor" and isinstance(value, str):
+            value = None if not value.strip() else parse_tensor(value, name=f"{spec.name} {p.name}")
+        out[p.name] = _coerce(p, value, spec.name)
+    return out
+
+
+def _coerce(p: ParamSpec, value: Any, loss: str) -> Any:
+    return p.coerce(value, loss)
+
+
+def _apply_transform(name: str, x: Tensor, spec: LossSpec) -> Tensor:
+    if name in ("", "none", None):
+        return x
+    if x.dim() == 0 and name != "sigmoid":
+        raise LossvizInputError(f"{name} needs at least one dimension of classes; the input is a single number")
+    dim = -1 if spec.name == "CTCLoss" else (1 if x.dim() >= 2 else 0)
+    if name == "sigmoid":
+        return torch.sigmoid(x)
+    if name == "softmax":
+        return torch.softmax(x, dim=dim)
+    if name == "log_softmax":
+        return torch.log_softmax(x, dim=dim)
+    raise LossvizInputError(f"unknown transform {name!r}; choose one of: {', '.join(TRANSFORMS)}")
+
+
+_TORCH_WARNINGS_WE_EXPLAIN = ("Using a target size", "batchmean", "reduction: 'mean'")
+
+
+def evaluate(
+    loss: str | LossSpec,
+    tensors: Mapping[str, Tensor],
+    *,
+    reduction: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    transform: str = "none",
+) -> LossResult:
+    """Evaluate ``loss`` on ``tensors`` (slot name -> tensor) through the torch module.
+
+    The gradient is that of the reduced loss with respect to each raw
+    prediction tensor (before the transform). For reduction 'none' it is the
+    gradient of the sum of the per-element losses (backward with ones).
+    """
+    spec = loss if isinstance(loss, LossSpec) else get_loss(loss)
+    reduction = reduction or spec.default_reduction
+    if reduction not in spec.reductions:
+        raise LossvizInputError(
+            f"{spec.name} has no reduction {reduction!r}; choose one of: {', '.join(spec.reductions)}"
+        )
+    transform = transform or "none"
+    if transform not in TRANSFORMS:
+        raise LossvizInputError(f"unknown transform {transform!r}; choose one of: {', '.join(TRANSFORMS)}")
+    resolved = resolve_params(spec, params)
+    missing = [s.name for s in spec.slots if s.name not in tensors]
+    if missing:
+        raise LossvizInputError(f"{spec.name} needs {', '.join(missing)}; give a value for each")
+    extra = [k for k in tensors if k not in {s.name for s in spec.slots}]
+    if extra:
+        raise LossvizInputError(f"{spec.name} takes no tensor called {extra[0]!r}")
+
+    leaves: dict[str, Tensor] = {}
+    seen: dict[str, Tensor] = {}
+    for slot in spec.slots:
+        t = tensors[slot.name]
+        if not isinstance(t, Tensor):
+            raise LossvizInputError(f"{slot.name} must be a tensor")
+        if t.is_complex() or t.dtype == torch.bool:
+            t = t.to(torch.float32)
+        if slot.differentiable:
+            leaf = t.detach().to(torch.float32 if not t.is_floating_point() else t.dtype).clone()
+            if not torch.isfinite(leaf).all():
+                raise LossvizInputError(f"{spec.name}: {slot.name} holds NaN or inf; losses need finite numbers")
+            leaf.requires_grad_(True)
+            leaves[slot.name] = leaf
+            seen[slot.name] = leaf
+        else:
+            if t.is_floating_point() and not torch.isfinite(t).all():
+                raise LossvizInputError(f"{spec.name}: {slot.name} holds NaN or inf; losses need finite numbers")
+            seen[slot.name] = t.detach()
+    if transform != "none":
+        first = spec.predictions[0].name
+        seen[first] = _apply_transform(transform, seen[first], spec)
+
+    checked, warns = spec.check(dict(seen), resolved)
+    warns = list(warns)
+    if reduction in spec.reduction_warnings:
+        warns.append(spec.reduction_warnings[reduction])
+    args = [checked[s.name] for s in spec.slots]
+
+    module = spec.build(reduction, resolved)
+    with pywarnings.catch_warnings(record=True) as caught:
+        pywarnings.simplefilter("always")
+        try:
+            out = module(*args)
+            with torch.no_grad():
+                per = out.detach() if reduction == "none" else spec.build("none", resolved)(*args).detach()
+        except (RuntimeError, ValueError, IndexError, TypeError) as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise LossvizInputError(f"{spec.name}: PyTorch rejected these tensors: {first_line[:300]}") from None
+    for w in caught:
+        msg = str(w.message)
+        if not any(k in msg for k in _TORCH_WARNINGS_WE_EXPLAIN):
+            warns.append("PyTorch warns: " + msg.splitlines()[0][:300])
+
+    grads: dict[str, Tensor] = {}
+    if out.requires_grad:
+        names = list(leaves)
+        gout = None if out.dim() == 0 else torch.ones_like(out)
+        got = torch.autograd.grad(out, [leaves[n] for n in names], grad_outputs=gout, allow_unused=True)
+        for n, g in zip(names, got, strict=True):
+            grads[n] = torch.zeros_like(leaves[n]) if g is None else g.detach()
+    else:
+        grads = {n: torch.zeros_like(v.detach()) for n, v in leaves.items()}
+
+    if not torch.isfinite(out.detach()).all():
+        hint = (
+            " No alignment of the targets fits in the input length; turn on zero_infinity or lengthen the input."
+            if spec.name == "CTCLoss"
+            else ""
+        )
+        warns.append("the loss is not finite (inf or NaN)." + hint)
+
+    return LossResult(
+        spec=spec,
+        reduction=reduction,
+        params=resolved,
+        transform=transform,
+        raw={k: v.detach() for k, v in seen.items()} | {k: v.detach() for k, v in leaves.items()},
+        inputs={k: v.detach() for k, v in checked.items()},
+        output=out.detach(),
+        per_element=per,
+        grads=grads,
+        warnings=_dedupe(warns),
+    )
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    out: list[str] = []
+    for s in items:
+        if s not in out:
+            out.append(s)
+    return out
+
+
+def parse_inputs(
+    spec: LossSpec | str,
+    texts: Mapping[str, str],
+    shapes: Mapping[str, str] | None = None,
+    *,
+    allow_nonfinite: bool = False,
+) -> dict[str, Tensor]:
+    """Parse each slot's text (keyed by slot name) with the safe parser, then reshape."""
+    spec = spec if isinstance(spec, LossSpec) else get_loss(spec)
+    shapes = shapes or {}
+    out: dict[str, Tensor] = {}
+    for slot in spec.slots:
+        text = texts.get(slot.name)
+        if text is None:
+            raise LossvizInputError(f"{spec.name} needs {slot.name} ({slot.doc})")
+        t = parse_tensor(text, name=slot.name, allow_nonfinite=allow_nonfinite)
+        shape = shapes.get(slot.name)
+        if shape:
+            t = reshape(t, shape, name=slot.name)
+        out[slot.name] = t
+    return out
+
+
+def evaluate_text(
+    loss: str,
+    texts: Mapping[str, str],
+    *,
+    reduction: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    transform: str = "none",
+    shapes: Mapping[str, str] | None = None,
+) -> LossResult:
+    """Parse and evaluate in one call (what the page and the CLI do)."""
+    spec = get_loss(loss)
+    return evaluate(
+        spec,
+        parse_inputs(spec, texts, shapes),
+        reduction=reduction,
+        params=params,
+        transform=transform,
+    )

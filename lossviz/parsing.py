@@ -1,0 +1,388 @@
+"""Text -> tensor, safely: the only place user text becomes numbers.
+
+A hand-written tokenizer and recursive-descent reader; there is no ``eval`` and
+no ``ast.literal_eval`` anywhere. Every size is capped before any work is done.
+
+Accepted forms (numbers separated by commas, spaces, tabs or new lines):
+
+- ``0.1, 0.2, 0.3``                 -> shape (3,)
+- ``2.5``                           -> shape () (a scalar)
+- ``[[1, 2], [3, 4]]`` or ``((1, 2), (3, 4))`` -> shape (2, 2)
+- ``1 2\\n3 4`` or ``1 2; 3 4``      -> shape (2, 2) (one row per line or ``;``)
+- an optional shape to reshape to: ``(1, 1, 1, 3)``, ``1x3``, ``-1, 2``
+
+Whole numbers only (``1, 0, 2``) give an int64 tensor (class indices);
+anything with a decimal point or exponent gives float32. NaN and inf are
+refused unless the caller asks for them on purpose (``allow_nonfinite``).
+
+Example:
+    >>> parse_tensor("[[0.8, 0.2], [0.1, 0.9]]").shape
+    torch.Size([2, 2])
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from lossviz.errors import LossvizInputError
+
+#: Most characters one box may hold (checked before anything else).
+MAX_CHARS = 20_000
+#: Most numbers one tensor may hold.
+MAX_ELEMENTS = 4_096
+#: Deepest bracket nesting (and most dimensions of a shape).
+MAX_DEPTH = 6
+#: Largest magnitude accepted: float32's finite range.
+MAX_ABS = 3.4e38
+#: Largest whole number accepted as an integer (int64 range).
+MAX_INT = 2**63 - 1
+
+_NUMBER = re.compile(
+    r"[+-]?(?:(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?|nan|inf(?:inity)?)",
+    re.IGNORECASE,
+)
+_INTEGER = re.compile(r"[+-]?\d+")
+_OPEN = "[("
+_CLOSE = "])"
+_PAIR = {"[": "]", "(": ")"}
+
+
+@dataclass(frozen=True)
+class _Tok:
+    kind: str  # "num", "open", "close", "row" (a ; or a new line outside brackets)
+    text: str
+    pos: int
+
+
+def _where(text: str, pos: int) -> str:
+    """Human position: line and column (1-based) of character ``pos``."""
+    line = text.count("\n", 0, pos) + 1
+    col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    return f"line {line}, column {col}"
+
+
+def _tokenize(text: str, name: str, max_elements: int) -> list[_Tok]:
+    toks: list[_Tok] = []
+    depth = 0
+    numbers = 0
+    i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch in " \t\r,":
+            i += 1
+            continue
+        if ch == "\n" or ch == ";":
+            if depth == 0:
+                toks.append(_Tok("row", ch, i))
+            elif ch == ";":
+                raise LossvizInputError(
+                    f"{name}: ';' at {_where(text, i)} is inside brackets; "
+                    "inside brackets separate numbers with commas and rows with ], ["
+                )
+            i += 1
+            continue
+        if ch in _OPEN:
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise LossvizInputError(
+                    f"{name}: brackets nest deeper than {MAX_DEPTH} levels at {_where(text, i)}; "
+                    f"lossviz takes tensors of at most {MAX_DEPTH} dimensions"
+                )
+            toks.append(_Tok("open", ch, i))
+            i += 1
+            continue
+        if ch in _CLOSE:
+            depth -= 1
+            toks.append(_Tok("close", ch, i))
+            i += 1
+            continue
+        m = _NUMBER.match(text, i)
+        if m is None or m.end() == i:
+            bad = re.match(r"\S+?(?=[\s,;\[\]()]|$)", text[i:])
+            word = bad.group(0) if bad else ch
+            raise LossvizInputError(
+                f"{name}: {word!r} at {_where(text, i)} is not a number; "
+                "use numbers like 0.5, -2, 1e-3 separated by commas or spaces"
+            )
+        end = m.end()
+        if end < n and (text[end].isalnum() or text[end] in "._"):
+            bad = re.match(r"[^\s,;\[\]()]+", text[i:])
+            word = bad.group(0) if bad else text[i : end + 1]
+            raise LossvizInputError(
+                f"{name}: {word!r} at {_where(text, i)} is not a number; "
+                "use numbers like 0.5, -2, 1e-3 separated by commas or spaces"
+            )
+        numbers += 1
+        if numbers > max_elements:
+            raise LossvizInputError(
+                f"{name}: more than {max_elements} numbers; lossviz takes at most {max_elements} "
+                "numbers per box, so use a smaller example"
+            )
+        toks.append(_Tok("num", m.group(0), i))
+        i = end
+    return toks
+
+
+class _Reader:
+    """Recursive descent over tokens: value := num | open value* close."""
+
+    def __init__(self, text: str, toks: list[_Tok], name: str):
+        self.text = text
+        self.toks = toks
+        self.i = 0
+        self.name = name
+
+    def peek(self) -> _Tok | None:
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def value(self) -> object:
+        tok = self.toks[self.i]
+        self.i += 1
+        if tok.kind == "num":
+            return tok
+        if tok.kind == "close":
+            raise LossvizInputError(
+                f"{self.name}: '{tok.text}' at {_where(self.text, tok.pos)} closes a bracket that was never "
+                "opened; remove it or add the matching opening bracket"
+            )
+        # open bracket: read children until the matching close
+        items: list[object] = []
+        while True:
+            nxt = self.peek()
+            if nxt is None:
+                raise LossvizInputError(
+                    f"{self.name}: '{tok.text}' at {_where(self.text, tok.pos)} is never closed; "
+                    f"add '{_PAIR[tok.text]}' at the end"
+                )
+            if nxt.kind == "close":
+                if nxt.text != _PAIR[tok.text]:
+                    raise LossvizInputError(
+                        f"{self.name}: '{nxt.text}' at {_where(self.text, nxt.pos)} does not match "
+                        f"'{tok.text}' at {_where(self.text, tok.pos)}; close it with '{_PAIR[tok.text]}'"
+                    )
+                self.i += 1
+                return (tok, items)
+            items.append(self.value())
+
+
+def _shape_of(node: object, text: str, name: str) -> tuple[int, ...]:
+    if isinstance(node, _Tok):
+        return ()
+    tok, items = node  # type: ignore[misc]
+    if not items:
+        return (0,)
+    shapes = [_shape_of(child, text, name) for child in items]
+    first = shapes[0]
+    for k, s in enumerate(shapes[1:], start=2):
+        if s != first:
+            child = items[k - 1]
+            at = child.pos if isinstance(child, _Tok) else child[0].pos
+            what, want = _describe(s), _describe(first)
+            raise LossvizInputError(
+                f"{name}: row {k} at {_where(text, at)} has {what} but row 1 has {want}; "
+                "every row needs the same length (ragged rows cannot form a tensor)"
+            )
+    return (len(items), *first)
+
+
+def _describe(shape: tuple[int, ...]) -> str:
+    if shape == ():
+        return "a single number"
+    if len(shape) == 1:
+        return f"{shape[0]} number" + ("" if shape[0] == 1 else "s")
+    return "shape (" + ", ".join(map(str, shape)) + ")"
+
+
+def _flatten(node: object, out: list[_Tok]) -> None:
+    if isinstance(node, _Tok):
+        out.append(node)
+        return
+    for child in node[1]:  # type: ignore[index]
+        _flatten(child, out)
+
+
+def _to_number(tok: _Tok, text: str, name: str, allow_nonfinite: bool, as_int: bool) -> float | int:
+    s = tok.text
+    if as_int:
+        v = int(s)
+        if abs(v) > MAX_INT:
+            raise LossvizInputError(
+                f"{name}: {s} at {_where(text, tok.pos)} is too large; whole numbers must fit in 64 bits"
+            )
+        return v
+    v = float(s)
+    if math.isnan(v) or math.isinf(v) or abs(v) > MAX_ABS:
+        if not allow_nonfinite:
+            kind = "NaN (not a number)" if math.isnan(v) else "infinite" if "inf" in s.lower() else "too large"
+            raise LossvizInputError(
+                f"{name}: {s} at {_where(text, tok.pos)} is {kind}; losses need finite numbers "
+                f"(between -{MAX_ABS:g} and {MAX_ABS:g}), so replace it"
+            )
+        if not math.isnan(v) and not math.isinf(v):
+            v = math.copysign(math.inf, v)
+    return v
+
+
+def parse_tensor(
+    text: str,
+    *,
+    name: str = "input",
+    shape: str | Sequence[int] | None = None,
+    allow_nonfinite: bool = False,
+    max_elements: int = MAX_ELEMENTS,
+) -> torch.Tensor:
+    """Parse ``text`` into a tensor (int64 if every number is whole, else float32).
+
+    Raises ``LossvizInputError`` naming the position and the fix for anything
+    that is not a clean, rectangular list of at most ``max_elements`` numbers.
+
+    Example:
+        >>> parse_tensor("1, 2, 3", shape="(1, 1, 1, 3)").shape
+        torch.Size([1, 1, 1, 3])
+    """
+    if not isinstance(text, str):
+        raise LossvizInputError(f"{name}: expected text, got {type(text).__name__}")
+    if len(text) > MAX_CHARS:
+        raise LossvizInputError(
+            f"{name}: {len(text)} characters is over the limit of {MAX_CHARS}; use a smaller example"
+        )
+    toks = _tokenize(text, name, max_elements)
+    if not any(t.kind == "num" for t in toks):
+        if any(t.kind in ("open", "close") for t in toks):
+            # still check bracket structure so an unbalanced "[[" says so
+            _read_nodes(text, toks, name)
+        raise LossvizInputError(f"{name} is empty; type some numbers, e.g. 0.1, 0.2, 0.3")
+    nodes = _read_nodes(text, toks, name)
+    if len(nodes) == 1:
+        root = nodes[0]
+    else:
+        root = (_Tok("open", "[", 0), nodes)
+    dims = _shape_of(root, text, name)
+    flat: list[_Tok] = []
+    _flatten(root, flat)
+    as_int = all(_INTEGER.fullmatch(t.text) for t in flat)
+    values = [_to_number(t, text, name, allow_nonfinite, as_int) for t in flat]
+    if as_int:
+        tensor = torch.tensor(values, dtype=torch.int64).reshape(dims)
+    else:
+        tensor = torch.tensor(values, dtype=torch.float32).reshape(dims)
+    if shape is not None:
+        tensor = reshape(tensor, shape, name=name)
+    return tensor
+
+
+def _read_nodes(text: str, toks: list[_Tok], name: str) -> list[object]:
+    """Top level: bracketed values and bare numbers; ';' or new lines split rows."""
+    reader = _Reader(text, toks, name)
+    rows: list[list[object]] = [[]]
+    while reader.peek() is not None:
+        tok = reader.peek()
+        assert tok is not None
+        if tok.kind == "row":
+            reader.i += 1
+            if rows[-1]:
+                rows.append([])
+            continue
+        rows[-1].append(reader.value())
+    rows = [r for r in rows if r]
+    if len(rows) == 1:
+        return rows[0]
+    # several lines: each line is one row (a line holding one bracketed row is that row);
+    # a column of single numbers is read as a plain list
+    if all(len(r) == 1 and isinstance(r[0], _Tok) for r in rows):
+        return [r[0] for r in rows]
+    out: list[object] = []
+    for r in rows:
+        if len(r) == 1 and not isinstance(r[0], _Tok):
+            out.append(r[0])
+        else:
+            out.append((_Tok("open", "[", r[0].pos if isinstance(r[0], _Tok) else r[0][0].pos), r))
+    return out
+
+
+def parse_shape(text: str | Sequence[int], numel: int | None = None, *, name: str = "shape") -> tuple[int, ...]:
+    """Parse a shape such as ``(1, 1, 1, 3)``, ``1x3`` or ``-1, 2``; ``()`` is a scalar.
+
+    With ``numel`` given, one ``-1`` is inferred and the product is checked.
+    """
+    if isinstance(text, str):
+        if len(text) > 200:
+            raise LossvizInputError(f"{name}: too long; write a shape like (1, 1, 1, 3)")
+        body = text.strip()
+        if body.startswith(("(", "[")) and body.endswith((")", "]")):
+            body = body[1:-1]
+        parts = [p for p in re.split(r"[\s,x×*]+", body.strip()) if p]
+        dims: list[int] = []
+        for p in parts:
+            if not re.fullmatch(r"-?\d+", p):
+                raise LossvizInputError(
+                    f"{name}: {p!r} is not a whole number; write a shape like (1, 1, 1, 3) or 2x3"
+                )
+            dims.append(int(p))
+    else:
+        dims = [int(d) for d in text]
+    if len(dims) > MAX_DEPTH:
+        raise LossvizInputError(f"{name}: {len(dims)} dimensions is more than the {MAX_DEPTH} lossviz takes")
+    if dims.count(-1) > 1:
+        raise LossvizInputError(f"{name}: only one dimension can be -1 (the one PyTorch works out)")
+    for d in dims:
+        if d < -1 or d == 0 or d > MAX_ELEMENTS:
+            raise LossvizInputError(
+                f"{name}: {d} is not a valid size; each size is a positive whole number (or one -1)"
+            )
+    if numel is not None:
+        known = math.prod(d for d in dims if d != -1)
+        if -1 in dims:
+            if known == 0 or numel % known:
+                raise LossvizInputError(
+                    f"{name}: cannot fit {numel} numbers into {tuple(dims)}; {numel} is not a multiple of {known}"
+                )
+            dims[dims.index(-1)] = numel // known
+        elif known != numel:
+            raise LossvizInputError(
+                f"{name}: cannot reshape {numel} numbers to {tuple(dims)}, which holds {known}; "
+                "make the sizes multiply to the number of values"
+            )
+    return tuple(dims)
+
+
+def reshape(tensor: torch.Tensor, shape: str | Sequence[int], *, name: str = "input") -> torch.Tensor:
+    """Reshape with a clear message when the sizes do not multiply out."""
+    if isinstance(shape, str) and not shape.strip():
+        return tensor
+    dims = parse_shape(shape, tensor.numel(), name=f"{name} shape")
+    return tensor.reshape(dims)
+
+
+def format_tensor(t: torch.Tensor, *, digits: int = 6) -> str:
+    """Tensor -> text the parser reads back (nested brackets; shortest float32 repr)."""
+    import numpy as np
+
+    def fmt(v: object) -> str:
+        if isinstance(v, bool):
+            return "1" if v else "0"
+        if isinstance(v, int):
+            return str(v)
+        f = np.float32(v)
+        if not np.isfinite(f):
+            return "nan" if np.isnan(f) else ("inf" if f > 0 else "-inf")
+        s = np.format_float_positional(f, precision=digits, unique=True, trim="-")
+        if len(s) > 12:
+            s = np.format_float_scientific(f, precision=min(digits, 6), unique=True, trim="-")
+        if t.is_floating_point() and "." not in s and "e" not in s:
+            s += ".0"
+        return s
+
+    def rec(x: object) -> str:
+        if isinstance(x, list):
+            return "[" + ", ".join(rec(v) for v in x) + "]"
+        return fmt(x)
+
+    data = t.detach().cpu().tolist()
+    return rec(data)
