@@ -472,7 +472,10 @@ def _check_ce(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tensor
                 "to 1; soft labels are normally a probability distribution over the classes."
             )
         if p.get("ignore_index", -100) != -100:
-            w.append("ignore_index has no effect with probability targets; it only applies to class indices.")
+            raise LossvizInputError(
+                f"{loss}: ignore_index only applies to class-index targets, and this target is read as "
+                "probabilities (it has the input's shape); set ignore_index back to -100 or give class indices"
+            )
     else:
         if y.dim() == x.dim() and y.dim() >= 1 and not y.is_floating_point() and x.dim() > 1:
             raise LossvizInputError(

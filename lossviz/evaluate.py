@@ -197,6 +197,8 @@ def evaluate(
         first = spec.predictions[0].name
         seen[first] = _apply_transform(transform, seen[first], spec)
 
+    dtype = leaves[spec.predictions[0].name].dtype
+    resolved = {k: (v.to(dtype) if isinstance(v, Tensor) else v) for k, v in resolved.items()}
     checked, warns = spec.check(dict(seen), resolved)
     warns = list(warns)
     if reduction in spec.reduction_warnings:

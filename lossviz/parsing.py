@@ -360,8 +360,13 @@ def reshape(tensor: torch.Tensor, shape: str | Sequence[int], *, name: str = "in
     return tensor.reshape(dims)
 
 
-def format_tensor(t: torch.Tensor, *, digits: int = 6) -> str:
-    """Tensor -> text the parser reads back (nested brackets; shortest float32 repr)."""
+def format_tensor(t: torch.Tensor, *, digits: int | None = None, pretty: bool = False) -> str:
+    """Tensor -> text the parser reads back (nested brackets; shortest float32 repr).
+
+    ``digits=None`` writes the shortest text that reads back to the same
+    float32 (exact round trip); a number rounds for display. With ``pretty``
+    each row of a matrix (or higher) goes on its own line.
+    """
     import numpy as np
 
     def fmt(v: object) -> str:
@@ -374,14 +379,16 @@ def format_tensor(t: torch.Tensor, *, digits: int = 6) -> str:
             return "nan" if np.isnan(f) else ("inf" if f > 0 else "-inf")
         s = np.format_float_positional(f, precision=digits, unique=True, trim="-")
         if len(s) > 12:
-            s = np.format_float_scientific(f, precision=min(digits, 6), unique=True, trim="-")
+            s = np.format_float_scientific(f, precision=digits, unique=True, trim="-")
         if t.is_floating_point() and "." not in s and "e" not in s:
             s += ".0"
         return s
 
-    def rec(x: object) -> str:
+    def rec(x: object, depth: int = 0) -> str:
         if isinstance(x, list):
-            return "[" + ", ".join(rec(v) for v in x) + "]"
+            nested = pretty and x and isinstance(x[0], list)
+            sep = ",\n" + " " * (depth + 1) if nested else ", "
+            return "[" + sep.join(rec(v, depth + 1) for v in x) + "]"
         return fmt(x)
 
     data = t.detach().cpu().tolist()

@@ -1,0 +1,197 @@
+"""``python -m lossviz list | eval | train``: the command-line contract of DESIGN.md.
+
+Bad input: exit status 2 and one line ``error: ...`` on stderr. Warnings go to
+stderr as ``warning: ...`` (and into the JSON with ``--json``).
+
+Losses with more than one input take extra options:
+
+- MarginRankingLoss, CosineEmbeddingLoss: ``--input`` (input1) and ``--input2``
+- GaussianNLLLoss: ``--var``
+- TripletMarginLoss: ``--input`` (anchor), ``--positive``, ``--negative``
+- CTCLoss: ``--input`` (log_probs), ``--target`` (targets), ``--input-lengths``, ``--target-lengths``
+
+With more than one prediction tensor, ``grad`` in the JSON is an object keyed
+by torch's argument name (input1/input2, anchor/positive/negative, input/var).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from lossviz.catalog import REDUCTION_DOC, get_loss, list_losses
+from lossviz.errors import LossvizInputError
+from lossviz.evaluate import TRANSFORMS, evaluate_text
+from lossviz.parsing import format_tensor
+
+EXIT_BAD_INPUT = 2
+
+#: slot cli names beyond --input / --target, with their help
+EXTRA_SLOT_OPTIONS = {
+    "input2": "second input (MarginRankingLoss, CosineEmbeddingLoss)",
+    "var": "variance (GaussianNLLLoss)",
+    "positive": "positive example (TripletMarginLoss; --input is the anchor)",
+    "negative": "negative example (TripletMarginLoss)",
+    "input-lengths": "input lengths per sequence (CTCLoss)",
+    "target-lengths": "target lengths per sequence (CTCLoss)",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one ``error: ...`` line and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"error: {message}\n")
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m lossviz", description="Look inside PyTorch losses from the terminal.")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    sub.required = True
+
+    p_list = sub.add_parser("list", help="list the loss catalog")
+    p_list.add_argument("--json", action="store_true", help="print the catalog as JSON")
+
+    p_eval = sub.add_parser("eval", help="evaluate one loss: value, per-element loss, gradient")
+    p_eval.add_argument("--loss", required=True, help="a catalog name, e.g. CrossEntropyLoss")
+    p_eval.add_argument("--input", required=True, help="predictions as text, e.g. '[[0.1, 0.2, 0.3]]'")
+    p_eval.add_argument("--target", help="targets as text (TripletMarginLoss has none)")
+    for opt, text in EXTRA_SLOT_OPTIONS.items():
+        p_eval.add_argument(f"--{opt}", help=text)
+    p_eval.add_argument("--reduction", help="none, mean, sum (batchmean for KLDivLoss); default: the loss's own")
+    p_eval.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                        help="a constructor parameter, e.g. label_smoothing=0.1 or weight=1,2,3 (repeatable)")
+    p_eval.add_argument("--transform", default="none", choices=list(TRANSFORMS),
+                        help="apply to the input before the loss (as the tutorials do)")
+    p_eval.add_argument("--input-shape", help="reshape the input, e.g. '(1, 1, 1, 3)'")
+    p_eval.add_argument("--target-shape", help="reshape the target")
+    p_eval.add_argument("--json", action="store_true", help="print one JSON object")
+
+    try:
+        from lossviz.train_cli import add_train_parser
+    except ImportError:  # the training side is optional for eval/list
+        add_train_parser = None
+    if add_train_parser is not None:
+        add_train_parser(sub)
+    return parser
+
+
+def _catalog_json() -> list[dict[str, Any]]:
+    out = []
+    for name in list_losses():
+        s = get_loss(name)
+        out.append(
+            {
+                "name": s.name,
+                "title_zh": s.title_zh,
+                "task": s.task,
+                "reductions": list(s.reductions),
+                "default_reduction": s.default_reduction,
+                "inputs": [
+                    {"name": t.name, "option": f"--{t.cli}", "role": t.role, "dtype": t.dtype, "doc": t.doc}
+                    for t in s.slots
+                ],
+                "params": [
+                    {"name": p.name, "type": p.kind, "default": p.default, "range": p.range_text(), "doc": p.doc}
+                    for p in s.params
+                ],
+                "transforms": list(s.transforms),
+                "formula": s.formula,
+                "advice": s.advice,
+                "advice_zh": s.advice_zh,
+            }
+        )
+    return out
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    if args.json:
+        print(json.dumps(_catalog_json(), ensure_ascii=False, indent=2))
+        return 0
+    for name in list_losses():
+        s = get_loss(name)
+        print(f"{s.name:<26} {s.task:<28} reductions: {', '.join(s.reductions)}")
+    return 0
+
+
+def _parse_params(items: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        if "=" not in item:
+            raise LossvizInputError(f"--param {item!r} needs the form key=value, e.g. --param margin=0.5")
+        key, value = item.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    spec = get_loss(args.loss)
+    given = {
+        "input": args.input,
+        "target": args.target,
+        "input2": args.input2,
+        "var": args.var,
+        "positive": args.positive,
+        "negative": args.negative,
+        "input-lengths": args.input_lengths,
+        "target-lengths": args.target_lengths,
+    }
+    texts: dict[str, str] = {}
+    shapes: dict[str, str] = {}
+    for slot in spec.slots:
+        text = given.get(slot.cli)
+        if text is None:
+            raise LossvizInputError(f"{spec.name} needs --{slot.cli} ({slot.label}: {slot.doc})")
+        texts[slot.name] = text
+        if slot.cli == "input" and args.input_shape:
+            shapes[slot.name] = args.input_shape
+        if slot.cli == "target" and args.target_shape:
+            shapes[slot.name] = args.target_shape
+    unused = [k for k, v in given.items() if v is not None and k not in {s.cli for s in spec.slots}]
+    if unused:
+        raise LossvizInputError(f"{spec.name} takes no --{unused[0]}")
+    result = evaluate_text(
+        spec.name,
+        texts,
+        reduction=args.reduction,
+        params=_parse_params(args.param),
+        transform=args.transform,
+        shapes=shapes,
+    )
+    for w in result.warnings:
+        sys.stderr.write(f"warning: {w}\n")
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+        return 0
+    print(f"{spec.name}  reduction={result.reduction} ({REDUCTION_DOC[result.reduction]})")
+    if result.is_scalar:
+        print(f"loss = {result.value:.6g}")
+    else:
+        print(f"loss (per element) = {format_tensor(result.output)}")
+    print(f"per element: {format_tensor(result.per_element)}")
+    for name, g in result.grads.items():
+        print(f"grad {name}: {format_tensor(g)}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "list":
+            return _cmd_list(args)
+        if args.command == "eval":
+            return _cmd_eval(args)
+        if args.command == "train":
+            from lossviz.train_cli import run_train
+
+            return run_train(args)
+    except LossvizInputError as exc:
+        sys.stderr.write(f"error: {' '.join(str(exc).split())}\n")
+        return EXIT_BAD_INPUT
+    parser.error(f"unknown command {args.command!r}")
+    return EXIT_BAD_INPUT

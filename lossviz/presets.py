@@ -1,0 +1,145 @@
+"""Runnable examples: the classic tutorial cases, one click each.
+
+Each preset is plain data (texts as the user would type them), so loading one
+is the same as typing it, and the URL can carry it.
+
+Example:
+    >>> get_preset("l1_sum").loss
+    'L1Loss'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from lossviz.catalog import LossSpec, get_loss
+from lossviz.errors import LossvizInputError
+from lossviz.parsing import format_tensor
+
+
+@dataclass(frozen=True)
+class Preset:
+    key: str
+    title: str
+    title_zh: str
+    loss: str
+    texts: dict[str, str]  # slot name -> text
+    reduction: str = "mean"
+    params: dict[str, str] = field(default_factory=dict)  # param name -> text
+    transform: str = "none"
+    shapes: dict[str, str] = field(default_factory=dict)
+    lesson: str = ""  # what this example teaches, one sentence
+
+
+_LOGITS_4x4 = "[[0.8, 0.5, 0.2, 0.5],\n [0.2, 0.9, 0.3, 0.2],\n [0.4, 0.3, 0.7, 0.1],\n [0.1, 0.2, 0.4, 0.8]]"
+_ONE_HOT_4 = "[[1., 0., 0., 0.],\n [0., 1., 0., 0.],\n [0., 0., 1., 0.],\n [0., 0., 0., 1.]]"
+
+
+def _random_texts(n: int, seed: int) -> dict[str, str]:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, generator=g)
+    y = torch.randn(n, generator=g)
+    return {"input": format_tensor(x, digits=4), "target": format_tensor(y, digits=4)}
+
+
+PRESETS: tuple[Preset, ...] = (
+    Preset(
+        "l1_sum", "L1Loss, sum, reshaped to (1,1,1,3)", "L1 损失（求和，reshape 为 (1,1,1,3)）", "L1Loss",
+        {"input": "1, 2, 3", "target": "1, 2, 5"}, reduction="sum",
+        shapes={"input": "(1, 1, 1, 3)", "target": "(1, 1, 1, 3)"},
+        lesson="|1−1| + |2−2| + |3−5| = 2: only the last element is wrong, and it alone gets a gradient.",
+    ),
+    Preset(
+        "mse_mean", "MSELoss on the same numbers", "均方误差（同一组数据）", "MSELoss",
+        {"input": "1, 2, 3", "target": "1, 2, 5"}, reduction="mean",
+        shapes={"input": "(1, 1, 1, 3)", "target": "(1, 1, 1, 3)"},
+        lesson="(0 + 0 + 2²) / 3 = 1.333: squaring makes the one error count four times, then 'mean' divides by 3.",
+    ),
+    Preset(
+        "ce_single", "CrossEntropyLoss of [0.1, 0.2, 0.3] vs class 1", "交叉熵：[0.1, 0.2, 0.3]，类别 1",
+        "CrossEntropyLoss", {"input": "0.1, 0.2, 0.3", "target": "[1]"}, shapes={"input": "(1, 3)"},
+        lesson="−0.2 + log(e^0.1 + e^0.2 + e^0.3) = 1.1019; the gradient is softmax − one-hot.",
+    ),
+    Preset(
+        "ce_4x4_none", "CrossEntropyLoss 4×4, reduction none", "交叉熵 4×4，reduction='none'", "CrossEntropyLoss",
+        {"input": _LOGITS_4x4, "target": "0, 1, 2, 3"}, reduction="none",
+        lesson="One loss per sample: each row's true class is its largest logit, so every loss is below log 4.",
+    ),
+    Preset(
+        "ce_4x4_mean", "CrossEntropyLoss 4×4, reduction mean", "交叉熵 4×4，reduction='mean'", "CrossEntropyLoss",
+        {"input": _LOGITS_4x4, "target": "0, 1, 2, 3"}, reduction="mean",
+        lesson="The mean of the four per-sample losses; each gradient row is (softmax − one-hot) / 4.",
+    ),
+    Preset(
+        "ce_4x4_sum", "CrossEntropyLoss 4×4, reduction sum", "交叉熵 4×4，reduction='sum'", "CrossEntropyLoss",
+        {"input": _LOGITS_4x4, "target": "0, 1, 2, 3"}, reduction="sum",
+        lesson="The sum is 4× the mean, and so are the gradients: the reduction rescales the step size.",
+    ),
+    Preset(
+        "ce_4x4_onehot", "CrossEntropyLoss 4×4 vs the one-hot matrix", "交叉熵 4×4，one-hot 目标", "CrossEntropyLoss",
+        {"input": _LOGITS_4x4, "target": _ONE_HOT_4}, reduction="mean",
+        lesson="A one-hot probability target gives exactly the same loss as the class indices [0, 1, 2, 3].",
+    ),
+    Preset(
+        "bce_sigmoid", "BCELoss after sigmoid", "先 sigmoid 再 BCELoss", "BCELoss",
+        {"input": "0.8, -1.2, 0.3", "target": "1., 0., 1."}, transform="sigmoid",
+        lesson="The scores become probabilities σ(x) first; the gradient w.r.t. the raw score is σ(x) − y (÷3).",
+    ),
+    Preset(
+        "nll_logsoftmax", "NLLLoss after LogSoftmax (3 samples, 4 features)", "先 LogSoftmax 再 NLLLoss（4 个特征）",
+        "NLLLoss",
+        {"input": "[[1.2, -0.3, 0.5, 0.1],\n [0.2, 0.8, -1.0, 0.4],\n [-0.5, 0.3, 0.1, 1.5]]", "target": "0, 1, 3"},
+        transform="log_softmax",
+        lesson="LogSoftmax + NLLLoss on these scores equals CrossEntropyLoss on the raw scores.",
+    ),
+    Preset(
+        "kl_batchmean", "KLDivLoss with batchmean", "KL 散度（batchmean）", "KLDivLoss",
+        {"input": "[[0.2, 1.1, 0.4],\n [1.0, 0.1, 0.6]]", "target": "[[0.1, 0.6, 0.3],\n [0.5, 0.2, 0.3]]"},
+        reduction="batchmean", transform="log_softmax",
+        lesson="The input goes through log_softmax; 'batchmean' sums p·(log p − log q) and divides by the 2 rows.",
+    ),
+    Preset(
+        "hinge_embedding", "HingeEmbeddingLoss with labels ±1", "Hinge 嵌入损失（标签 ±1）", "HingeEmbeddingLoss",
+        {"input": "0.3, 1.5, 0.2, 0.8", "target": "1, -1, -1, 1"}, params={"margin": "1.0"},
+        lesson="Similar pairs (1) cost their distance; dissimilar pairs (−1) cost only if closer than the margin.",
+    ),
+    Preset(
+        "mse_random50", "MSELoss on 50 random values", "均方误差：50 个随机数", "MSELoss",
+        _random_texts(50, seed=0),
+        lesson="Standard normal prediction and target: the expected MSE is 2 (variance of their difference).",
+    ),
+)
+
+_BY_KEY = {p.key: p for p in PRESETS}
+
+
+def list_presets() -> list[Preset]:
+    return list(PRESETS)
+
+
+def get_preset(key: str) -> Preset:
+    if key not in _BY_KEY:
+        raise LossvizInputError(f"unknown example {str(key)[:40]!r}; choose one of: {', '.join(_BY_KEY)}")
+    return _BY_KEY[key]
+
+
+def random_texts(spec: LossSpec | str, seed: int) -> dict[str, str]:
+    """Seeded random valid input for ``spec``, as text for each slot (the page's dice button)."""
+    spec = spec if isinstance(spec, LossSpec) else get_loss(spec)
+    seed = int(seed)
+    if not 0 <= seed < 2**31:
+        raise LossvizInputError("seed must be a whole number from 0 to 2147483647")
+    g = torch.Generator().manual_seed(seed)
+    tensors = spec.sample(g)
+    return {k: format_tensor(v, digits=4) for k, v in tensors.items()}
+
+
+def default_texts(spec: LossSpec | str) -> dict[str, str]:
+    """The example a loss opens with: the first preset that uses it, else seeded random input."""
+    spec = spec if isinstance(spec, LossSpec) else get_loss(spec)
+    for p in PRESETS:
+        if p.loss == spec.name and not p.shapes and p.transform == "none":
+            return dict(p.texts)
+    return random_texts(spec, 0)

@@ -1,0 +1,199 @@
+"""The current example, as plain data that round-trips through URL query params.
+
+Pages keep one ``Example`` in the session (so the explorer and the landscape
+share it) and mirror it into the URL, so a copied link reopens the same
+example. Reading a URL is reading user input: unknown losses, reductions,
+transforms and oversized values are replaced by safe defaults, each with a
+message the page shows.
+
+Query keys: ``loss``, ``reduction``, ``transform``, ``t_<slot>`` (text of a
+tensor), ``s_<slot>`` (reshape), ``p_<param>`` (parameter as text),
+``ex`` (preset key, informational).
+
+Example:
+    >>> ex, notes = Example.from_query({"loss": "MSELoss", "t_input": "1, 2", "t_target": "1, 3"})
+    >>> ex.loss, notes
+    ('MSELoss', [])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from lossviz.catalog import get_loss, list_losses
+from lossviz.errors import LossvizInputError
+from lossviz.evaluate import TRANSFORMS, LossResult, evaluate_text
+from lossviz.parsing import MAX_CHARS
+from lossviz.presets import Preset, default_texts, get_preset
+
+DEFAULT_LOSS = "CrossEntropyLoss"
+#: Longest query value accepted (the parser's own cap applies again later).
+MAX_QUERY_VALUE = MAX_CHARS
+
+
+@dataclass(frozen=True)
+class Example:
+    loss: str
+    reduction: str
+    transform: str = "none"
+    texts: dict[str, str] = field(default_factory=dict)
+    shapes: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    preset: str = ""
+
+    @classmethod
+    def default(cls, loss: str = DEFAULT_LOSS) -> Example:
+        spec = get_loss(loss)
+        if spec.name == DEFAULT_LOSS:
+            return cls.from_preset(get_preset("ce_single"))
+        return cls(loss=spec.name, reduction=spec.default_reduction, texts=default_texts(spec))
+
+    @classmethod
+    def from_preset(cls, p: Preset) -> Example:
+        return cls(
+            loss=p.loss,
+            reduction=p.reduction,
+            transform=p.transform,
+            texts=dict(p.texts),
+            shapes=dict(p.shapes),
+            params=dict(p.params),
+            preset=p.key,
+        )
+
+    # ------------------------------------------------------------------ URL
+
+    def to_query(self) -> dict[str, str]:
+        q = {"loss": self.loss, "reduction": self.reduction}
+        if self.transform != "none":
+            q["transform"] = self.transform
+        for k, v in self.texts.items():
+            q[f"t_{k}"] = v
+        for k, v in self.shapes.items():
+            if v:
+                q[f"s_{k}"] = v
+        for k, v in self.params.items():
+            if v not in ("", None):
+                q[f"p_{k}"] = str(v)
+        if self.preset:
+            q["ex"] = self.preset
+        return q
+
+    @classmethod
+    def from_query(cls, q: Mapping[str, Any]) -> tuple[Example, list[str]]:
+        """Parse query params; returns the example and messages about what was replaced."""
+        notes: list[str] = []
+        raw_loss = _one(q.get("loss"))
+        if not raw_loss:
+            preset_key = _one(q.get("ex"))
+            if preset_key:
+                try:
+                    return cls.from_preset(get_preset(preset_key)), notes
+                except LossvizInputError as exc:
+                    notes.append(str(exc))
+            return cls.default(), notes
+        try:
+            spec = get_loss(raw_loss)
+        except LossvizInputError:
+            notes.append(f"The link names an unknown loss {raw_loss[:40]!r}; showing {DEFAULT_LOSS} instead.")
+            return cls.default(), notes
+        reduction = _one(q.get("reduction")) or spec.default_reduction
+        if reduction not in spec.reductions:
+            notes.append(f"{spec.name} has no reduction {reduction[:20]!r}; using {spec.default_reduction!r}.")
+            reduction = spec.default_reduction
+        transform = _one(q.get("transform")) or "none"
+        if transform not in TRANSFORMS or (transform != "none" and transform not in allowed_transforms(spec.name)):
+            notes.append(f"Transform {transform[:20]!r} does not apply to {spec.name}; using none.")
+            transform = "none"
+        defaults = default_texts(spec)
+        texts: dict[str, str] = {}
+        shapes: dict[str, str] = {}
+        for slot in spec.slots:
+            text = _one(q.get(f"t_{slot.name}"))
+            if text is None:
+                text = defaults.get(slot.name, "")
+            if len(text) > MAX_QUERY_VALUE:
+                notes.append(f"The link's {slot.name} is over {MAX_QUERY_VALUE} characters; using an example instead.")
+                text = defaults.get(slot.name, "")
+            texts[slot.name] = text
+            shape = _one(q.get(f"s_{slot.name}"))
+            if shape:
+                shapes[slot.name] = shape[:100]
+        params: dict[str, str] = {}
+        names = {p.name for p in spec.params}
+        for key, value in q.items():
+            if key.startswith("p_"):
+                name = key[2:]
+                if name in names:
+                    params[name] = (_one(value) or "")[:MAX_QUERY_VALUE]
+                else:
+                    notes.append(f"{spec.name} has no parameter {name[:30]!r}; ignored it.")
+        preset = (_one(q.get("ex")) or "")[:40]
+        return cls(spec.name, reduction, transform, texts, shapes, params, preset), notes
+
+    # ------------------------------------------------------------------ changes
+
+    def with_loss(self, loss: str) -> tuple[Example, str | None]:
+        """Switch loss, keeping the numbers when they fit the new loss; else load its example.
+
+        Returns the new example and, when the numbers were replaced, why.
+        """
+        spec = get_loss(loss)
+        reduction = self.reduction if self.reduction in spec.reductions else spec.default_reduction
+        if self.loss == "KLDivLoss" and reduction == "mean":
+            reduction = spec.default_reduction
+        if spec.name == "KLDivLoss" and reduction == "mean":
+            reduction = "batchmean"
+        transform = self.transform if self.transform in allowed_transforms(spec.name) else "none"
+        slots = [s.name for s in spec.slots]
+        candidate = Example(spec.name, reduction, transform,
+                            {k: self.texts[k] for k in slots if k in self.texts},
+                            {k: v for k, v in self.shapes.items() if k in slots}, {}, "")
+        if set(candidate.texts) == set(slots):
+            try:
+                result = candidate.evaluate()
+            except LossvizInputError as exc:
+                why = str(exc)
+            else:
+                odd = [w for w in result.warnings if "broadcasts" in w]
+                if not odd:
+                    return candidate, None
+                why = odd[0].split(";")[0]
+        else:
+            why = f"{spec.name} takes {', '.join(slots)}"
+        fresh = Example(spec.name, reduction, "none", default_texts(spec), {}, {}, "")
+        return fresh, why
+
+    def evaluate(self) -> LossResult:
+        params = {k: v for k, v in self.params.items() if str(v).strip() != ""}
+        return evaluate_text(
+            self.loss,
+            self.texts,
+            reduction=self.reduction,
+            params=params,
+            transform=self.transform,
+            shapes={k: v for k, v in self.shapes.items() if v and v.strip()},
+        )
+
+    def replace(self, **changes: Any) -> Example:
+        return replace(self, **changes)
+
+
+def allowed_transforms(loss: str) -> tuple[str, ...]:
+    """'none' plus the transforms the loss's spec lists (and softmax, for looking)."""
+    spec = get_loss(loss)
+    return ("none", *spec.transforms)
+
+
+def _one(v: Any) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, list | tuple):
+        v = v[-1] if v else None
+        if v is None:
+            return None
+    return str(v)
+
+
+__all__ = ["Example", "allowed_transforms", "DEFAULT_LOSS", "list_losses"]

@@ -1,0 +1,335 @@
+"""Explore a loss: predictions and targets in, value, per-element loss, gradient,
+derivation and PyTorch code out. Draws only; every number comes from lossviz."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+import torch
+
+from lossviz import LossvizInputError
+from lossviz.catalog import REDUCTION_DOC, get_loss, list_losses
+from lossviz.codegen import snippet
+from lossviz.evaluate import TRANSFORMS, LossResult
+from lossviz.explain import explain
+from lossviz.figures import make_grad_figure, make_loss_figure
+from lossviz.parsing import format_tensor, parse_tensor
+from lossviz.presets import get_preset, list_presets, random_texts
+from lossviz.state import Example, allowed_transforms
+
+EX = "lossviz_example"
+GRID_MAX = 400  # largest tensor offered as an editable grid
+
+
+# --------------------------------------------------------------------------- state
+
+
+def current() -> Example:
+    if EX not in st.session_state:
+        ex, notes = Example.from_query(st.query_params.to_dict())
+        st.session_state[EX] = ex
+        st.session_state["lossviz_notes"] = notes
+    return st.session_state[EX]
+
+
+def put(ex: Example, *, reset_widgets: bool = True) -> None:
+    st.session_state[EX] = ex
+    if reset_widgets:
+        for k in [k for k in st.session_state if str(k).startswith("w_") and k not in ("w_grid", "w_seed", "w_preset")]:
+            del st.session_state[k]
+
+
+def init(key: str, value: object) -> None:
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def on_loss() -> None:
+    ex, why = current().with_loss(st.session_state["w_loss"])
+    put(ex)
+    st.session_state["lossviz_switch_note"] = (
+        f"Your numbers do not fit {ex.loss} ({why}), so an example for it was loaded." if why else None
+    )
+
+
+def on_field(field: str) -> None:
+    put(current().replace(**{field: st.session_state[f"w_{field}"]}, preset=""), reset_widgets=False)
+
+
+def on_text(kind: str, slot: str) -> None:
+    ex = current()
+    store = dict(getattr(ex, kind))
+    store[slot] = st.session_state[f"w_{kind[0]}_{slot}"]
+    put(ex.replace(**{kind: store}, preset=""), reset_widgets=False)
+
+
+def on_param(name: str) -> None:
+    ex = current()
+    params = dict(ex.params)
+    value = st.session_state[f"w_p_{name}"]
+    params[name] = str(value) if not isinstance(value, bool) else ("true" if value else "false")
+    put(ex.replace(params=params, preset=""), reset_widgets=False)
+
+
+def on_preset() -> None:
+    key = st.session_state.get("w_preset")
+    if key:
+        put(Example.from_preset(get_preset(key)))
+        st.session_state["lossviz_switch_note"] = None
+
+
+def on_random() -> None:
+    ex = current()
+    seed = int(st.session_state.get("w_seed", 0))
+    put(ex.replace(texts=random_texts(ex.loss, seed), shapes={}, transform="none", preset=""))
+
+
+# --------------------------------------------------------------------------- widgets
+
+
+def controls(ex: Example) -> None:
+    spec = get_loss(ex.loss)
+    init("w_loss", ex.loss)
+    init("w_reduction", ex.reduction)
+    init("w_transform", ex.transform)
+    c1, c2, c3 = st.columns([2.2, 2, 1.6])
+    c1.selectbox(
+        "Loss function · 损失函数",
+        list_losses(),
+        key="w_loss",
+        on_change=on_loss,
+        format_func=lambda n: f"{n} · {get_loss(n).title_zh}",
+    )
+    c2.radio(
+        "Reduction",
+        spec.reductions,
+        key="w_reduction",
+        on_change=on_field,
+        args=("reduction",),
+        horizontal=True,
+        help="\n".join(f"- **{r}**: {REDUCTION_DOC[r]}" for r in spec.reductions),
+    )
+    transforms = allowed_transforms(ex.loss)
+    if len(transforms) > 1:
+        c3.radio(
+            "Apply to the input first",
+            transforms,
+            key="w_transform",
+            on_change=on_field,
+            args=("transform",),
+            horizontal=True,
+            help="\n".join(f"- **{t}**: {TRANSFORMS[t]}" for t in transforms),
+        )
+    st.markdown(f"**{spec.task.capitalize()}.** {spec.advice}")
+    st.caption(spec.advice_zh)
+    st.latex(spec.formula)
+    if spec.params:
+        cols = st.columns(min(len(spec.params), 4))
+        for i, p in enumerate(spec.params):
+            col = cols[i % len(cols)]
+            key = f"w_p_{p.name}"
+            given = ex.params.get(p.name)
+            helptext = f"{p.doc}. Valid: {p.range_text()}. Default: {p.default}."
+            if p.kind == "bool":
+                init(key, (given or str(p.default)).lower() in ("true", "1", "yes", "on"))
+                col.checkbox(p.name, key=key, on_change=on_param, args=(p.name,), help=helptext)
+            elif p.kind == "choice":
+                init(key, type(p.choices[0])(given) if given and given in map(str, p.choices) else p.default)
+                col.selectbox(p.name, p.choices, key=key, on_change=on_param, args=(p.name,), help=helptext)
+            else:
+                default = "" if p.default is None else str(p.default)
+                init(key, given if given is not None else default)
+                placeholder = "e.g. 1, 2, 0.5 (one per class)" if p.kind == "tensor" else default
+                col.text_input(p.name, key=key, on_change=on_param, args=(p.name,), help=helptext,
+                               placeholder=placeholder)
+
+
+def tensor_boxes(ex: Example) -> None:
+    spec = get_loss(ex.loss)
+    grid = st.session_state.get("w_grid", False)
+    cols = st.columns(len(spec.slots)) if len(spec.slots) <= 3 else st.columns(2)
+    for i, slot in enumerate(spec.slots):
+        col = cols[i % len(cols)]
+        text = ex.texts.get(slot.name, "")
+        with col:
+            if grid and _grid_editor(ex, slot.name, slot.label, text):
+                pass
+            else:
+                key = f"w_t_{slot.name}"
+                init(key, text)
+                st.text_area(
+                    f"{slot.label}",
+                    key=key,
+                    on_change=on_text,
+                    args=("texts", slot.name),
+                    height=130,
+                    help=f"{slot.doc}. Numbers separated by commas, spaces or new lines; [[...], [...]] for rows.",
+                )
+            if slot.role != "aux":
+                skey = f"w_s_{slot.name}"
+                init(skey, ex.shapes.get(slot.name, ""))
+                st.text_input(
+                    "reshape to (optional)",
+                    key=skey,
+                    on_change=on_text,
+                    args=("shapes", slot.name),
+                    placeholder="e.g. (1, 1, 1, 3)",
+                )
+
+
+def _grid_editor(ex: Example, slot: str, label: str, text: str) -> bool:
+    """An editable grid for small 1-D/2-D tensors; False when the text cannot be shown as one."""
+    base_key = f"w_gridbase_{slot}"
+    base = st.session_state.get(base_key, text)
+    try:
+        t = parse_tensor(base, name=slot)
+    except LossvizInputError:
+        return False
+    if t.dim() > 2 or t.numel() > GRID_MAX or t.dim() == 0:
+        return False
+    st.session_state[base_key] = base
+    df = pd.DataFrame(t.reshape(1, -1).tolist() if t.dim() == 1 else t.tolist())
+    df.columns = [str(c) for c in df.columns]
+    edited = st.data_editor(df, key=f"w_grid_{slot}", width="stretch", hide_index=False)
+    st.caption(f"{label} · {'1 row' if t.dim() == 1 else f'{t.shape[0]} rows'} × {t.shape[-1]}")
+    values = torch.tensor(edited.astype(float).to_numpy())
+    if values.isnan().any():
+        st.error(f"{slot}: every cell of the grid needs a number")
+        return True
+    if not t.is_floating_point() and (values == values.round()).all():
+        values = values.to(torch.int64)
+    else:
+        values = values.to(torch.float32)
+    values = values.reshape(t.shape)
+    new_text = format_tensor(values)
+    if not torch.equal(values.to(t.dtype), t) and new_text != ex.texts.get(slot):
+        texts = dict(ex.texts)
+        texts[slot] = new_text
+        put(ex.replace(texts=texts, preset=""), reset_widgets=False)
+    return True
+
+
+def sidebar() -> None:
+    with st.sidebar:
+        st.subheader("Classic examples · 经典示例")
+        presets = list_presets()
+        init("w_preset", current().preset or presets[0].key)
+        st.selectbox(
+            "Example",
+            [p.key for p in presets],
+            key="w_preset",
+            format_func=lambda k: f"{get_preset(k).title}",
+        )
+        st.button("Load example · 载入", on_click=on_preset, type="primary", width="stretch")
+        p = get_preset(st.session_state["w_preset"])
+        st.caption(p.title_zh)
+        st.subheader("Random numbers · 随机数")
+        init("w_seed", 0)
+        st.number_input("seed", min_value=0, max_value=2**31 - 1, step=1, key="w_seed")
+        st.button("🎲 Fill with random valid input", on_click=on_random, width="stretch")
+        st.toggle("Edit tensors as a grid", key="w_grid", help="Edit small tensors cell by cell.")
+
+
+# --------------------------------------------------------------------------- results
+
+
+def results(ex: Example) -> None:
+    try:
+        r = ex.evaluate()
+    except LossvizInputError as exc:
+        st.error(str(exc), icon="🚫")
+        st.caption("Fix the value above and the results come back; nothing else was lost.")
+        return
+    for w in r.warnings:
+        st.warning(w, icon="⚠️")
+    lesson = get_preset(ex.preset).lesson if ex.preset else ""
+    value_block(r, lesson)
+    charts(r)
+    tab_steps, tab_code, tab_tensors = st.tabs(["Step by step · 逐步推导", "PyTorch code", "Tensors the loss saw"])
+    with tab_steps:
+        derivation(r)
+    with tab_code:
+        st.code(snippet(r, ex.shapes), language="python")
+        st.caption("Run it: the printed loss and gradient are the ones on this page.")
+    with tab_tensors:
+        for name, t in r.inputs.items():
+            st.markdown(f"**{name}** · shape {tuple(t.shape)} · {str(t.dtype).replace('torch.', '')}")
+            st.code(format_tensor(t, pretty=True), language=None)
+
+
+def value_block(r: LossResult, lesson: str) -> None:
+    c1, c2 = st.columns([1, 2])
+    spec = r.spec
+    if r.is_scalar:
+        c1.metric(f"loss · reduction '{r.reduction}'", f"{r.value:.6g}")
+    else:
+        c1.metric(f"sum of the {r.output.numel()} losses", f"{r.value:.6g}")
+    c1.caption(f"nn.{spec.cls.__name__}(reduction='{r.reduction}')")
+    with c2:
+        st.markdown(
+            f"**Loss per element** — {spec.per_element_means}; **reduction '{r.reduction}'** "
+            f"{REDUCTION_DOC[r.reduction]}."
+        )
+        if r.reduction == "none":
+            st.markdown("With no reduction the gradient shown is that of the **sum** of the losses.")
+        if lesson:
+            st.info(lesson, icon="💡")
+
+
+def charts(r: LossResult) -> None:
+    c1, c2 = st.columns(2)
+    with c1:
+        st.plotly_chart(make_loss_figure(r.per_element), width="stretch", theme="streamlit", key="fig_loss")
+        st.caption(f"reduction='none': {r.spec.per_element_means}.")
+    with c2:
+        names = list(r.grads)
+        name = names[0]
+        if len(names) > 1:
+            name = st.radio("gradient with respect to", names, horizontal=True, key="grad_slot")
+        st.plotly_chart(make_grad_figure(r.grads[name], name=name), width="stretch", theme="streamlit",
+                        key="fig_grad")
+        st.caption("The arrow of learning: a step of gradient descent moves each value against its bar "
+                   "(positive bar → value goes down).")
+
+
+def derivation(r: LossResult) -> None:
+    d = explain(r)
+    if d is None:
+        st.info(f"No hand derivation for {r.spec.name} yet: the formula above and the PyTorch code show it.")
+        return
+    for i, step in enumerate(d.steps, start=1):
+        st.markdown(f"**{i}. {step.title}**" + (f" — {step.note}" if step.note else ""))
+        st.latex(step.latex)
+        st.code(format_tensor(step.value.to(torch.float32), digits=5, pretty=True), language=None)
+    diff = float((d.result - r.output.to(d.result.dtype)).abs().max()) if d.result.numel() else 0.0
+    ok = diff <= 1e-6 + 1e-6 * float(r.output.abs().max() if r.output.numel() else 0)
+    st.success(
+        f"By hand: {d.value:.6g}; torch.nn.{r.spec.cls.__name__}: {r.value:.6g} "
+        f"(largest difference {diff:.1e}) {'✓' if ok else '✗'}",
+        icon="🧮",
+    )
+
+
+# --------------------------------------------------------------------------- page
+
+st.title("🔍 Explore a loss")
+st.caption(
+    "Type predictions and targets (or load a classic example), pick a loss and a reduction, and see the value, "
+    "the loss of every element, the gradient backpropagation sends to each prediction, and how it is computed."
+)
+
+ex = current()
+for note in st.session_state.pop("lossviz_notes", []) or []:
+    st.warning(note, icon="🔗")
+switch = st.session_state.pop("lossviz_switch_note", None)
+if switch:
+    st.info(switch, icon="↪️")
+
+sidebar()
+controls(current())
+tensor_boxes(current())
+results(current())
+
+query = current().to_query()
+if st.query_params.to_dict() != query:
+    st.query_params.from_dict(query)

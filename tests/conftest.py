@@ -1,0 +1,27 @@
+"""Shared test helpers: the repo root on sys.path and AppTest factories."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture
+def root() -> Path:
+    return ROOT
+
+
+def page_test(page: str, query: dict[str, str] | None = None, timeout: float = 120):
+    """An AppTest of one page script, with optional URL query params, already run once."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=timeout)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return at.run()

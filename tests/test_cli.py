@@ -1,0 +1,108 @@
+"""python -m lossviz list | eval: the DESIGN.md contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from lossviz.catalog import list_losses
+from lossviz.cli import main
+
+KEYS = {"loss", "reduction", "value", "per_element", "grad", "input_shape", "warnings"}
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lossviz", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_list_and_list_json() -> None:
+    out = cli("list")
+    assert out.returncode == 0
+    for name in list_losses():
+        assert name in out.stdout
+    data = json.loads(cli("list", "--json").stdout)
+    assert [d["name"] for d in data] == list_losses()
+    ce = next(d for d in data if d["name"] == "CrossEntropyLoss")
+    assert {p["name"] for p in ce["params"]} == {"weight", "ignore_index", "label_smoothing"}
+
+
+def test_eval_json_contract() -> None:
+    out = cli("eval", "--loss", "CrossEntropyLoss", "--input", "[[0.1, 0.2, 0.3]]", "--target", "[1]", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert set(data) == KEYS
+    assert data["value"] == pytest.approx(1.1019428968)
+    assert data["input_shape"] == [1, 3]
+    assert data["grad"][0][1] == pytest.approx(-0.66777503)
+    assert out.stderr == ""
+
+
+def test_eval_tutorial_l1_reshape(capsys) -> None:
+    rc = main(["eval", "--loss", "L1Loss", "--input", "1,2,3", "--target", "1,2,5", "--reduction", "sum",
+               "--input-shape", "(1,1,1,3)", "--target-shape", "(1,1,1,3)", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert rc == 0 and data["value"] == 2.0 and data["input_shape"] == [1, 1, 1, 3]
+
+
+@pytest.mark.parametrize(
+    ("args", "grad_keys"),
+    [
+        (["--loss", "MarginRankingLoss", "--input", "1, 2", "--input2", "2, 1", "--target", "1, 1"],
+         {"input1", "input2"}),
+        (["--loss", "CosineEmbeddingLoss", "--input", "[[1, 0]]", "--input2", "[[0, 1]]", "--target", "[1]"],
+         {"input1", "input2"}),
+        (["--loss", "TripletMarginLoss", "--input", "[[1, 0]]", "--positive", "[[1, 0.5]]", "--negative",
+          "[[0.2, 0]]"], {"anchor", "positive", "negative"}),
+        (["--loss", "GaussianNLLLoss", "--input", "1, 2", "--target", "1.5, 2", "--var", "0.5, 1"],
+         {"input", "var"}),
+    ],
+)
+def test_several_inputs_grad_keyed_by_name(capsys, args: list[str], grad_keys: set[str]) -> None:
+    assert main(["eval", *args, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data["grad"]) == grad_keys
+
+
+def test_ctc_options(capsys) -> None:
+    rc = main(["eval", "--loss", "CTCLoss", "--input", "[[[-1.2, -0.5, -1.9]], [[-0.7, -1.1, -1.6]], [[-1.0, -1.0, -1.3]]]",
+               "--target", "[[1, 2]]", "--input-lengths", "[3]", "--target-lengths", "[2]", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert rc == 0 and data["input_shape"] == [3, 1, 3]
+
+
+def test_warnings_go_to_stderr_and_json() -> None:
+    out = cli("eval", "--loss", "HingeEmbeddingLoss", "--input", "0.3, 1.5", "--target", "1, 0", "--json")
+    assert out.returncode == 0
+    assert out.stderr.startswith("warning: ") and "1 or -1" in out.stderr
+    assert any("1 or -1" in w for w in json.loads(out.stdout)["warnings"])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--loss", "CrossEntropyLoss", "--input", "[[0.1, 0.2, 0.3]]", "--target", "[1, 0, 1]"],
+        ["--loss", "KLDivLoss", "--input", "[[-1.2, -0.5]]", "--target", "[[0, 1]]"],
+        ["--loss", "NoSuchLoss", "--input", "1", "--target", "1"],
+        ["--loss", "MSELoss", "--input", "1, x", "--target", "1, 2"],
+        ["--loss", "MSELoss", "--input", "1, 2", "--target", "1, 2", "--reduction", "batchmean"],
+        ["--loss", "MSELoss", "--input", "1, 2", "--target", "1, 2", "--param", "margin"],
+        ["--loss", "MSELoss", "--input", "1, 2"],
+        ["--loss", "MSELoss", "--input", "1, 2", "--target", "1, 2", "--var", "1"],
+        ["--loss", "CrossEntropyLoss", "--input", "[[1, 2]]", "--target", "[0]", "--param", "label_smoothing=3"],
+        ["--input", "1"],
+    ],
+)
+def test_bad_input_exit_2_one_error_line(args: list[str]) -> None:
+    out = cli("eval", *args)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), out.stderr
+    assert "Traceback" not in out.stderr and out.stdout == ""
+
+
+def test_unknown_command_is_exit_2() -> None:
+    out = cli("frobnicate")
+    assert out.returncode == 2 and out.stderr.startswith("error: ")
