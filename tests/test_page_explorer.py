@@ -1,0 +1,156 @@
+"""The explorer page in AppTest: presets, every loss, switching, bad input, the URL."""
+
+from __future__ import annotations
+
+import pytest
+
+from lossviz.catalog import get_loss, list_losses
+from lossviz.presets import list_presets
+from tests.conftest import page_test
+
+
+def _value(at) -> str:
+    assert len(at.metric) == 1
+    return at.metric[0].value
+
+
+def _no_exception(at) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_default_page() -> None:
+    at = page_test("explorer.py")
+    _no_exception(at)
+    assert _value(at) == "1.10194"  # the tutorial's CE of [0.1, 0.2, 0.3] vs class 1
+    assert len(at.get("plotly_chart")) == 2
+    assert not at.error
+    assert at.query_params["loss"] == ["CrossEntropyLoss"] or at.query_params["loss"] == "CrossEntropyLoss"
+
+
+@pytest.mark.parametrize("preset", list_presets(), ids=lambda p: p.key)
+def test_every_preset_loads(preset) -> None:
+    at = page_test("explorer.py")
+    at.selectbox(key="w_preset").set_value(preset.key).run()
+    at.button[0].click().run()
+    _no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+    assert at.selectbox(key="w_loss").value == preset.loss
+    assert len(at.get("plotly_chart")) >= 2
+    r_value = float(_value(at))
+    from lossviz.state import Example
+
+    assert r_value == pytest.approx(Example.from_preset(preset).evaluate().value, rel=1e-5)
+    # the derivation ends agreeing with torch
+    assert any("By hand" in s.value and "✓" in s.value for s in at.success)
+
+
+@pytest.mark.parametrize("name", list_losses())
+def test_every_loss_renders(name: str) -> None:
+    at = page_test("explorer.py")
+    at.selectbox(key="w_loss").set_value(name).run()
+    _no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+    assert len(at.get("plotly_chart")) >= 2
+    spec = get_loss(name)
+    for p in spec.params:  # a widget per parameter, and only the loss's own
+        assert p.name in [w.label for w in (*at.text_input, *at.checkbox, *at.selectbox)]
+    for r in spec.reductions:
+        at.radio(key="w_reduction").set_value(r).run()
+        _no_exception(at)
+        assert not at.error, (r, [e.value for e in at.error])
+
+
+def test_reduction_changes_value() -> None:
+    at = page_test("explorer.py", {"ex": "ce_4x4_mean"})
+    mean = float(_value(at))
+    at.radio(key="w_reduction").set_value("sum").run()
+    assert float(_value(at)) == pytest.approx(4 * mean, rel=1e-5)
+
+
+def test_tutorial_mistakes_on_the_page() -> None:
+    at = page_test("explorer.py")  # CE, input reshaped to (1, 3)
+    at.text_area(key="w_t_target").set_value("[1, 0, 1]").run()
+    _no_exception(at)
+    assert "batch size 1" in at.error[0].value
+    assert len(at.metric) == 0
+    at.text_area(key="w_t_target").set_value("[1]").run()  # fixed: the value comes back
+    assert not at.error and _value(at) == "1.10194"
+
+    at.selectbox(key="w_loss").set_value("KLDivLoss").run()
+    at.text_area(key="w_t_target").set_value("[[0, 1, 0], [1, 0, 0]]").run()
+    _no_exception(at)
+    assert "whole numbers" in at.error[0].value
+
+    at.selectbox(key="w_loss").set_value("HingeEmbeddingLoss").run()
+    at.text_area(key="w_t_input").set_value("0.3, 1.5, 0.2").run()
+    at.text_area(key="w_t_target").set_value("1, 0, -1").run()
+    _no_exception(at)
+    assert not at.error
+    assert any("1 or -1" in w.value for w in at.warning)
+
+
+def test_bad_param_shows_error_and_keeps_page() -> None:
+    at = page_test("explorer.py")
+    at.text_input(key="w_p_label_smoothing").set_value("1.5").run()
+    _no_exception(at)
+    assert "label_smoothing" in at.error[0].value
+    assert at.text_area(key="w_t_input").value  # the inputs are still there
+    at.text_input(key="w_p_label_smoothing").set_value("0.1").run()
+    assert not at.error and float(_value(at)) > 0
+
+
+def test_switching_loss_keeps_fitting_numbers_and_replaces_others() -> None:
+    at = page_test("explorer.py", {"ex": "mse_mean"})
+    before = at.text_area(key="w_t_input").value
+    at.selectbox(key="w_loss").set_value("L1Loss").run()
+    assert at.text_area(key="w_t_input").value == before  # MSE's numbers fit L1
+    assert not at.info or "do not fit" not in at.info[0].value
+    at.selectbox(key="w_loss").set_value("CTCLoss").run()
+    _no_exception(at)
+    assert not at.error
+    assert any("do not fit" in i.value for i in at.info)
+
+
+def test_random_fill_is_seeded() -> None:
+    at = page_test("explorer.py")
+    at.number_input(key="w_seed").set_value(7).run()
+    at.button[1].click().run()
+    first = at.text_area(key="w_t_input").value
+    _no_exception(at)
+    assert not at.error
+    at.button[1].click().run()
+    assert at.text_area(key="w_t_input").value == first
+
+
+def test_url_round_trip() -> None:
+    at = page_test("explorer.py", {"ex": "l1_sum"})
+    assert _value(at) == "2"
+    q = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+    again = page_test("explorer.py", q)
+    assert _value(again) == "2"
+    assert again.text_input(key="w_s_input").value == "(1, 1, 1, 3)"
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ({"loss": "EvilLoss"}, "unknown loss"),
+        ({"loss": "MSELoss", "reduction": "batchmean"}, "no reduction"),
+        ({"loss": "MSELoss", "p_margin": "3"}, "no parameter"),
+        ({"loss": "MSELoss", "t_input": "1," * 20000}, "over"),
+        ({"loss": "MSELoss", "transform": "rm -rf"}, "does not apply"),
+    ],
+)
+def test_crafted_urls_get_messages_and_defaults(query: dict, words: str) -> None:
+    at = page_test("explorer.py", query)
+    _no_exception(at)
+    assert any(words in w.value for w in at.warning), [w.value for w in at.warning]
+    assert len(at.metric) == 1
+
+
+def test_grid_editor_mode() -> None:
+    at = page_test("explorer.py", {"ex": "ce_4x4_mean"})
+    at.toggle(key="w_grid").set_value(True).run()
+    _no_exception(at)
+    assert len(at.dataframe) == 2  # one editable grid per tensor
+    assert not at.error
