@@ -13,6 +13,7 @@ from lossviz.codegen import snippet
 from lossviz.evaluate import TRANSFORMS, LossResult
 from lossviz.explain import explain
 from lossviz.figures import make_grad_figure, make_loss_figure
+from lossviz.i18n import LANGS, lang_from, tr
 from lossviz.parsing import format_tensor, parse_tensor
 from lossviz.presets import get_preset, list_presets, random_texts
 from lossviz.state import Example, allowed_transforms
@@ -35,7 +36,8 @@ def current() -> Example:
 def put(ex: Example, *, reset_widgets: bool = True) -> None:
     st.session_state[EX] = ex
     if reset_widgets:
-        for k in [k for k in st.session_state if str(k).startswith("w_") and k not in ("w_grid", "w_seed", "w_preset")]:
+        keep = ("w_grid", "w_seed", "w_preset", "w_lang")
+        for k in [k for k in st.session_state if str(k).startswith("w_") and k not in keep]:
             del st.session_state[k]
 
 
@@ -47,9 +49,18 @@ def init(key: str, value: object) -> None:
 def on_loss() -> None:
     ex, why = current().with_loss(st.session_state["w_loss"])
     put(ex)
-    st.session_state["lossviz_switch_note"] = (
-        f"Your numbers do not fit {ex.loss} ({why}), so an example for it was loaded." if why else None
-    )
+    st.session_state["lossviz_switch_note"] = tr("explorer.switched", L(), loss=ex.loss, why=why) if why else None
+
+
+def L() -> str:
+    """The page language: the widget, else the session, else the URL."""
+    if "lossviz_lang" not in st.session_state:
+        st.session_state["lossviz_lang"] = lang_from(st.query_params.get("lang"))
+    return st.session_state["lossviz_lang"]
+
+
+def on_lang() -> None:
+    st.session_state["lossviz_lang"] = lang_from(st.session_state["w_lang"])
 
 
 def on_field(field: str) -> None:
@@ -94,14 +105,14 @@ def controls(ex: Example) -> None:
     init("w_transform", ex.transform)
     c1, c2, c3 = st.columns([2.2, 2, 1.6])
     c1.selectbox(
-        "Loss function · 损失函数",
+        tr("explorer.loss", L()),
         list_losses(),
         key="w_loss",
         on_change=on_loss,
         format_func=lambda n: f"{n} · {get_loss(n).title_zh}",
     )
     c2.radio(
-        "Reduction",
+        tr("explorer.reduction", L()),
         spec.reductions,
         key="w_reduction",
         on_change=on_field,
@@ -112,7 +123,7 @@ def controls(ex: Example) -> None:
     transforms = allowed_transforms(ex.loss)
     if len(transforms) > 1:
         c3.radio(
-            "Apply to the input first",
+            tr("explorer.transform", L()),
             transforms,
             key="w_transform",
             on_change=on_field,
@@ -120,8 +131,12 @@ def controls(ex: Example) -> None:
             horizontal=True,
             help="\n".join(f"- **{t}**: {TRANSFORMS[t]}" for t in transforms),
         )
-    st.markdown(f"**{spec.task.capitalize()}.** {spec.advice}")
-    st.caption(spec.advice_zh)
+    if L() == "zh":
+        st.markdown(f"**{spec.title_zh}**　{spec.advice_zh}")
+        st.caption(spec.advice)
+    else:
+        st.markdown(f"**{spec.task.capitalize()}.** {spec.advice}")
+        st.caption(spec.advice_zh)
     st.latex(spec.formula)
     if spec.params:
         cols = st.columns(min(len(spec.params), 4))
@@ -129,7 +144,7 @@ def controls(ex: Example) -> None:
             col = cols[i % len(cols)]
             key = f"w_p_{p.name}"
             given = ex.params.get(p.name)
-            helptext = f"{p.doc}. Valid: {p.range_text()}. Default: {p.default}."
+            helptext = tr("explorer.param_help", L(), doc=p.doc, range=p.range_text(), default=p.default)
             if p.kind == "bool":
                 init(key, (given or str(p.default)).lower() in ("true", "1", "yes", "on"))
                 col.checkbox(p.name, key=key, on_change=on_param, args=(p.name,), help=helptext)
@@ -163,13 +178,13 @@ def tensor_boxes(ex: Example) -> None:
                     on_change=on_text,
                     args=("texts", slot.name),
                     height=130,
-                    help=f"{slot.doc}. Numbers separated by commas, spaces or new lines; [[...], [...]] for rows.",
+                    help=tr("explorer.tensor_help", L(), doc=slot.doc),
                 )
             if slot.role != "aux":
                 skey = f"w_s_{slot.name}"
                 init(skey, ex.shapes.get(slot.name, ""))
                 st.text_input(
-                    "reshape to (optional)",
+                    tr("explorer.reshape", L()),
                     key=skey,
                     on_change=on_text,
                     args=("shapes", slot.name),
@@ -211,23 +226,26 @@ def _grid_editor(ex: Example, slot: str, label: str, text: str) -> bool:
 
 def sidebar() -> None:
     with st.sidebar:
-        st.subheader("Classic examples · 经典示例")
+        init("w_lang", L())
+        st.radio(tr("lang.label", L()), list(LANGS), key="w_lang", format_func=LANGS.get, horizontal=True,
+                 on_change=on_lang)
+        st.subheader(tr("explorer.examples", L()))
         presets = list_presets()
         init("w_preset", current().preset or presets[0].key)
         st.selectbox(
-            "Example",
+            tr("explorer.example", L()),
             [p.key for p in presets],
             key="w_preset",
-            format_func=lambda k: f"{get_preset(k).title}",
+            format_func=lambda k: get_preset(k).title,  # one label per option in every language
         )
-        st.button("Load example · 载入", on_click=on_preset, type="primary", width="stretch")
-        p = get_preset(st.session_state["w_preset"])
-        st.caption(p.title_zh)
-        st.subheader("Random numbers · 随机数")
+        if L() == "zh":
+            st.caption(get_preset(st.session_state["w_preset"]).title_zh)
+        st.button(tr("explorer.load", L()), on_click=on_preset, type="primary", width="stretch", key="b_load")
+        st.subheader(tr("explorer.random", L()))
         init("w_seed", 0)
-        st.number_input("seed", min_value=0, max_value=2**31 - 1, step=1, key="w_seed")
-        st.button("🎲 Fill with random valid input", on_click=on_random, width="stretch")
-        st.toggle("Edit tensors as a grid", key="w_grid", help="Edit small tensors cell by cell.")
+        st.number_input(tr("explorer.seed", L()), min_value=0, max_value=2**31 - 1, step=1, key="w_seed")
+        st.button(tr("explorer.fill", L()), on_click=on_random, width="stretch", key="b_random")
+        st.toggle(tr("explorer.grid", L()), key="w_grid", help=tr("explorer.grid_help", L()))
 
 
 # --------------------------------------------------------------------------- results
@@ -238,19 +256,21 @@ def results(ex: Example) -> None:
         r = ex.evaluate()
     except LossvizInputError as exc:
         st.error(str(exc), icon="🚫")
-        st.caption("Fix the value above and the results come back; nothing else was lost.")
+        st.caption(tr("explorer.fix", L()))
         return
     for w in r.warnings:
         st.warning(w, icon="⚠️")
     lesson = get_preset(ex.preset).lesson if ex.preset else ""
     value_block(r, lesson)
     charts(r)
-    tab_steps, tab_code, tab_tensors = st.tabs(["Step by step · 逐步推导", "PyTorch code", "Tensors the loss saw"])
+    tab_steps, tab_code, tab_tensors = st.tabs(
+        [tr("explorer.tab_steps", L()), tr("explorer.tab_code", L()), tr("explorer.tab_tensors", L())]
+    )
     with tab_steps:
         derivation(r)
     with tab_code:
         st.code(snippet(r, ex.shapes), language="python")
-        st.caption("Run it: the printed loss and gradient are the ones on this page.")
+        st.caption(tr("explorer.code_caption", L()))
     with tab_tensors:
         for name, t in r.inputs.items():
             st.markdown(f"**{name}** · shape {tuple(t.shape)} · {str(t.dtype).replace('torch.', '')}")
@@ -261,17 +281,15 @@ def value_block(r: LossResult, lesson: str) -> None:
     c1, c2 = st.columns([1, 2])
     spec = r.spec
     if r.is_scalar:
-        c1.metric(f"loss · reduction '{r.reduction}'", f"{r.value:.6g}")
+        c1.metric(tr("explorer.loss_value", L(), reduction=r.reduction), f"{r.value:.6g}")
     else:
-        c1.metric(f"sum of the {r.output.numel()} losses", f"{r.value:.6g}")
+        c1.metric(tr("explorer.loss_sum", L(), n=r.output.numel()), f"{r.value:.6g}")
     c1.caption(f"nn.{spec.cls.__name__}(reduction='{r.reduction}')")
     with c2:
-        st.markdown(
-            f"**Loss per element** — {spec.per_element_means}; **reduction '{r.reduction}'** "
-            f"{REDUCTION_DOC[r.reduction]}."
-        )
+        st.markdown(tr("explorer.per_element", L(), means=spec.per_element_means, reduction=r.reduction,
+                       doc=REDUCTION_DOC[r.reduction]))
         if r.reduction == "none":
-            st.markdown("With no reduction the gradient shown is that of the **sum** of the losses.")
+            st.markdown(tr("explorer.none_grad", L()))
         if lesson:
             st.info(lesson, icon="💡")
 
@@ -280,22 +298,21 @@ def charts(r: LossResult) -> None:
     c1, c2 = st.columns(2)
     with c1:
         st.plotly_chart(make_loss_figure(r.per_element), width="stretch", theme="streamlit", key="fig_loss")
-        st.caption(f"reduction='none': {r.spec.per_element_means}.")
+        st.caption(tr("explorer.none_caption", L(), means=r.spec.per_element_means))
     with c2:
         names = list(r.grads)
         name = names[0]
         if len(names) > 1:
-            name = st.radio("gradient with respect to", names, horizontal=True, key="grad_slot")
+            name = st.radio(tr("explorer.grad_wrt", L()), names, horizontal=True, key="grad_slot")
         st.plotly_chart(make_grad_figure(r.grads[name], name=name), width="stretch", theme="streamlit",
                         key="fig_grad")
-        st.caption("The arrow of learning: a step of gradient descent moves each value against its bar "
-                   "(positive bar → value goes down).")
+        st.caption(tr("explorer.grad_caption", L()))
 
 
 def derivation(r: LossResult) -> None:
     d = explain(r)
     if d is None:
-        st.info(f"No hand derivation for {r.spec.name} yet: the formula above and the PyTorch code show it.")
+        st.info(tr("explorer.no_derivation", L(), loss=r.spec.name))
         return
     for i, step in enumerate(d.steps, start=1):
         st.markdown(f"**{i}. {step.title}**" + (f" — {step.note}" if step.note else ""))
@@ -304,19 +321,16 @@ def derivation(r: LossResult) -> None:
     diff = float((d.result - r.output.to(d.result.dtype)).abs().max()) if d.result.numel() else 0.0
     ok = diff <= 1e-6 + 1e-6 * float(r.output.abs().max() if r.output.numel() else 0)
     st.success(
-        f"By hand: {d.value:.6g}; torch.nn.{r.spec.cls.__name__}: {r.value:.6g} "
-        f"(largest difference {diff:.1e}) {'✓' if ok else '✗'}",
+        tr("explorer.by_hand", L(), hand=f"{d.value:.6g}", cls=r.spec.cls.__name__, torch=f"{r.value:.6g}",
+           diff=f"{diff:.1e}", mark="✓" if ok else "✗"),
         icon="🧮",
     )
 
 
 # --------------------------------------------------------------------------- page
 
-st.title("🔍 Explore a loss")
-st.caption(
-    "Type predictions and targets (or load a classic example), pick a loss and a reduction, and see the value, "
-    "the loss of every element, the gradient backpropagation sends to each prediction, and how it is computed."
-)
+st.title(tr("explorer.title", L()))
+st.caption(tr("explorer.intro", L()))
 
 ex = current()
 for note in st.session_state.pop("lossviz_notes", []) or []:
@@ -331,5 +345,7 @@ tensor_boxes(current())
 results(current())
 
 query = current().to_query()
+if L() != "en":
+    query["lang"] = L()
 if st.query_params.to_dict() != query:
     st.query_params.from_dict(query)

@@ -31,7 +31,7 @@ def test_default_page() -> None:
 def test_every_preset_loads(preset) -> None:
     at = page_test("explorer.py")
     at.selectbox(key="w_preset").set_value(preset.key).run()
-    at.button[0].click().run()
+    at.button(key="b_load").click().run()
     _no_exception(at)
     assert not at.error, [e.value for e in at.error]
     assert at.selectbox(key="w_loss").value == preset.loss
@@ -114,11 +114,11 @@ def test_switching_loss_keeps_fitting_numbers_and_replaces_others() -> None:
 def test_random_fill_is_seeded() -> None:
     at = page_test("explorer.py")
     at.number_input(key="w_seed").set_value(7).run()
-    at.button[1].click().run()
+    at.button(key="b_random").click().run()
     first = at.text_area(key="w_t_input").value
     _no_exception(at)
     assert not at.error
-    at.button[1].click().run()
+    at.button(key="b_random").click().run()
     assert at.text_area(key="w_t_input").value == first
 
 
@@ -154,3 +154,26 @@ def test_grid_editor_mode() -> None:
     _no_exception(at)
     assert len(at.dataframe) == 2  # one editable grid per tensor
     assert not at.error
+
+
+def test_chinese_page() -> None:
+    at = page_test("explorer.py", {"lang": "zh"})
+    _no_exception(at)
+    assert at.title[0].value == "🔍 探索损失函数"
+    assert at.selectbox(key="w_loss").label == "损失函数"
+    assert "损失值" in at.metric[0].label
+    at.radio(key="w_lang").set_value("en").run()
+    assert at.title[0].value == "🔍 Explore a loss"
+
+
+def test_i18n_tables_have_the_same_keys() -> None:
+    from lossviz.i18n import TEXT, tr
+
+    assert set(TEXT["en"]) == set(TEXT["zh"])
+    for key in TEXT["en"]:
+        en, zh = TEXT["en"][key], TEXT["zh"][key]
+        import string
+
+        fields = lambda s: {f for _, f, _, _ in string.Formatter().parse(s) if f}  # noqa: E731
+        assert fields(en) == fields(zh), key
+    assert tr("explorer.title", "xx") == TEXT["en"]["explorer.title"]
