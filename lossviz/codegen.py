@@ -28,13 +28,33 @@ def _var(slot: str) -> str:
     return _PY_NAMES.get(slot, slot)
 
 
+def _literal(t: torch.Tensor) -> str:
+    """The tensor's numbers as a Python list literal, wrapped to lines of about 88 characters."""
+    text = format_tensor(t)
+    if len(text) <= 72:
+        return text
+    if t.dim() >= 2:
+        rows = [format_tensor(row) for row in t]
+        return "[\n        " + ",\n        ".join(rows) + ",\n    ]"
+    parts = text[1:-1].split(", ")
+    lines, line = [], ""
+    for part in parts:
+        if line and len(line) + len(part) + 2 > 80:
+            lines.append(line + ",")
+            line = part
+        else:
+            line = f"{line}, {part}" if line else part
+    lines.append(line)
+    return "[\n        " + "\n        ".join(lines) + "\n    ]"
+
+
 def _tensor_expr(t: torch.Tensor, *, shape: str | None, grad: bool) -> str:
     if shape:
         dims = parse_shape(shape, t.numel())
-        body = f"torch.tensor({format_tensor(t.reshape(-1))})"
+        body = f"torch.tensor({_literal(t.reshape(-1))})"
         body += f".reshape({', '.join(map(str, dims))}{',' if len(dims) == 1 else ''})"
         return body + (".requires_grad_()" if grad else "")
-    return f"torch.tensor({format_tensor(t)}{', requires_grad=True' if grad else ''})"
+    return f"torch.tensor({_literal(t)}{', requires_grad=True' if grad else ''})"
 
 
 def _param_expr(value: object) -> str:
