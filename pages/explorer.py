@@ -258,6 +258,10 @@ def results(ex: Example) -> None:
         st.error(str(exc), icon="🚫")
         st.caption(tr("explorer.fix", L()))
         return
+    except Exception as exc:  # never a traceback in the page: say what failed, keep the page usable
+        st.error(f"lossviz could not evaluate this example ({type(exc).__name__}); change the input or the "
+                 "loss and try again.", icon="🚫")
+        return
     for w in r.warnings:
         st.warning(w, icon="⚠️")
     lesson = get_preset(ex.preset).lesson if ex.preset else ""
