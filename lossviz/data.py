@@ -1,0 +1,324 @@
+"""Image data for the training page: real CIFAR-10 through torchvision, or a learnable synthetic stand-in.
+
+Each split is loaded into tensors once (uint8, N×3×32×32) and batches are indexed from memory,
+so the training loop never converts a PIL image. The synthetic set has the same shape and ten
+classes; it is generated deterministically from a seed and is always labelled "synthetic".
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lossviz.errors import LossvizInputError
+
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+SYNTHETIC_CLASSES = [f"pattern {i}" for i in range(10)]
+CIFAR_FOLDER = "cifar-10-batches-py"
+DATASET_KINDS = ("auto", "cifar10", "synthetic")
+DEFAULT_SYNTHETIC_TRAIN = 10_000
+DEFAULT_SYNTHETIC_TEST = 2_000
+MAX_SYNTHETIC = 200_000
+
+
+@dataclass
+class ImageSplit:
+    """One split held in memory: uint8 images (N×3×32×32) and int64 labels (N)."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    def __post_init__(self) -> None:
+        if (
+            self.images.dtype != torch.uint8
+            or self.images.dim() != 4
+            or tuple(self.images.shape[1:]) != (3, 32, 32)
+        ):
+            raise ValueError(
+                f"images must be uint8 N×3×32×32, got {self.images.dtype} {tuple(self.images.shape)}"
+            )
+        if self.labels.shape != (self.images.shape[0],):
+            raise ValueError("need exactly one label per image")
+        self.labels = self.labels.to(torch.int64)
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    def to(self, device: torch.device | str) -> ImageSplit:
+        """This split on ``device`` (no copy when it is already there)."""
+        return ImageSplit(self.images.to(device), self.labels.to(device))
+
+    def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Float images scaled to [-1, 1] and their labels for the rows in ``index``."""
+        return to_float(self.images[index]), self.labels[index]
+
+
+def to_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels 0..255 to float32 in [-1, 1] (``ToTensor`` then ``Normalize(0.5, 0.5)``)."""
+    return images.to(torch.float32).mul_(2.0 / 255.0).sub_(1.0)
+
+
+@dataclass
+class DatasetBundle:
+    """Train and test splits plus how to label them wherever they show."""
+
+    kind: str  # "cifar10" or "synthetic"
+    train: ImageSplit
+    test: ImageSplit
+    classes: list[str]
+    source: str  # where it came from, for config.json
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def synthetic(self) -> bool:
+        return self.kind == "synthetic"
+
+    @property
+    def label(self) -> str:
+        """Short label for charts and run lists: ``"CIFAR-10"`` or ``"synthetic"``."""
+        return "synthetic" if self.synthetic else "CIFAR-10"
+
+    def to(self, device: torch.device | str) -> DatasetBundle:
+        return DatasetBundle(
+            self.kind, self.train.to(device), self.test.to(device), self.classes, self.source, self.details
+        )
+
+
+def default_data_dir() -> Path:
+    """``$LOSSVIZ_DATA`` if set, else ``./data``."""
+    return Path(os.environ.get("LOSSVIZ_DATA") or "data")
+
+
+# ----------------------------------------------------------------------------- real CIFAR-10
+
+
+def cifar10_status(data_dir: str | os.PathLike[str] | None = None) -> str:
+    """``"present"`` (all six batch files and the meta file exist), ``"partial"`` or ``"missing"``.
+
+    Presence is cheap to check; corruption shows only when loading (see :func:`load_cifar10`).
+    """
+    folder = Path(data_dir if data_dir is not None else default_data_dir()) / CIFAR_FOLDER
+    if not folder.is_dir():
+        return "missing"
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]
+    found = sum((folder / n).is_file() for n in names)
+    return "present" if found == len(names) else ("missing" if found == 0 else "partial")
+
+
+def _missing_message(root: Path) -> str:
+    return (
+        f"CIFAR-10 is not in {root} (expected the folder {CIFAR_FOLDER}/ from cifar-10-python.tar.gz). "
+        "Download it (needs internet), point the data folder or LOSSVIZ_DATA at a copy, "
+        "or train on the synthetic set."
+    )
+
+
+def _corrupt_message(root: Path, why: str) -> str:
+    return (
+        f"CIFAR-10 in {root / CIFAR_FOLDER} is incomplete or corrupted ({why}). Delete that folder and download "
+        "it again, or train on the synthetic set."
+    )
+
+
+def download_cifar10(data_dir: str | os.PathLike[str] | None = None, dataset_cls: Any = None) -> Path:
+    """Download and unpack CIFAR-10 into ``data_dir`` through torchvision; only called when a user asks.
+
+    Offline machines get a LossvizInputError that says so, never a traceback.
+    """
+    from torchvision.datasets import CIFAR10
+
+    cls = dataset_cls or CIFAR10
+    root = Path(data_dir if data_dir is not None else default_data_dir())
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        cls(root=str(root), train=False, download=True)
+    except Exception as exc:  # network errors come in many types (URLError, OSError, ssl, http)
+        raise LossvizInputError(
+            f"could not download CIFAR-10 into {root}: {type(exc).__name__}: {exc}. "
+            "This machine may be offline: copy cifar-10-python.tar.gz's folder there by hand, "
+            "or train on the synthetic set."
+        ) from exc
+    _CACHE.clear()
+    return root
+
+
+def _load_split(cls: Any, root: Path, train: bool) -> tuple[ImageSplit, list[str]]:
+    try:
+        ds = cls(root=str(root), train=train, download=False)
+    except RuntimeError as exc:
+        if cifar10_status(root) == "missing":
+            raise LossvizInputError(_missing_message(root)) from exc
+        raise LossvizInputError(
+            _corrupt_message(root, "a file is missing or its checksum does not match")
+        ) from exc
+    except (pickle.UnpicklingError, EOFError, KeyError, ValueError, TypeError, OSError) as exc:
+        raise LossvizInputError(_corrupt_message(root, f"{type(exc).__name__}: {exc}")) from exc
+    data = ds.data  # numpy uint8 N×32×32×3 (torchvision converts to HWC)
+    try:
+        images = torch.from_numpy(data).permute(0, 3, 1, 2).contiguous()
+        labels = torch.as_tensor(ds.targets, dtype=torch.int64)
+        split = ImageSplit(images, labels)
+    except (ValueError, TypeError, RuntimeError) as exc:
+        raise LossvizInputError(_corrupt_message(root, f"unexpected contents: {exc}")) from exc
+    if len(split) == 0:
+        raise LossvizInputError(_corrupt_message(root, "the split has no images"))
+    if int(split.labels.min()) < 0 or int(split.labels.max()) > 9:
+        raise LossvizInputError(_corrupt_message(root, "labels outside 0..9"))
+    return split, list(getattr(ds, "classes", CIFAR10_CLASSES))
+
+
+def load_cifar10(
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    download: bool = False,
+    dataset_cls: Any = None,
+) -> DatasetBundle:
+    """Real CIFAR-10, read by ``torchvision.datasets.CIFAR10`` and held as uint8 tensors.
+
+    ``dataset_cls`` swaps in a subclass of torchvision's class (tests use one whose checksums
+    match their tiny fixture). Missing or corrupt data raises LossvizInputError.
+
+    Example:
+        >>> bundle = load_cifar10("data")  # doctest: +SKIP
+        >>> len(bundle.train), len(bundle.test)  # doctest: +SKIP
+        (50000, 10000)
+    """
+    from torchvision.datasets import CIFAR10
+
+    cls = dataset_cls or CIFAR10
+    root = Path(data_dir if data_dir is not None else default_data_dir())
+    if download:
+        download_cifar10(root, cls)
+    elif cifar10_status(root) == "missing":
+        raise LossvizInputError(_missing_message(root))
+    key = ("cifar10", str(root.resolve()), cls.__qualname__, _mtimes(root / CIFAR_FOLDER))
+    with _LOCK:
+        cached = _CACHE.get(key)
+        if cached is not None:
+            return cached
+        train, classes = _load_split(cls, root, True)
+        test, _ = _load_split(cls, root, False)
+        bundle = DatasetBundle("cifar10", train, test, classes, source=str(root / CIFAR_FOLDER))
+        _CACHE.clear()  # keep one dataset in memory at a time (CIFAR-10 is 180 MB as uint8)
+        _CACHE[key] = bundle
+        return bundle
+
+
+def _mtimes(folder: Path) -> tuple[float, ...]:
+    try:
+        return tuple(sorted(p.stat().st_mtime for p in folder.iterdir()))
+    except OSError:
+        return ()
+
+
+# ----------------------------------------------------------------------------- synthetic
+
+_CACHE: dict[tuple[Any, ...], DatasetBundle] = {}
+_LOCK = threading.Lock()
+
+
+def _templates(gen: torch.Generator) -> torch.Tensor:
+    """Ten smooth colour patterns (10×3×32×32), one per class, roughly unit scale."""
+    coarse = torch.randn(10, 3, 4, 4, generator=gen)
+    smooth = torch.nn.functional.interpolate(coarse, size=(32, 32), mode="bicubic", align_corners=False)
+    return smooth / smooth.flatten(1).std(dim=1).view(10, 1, 1, 1)
+
+
+def _sample(templates: torch.Tensor, n: int, gen: torch.Generator) -> ImageSplit:
+    """``n`` noisy images: the class pattern at a random strength, a faint pattern of another class,
+    a random shift of up to 4 pixels, a random brightness and strong pixel noise."""
+    labels = torch.arange(n) % 10
+    labels = labels[torch.randperm(n, generator=gen)]
+    images = torch.empty(n, 3, 32, 32, dtype=torch.uint8)
+    chunk = 2048
+    for start in range(0, n, chunk):
+        lab = labels[start : start + chunk]
+        m = lab.shape[0]
+        strength = 0.25 + 0.25 * torch.rand(m, 1, 1, 1, generator=gen)
+        other = (lab + torch.randint(1, 10, (m,), generator=gen)) % 10
+        x = templates[lab] * strength + templates[other] * (0.5 * torch.rand(m, 1, 1, 1, generator=gen))
+        dx = torch.randint(-4, 5, (m,), generator=gen)
+        dy = torch.randint(-4, 5, (m,), generator=gen)
+        shifted = torch.empty_like(x)
+        for a in range(-4, 5):
+            for b in range(-4, 5):
+                rows = ((dx == a) & (dy == b)).nonzero().flatten()
+                if rows.numel():
+                    shifted[rows] = torch.roll(x[rows], shifts=(a, b), dims=(2, 3))
+        x = (
+            shifted
+            + 0.3 * torch.randn(m, 1, 1, 1, generator=gen)
+            + 2.0 * torch.randn(m, 3, 32, 32, generator=gen)
+        )
+        images[start : start + m] = (128.0 + 40.0 * x).round_().clamp_(0, 255).to(torch.uint8)
+    return ImageSplit(images, labels)
+
+
+def make_synthetic(
+    seed: int = 0, n_train: int = DEFAULT_SYNTHETIC_TRAIN, n_test: int = DEFAULT_SYNTHETIC_TEST
+) -> DatasetBundle:
+    """A learnable CIFAR-shaped set: each class is a smooth colour pattern under heavy noise.
+
+    The same seed always gives the same images. A network starts at chance (loss ≈ ln 10 ≈ 2.3)
+    and the loss falls clearly within a few hundred batches.
+
+    Example:
+        >>> b = make_synthetic(seed=0, n_train=100, n_test=20)
+        >>> tuple(b.train.images.shape), b.label
+        ((100, 3, 32, 32), 'synthetic')
+    """
+    for what, n in (("n_train", n_train), ("n_test", n_test)):
+        if not isinstance(n, int) or n < 10 or n > MAX_SYNTHETIC:
+            raise LossvizInputError(
+                f"{what}={n!r} is out of range: give a whole number from 10 to {MAX_SYNTHETIC}"
+            )
+    key = ("synthetic", int(seed), n_train, n_test)
+    with _LOCK:
+        cached = _CACHE.get(key)
+        if cached is not None:
+            return cached
+        gen = torch.Generator().manual_seed(int(seed))
+        templates = _templates(gen)
+        train = _sample(templates, n_train, gen)
+        test = _sample(templates, n_test, gen)
+        bundle = DatasetBundle(
+            "synthetic",
+            train,
+            test,
+            list(SYNTHETIC_CLASSES),
+            source=f"synthetic(seed={seed})",
+            details={"seed": int(seed), "n_train": n_train, "n_test": n_test},
+        )
+        _CACHE.clear()
+        _CACHE[key] = bundle
+        return bundle
+
+
+def load_dataset(
+    kind: str = "auto",
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    download: bool = False,
+    synthetic_seed: int = 0,
+    synthetic_train: int = DEFAULT_SYNTHETIC_TRAIN,
+    synthetic_test: int = DEFAULT_SYNTHETIC_TEST,
+) -> DatasetBundle:
+    """``"cifar10"``, ``"synthetic"``, or ``"auto"`` (real CIFAR-10 if it is on disk, else synthetic)."""
+    if kind not in DATASET_KINDS:
+        raise LossvizInputError(f"dataset {kind!r} is unknown: choose one of {', '.join(DATASET_KINDS)}")
+    if kind == "auto":
+        kind = (
+            "cifar10"
+            if download
+            or cifar10_status(data_dir if data_dir is not None else default_data_dir()) == "present"
+            else "synthetic"
+        )
+    if kind == "cifar10":
+        return load_cifar10(data_dir, download=download)
+    return make_synthetic(synthetic_seed, synthetic_train, synthetic_test)

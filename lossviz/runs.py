@@ -1,0 +1,492 @@
+"""Run directories: where every training run lives on disk, and how to read them back.
+
+A run is ``<runs dir>/<name>/`` holding ``config.json``, ``metrics.jsonl`` (one JSON object per
+batch, appended and flushed as training goes), ``summary.json`` (status and final figures) and
+``model.pt`` (a state dict; load it with ``torch.load(..., weights_only=True)``).
+
+JSON files are written atomically (temp file + ``os.replace``) and a new run directory appears
+only once its config and first summary are complete. Names are checked so that nothing outside
+the runs directory can be addressed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import re
+import socket
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lossviz.errors import LossvizInputError
+from lossviz.metrics_log import MetricsLog
+
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.jsonl"
+SUMMARY_FILE = "summary.json"
+MODEL_FILE = "model.pt"
+LIVE_STATUSES = ("running", "paused")
+FINAL_STATUSES = ("finished", "stopped", "diverged", "failed", "interrupted")
+#: A live run whose summary has not been refreshed for this long is considered interrupted.
+HEARTBEAT_TIMEOUT_S = 60.0
+MAX_NAME_LEN = 80
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+# ----------------------------------------------------------------------------- names and paths
+
+
+def default_runs_dir() -> Path:
+    """``$LOSSVIZ_RUNS`` if set, else ``./runs``."""
+    return Path(os.environ.get("LOSSVIZ_RUNS") or "runs")
+
+
+def _runs_root(runs_dir: str | os.PathLike[str] | None) -> Path:
+    return Path(runs_dir if runs_dir is not None else default_runs_dir())
+
+
+def validate_run_name(name: str) -> str:
+    """Return ``name`` if it can address a run, else raise LossvizInputError.
+
+    Allowed: letters, digits, ``.``, ``_`` and ``-``, starting with a letter or digit, at most 80
+    characters, no ``..``. So ``"../x"``, ``"/etc"``, ``"a/b"`` and ``"~"`` are all rejected.
+    """
+    if not isinstance(name, str) or not name:
+        raise LossvizInputError("the run name is empty: give a name such as 'my-run-1'")
+    if len(name) > MAX_NAME_LEN:
+        raise LossvizInputError(f"the run name is {len(name)} characters long: use at most {MAX_NAME_LEN}")
+    if "/" in name or "\\" in name or ".." in name or os.path.isabs(name) or not _NAME_RE.match(name):
+        raise LossvizInputError(
+            f"run name {name!r} is not allowed: use letters, digits, '.', '_' and '-' only "
+            "(no '/', no '..'), starting with a letter or digit"
+        )
+    return name
+
+
+def clean_run_name(label: str) -> str:
+    """Turn a user's label into a valid run name (spaces and odd characters become '-').
+
+    Path-like labels (``"../x"``, ``"/abs"``, ``"a/b"``) are refused rather than silently rewritten.
+
+    Example:
+        >>> clean_run_name("  my first run! ")
+        'my-first-run'
+    """
+    label = (label or "").strip()
+    if "/" in label or "\\" in label or ".." in label or os.path.isabs(label) or label.startswith("~"):
+        raise LossvizInputError(
+            f"run name {label!r} looks like a path: give a plain name such as 'relu-adam-1' (no '/', no '..')"
+        )
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-._")
+    cleaned = re.sub(r"-{2,}", "-", cleaned)[:MAX_NAME_LEN].rstrip("-._")
+    return validate_run_name(cleaned)
+
+
+def run_path(runs_dir: str | os.PathLike[str] | None, name: str) -> Path:
+    """The directory of run ``name`` inside ``runs_dir``; never a path outside it."""
+    validate_run_name(name)
+    root = _runs_root(runs_dir).resolve()
+    path = (root / name).resolve()
+    if path.parent != root:
+        raise LossvizInputError(f"run name {name!r} points outside the runs directory: use a plain name")
+    return path
+
+
+def auto_run_name(config: Mapping[str, Any], when: float | None = None) -> str:
+    """A readable default name: ``20250101-120000-synthetic-sgd-lr0.01``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(when if when is not None else time.time()))
+    dataset = (
+        str(config.get("dataset_label") or config.get("dataset") or "data")
+        .lower()
+        .replace("cifar-10", "cifar10")
+    )
+    opt = str(config.get("optimizer", "opt"))
+    lr = config.get("lr")
+    relu = "-relu" if config.get("relu") else ""
+    return clean_run_name(
+        f"{stamp}-{dataset}-{opt}-lr{lr:g}{relu}" if isinstance(lr, int | float) else f"{stamp}-{dataset}"
+    )
+
+
+# ----------------------------------------------------------------------------- atomic files
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    """Write JSON to ``path`` via a temp file in the same folder and ``os.replace``."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(_jsonable(obj), f, indent=2, allow_nan=False)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _jsonable(obj: Any) -> Any:
+    """Replace non-finite floats by None so the JSON stays standard."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """The object in a JSON file, or None if it is missing or unreadable."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            obj = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+# ----------------------------------------------------------------------------- writing a run
+
+
+class RunWriter:
+    """Creates a run directory and keeps its files up to date while a run trains.
+
+    Example:
+        >>> w = RunWriter.create(tmp_path, "demo", {"lr": 0.01})  # doctest: +SKIP
+        >>> w.append({"step": 1, "loss": 2.3}); w.finish("finished")  # doctest: +SKIP
+    """
+
+    def __init__(self, path: Path, config: dict[str, Any], summary: dict[str, Any]) -> None:
+        self.path = path
+        self.name = path.name
+        self.config = config
+        self.summary = summary
+        self._metrics = open(path / METRICS_FILE, "a", encoding="utf-8")  # noqa: SIM115 - kept open while training
+        self._last_heartbeat = time.time()
+
+    @classmethod
+    def create(
+        cls, runs_dir: str | os.PathLike[str] | None, name: str | None, config: Mapping[str, Any]
+    ) -> RunWriter:
+        """Make ``<runs_dir>/<name>`` with config.json and a "running" summary.json, atomically.
+
+        ``name=None`` picks :func:`auto_run_name` (adding ``-2``, ``-3``... if taken). An explicit
+        name that already exists is a LossvizInputError.
+        """
+        root = _runs_root(runs_dir)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LossvizInputError(
+                f"cannot create the runs directory {root}: {exc.strerror or exc}"
+            ) from exc
+        explicit = name is not None and name != ""
+        base = clean_run_name(name) if explicit else auto_run_name(config)
+        config = dict(config)
+        now = time.time()
+        summary = {
+            "status": "running",
+            "message": "",
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": now,
+            "updated": now,
+            "steps": 0,
+            "dataset": config.get("dataset"),
+            "dataset_label": config.get("dataset_label"),
+        }
+        tmp = Path(tempfile.mkdtemp(prefix=".creating-", dir=root))
+        try:
+            for attempt in range(1, 1000):
+                candidate = base if attempt == 1 else f"{base}-{attempt}"
+                final = run_path(root, candidate)
+                config["run_name"] = candidate
+                summary["run_name"] = candidate
+                atomic_write_json(tmp / CONFIG_FILE, config)
+                atomic_write_json(tmp / SUMMARY_FILE, summary)
+                (tmp / METRICS_FILE).touch()
+                try:
+                    os.rename(tmp, final)  # fails if the name is taken (non-empty dir) -> try the next
+                except OSError:
+                    if final.exists():
+                        if explicit:
+                            raise LossvizInputError(
+                                f"a run named {candidate!r} already exists in {root}: choose another name"
+                            ) from None
+                        continue
+                    raise
+                return cls(final, config, summary)
+            raise LossvizInputError(f"too many runs named {base!r}: choose another name")
+        finally:
+            if tmp.exists():
+                for p in tmp.iterdir():
+                    p.unlink()
+                tmp.rmdir()
+
+    def append(self, line: str) -> None:
+        """Append one already-serialised JSON line (no newline) to metrics.jsonl and flush it."""
+        self._metrics.write(line + "\n")
+        self._metrics.flush()
+
+    def append_record(self, record: Mapping[str, Any]) -> None:
+        self.append(json.dumps(_jsonable(record), allow_nan=False))
+
+    def update_summary(self, **fields: Any) -> None:
+        """Merge ``fields`` into summary.json (with a fresh ``updated`` heartbeat) and rewrite it atomically."""
+        self.summary.update(fields)
+        self.summary["updated"] = self._last_heartbeat = time.time()
+        atomic_write_json(self.path / SUMMARY_FILE, self.summary)
+
+    def heartbeat(self, every_s: float = 5.0, **fields: Any) -> None:
+        """Refresh summary.json at most every ``every_s`` seconds (proves the run is alive)."""
+        if time.time() - self._last_heartbeat >= every_s:
+            self.update_summary(**fields)
+
+    def save_model(self, state_dict: Mapping[str, Any]) -> Path:
+        """Save the weights to model.pt atomically."""
+        import torch
+
+        target = self.path / MODEL_FILE
+        fd, tmp = tempfile.mkstemp(prefix=".model.", suffix=".tmp", dir=self.path)
+        os.close(fd)
+        try:
+            torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        return target
+
+    def close(self) -> None:
+        if not self._metrics.closed:
+            self._metrics.close()
+
+
+# ----------------------------------------------------------------------------- reading runs
+
+
+def parse_metrics_text(text: str) -> list[dict[str, Any]]:
+    """Records from metrics.jsonl text; unreadable lines (e.g. a line cut short by a crash) are skipped."""
+    records = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(obj, dict):
+            records.append(obj)
+    return records
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
+    """Every readable record in ``run_dir/metrics.jsonl`` (empty list if the file is missing)."""
+    try:
+        with open(Path(run_dir) / METRICS_FILE, encoding="utf-8", errors="replace") as f:
+            return parse_metrics_text(f.read())
+    except OSError:
+        return []
+
+
+class MetricsTail:
+    """Follows a metrics.jsonl that another thread or process is still writing.
+
+    Each :meth:`poll` reads only new bytes and returns only complete lines, so a line that is
+    half written now is picked up whole next time; a complete but broken line is skipped.
+    """
+
+    def __init__(self, run_dir: Path, log: MetricsLog | None = None) -> None:
+        self.path = Path(run_dir) / METRICS_FILE
+        self.log = log if log is not None else MetricsLog()
+        self._offset = 0
+        self._pending = b""
+
+    def poll(self) -> list[dict[str, Any]]:
+        """New complete records since the last call (also added to :attr:`log`)."""
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self._offset)
+                chunk = f.read()
+        except OSError:
+            return []
+        if not chunk:
+            return []
+        self._offset += len(chunk)
+        data = self._pending + chunk
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            self._pending = data
+            return []
+        self._pending = data[cut + 1 :]
+        records = parse_metrics_text(data[: cut + 1].decode("utf-8", errors="replace"))
+        self.log.extend(records)
+        return records
+
+
+def _pid_alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def effective_status(summary: Mapping[str, Any] | None, now: float | None = None) -> str:
+    """The status to show: a "running"/"paused" run whose process is gone or silent is "interrupted"."""
+    if not summary:
+        return "unknown"
+    status = str(summary.get("status") or "unknown")
+    if status not in LIVE_STATUSES:
+        return status
+    now = time.time() if now is None else now
+    same_host = summary.get("host") == socket.gethostname()
+    if same_host and not _pid_alive(summary.get("pid")):
+        return "interrupted"
+    updated = summary.get("updated")
+    if not isinstance(updated, int | float) or now - updated > HEARTBEAT_TIMEOUT_S:
+        return "interrupted"
+    return status
+
+
+@dataclass
+class RunInfo:
+    """One run as the run list shows it."""
+
+    name: str
+    path: Path
+    status: str
+    dataset_label: str
+    config: dict[str, Any]
+    summary: dict[str, Any]
+
+    @property
+    def synthetic(self) -> bool:
+        return self.config.get("dataset") == "synthetic"
+
+    @property
+    def live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+    def row(self) -> dict[str, Any]:
+        """A flat dict for a table."""
+        s, c = self.summary, self.config
+        started = s.get("started")
+        return {
+            "run": self.name,
+            "data": self.dataset_label,
+            "status": self.status,
+            "steps": s.get("steps", 0),
+            "last loss": s.get("last_loss"),
+            "test loss": s.get("test_loss"),
+            "test accuracy": s.get("test_accuracy"),
+            "loss fn": c.get("loss"),
+            "optimizer": c.get("optimizer"),
+            "lr": c.get("lr"),
+            "ReLU": bool(c.get("relu")),
+            "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(started))
+            if isinstance(started, int | float)
+            else "",
+        }
+
+
+def read_run(runs_dir: str | os.PathLike[str] | None, name: str) -> RunInfo:
+    """Config, summary and effective status of one run; LossvizInputError if it does not exist."""
+    path = run_path(runs_dir, name)
+    config = read_json(path / CONFIG_FILE)
+    if config is None:
+        raise LossvizInputError(
+            f"no run named {name!r} in {_runs_root(runs_dir)}: pick one from the run list"
+        )
+    summary = read_json(path / SUMMARY_FILE) or {}
+    label = str(config.get("dataset_label") or config.get("dataset") or "?")
+    return RunInfo(name, path, effective_status(summary), label, config, summary)
+
+
+def list_runs(runs_dir: str | os.PathLike[str] | None = None) -> list[RunInfo]:
+    """All complete runs, newest first. Hidden or half-created folders are skipped."""
+    root = _runs_root(runs_dir)
+    if not root.is_dir():
+        return []
+    runs = []
+    for entry in root.iterdir():
+        if not entry.is_dir() or entry.name.startswith(".") or not _NAME_RE.match(entry.name):
+            continue
+        try:
+            runs.append(read_run(root, entry.name))
+        except LossvizInputError:
+            continue
+    runs.sort(key=lambda r: (r.summary.get("started") or 0, r.name), reverse=True)
+    return runs
+
+
+def load_model_state(runs_dir: str | os.PathLike[str] | None, name: str) -> dict[str, Any]:
+    """The saved state dict of a run, loaded with ``weights_only=True``."""
+    import torch
+
+    path = run_path(runs_dir, name) / MODEL_FILE
+    if not path.is_file():
+        raise LossvizInputError(
+            f"run {name!r} has no saved model yet (model.pt is written at each epoch's end)"
+        )
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def records_to_rows(
+    records: list[Mapping[str, Any]], run_name: str = "", dataset_label: str = ""
+) -> list[dict[str, Any]]:
+    """Flat rows for CSV: ``layer_grad_norms`` become ``grad_norm[<layer>]`` columns; each row names its run and data."""
+    rows = []
+    for rec in records:
+        row: dict[str, Any] = {"run": run_name, "data": dataset_label, "kind": rec.get("kind", "batch")}
+        for key, value in rec.items():
+            if key == "kind":
+                continue
+            if key == "layer_grad_norms" and isinstance(value, Mapping):
+                for layer, v in value.items():
+                    row[f"grad_norm[{layer}]"] = v
+            elif not isinstance(value, Mapping | list):
+                row[key] = value
+        rows.append(row)
+    return rows
+
+
+def metrics_csv(records: list[Mapping[str, Any]], run_name: str = "", dataset_label: str = "") -> str:
+    """All records as CSV text (batch and eval rows, one column per field)."""
+    import csv
+
+    rows = records_to_rows(records, run_name, dataset_label)
+    columns: list[str] = []
+    for row in rows:
+        for key in row:
+            if key not in columns:
+                columns.append(key)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns or ["run", "data", "kind"], extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def run_csv(runs_dir: str | os.PathLike[str] | None, name: str) -> str:
+    """CSV of one run's metrics.jsonl, every row labelled with the run and its data (e.g. "synthetic")."""
+    info = read_run(runs_dir, name)
+    return metrics_csv(read_metrics(info.path), info.name, info.dataset_label)

@@ -1,0 +1,569 @@
+"""The training loop behind the training page and ``python -m lossviz train``.
+
+A :class:`Trainer` trains the tutorial's CNN in a background thread (it never imports
+streamlit). Every batch produces one record::
+
+    {"kind": "batch", "step", "epoch", "batch", "loss", "grad_norm", "layer_grad_norms": {name: norm},
+     "lr", "batch_accuracy", "images_per_s", "time"}
+
+and every finished epoch one ``{"kind": "eval", "test_loss", "test_accuracy", ...}`` record.
+Records go to the run's metrics.jsonl, to an in-memory :class:`~lossviz.metrics_log.MetricsLog`
+and to any subscribed queue. Pause and stop are ``threading.Event`` s checked before each batch.
+
+The gradient norms stay on the device (``torch._foreach_norm``) and are copied to the host
+together with the loss and the accuracy in one transfer per batch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import queue
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from lossviz.data import DATASET_KINDS, DatasetBundle, load_dataset
+from lossviz.errors import LossvizInputError
+from lossviz.metrics_log import MetricsLog
+from lossviz.model import build_model, parameter_names, resolve_device
+from lossviz.runs import RunWriter, _jsonable
+
+#: Losses from torch.nn that fit 10-class classification from raw scores, with how they are applied.
+CLASSIFICATION_LOSSES: dict[str, str] = {
+    "CrossEntropyLoss": "softmax + negative log-likelihood on the raw scores (supports label smoothing)",
+    "NLLLoss": "negative log-likelihood after log_softmax on the scores",
+    "MultiMarginLoss": "multi-class hinge loss on the raw scores (wants the right class ahead by a margin)",
+}
+OPTIMIZERS = ("sgd", "adam")
+STATUSES = ("ready", "running", "paused", "finished", "stopped", "diverged", "failed")
+MAX_EPOCHS = 1000
+MAX_BATCH_SIZE = 4096
+EVAL_BATCH = 500
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a run needs; :meth:`validated` checks it and raises LossvizInputError.
+
+    Defaults follow the tutorial (its network without activations, CrossEntropyLoss, SGD with
+    lr 0.01) with a batch size of 64 instead of 1 and momentum 0.9 so a class sees progress quickly.
+    """
+
+    dataset: str = "auto"
+    data_dir: str | None = None
+    download: bool = False
+    synthetic_train: int = 10_000
+    synthetic_test: int = 2_000
+    relu: bool = False
+    loss: str = "CrossEntropyLoss"
+    label_smoothing: float = 0.0
+    margin: float = 1.0
+    optimizer: str = "sgd"
+    lr: float = 0.01
+    momentum: float = 0.9
+    batch_size: int = 64
+    epochs: int = 2
+    seed: int = 0
+    max_batches: int | None = None
+    device: str = "auto"
+    threads: int | None = None
+    evaluate: bool = True
+
+    def validated(self) -> TrainConfig:
+        """This config with names normalised, or LossvizInputError naming the bad value and the fix."""
+
+        def number(name: str, value: Any, lo: float, hi: float, integer: bool = False) -> Any:
+            ok = isinstance(value, int) if integer else isinstance(value, int | float)
+            if isinstance(value, bool) or not ok or not math.isfinite(float(value)) or not lo <= value <= hi:
+                kind = "a whole number" if integer else "a number"
+                raise LossvizInputError(
+                    f"{name}={value!r} is out of range: give {kind} from {lo:g} to {hi:g}"
+                )
+            return value
+
+        dataset = str(self.dataset).strip().lower().replace("-", "")
+        if dataset not in DATASET_KINDS:
+            raise LossvizInputError(
+                f"dataset {self.dataset!r} is unknown: choose one of {', '.join(DATASET_KINDS)}"
+            )
+        loss = next((k for k in CLASSIFICATION_LOSSES if k.lower() == str(self.loss).strip().lower()), None)
+        if loss is None:
+            raise LossvizInputError(
+                f"loss {self.loss!r} does not fit 10-class training here: choose one of {', '.join(CLASSIFICATION_LOSSES)}"
+            )
+        optimizer = str(self.optimizer).strip().lower()
+        if optimizer not in OPTIMIZERS:
+            raise LossvizInputError(f"optimizer {self.optimizer!r} is unknown: choose sgd or adam")
+        number("lr", self.lr, 1e-8, 1e6)
+        if self.lr <= 0:
+            raise LossvizInputError("lr must be greater than 0: try 0.01 for SGD or 0.001 for Adam")
+        number("momentum", self.momentum, 0.0, 0.999)
+        number("label_smoothing", self.label_smoothing, 0.0, 0.99)
+        number("margin", self.margin, 0.0, 100.0)
+        number("batch_size", self.batch_size, 1, MAX_BATCH_SIZE, integer=True)
+        number("epochs", self.epochs, 1, MAX_EPOCHS, integer=True)
+        number("seed", self.seed, 0, 2**31 - 1, integer=True)
+        number("synthetic_train", self.synthetic_train, 10, 200_000, integer=True)
+        number("synthetic_test", self.synthetic_test, 10, 200_000, integer=True)
+        if self.max_batches is not None:
+            number("max_batches", self.max_batches, 1, 10**9, integer=True)
+        if self.threads is not None:
+            number("threads", self.threads, 1, max(1, os.cpu_count() or 1) * 4, integer=True)
+        if loss != "CrossEntropyLoss" and self.label_smoothing:
+            raise LossvizInputError(
+                "label_smoothing only applies to CrossEntropyLoss: set it to 0 or pick CrossEntropyLoss"
+            )
+        resolve_device(self.device)  # raises if unknown or unavailable
+        return replace(
+            self, dataset=dataset, loss=loss, optimizer=optimizer, device=str(self.device).strip().lower()
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
+        """Build from a dict, ignoring keys that are not config fields (e.g. a saved config.json)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def make_loss(config: TrainConfig) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The loss as a function of (scores, labels); NLLLoss gets ``log_softmax`` of the scores."""
+    if config.loss == "CrossEntropyLoss":
+        return nn.CrossEntropyLoss(label_smoothing=float(config.label_smoothing))
+    if config.loss == "NLLLoss":
+        nll = nn.NLLLoss()
+        return lambda scores, target: nll(torch.log_softmax(scores, dim=1), target)
+    if config.loss == "MultiMarginLoss":
+        return nn.MultiMarginLoss(margin=float(config.margin))
+    raise LossvizInputError(
+        f"loss {config.loss!r} is not supported here: choose one of {', '.join(CLASSIFICATION_LOSSES)}"
+    )
+
+
+def make_optimizer(config: TrainConfig, params: Any) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr)
+    return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum)
+
+
+def divergence_advice(config: TrainConfig, step: int, value: float, what: str = "loss") -> str:
+    """A plain sentence saying the run blew up and what to try."""
+    tips = [f"a learning rate 10 times smaller (lr={config.lr / 10:g})"]
+    if config.optimizer == "sgd" and config.momentum > 0:
+        tips.append("less momentum")
+    if config.optimizer == "sgd":
+        tips.append("Adam with lr=0.001")
+    return (
+        f"Training diverged: the {what} became {value} at step {step}. The steps were too large and the "
+        f"weights blew up. Try {', or '.join(tips)}."
+    )
+
+
+def batch_statistics(
+    loss: torch.Tensor, scores: torch.Tensor, target: torch.Tensor, params: list[torch.Tensor]
+) -> list[float]:
+    """``[loss, total grad norm, correct count, norm of each param's grad...]`` in one host transfer.
+
+    The norms are computed on the device (``torch._foreach_norm``, then the L2 norm of the
+    per-tensor norms, which equals the L2 norm over all gradient entries); the loss, the norms
+    and the accuracy count are concatenated and copied to the host once.
+    """
+    norms = torch.stack(torch._foreach_norm([p.grad for p in params]))
+    total = torch.linalg.vector_norm(norms)
+    correct = (scores.detach().argmax(dim=1) == target).sum()
+    packed = torch.cat(
+        [loss.detach().reshape(1).float(), total.reshape(1), correct.reshape(1).float(), norms]
+    )
+    return packed.tolist()
+
+
+def chance_loss(loss: str, margin: float = 1.0, num_classes: int = 10) -> float:
+    """The loss of a network that cannot tell the classes apart (all scores equal).
+
+    CrossEntropyLoss and NLLLoss: ln(10) ≈ 2.30 (label smoothing does not change it);
+    MultiMarginLoss: (C - 1) / C · margin.
+    """
+    if loss == "MultiMarginLoss":
+        return (num_classes - 1) / num_classes * float(margin)
+    return math.log(num_classes)
+
+
+def recommended_threads(leave_free: int = 1) -> int:
+    """Torch threads for training next to a live page: all cores but ``leave_free``, at least one.
+
+    On a small machine a training loop that takes every core starves the page and the browser,
+    and their drawing in turn stalls the loop's parallel sections; keeping one core free is faster
+    for both.
+    """
+    return max(1, (os.cpu_count() or 1) - leave_free)
+
+
+def steps_per_epoch(n_images: int, batch_size: int) -> int:
+    """Batches in one pass over the data (the last, smaller batch is kept, like DataLoader)."""
+    return max(1, math.ceil(n_images / batch_size))
+
+
+class Trainer:
+    """Trains the tutorial's CNN, in a background thread (:meth:`start`) or in the caller's (:meth:`run`).
+
+    Creating a Trainer validates the config, loads the data and creates the run directory, so every
+    input problem surfaces as a LossvizInputError before any thread starts.
+
+    Example:
+        >>> t = Trainer(TrainConfig(dataset="synthetic", max_batches=5), runs_dir=tmp)  # doctest: +SKIP
+        >>> t.start(); t.join(); t.status  # doctest: +SKIP
+        'finished'
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        *,
+        runs_dir: str | os.PathLike[str] | None = None,
+        run_name: str | None = None,
+        dataset: DatasetBundle | None = None,
+        write_run: bool = True,
+    ) -> None:
+        self.config = config.validated()
+        self.device = resolve_device(self.config.device)
+        c = self.config
+        self.data = dataset or load_dataset(
+            c.dataset,
+            c.data_dir,
+            download=c.download,
+            synthetic_seed=c.seed,
+            synthetic_train=c.synthetic_train,
+            synthetic_test=c.synthetic_test,
+        )
+        self.dataset_label = self.data.label
+        self.steps_per_epoch = steps_per_epoch(len(self.data.train), c.batch_size)
+        total = self.steps_per_epoch * c.epochs
+        self.total_steps = min(total, c.max_batches) if c.max_batches else total
+        self.log = MetricsLog()
+        self.status = "ready"
+        self.message = ""
+        self.step = 0
+        self.epoch = 0
+        self.last_record: dict[str, Any] | None = None
+        self.last_eval: dict[str, Any] | None = None
+        self.model: nn.Module | None = None
+        self.model_saved = False
+        self.error_traceback = ""
+        self._stop = threading.Event()
+        self._pause = threading.Event()
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._subscribers: list[queue.Queue[dict[str, Any]]] = []
+        self._sub_lock = threading.Lock()
+        self.writer: RunWriter | None = None
+        if write_run:
+            self.writer = RunWriter.create(runs_dir, run_name, self.run_config())
+        self.run_name = self.writer.name if self.writer else (run_name or "unsaved")
+        self.run_dir: Path | None = self.writer.path if self.writer else None
+
+    # ------------------------------------------------------------------ description
+
+    def run_config(self) -> dict[str, Any]:
+        """What goes into config.json: the settings plus what they resolved to."""
+        model = build_model(self.config.relu)
+        return {
+            **self.config.to_dict(),
+            "dataset": self.data.kind,
+            "dataset_label": self.dataset_label,
+            "synthetic": self.data.synthetic,
+            "data_source": self.data.source,
+            "classes": self.data.classes,
+            "n_train": len(self.data.train),
+            "n_test": len(self.data.test),
+            "device_resolved": str(self.device),
+            "steps_per_epoch": self.steps_per_epoch,
+            "total_steps": self.total_steps,
+            "layers": parameter_names(model),
+            "model": [str(m) for m in model],
+            "torch": torch.__version__,
+        }
+
+    @property
+    def progress(self) -> float:
+        """Fraction of the planned steps done, 0..1."""
+        return min(1.0, self.step / self.total_steps) if self.total_steps else 0.0
+
+    @property
+    def alive(self) -> bool:
+        """True while the thread is training or paused."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def eta_seconds(self) -> float | None:
+        """Seconds left at the current speed (None before the first batch)."""
+        rec = self.last_record
+        if not rec or not rec.get("images_per_s"):
+            return None
+        remaining = (self.total_steps - self.step) * self.config.batch_size
+        return max(0.0, remaining / rec["images_per_s"])
+
+    # ------------------------------------------------------------------ controls
+
+    def start(self) -> Trainer:
+        """Train in a daemon thread; returns at once."""
+        if self._thread is not None:
+            raise LossvizInputError("this run has already been started: start a new run instead")
+        self._thread = threading.Thread(target=self.run, name=f"lossviz-train-{self.run_name}", daemon=True)
+        self.status = "running"
+        self._thread.start()
+        return self
+
+    def pause(self) -> None:
+        if not self.done:
+            self._pause.set()
+
+    def resume(self) -> None:
+        self._pause.clear()
+
+    def stop(self) -> None:
+        """Ask the loop to stop; it finishes the current batch (or eval batch) and exits."""
+        self._stop.set()
+
+    @property
+    def paused(self) -> bool:
+        return self._pause.is_set() and not self.done
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread; True when it has finished."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.done
+
+    def subscribe(self) -> queue.Queue[dict[str, Any]]:
+        """A queue that receives every record from now on (drain it; it is unbounded)."""
+        q: queue.Queue[dict[str, Any]] = queue.Queue()
+        with self._sub_lock:
+            self._subscribers.append(q)
+        return q
+
+    def unsubscribe(self, q: queue.Queue[dict[str, Any]]) -> None:
+        with self._sub_lock:
+            if q in self._subscribers:
+                self._subscribers.remove(q)
+
+    # ------------------------------------------------------------------ the loop
+
+    def _emit(self, record: dict[str, Any]) -> None:
+        if self.writer is not None:
+            self.writer.append(json.dumps(_jsonable(record), allow_nan=False))
+        self.log.add(record)
+        if self._subscribers:
+            with self._sub_lock:
+                for q in self._subscribers:
+                    q.put(record)
+
+    def _summary_fields(self) -> dict[str, Any]:
+        rec = self.last_record or {}
+        ev = self.last_eval or {}
+        return {
+            "status": self.status,
+            "message": self.message,
+            "steps": self.step,
+            "epochs_done": self.epoch,
+            "total_steps": self.total_steps,
+            "last_loss": rec.get("loss"),
+            "last_grad_norm": rec.get("grad_norm"),
+            "images_per_s": rec.get("images_per_s"),
+            "elapsed_s": rec.get("time"),
+            "test_loss": ev.get("test_loss"),
+            "test_accuracy": ev.get("test_accuracy"),
+            "paused": self._pause.is_set(),
+            "model_saved": self.model_saved,
+        }
+
+    def _wait_while_paused(self) -> float:
+        """Block while paused (heartbeat every few seconds); returns the seconds spent paused."""
+        if not self._pause.is_set():
+            return 0.0
+        t0 = time.perf_counter()
+        self.status = "paused"
+        if self.writer:
+            self.writer.update_summary(**self._summary_fields())
+        while self._pause.is_set() and not self._stop.is_set():
+            self._stop.wait(0.05)
+            if self.writer:
+                self.writer.heartbeat(**self._summary_fields())
+        self.status = "running"
+        if self.writer:
+            self.writer.update_summary(**self._summary_fields())
+        return time.perf_counter() - t0
+
+    def run(self) -> str:
+        """Train to the end (or until stopped/diverged) in the calling thread; returns the final status."""
+        self.status = "running"
+        try:
+            self._train()
+        except Exception as exc:  # the thread must always leave a readable summary behind
+            self.status = "failed"
+            self.message = f"Training stopped with an internal error: {type(exc).__name__}: {exc}"
+            self.error_traceback = traceback.format_exc()
+        finally:
+            if self.writer is not None:
+                try:
+                    self.writer.update_summary(**self._summary_fields(), finished=time.time())
+                finally:
+                    self.writer.close()
+            self.data = None  # type: ignore[assignment]  # free the images; the log keeps the curves
+            self._done.set()
+        return self.status
+
+    def _train(self) -> None:
+        c = self.config
+        if c.threads:
+            torch.set_num_threads(int(c.threads))
+        device = self.device
+        data = self.data.to(device)
+        train, test = data.train, data.test
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(c.seed)
+            model = build_model(c.relu).to(device)
+        self.model = model
+        loss_fn = make_loss(c)
+        optimizer = make_optimizer(c, model.parameters())
+        params = list(model.parameters())
+        names = [n for n, _ in model.named_parameters()]
+        gen = torch.Generator().manual_seed(c.seed)
+        n_train = len(train)
+        bs = c.batch_size
+        lr = float(c.lr)
+
+        t_start = time.perf_counter()
+        paused_total = 0.0
+        window: deque[tuple[float, int]] = deque(maxlen=21)  # (active time, images) at recent batch ends
+        window.append((0.0, 0))
+        images_seen = 0
+
+        for epoch in range(1, c.epochs + 1):
+            if self._stop.is_set() or self.step >= self.total_steps:
+                break
+            self.epoch = epoch - 1
+            perm = torch.randperm(n_train, generator=gen).to(device)
+            model.train()
+            completed_epoch = True
+            for b in range(self.steps_per_epoch):
+                if self.step >= self.total_steps:
+                    completed_epoch = False
+                    break
+                if self._pause.is_set():
+                    paused_total += self._wait_while_paused()
+                if self._stop.is_set():
+                    completed_epoch = False
+                    break
+                idx = perm[b * bs : (b + 1) * bs]
+                x, y = train.batch(idx)
+                scores = model(x)
+                loss = loss_fn(scores, y)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                host = batch_statistics(loss, scores, y, params)  # one host transfer
+                loss_v, norm_v, correct_v = host[0], host[1], host[2]
+                step = self.step + 1
+                finite = math.isfinite(loss_v) and math.isfinite(norm_v)
+                if finite:
+                    optimizer.step()
+                n = int(idx.shape[0])
+                images_seen += n
+                now = time.perf_counter()
+                active = now - t_start - paused_total
+                window.append((active, images_seen))
+                t0, i0 = window[0]
+                record = {
+                    "kind": "batch",
+                    "step": step,
+                    "epoch": epoch,
+                    "batch": b + 1,
+                    "loss": loss_v,
+                    "grad_norm": norm_v,
+                    "layer_grad_norms": dict(zip(names, host[3:], strict=True)),
+                    "lr": lr,
+                    "batch_accuracy": correct_v / n,
+                    "images_per_s": (images_seen - i0) / (active - t0) if active > t0 else 0.0,
+                    "time": now - t_start,
+                }
+                self.step = step
+                self.last_record = record
+                self._emit(record)
+                if not finite:
+                    bad, what = (loss_v, "loss") if not math.isfinite(loss_v) else (norm_v, "gradient norm")
+                    self.status = "diverged"
+                    self.message = divergence_advice(c, step, bad, what)
+                    return
+                if self.writer is not None:
+                    self.writer.heartbeat(**self._summary_fields())
+            stopped = self._stop.is_set()
+            if completed_epoch and not stopped:
+                self.epoch = epoch
+            # evaluate after every full epoch, and once at the end of a --max-batches run
+            last_partial = not completed_epoch and not stopped and self.step >= self.total_steps
+            if c.evaluate and not stopped and (completed_epoch or last_partial):
+                ev = self._evaluate(model, loss_fn, test, epoch, t_start)
+                if ev is not None:
+                    self.last_eval = ev
+                    self._emit(ev)
+            if not stopped:
+                self._save_model(model)
+            if self.writer is not None:
+                self.writer.update_summary(**self._summary_fields())
+        if self._stop.is_set():
+            self.status = "stopped"
+            self.message = f"Stopped by request after {self.step} of {self.total_steps} steps."
+            if self.step > 0:
+                self._save_model(model)
+        else:
+            self.status = "finished"
+            self.message = f"Finished {self.step} steps."
+
+    def _save_model(self, model: nn.Module) -> None:
+        if self.writer is not None:
+            self.writer.save_model(model.state_dict())
+            self.model_saved = True
+
+    @torch.no_grad()
+    def _evaluate(
+        self, model: nn.Module, loss_fn: Callable[..., torch.Tensor], test: Any, epoch: int, t_start: float
+    ) -> dict[str, Any] | None:
+        """Test loss and accuracy over the whole test split; None if stopped half-way."""
+        model.eval()
+        total_loss = torch.zeros((), device=self.device)
+        correct = torch.zeros((), device=self.device, dtype=torch.int64)
+        n = len(test)
+        for start in range(0, n, EVAL_BATCH):
+            if self._stop.is_set():
+                model.train()
+                return None
+            idx = torch.arange(start, min(n, start + EVAL_BATCH), device=self.device)
+            x, y = test.batch(idx)
+            scores = model(x)
+            total_loss += loss_fn(scores, y) * idx.shape[0]
+            correct += (scores.argmax(dim=1) == y).sum()
+        model.train()
+        loss_v, correct_v = torch.stack([total_loss, correct.to(total_loss.dtype)]).tolist()
+        return {
+            "kind": "eval",
+            "step": self.step,
+            "epoch": epoch,
+            "test_loss": loss_v / n,
+            "test_accuracy": correct_v / n,
+            "n_test": n,
+            "time": time.perf_counter() - t_start,
+        }

@@ -1,0 +1,151 @@
+"""``python -m lossviz.train_cli`` (wired in as ``python -m lossviz train``): run dirs, progress, errors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+from lossviz import train_cli
+from lossviz.jobs import stop_all_managers
+from lossviz.model import build_model
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--synthetic", "--synthetic-train", "128", "--synthetic-test", "32", "--batch-size", "16"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    stop_all_managers(10)
+    torch.set_num_threads(before)
+
+
+def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "lossviz.train_cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_cli_run_writes_a_complete_run_dir(tmp_path: Path) -> None:
+    proc = run_cli(
+        *TINY, "--max-batches", "5", "--runs-dir", str(tmp_path), "--name", "cli-run", "--threads", "1"
+    )
+    assert proc.returncode == 0, proc.stderr
+    run = tmp_path / "cli-run"
+    assert sorted(p.name for p in run.iterdir()) == [
+        "config.json",
+        "metrics.jsonl",
+        "model.pt",
+        "summary.json",
+    ]
+    config = json.loads((run / "config.json").read_text())
+    assert (
+        config["dataset"] == "synthetic"
+        and config["dataset_label"] == "synthetic"
+        and config["max_batches"] == 5
+    )
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if r["kind"] == "batch"] == [1, 2, 3, 4, 5]
+    assert records[-1]["kind"] == "eval"
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "finished" and summary["steps"] == 5
+    build_model().load_state_dict(torch.load(run / "model.pt", weights_only=True))
+    assert "SYNTHETIC" in proc.stderr and "step 5/5" in proc.stderr  # labelled, and a progress bar was drawn
+    assert proc.stderr.strip().splitlines()[-1].startswith("finished: 5 steps")
+
+
+def test_bad_option_is_one_error_line_and_exit_2(tmp_path: Path) -> None:
+    proc = run_cli("--lr", "abc", "--runs-dir", str(tmp_path))
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "--lr" in lines[0]
+    assert proc.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--name", "../escape"], "looks like a path"),
+        (["--batch-size", "0"], "batch_size"),
+        (["--loss", "NLLLoss", "--label-smoothing", "0.2"], "label_smoothing"),
+        (["--device", "cuda"] if not torch.cuda.is_available() else ["--device", "tpu"], "device"),
+        (["--optimizer", "rmsprop"], "invalid choice"),
+    ],
+)
+def test_bad_values_exit_2_in_process(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list, message: str
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        code = train_cli.main([*TINY, "--runs-dir", str(tmp_path), *args])
+        raise SystemExit(code)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
+    assert not (tmp_path / "escape").exists() and not (tmp_path.parent / "escape").exists()
+
+
+def test_missing_cifar_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = train_cli.main(["--cifar10", "--data-dir", str(tmp_path / "nothing"), "--runs-dir", str(tmp_path)])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: CIFAR-10 is not in")
+
+
+def test_divergence_exits_1_with_advice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = train_cli.main([*TINY, "--lr", "100000", "--runs-dir", str(tmp_path), "--quiet"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "diverged" in err and "learning rate" in err
+
+
+def test_subcommand_wiring_for_python_m_lossviz_train(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = argparse.ArgumentParser(prog="lossviz")
+    sub = parser.add_subparsers(dest="command")
+    train_cli.add_train_parser(sub)
+    args = parser.parse_args(
+        [
+            "train",
+            *TINY,
+            "--max-batches",
+            "2",
+            "--no-eval",
+            "--runs-dir",
+            str(tmp_path),
+            "--name",
+            "wired",
+            "--quiet",
+        ]
+    )
+    assert args.func is train_cli.run_train
+    assert args.func(args) == 0
+    assert json.loads((tmp_path / "wired" / "summary.json").read_text())["status"] == "finished"
+    assert "finished: 2 steps" in capsys.readouterr().err
+
+
+def test_progress_bar_without_a_terminal_prints_a_few_lines() -> None:
+    import io
+
+    out = io.StringIO()
+    bar = train_cli.ProgressBar(100, stream=out)
+    for step in range(1, 101):
+        bar.update(step, 1.0, 500.0, 10.0)
+    lines = out.getvalue().splitlines()
+    assert 5 <= len(lines) <= 11 and lines[-1].startswith("[" + "#" * 28 + "] 100.0% step 100/100")
