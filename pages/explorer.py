@@ -18,6 +18,15 @@ from lossviz.parsing import format_tensor, parse_tensor
 from lossviz.presets import get_preset, list_presets, random_texts
 from lossviz.state import Example, allowed_transforms
 
+# A deep link (e.g. /landscape) opened before anyone has loaded "/" makes Streamlit run this file
+# alone in its legacy pages/ mode, without app.py's navigation and page config. Hand over to app.py's
+# st.navigation and rerun, so every first visit sees the page as designed.
+from streamlit.runtime.pages_manager import PagesManager  # noqa: E402
+
+if PagesManager.uses_pages_directory:
+    PagesManager.uses_pages_directory = False
+    st.rerun()
+
 EX = "lossviz_example"
 GRID_MAX = 400  # largest tensor offered as an editable grid
 

@@ -39,6 +39,15 @@ from lossviz.training import (
     steps_per_epoch,
 )
 
+# A deep link (e.g. /training) opened before anyone has loaded "/" makes Streamlit run this file
+# alone in its legacy pages/ mode, without app.py's navigation and page config. Hand over to app.py's
+# st.navigation and rerun, so every first visit sees the page as designed.
+from streamlit.runtime.pages_manager import PagesManager  # noqa: E402
+
+if PagesManager.uses_pages_directory:
+    PagesManager.uses_pages_directory = False
+    st.rerun()
+
 REFRESH_S = 1.0
 STATUS_ICONS = {
     "running": "🟢",
