@@ -1,0 +1,718 @@
+"""Landscape figures: one ``make_<thing>_figure(...) -> go.Figure`` each.
+
+The numbers come from ``lossviz.surfaces``; these functions only draw them.
+Losses use the colour-blind-safe sequential ``Viridis`` scale (dark = low loss);
+lines of several losses use the Okabe-Ito palette plus a dash pattern each, so
+they differ without colour too. No background or template is set: Streamlit's
+theme (light or dark) styles the figures.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from lossviz.errors import LossvizInputError
+from lossviz.surfaces import Curve, DescentPath, Surface
+
+#: Okabe-Ito colours (colour-blind safe), in the order lines get them.
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+LOSS_SCALE = "Viridis"
+CURRENT = dict(symbol="circle", size=15, color="#E69F00", line=dict(color="black", width=2))
+MINIMUM = dict(symbol="star", size=18, color="white", line=dict(color="black", width=1.5))
+PATH_LINE = dict(color="white", width=3)
+PATH_MARK = dict(symbol="circle", size=7, color="white", line=dict(color="black", width=1.2))
+LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.14, xanchor="left", x=0.0)
+LEGEND_BELOW_2 = dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0.0)
+#: Most animation frames (longer descents are subsampled).
+MAX_FRAMES = 120
+
+
+def _check_surface(surface: Surface) -> None:
+    if not isinstance(surface, Surface):
+        raise LossvizInputError("a landscape figure needs a Surface from lossviz.surfaces.compute_surface")
+
+
+def _color_cap(z: np.ndarray) -> float | None:
+    """Top of the colour scale when a few huge values (near a domain edge) would wash out the rest."""
+    f = z[np.isfinite(z)]
+    if f.size < 4:
+        return None
+    lo, hi = float(f.min()), float(f.max())
+    q = float(np.quantile(f, 0.97))
+    if q > lo and hi - lo > 5.0 * (q - lo):
+        return q
+    return None
+
+
+def _arrows(surface: Surface, per_axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Line segments (with heads) of −∇L on a coarse subgrid, NaN-separated, sized to read well.
+
+    Length grows with the square root of |∇L| (capped at the 80th percentile) so both steep and
+    gentle regions show; direction is the true descent direction in data coordinates.
+    """
+    r = surface.resolution
+    n = max(2, min(per_axis, r))
+    idx = np.unique(np.linspace(0, r - 1, n).round().astype(int))
+    xs, ys = surface.xs, surface.ys
+    sx = float(xs[-1] - xs[0]) or 1.0
+    sy = float(ys[-1] - ys[0]) or 1.0
+    gi = np.ix_(idx, idx)
+    px, py = np.meshgrid(xs[idx], ys[idx])
+    u, v = -surface.gx[gi] / sx, -surface.gy[gi] / sy  # descent step in axis fractions per unit lr
+    m = np.hypot(u, v)
+    ok = np.isfinite(m) & (m > 0)
+    if not ok.any():
+        return np.empty(0), np.empty(0)
+    ref = float(np.quantile(m[ok], 0.8)) or float(m[ok].max())
+    cell = 0.85 / max(len(idx) - 1, 1)
+    length = np.where(ok, cell * np.sqrt(np.clip(np.where(ok, m, 0.0) / ref, 0.0, 1.0)), 0.0)
+    keep = ok & (length >= 0.04 * cell)
+    a, b, ll = px[keep], py[keep], length[keep]
+    du, dv = u[keep] / m[keep] * ll, v[keep] / m[keep] * ll
+    tx, ty = a + du * sx, b + dv * sy
+    segs_x = [a, tx]
+    segs_y = [b, ty]
+    heads_x, heads_y = [], []
+    for ang in (2.6, -2.6):
+        ca, sa = math.cos(ang), math.sin(ang)
+        hu = (du * ca - dv * sa) * 0.35
+        hv = (du * sa + dv * ca) * 0.35
+        heads_x.append(np.stack([tx, tx + hu * sx], axis=1))
+        heads_y.append(np.stack([ty, ty + hv * sy], axis=1))
+    gap = np.full(len(a), np.nan)
+    shaft_x = np.stack([*segs_x, gap], axis=1)
+    shaft_y = np.stack([*segs_y, gap], axis=1)
+    hx = [np.concatenate([h, gap[:, None]], axis=1) for h in heads_x]
+    hy = [np.concatenate([h, gap[:, None]], axis=1) for h in heads_y]
+    out_x = np.concatenate([shaft_x, *hx], axis=1).ravel()
+    out_y = np.concatenate([shaft_y, *hy], axis=1).ravel()
+    return out_x.astype(np.float32), out_y.astype(np.float32)
+
+
+def _hover(surface: Surface, capped: bool = False) -> str:
+    xl, yl = surface.x_label, surface.y_label
+    loss = "%{customdata[2]:.5g}" if capped else "%{z:.5g}"
+    return (
+        f"{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}<br>loss = {loss}"
+        f"<br>∂L/∂{xl} = %{{customdata[0]:.4g}}<br>∂L/∂{yl} = %{{customdata[1]:.4g}}<extra></extra>"
+    )
+
+
+def _point_hover(surface: Surface, what: str) -> str:
+    xl, yl = surface.x_label, surface.y_label
+    return (
+        f"<b>{what}</b><br>{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}<br>loss = %{{customdata[0]:.5g}}"
+        f"<br>∂L/∂{xl} = %{{customdata[1]:.4g}}<br>∂L/∂{yl} = %{{customdata[2]:.4g}}<extra></extra>"
+    )
+
+
+def _contour_trace(surface: Surface, *, hover: bool = True, colorbar: bool = True) -> go.Contour:
+    cap = _color_cap(surface.z)
+    kw: dict = {}
+    if cap is not None:
+        kw.update(zmin=float(np.nanmin(surface.z)), zmax=cap, zauto=False)
+    custom = np.stack([surface.gx, surface.gy], axis=-1).astype(np.float32) if hover else None
+    return go.Contour(
+        x=surface.xs.astype(np.float32),
+        y=surface.ys.astype(np.float32),
+        z=surface.z.astype(np.float32),
+        colorscale=LOSS_SCALE,
+        ncontours=24,
+        contours=dict(coloring="heatmap", showlines=True),
+        line=dict(width=0.6, color="rgba(255,255,255,0.35)"),
+        customdata=custom,
+        hovertemplate=_hover(surface) if hover else None,
+        hoverinfo=None if hover else "skip",
+        colorbar=dict(
+            title=dict(text="loss" + (" (capped)" if cap is not None else ""), side="right"), len=0.8
+        )
+        if colorbar
+        else None,
+        showscale=colorbar,
+        name="loss",
+        **kw,
+    )
+
+
+def _marker_traces(surface: Surface, *, legend: bool = True) -> list[go.Scatter]:
+    c, m = surface.current, surface.minimum
+    return [
+        go.Scatter(
+            x=[m.coords[0]],
+            y=[m.coords[1]],
+            mode="markers",
+            marker=MINIMUM,
+            cliponaxis=False,
+            name="lowest point on the grid",
+            customdata=[[m.loss, *m.grad]],
+            hovertemplate=_point_hover(surface, "lowest point on the grid"),
+            showlegend=legend,
+        ),
+        go.Scatter(
+            x=[c.coords[0]],
+            y=[c.coords[1]],
+            mode="markers",
+            marker=CURRENT,
+            cliponaxis=False,
+            name="current example",
+            customdata=[[c.loss, *c.grad]],
+            hovertemplate=_point_hover(surface, "current example"),
+            showlegend=legend,
+        ),
+    ]
+
+
+def _path_hover(path: DescentPath, surface: Surface) -> str:
+    xl, yl = surface.x_label, surface.y_label
+    return (
+        f"step %{{customdata[0]}}<br>{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}<br>loss = %{{customdata[1]:.5g}}"
+        "<extra>descent</extra>"
+    )
+
+
+def _path_custom(path: DescentPath) -> np.ndarray:
+    return np.stack([np.arange(len(path.losses)), path.losses], axis=1)
+
+
+def _inside_prefix(path: DescentPath, surface: Surface) -> int:
+    """How many points of the path, from the start, stay finite and inside the plotted range."""
+    p = path.points
+    ok = (
+        np.isfinite(path.losses)
+        & np.isfinite(p).all(axis=1)
+        & (p[:, 0] >= surface.xs[0])
+        & (p[:, 0] <= surface.xs[-1])
+        & (p[:, 1] >= surface.ys[0])
+        & (p[:, 1] <= surface.ys[-1])
+    )
+    bad = np.flatnonzero(~ok)
+    return int(bad[0]) if bad.size else len(p)
+
+
+def _axes(fig: go.Figure, surface: Surface) -> None:
+    fig.update_xaxes(
+        title_text=surface.x_title,
+        range=[float(surface.xs[0]), float(surface.xs[-1])],
+        showgrid=False,
+        zeroline=False,
+    )
+    fig.update_yaxes(
+        title_text=surface.y_title,
+        range=[float(surface.ys[0]), float(surface.ys[-1])],
+        showgrid=False,
+        zeroline=False,
+    )
+
+
+def _check_path(path: DescentPath | None, surface: Surface) -> None:
+    if path is None:
+        return
+    if not isinstance(path, DescentPath) or len(path.elements) != 2:
+        raise LossvizInputError("the descent path drawn on a surface must vary the surface's two elements")
+    if tuple(path.elements) != (surface.x, surface.y):
+        raise LossvizInputError("the descent path varies other elements than the surface")
+
+
+def _two_panels(top: str, bottom: str, x_title: str) -> go.Figure:
+    """An empty figure with two stacked panels sharing one x axis (cheaper than make_subplots)."""
+    fig = go.Figure(
+        layout=dict(
+            xaxis=dict(anchor="y2", domain=[0.0, 1.0], title=dict(text=x_title)),
+            yaxis=dict(domain=[0.56, 1.0], anchor="x"),
+            yaxis2=dict(domain=[0.0, 0.44], anchor="x"),
+            annotations=[
+                dict(
+                    text=top,
+                    x=0.0,
+                    y=1.0,
+                    xref="paper",
+                    yref="paper",
+                    xanchor="left",
+                    yanchor="bottom",
+                    showarrow=False,
+                ),
+                dict(
+                    text=bottom,
+                    x=0.0,
+                    y=0.44,
+                    xref="paper",
+                    yref="paper",
+                    xanchor="left",
+                    yanchor="bottom",
+                    showarrow=False,
+                ),
+            ],
+        )
+    )
+    return fig
+
+
+def make_contour_figure(
+    surface: Surface,
+    *,
+    path: DescentPath | None = None,
+    arrows: int = 17,
+    title: str | None = None,
+    height: int = 560,
+) -> go.Figure:
+    """Contour map of the loss with the gradient field (arrows of −∇L), the current point and the minimum.
+
+    ``arrows`` is the number of arrows per axis (0 for none); ``path`` adds a descent path.
+    """
+    _check_surface(surface)
+    _check_path(path, surface)
+    if not 0 <= int(arrows) <= 40:
+        raise LossvizInputError("arrows per axis must be from 0 to 40")
+    fig = go.Figure()
+    fig.add_trace(_contour_trace(surface))
+    if arrows:
+        ax, ay = _arrows(surface, int(arrows))
+        if ax.size:
+            fig.add_trace(
+                go.Scatter(
+                    x=ax,
+                    y=ay,
+                    mode="lines",
+                    line=dict(color="rgba(0,0,0,0.45)", width=3),
+                    hoverinfo="skip",
+                    showlegend=False,
+                )
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=ax,
+                    y=ay,
+                    mode="lines",
+                    line=dict(color="rgba(255,255,255,0.9)", width=1.3),
+                    hoverinfo="skip",
+                    name="−∇L (downhill)",
+                )
+            )
+    if path is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=path.points[:, 0],
+                y=path.points[:, 1],
+                mode="lines",
+                line=dict(color="black", width=5.5),
+                hoverinfo="skip",
+                showlegend=False,
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=path.points[:, 0],
+                y=path.points[:, 1],
+                mode="lines+markers",
+                line=PATH_LINE,
+                marker=PATH_MARK,
+                name=f"gradient descent (lr {path.lr:g})",
+                customdata=_path_custom(path),
+                hovertemplate=_path_hover(path, surface),
+            )
+        )
+    for t in _marker_traces(surface):
+        fig.add_trace(t)
+    _axes(fig, surface)
+    fig.update_layout(
+        title=dict(text=title or f"{surface.loss}, '{surface.reduction}': contours and −∇L"),
+        height=height,
+        margin=dict(l=10, r=10, t=50, b=10),
+        legend=LEGEND_BELOW,
+        hovermode="closest",
+    )
+    return fig
+
+
+def make_surface3d_figure(
+    surface: Surface,
+    *,
+    path: DescentPath | None = None,
+    title: str | None = None,
+    height: int = 560,
+) -> go.Figure:
+    """The loss as a 3-D surface you can rotate, with the current point, the minimum and a descent path.
+
+    Heights above the colour cap (values near a domain edge) are drawn flat at the cap; the hover
+    still shows the true loss.
+    """
+    _check_surface(surface)
+    _check_path(path, surface)
+    cap = _color_cap(surface.z)
+    z = surface.z if cap is None else np.minimum(surface.z, cap)
+    custom = np.stack([surface.gx, surface.gy, surface.z], axis=-1).astype(np.float32)
+    fig = go.Figure()
+    fig.add_trace(
+        go.Surface(
+            x=surface.xs.astype(np.float32),
+            y=surface.ys.astype(np.float32),
+            z=z.astype(np.float32),
+            colorscale=LOSS_SCALE,
+            customdata=custom,
+            hovertemplate=_hover(surface, capped=True),
+            colorbar=dict(title=dict(text="loss"), len=0.75),
+            name="loss",
+            opacity=0.95,
+            contours=dict(z=dict(show=True, usecolormap=True, project=dict(z=True), width=1)),
+        )
+    )
+    top = float(np.nanmax(z)) if np.isfinite(z).any() else 1.0
+    lift = 0.03 * float(top - np.nanmin(z) or 1.0)
+
+    def _z(v: float) -> float:
+        return min(v, top) + lift
+
+    c, m = surface.current, surface.minimum
+    left_at = None
+    if path is not None:
+        keep = _inside_prefix(path, surface)
+        if keep < len(path.points):
+            left_at = keep - 1
+        fig.add_trace(
+            go.Scatter3d(
+                x=path.points[:keep, 0],
+                y=path.points[:keep, 1],
+                z=[_z(v) for v in path.losses[:keep]],
+                mode="lines+markers",
+                line=dict(color="white", width=7),
+                marker=dict(size=4, color="white", line=dict(color="black", width=1)),
+                name=f"gradient descent (lr {path.lr:g})",
+                customdata=_path_custom(path)[:keep],
+                hovertemplate=_path_hover(path, surface),
+            )
+        )
+    fig.add_trace(
+        go.Scatter3d(
+            x=[m.coords[0]],
+            y=[m.coords[1]],
+            z=[_z(m.loss)],
+            mode="markers",
+            name="lowest point on the grid",
+            marker=dict(symbol="diamond", size=8, color="white", line=dict(color="black", width=2)),
+            customdata=[[m.loss, *m.grad]],
+            hovertemplate=_point_hover(surface, "lowest point on the grid"),
+        )
+    )
+    fig.add_trace(
+        go.Scatter3d(
+            x=[c.coords[0]],
+            y=[c.coords[1]],
+            z=[_z(c.loss)],
+            mode="markers",
+            name="current example",
+            marker=dict(symbol="circle", size=8, color=CURRENT["color"], line=dict(color="black", width=2)),
+            customdata=[[c.loss, *c.grad]],
+            hovertemplate=_point_hover(surface, "current example"),
+        )
+    )
+    fig.update_layout(
+        title=dict(text=title or f"{surface.loss}, '{surface.reduction}': 3-D surface (drag to rotate)"),
+        height=height,
+        margin=dict(l=0, r=0, t=50, b=0),
+        legend=dict(orientation="h", yanchor="top", y=0.0, xanchor="left", x=0.0),
+        scene=dict(
+            xaxis=dict(title=dict(text=surface.x_label), range=[float(surface.xs[0]), float(surface.xs[-1])]),
+            yaxis=dict(title=dict(text=surface.y_label), range=[float(surface.ys[0]), float(surface.ys[-1])]),
+            zaxis=dict(title=dict(text="loss")),
+            camera=dict(eye=dict(x=1.35, y=-1.55, z=1.45)),
+            aspectmode="manual",
+            aspectratio=dict(x=1, y=1, z=0.7),
+        ),
+    )
+    if left_at is not None:
+        fig.add_annotation(
+            text=f"the descent path leaves the plotted range at step {left_at + 1}",
+            showarrow=False,
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=1.0,
+            xanchor="left",
+            yanchor="bottom",
+            font=dict(size=12),
+        )
+    if cap is not None:
+        fig.add_annotation(
+            text=f"heights above {cap:.3g} drawn flat (true loss in the hover)",
+            showarrow=False,
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=0,
+            xanchor="left",
+            yanchor="bottom",
+            font=dict(size=12),
+        )
+    return fig
+
+
+def make_descent_animation_figure(
+    surface: Surface,
+    path: DescentPath,
+    *,
+    title: str | None = None,
+    height: int = 560,
+    frame_ms: int = 250,
+) -> go.Figure:
+    """The descent path drawn step by step over the contour map (Plotly frames with a play button)."""
+    _check_surface(surface)
+    if path is None:
+        raise LossvizInputError("the animation needs a descent path")
+    _check_path(path, surface)
+    n = len(path.points)
+    ks = np.unique(np.linspace(1, n, min(n, MAX_FRAMES)).round().astype(int))
+    fig = go.Figure()
+    fig.add_trace(_contour_trace(surface, hover=False))
+    for t in _marker_traces(surface):
+        fig.add_trace(t)
+    custom = _path_custom(path)
+    hov = _path_hover(path, surface)
+
+    def path_trace(k: int) -> go.Scatter:
+        return go.Scatter(
+            x=path.points[:k, 0],
+            y=path.points[:k, 1],
+            mode="lines+markers",
+            line=PATH_LINE,
+            marker=PATH_MARK,
+            name=f"gradient descent (lr {path.lr:g})",
+            customdata=custom[:k],
+            hovertemplate=hov,
+        )
+
+    fig.add_trace(path_trace(1))
+    idx = len(fig.data) - 1
+    frames = []
+    for k in ks:
+        k = int(k)
+        frames.append(
+            dict(
+                name=str(k - 1),
+                traces=[idx],
+                data=[
+                    dict(type="scatter", x=path.points[:k, 0], y=path.points[:k, 1], customdata=custom[:k])
+                ],
+                layout=dict(title=dict(text=f"step {k - 1} of {n - 1}: loss {path.losses[k - 1]:.4g}")),
+            )
+        )
+    play = dict(
+        frame=dict(duration=frame_ms, redraw=False),
+        transition=dict(duration=0),
+        fromcurrent=True,
+        mode="immediate",
+    )
+    fig.update_layout(
+        title=dict(text=title or f"gradient descent, lr {path.lr:g}: press ▶"),
+        height=height,
+        margin=dict(l=10, r=10, t=50, b=10),
+        showlegend=False,
+        updatemenus=[
+            dict(
+                type="buttons",
+                direction="left",
+                x=0.0,
+                y=-0.19,
+                xanchor="left",
+                yanchor="top",
+                showactive=False,
+                buttons=[
+                    dict(label="▶ play", method="animate", args=[None, play]),
+                    dict(
+                        label="❚❚ pause",
+                        method="animate",
+                        args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")],
+                    ),
+                ],
+            )
+        ],
+        sliders=[
+            dict(
+                active=0,
+                x=0.0,
+                y=-0.3,
+                len=1.0,
+                xanchor="left",
+                yanchor="top",
+                currentvalue=dict(prefix="step "),
+                pad=dict(t=0),
+                steps=[
+                    dict(
+                        label=f["name"],
+                        method="animate",
+                        args=[[f["name"]], dict(frame=dict(duration=0, redraw=False), mode="immediate")],
+                    )
+                    for f in frames
+                ],
+            )
+        ],
+    )
+    fig.update_layout(margin=dict(b=190))
+    _axes(fig, surface)
+    # the frames are plain data we built ourselves: skip plotly's per-property validation (it costs ~4 ms a frame)
+    spec = fig.to_dict()
+    spec["frames"] = frames
+    return go.Figure(spec, _validate=False)
+
+
+def make_descent_loss_figure(
+    paths: Sequence[DescentPath] | DescentPath, *, labels: Sequence[str] | None = None, height: int = 480
+) -> go.Figure:
+    """Loss after each step (top) and the length of each step (bottom): L1's steps stay the same size,
+    MSE's shrink near the minimum, and a too-large learning rate makes both grow."""
+    paths = [paths] if isinstance(paths, DescentPath) else list(paths)
+    if not paths or not all(isinstance(p, DescentPath) for p in paths):
+        raise LossvizInputError("give at least one descent path")
+    labels = list(labels) if labels is not None else [f"lr {p.lr:g}" for p in paths]
+    if len(labels) != len(paths):
+        raise LossvizInputError("give one label per path")
+    fig = _two_panels("loss after each step", "length of each step", "step")
+    traces = []
+    for i, (p, lab) in enumerate(zip(paths, labels, strict=True)):
+        col, dash = OKABE_ITO[i % len(OKABE_ITO)], DASHES[i % len(DASHES)]
+        steps = np.arange(len(p.losses))
+        traces.append(
+            go.Scatter(
+                x=steps,
+                y=p.losses,
+                mode="lines+markers",
+                name=lab,
+                legendgroup=lab,
+                line=dict(color=col, dash=dash),
+                marker=dict(size=5),
+                hovertemplate="step %{x}<br>loss %{y:.5g}<extra>" + lab + "</extra>",
+            )
+        )
+        if len(p.points) > 1:
+            traces.append(
+                go.Scatter(
+                    x=steps[1:],
+                    y=p.step_lengths,
+                    mode="lines+markers",
+                    name=lab,
+                    legendgroup=lab,
+                    yaxis="y2",
+                    line=dict(color=col, dash=dash),
+                    marker=dict(size=5),
+                    showlegend=False,
+                    hovertemplate="step %{x}<br>moved %{y:.4g}<extra>" + lab + "</extra>",
+                )
+            )
+    fig.add_traces(traces)
+    pos = np.concatenate([p.losses[np.isfinite(p.losses)] for p in paths])
+    log = bool(pos.size and (pos > 0).all() and pos.max() / max(pos.min(), 1e-300) > 1e3)
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=30, b=10),
+        showlegend=len(paths) > 1,
+        yaxis=dict(title=dict(text="loss"), type="log" if log else "linear", exponentformat="power"),
+        yaxis2=dict(title=dict(text="step length"), rangemode="tozero", exponentformat="power"),
+        legend=LEGEND_BELOW_2,
+    )
+    return fig
+
+
+def make_curve_figure(
+    curves: Sequence[Curve],
+    *,
+    title: str | None = None,
+    x_title: str | None = None,
+    height: int = 560,
+    mark_current: bool = True,
+    loss_range: tuple[float, float] | None = None,
+    slope_range: tuple[float, float] | None = None,
+) -> go.Figure:
+    """Loss (top) and its derivative (bottom) as one element sweeps a range; several losses overlaid.
+
+    ``loss_range``/``slope_range`` fix the vertical axes (curves leaving them run off the chart).
+
+    The first curve is the main one: its current point is marked on both panels.
+    """
+    curves = list(curves)
+    if not curves or not all(isinstance(c, Curve) for c in curves):
+        raise LossvizInputError("give at least one Curve from lossviz.surfaces")
+    main = curves[0]
+    xl = main.x_label
+    fig = _two_panels(
+        "loss L", f"slope ∂L/∂{xl}: what backprop sends (the step goes the other way)", x_title or xl
+    )
+    traces = []
+    for i, c in enumerate(curves):
+        col, dash = OKABE_ITO[i % len(OKABE_ITO)], DASHES[i % len(DASHES)]
+        width = 3.5 if i == 0 else 2.5
+        traces.append(
+            go.Scatter(
+                x=c.xs,
+                y=c.values,
+                mode="lines",
+                name=c.name,
+                legendgroup=c.name,
+                line=dict(color=col, dash=dash, width=width),
+                customdata=c.slope,
+                hovertemplate=f"{xl} = %{{x:.4g}}<br>loss = %{{y:.5g}}<br>∂L/∂{xl} = %{{customdata:.4g}}<extra>{c.name}</extra>",
+            )
+        )
+        traces.append(
+            go.Scatter(
+                x=c.xs,
+                y=c.slope,
+                mode="lines",
+                name=c.name,
+                legendgroup=c.name,
+                showlegend=False,
+                yaxis="y2",
+                line=dict(color=col, dash=dash, width=width),
+                hovertemplate=f"{xl} = %{{x:.4g}}<br>∂L/∂{xl} = %{{y:.4g}}<extra>{c.name}</extra>",
+            )
+        )
+    shapes = [
+        dict(type="line", xref="paper", x0=0, x1=1, yref="y2", y0=0, y1=0, line=dict(color="gray", width=1))
+    ]
+    if mark_current and main.current is not None:
+        p = main.current
+        for axis, yv in (("y", p.loss), ("y2", p.grad[0])):
+            traces.append(
+                go.Scatter(
+                    x=[p.coords[0]],
+                    y=[yv],
+                    mode="markers",
+                    marker=CURRENT,
+                    name="current example",
+                    yaxis=axis,
+                    legendgroup="current",
+                    showlegend=axis == "y",
+                    hovertemplate=f"<b>current example</b><br>{xl} = %{{x:.4g}}<br>%{{y:.5g}}<extra></extra>",
+                )
+            )
+        shapes.append(
+            dict(
+                type="line",
+                xref="x",
+                x0=p.coords[0],
+                x1=p.coords[0],
+                yref="paper",
+                y0=0,
+                y1=1,
+                line=dict(color="gray", dash="dot", width=1),
+            )
+        )
+    fig.add_traces(traces)
+    fig.update_layout(
+        title=dict(text=title or f"sweeping {xl}, everything else fixed"),
+        height=height,
+        shapes=shapes,
+        margin=dict(l=10, r=10, t=50, b=10),
+        yaxis=dict(
+            title=dict(text="loss"), exponentformat="power", range=list(loss_range) if loss_range else None
+        ),
+        yaxis2=dict(
+            title=dict(text="slope"), exponentformat="power", range=list(slope_range) if slope_range else None
+        ),
+        legend=LEGEND_BELOW_2,
+        hovermode="closest",
+    )
+    return fig
