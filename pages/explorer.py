@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 import torch
+from streamlit.runtime.pages_manager import PagesManager
 
 from lossviz import LossvizInputError
 from lossviz.catalog import REDUCTION_DOC, get_loss, list_losses
@@ -21,8 +22,6 @@ from lossviz.state import Example, allowed_transforms
 # A deep link (e.g. /landscape) opened before anyone has loaded "/" makes Streamlit run this file
 # alone in its legacy pages/ mode, without app.py's navigation and page config. Hand over to app.py's
 # st.navigation and rerun, so every first visit sees the page as designed.
-from streamlit.runtime.pages_manager import PagesManager  # noqa: E402
-
 if PagesManager.uses_pages_directory:
     PagesManager.uses_pages_directory = False
     st.rerun()

@@ -14,7 +14,6 @@ from typing import Any
 
 import plotly.graph_objects as go
 import streamlit as st
-
 from streamlit.runtime.pages_manager import PagesManager
 
 from lossviz import surfaces as S

@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from lossviz import data as lv_data
 from lossviz import runs as lv_runs
@@ -42,8 +43,6 @@ from lossviz.training import (
 # A deep link (e.g. /training) opened before anyone has loaded "/" makes Streamlit run this file
 # alone in its legacy pages/ mode, without app.py's navigation and page config. Hand over to app.py's
 # st.navigation and rerun, so every first visit sees the page as designed.
-from streamlit.runtime.pages_manager import PagesManager  # noqa: E402
-
 if PagesManager.uses_pages_directory:
     PagesManager.uses_pages_directory = False
     st.rerun()
