@@ -3,8 +3,17 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+# Loopback by default; a classroom serves the LAN on purpose: `make run ADDRESS=0.0.0.0`
+# (or the machine's LAN address). See docs/classroom.md.
+ADDRESS ?= 127.0.0.1
+# Extra streamlit flags, e.g. STREAMLIT_ARGS="--server.allowedHosts 192.168.1.20"
+STREAMLIT_ARGS ?=
+# Load benchmark size (bench/load_sessions.py).
+SESSIONS ?= 30
+DURATION ?= 60
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test venv chromium lint bench clean
+.PHONY: run test test-fast test-browser venv chromium lint bench bench-load clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,15 +24,28 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed
 
-# Browser tests drive Debian's Chromium; never `playwright install`.
+# Browser tests drive Debian's Chromium; never `playwright install`. The CJK and emoji
+# fonts make screenshots show the Chinese names and the page icons.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || (apt-get update && apt-get install -y chromium)
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		$(SUDO) apt-get update && \
+		$(SUDO) apt-get install -y chromium fonts-noto-cjk fonts-noto-color-emoji; \
+	elif ! dpkg -s fonts-noto-cjk fonts-noto-color-emoji >/dev/null 2>&1; then \
+		$(SUDO) apt-get update && $(SUDO) apt-get install -y fonts-noto-cjk fonts-noto-color-emoji; \
+	fi
 
 run: venv
-	$(PY) -m streamlit run app.py --server.port $(PORT) --server.address 0.0.0.0
+	$(PY) -m streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS) $(STREAMLIT_ARGS)
 
 test: venv chromium
 	$(PY) -m pytest
+
+# Everything but the real-browser tests (no Chromium needed).
+test-fast: venv
+	$(PY) -m pytest -m "not browser"
+
+test-browser: venv chromium
+	$(PY) -m pytest tests/browser
 
 lint: venv
 	$(VENV)/bin/ruff check lossviz pages tests bench app.py
@@ -32,6 +54,10 @@ bench: venv
 	$(PY) bench/bench_rerun.py
 	$(PY) bench/bench_surface.py
 	$(PY) bench/bench_train.py
+
+# Thirty real browser sessions against one server while a run trains (needs Chromium).
+bench-load: venv chromium
+	$(PY) bench/load_sessions.py --sessions $(SESSIONS) --duration $(DURATION)
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts
