@@ -276,11 +276,15 @@ def _class_indices(loss: str, t: Tensor, n_classes: int, ignore_index: int | Non
     return t
 
 
+_SINGULAR = {"classes": "class"}
+
+
 def _weight_len(loss: str, params: dict[str, Any], name: str, n: int, what: str) -> None:
     w = params.get(name)
     if w is not None and w.numel() != n:
         raise LossvizInputError(
-            f"{loss}: {name} has {w.numel()} values but there are {n} {what}; give exactly one {name} per {what[:-1] if what.endswith('es') else what.rstrip('s')}"
+            f"{loss}: {name} has {w.numel()} values but there are {n} {what}; give exactly one {name} per "
+            f"{_SINGULAR.get(what, what)}"
         )
 
 

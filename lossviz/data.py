@@ -95,6 +95,28 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("LOSSVIZ_DATA") or "data")
 
 
+def page_data_dir(text: str | os.PathLike[str] | None, root: str | os.PathLike[str] | None = None) -> Path:
+    """A data folder typed in the page, kept inside the server's data root.
+
+    The page is shared by a whole class, so its box may only name the data root
+    (``$LOSSVIZ_DATA`` or ``./data``) or a folder below it; anything else (an
+    absolute path elsewhere, ``..``) is refused, so no student can make the
+    server probe or download into other folders. The CLI takes any path.
+    """
+    base = Path(root if root is not None else default_data_dir()).expanduser().resolve()
+    raw = str(text or "").strip()
+    if not raw:
+        return base
+    p = Path(raw).expanduser()
+    candidate = (p if p.is_absolute() else base / p).resolve()
+    if candidate != base and base not in candidate.parents:
+        raise LossvizInputError(
+            f"the CIFAR-10 folder must be {base} or a folder inside it; the server's LOSSVIZ_DATA setting "
+            "chooses another root"
+        )
+    return candidate
+
+
 # ----------------------------------------------------------------------------- real CIFAR-10
 
 

@@ -79,6 +79,7 @@ def make_tensor_figure(
             ),
             text=[f"{v:.4g}" for v in flat.tolist()] if flat.numel() <= 24 else None,
             textposition="outside",
+            textfont=dict(color="#555555"),
             cliponaxis=False,
             hovertemplate="element %{x}<br>" + value_name + " = %{y:.6g}<extra></extra>",
         )

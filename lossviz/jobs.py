@@ -93,7 +93,7 @@ class JobManager:
                 running = active[0]
                 raise LossvizInputError(
                     f"a training run is already in progress ({running.name}, step {running.trainer.step} of "
-                    f"{running.trainer.total_steps}); this machine trains {self.max_jobs} run(s) at a time. "
+                    f"{running.trainer.total_steps}); this machine trains {self.max_jobs} run{'' if self.max_jobs == 1 else 's'} at a time. "
                     "Watch it below, or stop it before starting another."
                 )
             from lossviz.runs import default_runs_dir

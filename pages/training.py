@@ -105,12 +105,18 @@ st.markdown(
 
 with st.sidebar:
     st.header("Run settings")
-    data_dir = st.text_input(
+    data_text = st.text_input(
         "CIFAR-10 folder",
         value=str(lv_data.default_data_dir()),
         key="data_dir",
-        help="The folder that holds cifar-10-batches-py/ (LOSSVIZ_DATA sets the default).",
+        help="The folder that holds cifar-10-batches-py/: the server's data folder (LOSSVIZ_DATA) or one "
+        "inside it.",
     )
+    try:
+        data_dir = str(lv_data.page_data_dir(data_text))
+    except LossvizInputError as exc:
+        st.error(str(exc))
+        data_dir = str(lv_data.page_data_dir(None))
     cifar_state = lv_data.cifar10_status(data_dir)
     sources = ["Synthetic images (always available)", "CIFAR-10 (real photos)"]
     source = st.radio("Data", sources, index=1 if cifar_state == "present" else 0, key="data_source")

@@ -208,3 +208,17 @@ def test_image_split_validates_its_tensors() -> None:
         lv_data.ImageSplit(torch.zeros(2, 3, 32, 32, dtype=torch.uint8), torch.zeros(3, dtype=torch.int64))
     x = lv_data.to_float(torch.tensor([0, 255], dtype=torch.uint8))
     assert x.tolist() == [-1.0, 1.0]
+
+
+def test_page_data_dir_stays_inside_the_data_root(tmp_path) -> None:
+    from lossviz.data import page_data_dir
+    from lossviz.errors import LossvizInputError
+
+    root = tmp_path / "data"
+    root.mkdir()
+    assert page_data_dir("", root) == root.resolve()
+    assert page_data_dir("cifar", root) == (root / "cifar").resolve()
+    assert page_data_dir(str(root / "sub"), root) == (root / "sub").resolve()
+    for bad in ("..", "../elsewhere", "/etc", str(tmp_path)):
+        with pytest.raises(LossvizInputError, match="inside"):
+            page_data_dir(bad, root)
