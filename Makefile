@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 # Loopback by default; a classroom serves the LAN on purpose: `make run ADDRESS=0.0.0.0`
-# (or the machine's LAN address). See docs/classroom.md.
+# (or the machine's LAN address). See README.md (Serving a classroom).
 ADDRESS ?= 127.0.0.1
 # Extra streamlit flags, e.g. STREAMLIT_ARGS="--server.allowedHosts 192.168.1.20"
 STREAMLIT_ARGS ?=
@@ -53,6 +53,7 @@ lint: venv
 bench: venv
 	$(PY) bench/bench_rerun.py
 	$(PY) bench/bench_surface.py
+	$(PY) bench/bench_landscape_rerun.py
 	$(PY) bench/bench_train.py
 
 # Thirty real browser sessions against one server while a run trains (needs Chromium).
