@@ -212,10 +212,6 @@ def _as_float(t: Tensor) -> Tensor:
     return t if t.is_floating_point() else t.to(torch.float32)
 
 
-def _need_float(loss: str, slot: str, t: Tensor) -> Tensor:
-    return _as_float(t)
-
-
 def _same_or_broadcast(loss: str, a: str, ta: Tensor, b: str, tb: Tensor, warnings: list[str]) -> None:
     if ta.shape == tb.shape:
         return
@@ -364,10 +360,6 @@ register_loss(
 )
 
 
-def _beta_checker(loss: str) -> Checker:
-    return _pair_float(loss)
-
-
 register_loss(
     LossSpec(
         name="SmoothL1Loss",
@@ -383,7 +375,7 @@ register_loss(
         advice="Quadratic for small errors, linear for large ones (used for bounding-box regression): "
         "smooth near the minimum like MSE, robust to outliers like L1.",
         advice_zh="误差小时是二次的、误差大时是线性的（目标检测框回归常用）：兼顾 MSE 的平滑与 L1 的稳健。",
-        check=_beta_checker("SmoothL1Loss"),
+        check=_pair_float("SmoothL1Loss"),
         sample=_sample_pair,
     )
 )
@@ -401,7 +393,7 @@ register_loss(
         advice="Like SmoothL1Loss but scaled by δ: equals δ·SmoothL1 with β = δ. Large errors get a gradient "
         "of at most δ, so outliers cannot dominate.",
         advice_zh="与平滑 L1 相似，但乘了 δ（等于 β=δ 时的 δ·SmoothL1）。大误差的梯度不超过 δ，离群点不会主导。",
-        check=_beta_checker("HuberLoss"),
+        check=_pair_float("HuberLoss"),
         sample=_sample_pair,
     )
 )
@@ -1287,7 +1279,3 @@ register_loss(
         per_element_means="one loss per sequence",
     )
 )
-
-
-#: The losses the training page may use for 10-class classification.
-CLASSIFICATION_LOSSES = ("CrossEntropyLoss", "NLLLoss", "MultiMarginLoss")

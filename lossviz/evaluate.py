@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from lossviz.catalog import LossSpec, ParamSpec, get_loss
+from lossviz.catalog import LossSpec, get_loss
 from lossviz.errors import LossvizInputError
 from lossviz.parsing import parse_tensor, reshape
 
@@ -117,12 +117,8 @@ def resolve_params(spec: LossSpec, given: Mapping[str, Any] | None) -> dict[str,
         value = given.get(p.name, p.default)
         if p.kind == "tensor" and isinstance(value, str):
             value = None if not value.strip() else parse_tensor(value, name=f"{spec.name} {p.name}")
-        out[p.name] = _coerce(p, value, spec.name)
+        out[p.name] = p.coerce(value, spec.name)
     return out
-
-
-def _coerce(p: ParamSpec, value: Any, loss: str) -> Any:
-    return p.coerce(value, loss)
 
 
 def _apply_transform(name: str, x: Tensor, spec: LossSpec) -> Tensor:

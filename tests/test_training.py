@@ -271,3 +271,11 @@ def test_chance_loss_and_thread_advice() -> None:
         math.log(10)
     )
     assert 1 <= recommended_threads() <= max(1, os.cpu_count() or 1)
+
+
+def test_training_losses_are_catalog_losses() -> None:
+    """The training page's losses are the catalog's own torch.nn classes, not a separate list."""
+    from lossviz.catalog import get_loss
+
+    for name in CLASSIFICATION_LOSSES:
+        assert get_loss(name).task == "classification"
