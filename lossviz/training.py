@@ -396,16 +396,18 @@ class Trainer:
         if not self._pause.is_set():
             return 0.0
         t0 = time.perf_counter()
-        self.status = "paused"
+        # The summary on disk says "paused" before the in-memory status does, so anyone who sees
+        # ``status == "paused"`` (the page, a test) can rely on the run directory agreeing.
         if self.writer:
-            self.writer.update_summary(**self._summary_fields())
+            self.writer.update_summary(**{**self._summary_fields(), "status": "paused"})
+        self.status = "paused"
         while self._pause.is_set() and not self._stop.is_set():
             self._stop.wait(0.05)
             if self.writer:
                 self.writer.heartbeat(**self._summary_fields())
-        self.status = "running"
         if self.writer:
-            self.writer.update_summary(**self._summary_fields())
+            self.writer.update_summary(**{**self._summary_fields(), "status": "running"})
+        self.status = "running"
         return time.perf_counter() - t0
 
     def run(self) -> str:
