@@ -30,10 +30,13 @@ COLORS = [
     "#455a64",
     "#7cb342",
 ]
+# Title and subtitle on top, the legend under the x-axis title: at half a projector's width a
+# legend beside the title would cover it.
+_LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0)
 _LAYOUT = dict(
-    margin=dict(l=60, r=20, t=50, b=45),
-    height=340,
-    legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+    margin=dict(l=60, r=20, t=78, b=45),
+    height=380,
+    legend=_LEGEND_BELOW,
     hovermode="x unified",
     font=dict(size=14),
 )
@@ -118,8 +121,12 @@ def moving_average(y: np.ndarray, window: int) -> np.ndarray:
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
-def _title(text: str, dataset_label: str | None) -> str:
-    return f"{text} — {dataset_label} data" if dataset_label else text
+def _title(text: str, dataset_label: str | None, subtitle: str = "") -> dict:
+    """A short title that names the data (``synthetic`` shows on every chart) and a one-line subtitle."""
+    title: dict = {"text": f"{text} — {dataset_label} data" if dataset_label else text}
+    if subtitle:
+        title["subtitle"] = {"text": subtitle, "font": {"size": 12, "color": "#666666"}}
+    return title
 
 
 def _line(x: np.ndarray, y: np.ndarray, name: str, color: str, width: float = 3, **extra: object) -> dict:
@@ -164,7 +171,7 @@ def _epoch_lines(snap: MetricsSnapshot) -> list[dict]:
 
 def _figure(
     data: list[dict],
-    title: str,
+    title: dict,
     xaxis: dict | None = None,
     yaxis: dict | None = None,
     shapes: Sequence[dict] = (),
@@ -177,7 +184,7 @@ def _figure(
     ~30 ms a figure; the page redraws four every second while the trainer needs the CPU.
     The specs are checked by validating them once in the tests instead.
     """
-    spec_layout: dict = {**_LAYOUT, "title": dict(text=title)}
+    spec_layout: dict = {**_LAYOUT, "title": dict(title)}
     spec_layout["xaxis"] = {"title": dict(text="step (batches seen)"), **(xaxis or {})}
     spec_layout["yaxis"] = dict(yaxis or {})
     for axis in ("xaxis", "yaxis"):
@@ -192,7 +199,7 @@ def _figure(
     return go.Figure(dict(data=data, layout=spec_layout), _validate=False)
 
 
-def _empty(title: str, message: str = "Waiting for the first batch…") -> go.Figure:
+def _empty(title: dict, message: str = "Waiting for the first batch…") -> go.Figure:
     note = dict(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font=dict(size=16))
     return _figure([], title, xaxis=dict(visible=False), yaxis=dict(visible=False), annotations=[note])
 
@@ -214,7 +221,9 @@ def make_loss_figure(
 ) -> go.Figure:
     """Loss of every batch (faint), its moving average (bold), the per-epoch test loss (dots) and,
     if given, the loss of blind guessing (dotted)."""
-    title = _title(f"Training loss ({loss_name})", dataset_label)
+    title = _title(
+        "Training loss", dataset_label, f"{loss_name} of each batch; dashed: the test set after each epoch"
+    )
     if snap.n_batches == 0:
         return _empty(title)
     step, loss = snap.batch["step"], snap.batch["loss"]
@@ -251,7 +260,7 @@ def make_accuracy_figure(
     snap: MetricsSnapshot, dataset_label: str | None = None, max_points: int = MAX_POINTS
 ) -> go.Figure:
     """Share of each batch classified right (moving average) and test accuracy per epoch, in %."""
-    title = _title("Accuracy", dataset_label)
+    title = _title("Accuracy", dataset_label, "share of images put in the right class")
     if snap.n_batches == 0:
         return _empty(title)
     step = snap.batch["step"]
@@ -291,7 +300,9 @@ def make_grad_norm_figure(
     snap: MetricsSnapshot, dataset_label: str | None = None, max_points: int = MAX_POINTS
 ) -> go.Figure:
     """Length of the whole gradient (L2 over all parameters) per batch, log scale."""
-    title = _title("Gradient norm (size of each update's direction)", dataset_label)
+    title = _title(
+        "Gradient norm", dataset_label, "length of the whole gradient: how big each step is (log scale)"
+    )
     if snap.n_batches == 0:
         return _empty(title)
     step, g = snap.batch["step"], snap.batch["grad_norm"]
@@ -328,7 +339,7 @@ def make_layer_grad_figure(
     """Gradient norm of each layer's weight and bias: one line each, or a layer × step heatmap (log10)."""
     if mode not in ("lines", "heatmap"):
         raise LossvizInputError(f"mode {mode!r} is unknown: choose 'lines' or 'heatmap'")
-    title = _title("Gradient norm per layer", dataset_label)
+    title = _title("Gradient norm per layer", dataset_label, "length of each layer's gradient (log scale)")
     names = [n for n in snap.layers if include_bias or not n.endswith(".bias")]
     if snap.n_batches == 0 or not names:
         return _empty(title)
@@ -344,10 +355,16 @@ def make_layer_grad_figure(
             data.append(trace)
         return _figure(
             data,
-            title + f" (average of last {w})",
+            {
+                **title,
+                "subtitle": {
+                    **title["subtitle"],
+                    "text": f"length of each layer's gradient, average of the last {w} batches (log scale)",
+                },
+            },
             yaxis=dict(title="‖gradient‖ (log scale)", type="log", tickformat=LOG_TICKS, dtick="D2"),
             legend=dict(orientation="v", x=1.02, xanchor="left", y=1.0, yanchor="top"),
-            margin=dict(l=60, r=150, t=50, b=45),
+            margin=dict(l=60, r=110, t=78, b=45),
         )
     cols = min(HEATMAP_COLUMNS, step.size)
     edges = np.linspace(0, step.size, cols + 1).astype(int)
@@ -380,7 +397,7 @@ def make_overlay_figure(
         raise LossvizInputError(f"metric {metric!r} is unknown: choose loss, accuracy or grad_norm")
     titles = {"loss": "Training loss", "accuracy": "Accuracy (%)", "grad_norm": "Gradient norm"}
     if not runs:
-        return _empty(f"{titles[metric]}: compare runs", "Pick two or more runs to compare.")
+        return _empty({"text": f"{titles[metric]}: compare runs"}, "Pick two or more runs to compare.")
     budget = max(200, max_points // max(1, len(runs)))
     data = []
     for i, (label, snap) in enumerate(runs):
@@ -414,10 +431,16 @@ def make_overlay_figure(
         yaxis.update(type="log", tickformat=LOG_TICKS, dtick="D2")
     return _figure(
         data,
-        f"{titles[metric]}: compare runs",
+        {
+            "text": f"{titles[metric]}: compare runs",
+            "subtitle": {
+                "text": "bold: average of recent batches; diamonds: the test set",
+                "font": {"size": 12, "color": "#666666"},
+            },
+        },
         yaxis=yaxis,
         legend=dict(orientation="h", x=0, xanchor="left", y=-0.22, yanchor="top"),
-        margin=dict(l=60, r=20, t=50, b=40),
+        margin=dict(l=60, r=20, t=78, b=40),
         height=460,
     )
 
