@@ -14,6 +14,7 @@ import time
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -131,6 +132,28 @@ class JobManager:
             jobs = [j for j in jobs if j.runs_dir.resolve() == root]
         active = [j for j in jobs if j.active]
         return (active or jobs or [None])[0]
+
+    def run_rows(self, runs_dir: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
+        """The run table: every run on disk, with live figures for the runs this process is training.
+
+        A run's summary.json is refreshed only every few seconds while it trains; for our own jobs
+        the trainer's step, status and last loss are current, so the table does not lag the charts.
+        """
+        from lossviz.runs import list_runs
+
+        rows = []
+        for info in list_runs(runs_dir):
+            row = info.row()
+            job = self.get(info.name)
+            if job is not None and job.active:
+                t = job.trainer
+                row["steps"] = t.step
+                row["status"] = "paused" if t.paused else t.status
+                loss = (t.last_record or {}).get("loss")
+                if loss is not None:
+                    row["last loss"] = loss
+            rows.append(row)
+        return rows
 
     def stop_all(self, timeout: float | None = 10.0) -> None:
         """Stop every job and wait for the threads (used by tests and at shutdown)."""

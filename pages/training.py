@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
@@ -229,6 +230,9 @@ if start:
         st.toast(f"Started {job.name}", icon="▶️")
     except LossvizInputError as exc:
         fail(exc)
+        busy = manager.active_jobs()
+        if busy:  # show the run that is in the way, not whatever this tab looked at before
+            st.session_state.view_run = busy[0].name
 
 with st.expander("What does the ReLU switch change?", expanded=False):
     st.markdown(RELU_EXPLANATION)
@@ -407,22 +411,21 @@ st.header("Runs")
 if not all_runs:
     st.caption("Finished runs appear here; you can reopen them, compare them and download their numbers.")
 else:
-    rows = [r.row() for r in all_runs]
-    for row in rows:  # runs training in this server: show their live step, not the last heartbeat
-        job = manager.get(row["run"])
-        if job is not None and job.active:
-            row["steps"] = job.trainer.step
-            row["status"] = "paused" if job.trainer.paused else job.trainer.status
-    st.dataframe(
-        rows,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "test accuracy": st.column_config.NumberColumn(format="percent"),
-            "last loss": st.column_config.NumberColumn(format="%.4f"),
-            "test loss": st.column_config.NumberColumn(format="%.4f"),
-        },
-    )
+    any_live = any(r.live for r in all_runs) or bool(manager.active_jobs())
+
+    @st.fragment(run_every=2 * REFRESH_S if any_live else None)
+    def runs_table() -> None:
+        """The run list; while something trains it refreshes itself so steps and losses keep up."""
+        table = pd.DataFrame(manager.run_rows(runs_dir))
+        st.dataframe(
+            table.style.format(
+                {"last loss": "{:.4f}", "test loss": "{:.4f}", "test accuracy": "{:.1%}"}, na_rep="—"
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+
+    runs_table()
     info_by_name = {r.name: r for r in all_runs}
     labels = {r.name: f"{r.name} ({r.dataset_label}, {r.status})" for r in all_runs}
     col_open, col_dl = st.columns([3, 1], vertical_alignment="bottom")

@@ -137,6 +137,25 @@ def test_second_browser_watches_read_only_and_cannot_start_another(page_env: Pat
     assert not reloaded.exception
 
 
+def test_a_refused_start_shows_the_run_in_the_way(page_env: Path) -> None:
+    cfg = TrainConfig(dataset="synthetic", synthetic_train=64, synthetic_test=32, batch_size=16, epochs=1)
+    Trainer(cfg, runs_dir=page_env, run_name="earlier").run()
+    other = new_page()
+    other.selectbox(key="open_run").set_value("earlier").run()
+    assert "run `earlier`" in [c.value for c in other.caption]
+    owner = new_page()
+    small_settings(owner)
+    owner.button(key="start").click().run()
+    running = owner.session_state["view_run"]
+    assert running != "earlier"
+    other.button(key="start").click().run()
+    assert not other.exception
+    assert any("already in progress" in e.value for e in other.error)
+    # the refusal says "watch it below": below must be that run, not the one this tab had open
+    assert f"run `{running}`" in [c.value for c in other.caption]
+    assert "run `earlier`" not in [c.value for c in other.caption]
+
+
 def test_missing_cifar_shows_an_error_not_a_traceback(page_env: Path) -> None:
     at = new_page()
     at.radio(key="data_source").set_value("CIFAR-10 (real photos)").run()

@@ -246,6 +246,28 @@ def test_job_manager_caps_concurrent_runs_and_tracks_owners(tmp_path: Path) -> N
     assert [j.name for j in manager.jobs()] == [second.name, job.name]
 
 
+def test_run_rows_are_live_for_our_jobs_and_from_disk_for_the_rest(tmp_path: Path) -> None:
+    Trainer(tiny(max_batches=2), runs_dir=tmp_path, run_name="old").run()
+    manager = JobManager(max_jobs=1)
+    job = manager.start(tiny(epochs=50), runs_dir=tmp_path, name="live", owner="alice")
+    try:
+        wait_until(lambda: job.trainer.step >= 3, "three batches")
+        rows = {r["run"]: r for r in manager.run_rows(tmp_path)}
+        # summary.json is only refreshed every few seconds; the table must not show its stale step 0
+        assert rows["live"]["steps"] >= 3 and rows["live"]["status"] == "running"
+        assert math.isfinite(rows["live"]["last loss"])
+        old = read_json(tmp_path / "old" / "summary.json")
+        assert rows["old"]["steps"] == old["steps"] == 2 and rows["old"]["status"] == "finished"
+        assert rows["old"]["last loss"] == old["last_loss"]
+        job.trainer.pause()
+        wait_until(lambda: job.trainer.status == "paused", "the pause")
+        assert {r["run"]: r for r in manager.run_rows(tmp_path)}["live"]["status"] == "paused"
+    finally:
+        job.trainer.stop()
+        job.trainer.resume()
+        assert job.trainer.join(60)
+
+
 def test_config_round_trips_through_config_json(tmp_path: Path) -> None:
     cfg = tiny(max_batches=1, evaluate=False, relu=True, optimizer="Adam", lr=0.002)
     trainer = Trainer(cfg, runs_dir=tmp_path)
