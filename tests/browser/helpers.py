@@ -167,7 +167,9 @@ def open_page(page: Any, url: str) -> None:
 
 
 def assert_clean(page: Any) -> None:
-    """No exception element and no error message anywhere on the page."""
+    """No exception element, no error message and no "Page not found" dialog anywhere on the page."""
+    dialogs = [t for t in page.locator('[role="dialog"]').all_inner_texts() if "not found" in t.lower()]
+    assert not dialogs, dialogs
     exc = page.locator('[data-testid="stException"]')
     assert exc.count() == 0, exc.all_inner_texts()
     err = page.locator('[data-testid="stAlertContentError"]')
