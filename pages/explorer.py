@@ -174,14 +174,16 @@ def tensor_boxes(ex: Example) -> None:
     for i, slot in enumerate(spec.slots):
         col = cols[i % len(cols)]
         text = ex.texts.get(slot.name, "")
+        # The torch argument's name next to ours: messages and the PyTorch code use it ("input", "target").
+        label = slot.label if slot.name in slot.label else f"{slot.label} · {slot.name}"
         with col:
-            if grid and _grid_editor(ex, slot.name, slot.label, text):
+            if grid and _grid_editor(ex, slot.name, label, text):
                 pass
             else:
                 key = f"w_t_{slot.name}"
                 init(key, text)
                 st.text_area(
-                    f"{slot.label}",
+                    label,
                     key=key,
                     on_change=on_text,
                     args=("texts", slot.name),

@@ -72,7 +72,7 @@ def test_preset_loss_reduction_and_bad_input(app: Server, page: Any) -> None:
     screenshot(page, "explorer-2-mse-sum")
 
     # 4. a bad input: a plain sentence naming the problem and the fix, no value, no traceback
-    slot = "prediction ŷ"
+    slot = "prediction ŷ · input"
     good_text = ex.texts["input"]
     type_text(page, slot, "1, 2, x")
     error = page.locator(ERROR)
