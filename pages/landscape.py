@@ -26,6 +26,7 @@ from lossviz.figures_landscape import (
     make_descent_loss_figure,
     make_surface3d_figure,
 )
+from lossviz.state import Example as ExplorerExample
 
 # A deep link (e.g. /landscape) opened before anyone has loaded "/" makes Streamlit run this file
 # alone in its legacy pages/ mode, without app.py's navigation and page config. Hand over to app.py's
@@ -217,14 +218,19 @@ def _is_float_in(lo: float, hi: float) -> Callable[[str], bool]:
     return ok
 
 
-def _write_shared(ex: S.Example) -> None:
-    """Put the example in the URL too (the explorer's keys), so a copied link reproduces the page."""
+def _write_shared(ex: S.Example, came_in: S.Example) -> None:
+    """Put the example in the URL too (the explorer's keys), so a copied link reproduces the page;
+    and when this page changed it (another loss or reduction), hand it back to the explorer so both
+    pages show the same example."""
     want: dict[str, str] = {"loss": ex.loss, "reduction": ex.reduction}
     if ex.transform != "none":
         want["transform"] = ex.transform
     want.update({f"t_{k}": v for k, v in ex.texts})
     want.update({f"s_{k}": v for k, v in ex.shapes})
     want.update({f"p_{k}": v for k, v in ex.params})
+    if (ex.loss, ex.reduction) != (came_in.loss, came_in.reduction):
+        shared, _ = ExplorerExample.from_query(want)
+        st.session_state[SHARED_EXAMPLE] = shared
     try:
         if any(st.query_params.get(k) != v for k, v in want.items()):
             st.query_params.update(want)
@@ -305,7 +311,7 @@ except LossvizInputError as exc:
     except LossvizInputError as exc2:
         st.error(f"{exc2}")
         st.stop()
-_write_shared(ex)
+_write_shared(ex, example_in)
 
 opts: list[str] = info["options"]
 labels: dict[str, str] = info["labels"]

@@ -200,3 +200,26 @@ def test_unrelated_widgets_do_not_recompute_the_surface(monkeypatch: pytest.Monk
     assert calls["n"] == 1  # arrows, steps and tabs reuse the cached surface
     at.select_slider(key="ls_res").set_value(61).run()
     assert calls["n"] == 2
+
+
+def test_both_pages_share_one_example_through_the_app() -> None:
+    """Explorer → landscape → explorer in one session: what the landscape changes, the explorer shows."""
+    app = str(Path(PAGE).parents[1] / "app.py")
+    at = AppTest.from_file(app, default_timeout=120)
+    at.query_params["ex"] = "l1_sum"
+    at.run()
+    _ok(at)
+    assert at.selectbox(key="w_loss").value == "L1Loss"
+    at.switch_page("pages/landscape.py").run()
+    _ok(at)
+    assert at.selectbox(key="ls_loss").value == "L1Loss"  # the explorer's example came along
+    at.selectbox(key="ls_loss").set_value("HuberLoss").run()
+    at.selectbox(key="ls_red").set_value("sum").run()
+    _ok(at)
+    at.switch_page("pages/explorer.py").run()
+    _ok(at)
+    assert at.selectbox(key="w_loss").value == "HuberLoss"
+    assert at.radio(key="w_reduction").value == "sum"
+    assert at.metric, "the explorer evaluates the landscape's example"
+    at.switch_page("pages/landscape.py").run()  # and back: still the same example, not a reset
+    assert at.selectbox(key="ls_loss").value == "HuberLoss" and at.selectbox(key="ls_red").value == "sum"
