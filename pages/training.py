@@ -74,13 +74,41 @@ def disk_snapshot(path: str, size: int, mtime: float) -> MetricsSnapshot:
     return log.snapshot()
 
 
+OWNER_COOKIE = "lossviz_owner"
+
+
+def _valid_token(token: object) -> bool:
+    return isinstance(token, str) and token.isalnum() and 8 <= len(token) <= 40
+
+
 def owner_token() -> str:
-    """Who this browser is: kept in the session and, once a run starts, in the URL so a reload keeps control."""
-    token = st.session_state.get("owner") or st.query_params.get("owner")
-    if not token or not str(token).isalnum() or len(str(token)) > 40:
+    """Who this browser is: a random token in the session and, once it starts a run, in a cookie.
+
+    The cookie (not the URL) is what lets a reload keep the pause/stop buttons: a link copied from a
+    projected address bar must not hand the controls to a whole class. Another browser has its own
+    cookie jar, so it watches read-only.
+    """
+    token = st.session_state.get("owner")
+    if not _valid_token(token):
+        try:
+            token = st.context.cookies.get(OWNER_COOKIE)
+        except Exception:  # noqa: BLE001 - no cookies (e.g. AppTest) is simply a new browser
+            token = None
+    if not _valid_token(token):
         token = uuid.uuid4().hex[:16]
     st.session_state.owner = str(token)
+    if "owner" in st.query_params:  # links from older versions carried the token: drop it
+        del st.query_params["owner"]
     return str(token)
+
+
+def remember_owner(token: str) -> None:
+    """Store the token in a first-party cookie (30 days, this site only) so a reload keeps control."""
+    if _valid_token(token):
+        st.html(
+            f"<script>document.cookie = '{OWNER_COOKIE}={token}; path=/; max-age=2592000; SameSite=Strict';</script>",
+            unsafe_allow_javascript=True,
+        )
 
 
 def fail(exc: Exception) -> None:
@@ -226,7 +254,8 @@ if start:
     try:
         job = manager.start(config, runs_dir=runs_dir, name=run_label.strip() or None, owner=owner)
         st.session_state.view_run = job.name
-        st.query_params["owner"] = owner  # a reload of this tab keeps the pause/stop buttons
+        with st.sidebar:
+            remember_owner(owner)  # a reload of this browser keeps the pause/stop buttons
         st.toast(f"Started {job.name}", icon="▶️")
     except LossvizInputError as exc:
         fail(exc)

@@ -114,7 +114,9 @@ def test_pause_and_resume_buttons(page_env: Path) -> None:
     assert not at.exception
 
 
-def test_second_browser_watches_read_only_and_cannot_start_another(page_env: Path) -> None:
+def test_second_browser_watches_read_only_and_cannot_start_another(
+    page_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     owner = new_page()
     small_settings(owner)
     owner.button(key="start").click().run()
@@ -127,10 +129,18 @@ def test_second_browser_watches_read_only_and_cannot_start_another(page_env: Pat
     other.button(key="start").click().run()
     assert any("already in progress" in e.value for e in other.error)
     assert not other.exception
-    # a reload of the first tab keeps the owner token in the URL and gets the buttons back
+    # the token is not in the URL: a copied link gives nobody the controls
     token = owner.session_state["owner"]
+    assert "owner" not in owner.query_params
+    assert any(token in h.proto.body and "document.cookie" in h.proto.body for h in owner.get("html"))
+    linked = AppTest.from_file(PAGE, default_timeout=60)
+    linked.query_params["owner"] = token  # a link from an older version that carried it
+    linked.run()
+    assert not [b for b in linked.button if b.key in ("stop", "pause", "resume")]
+    assert "owner" not in linked.query_params
+    # a reload of the first browser sends its cookie and gets the buttons back
+    monkeypatch.setattr(type(st.context), "cookies", property(lambda self: {"lossviz_owner": token}))
     reloaded = AppTest.from_file(PAGE, default_timeout=60)
-    reloaded.query_params["owner"] = token
     reloaded.run()
     assert reloaded.button(key="stop") is not None
     reloaded.button(key="stop").click().run()

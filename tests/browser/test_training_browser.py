@@ -128,12 +128,13 @@ def test_run_updates_survives_reload_and_stops(idle_trainer: Server, page: Any) 
     assert_clean(page)
     screenshot(page, "training-1-running")
 
-    # a reload (the owner token is in the URL) reattaches to the same run, still going, still ours
+    # a reload (the browser's cookie, not the URL, says who started it) reattaches to the same run, still ours
     before = seen[-1][0]
     page.reload(wait_until="domcontentloaded")
     wait_idle(page)
     expect(page.get_by_text(f"run {name}")).to_be_visible(timeout=60_000)
     expect(page.get_by_role("button", name=STOP)).to_be_visible(timeout=60_000)
+    assert "owner" not in page.url  # nothing in the address bar hands the controls to whoever copies it
     after = watch_updates(page, 1)
     assert after[0][0] >= before, (before, after)
     assert live_runs(app.runs_dir) == [name]
