@@ -2,9 +2,14 @@
 
 import streamlit as st
 
+from lossviz.i18n import lang_from, tr
+
 st.set_page_config(page_title="lossviz", page_icon="📉", layout="wide")
 
-explorer = st.Page("pages/explorer.py", title="Explore a loss", icon="🔍", default=True, url_path="explore")
+# Page titles follow the language the explorer chose (or ?lang= on a first visit); url_paths never change.
+lang = lang_from(st.session_state.get("lossviz_lang") or st.query_params.get("lang"))
+
+explorer = st.Page("pages/explorer.py", title=tr("nav.explore", lang), icon="🔍", default=True, url_path="explore")
 
 
 def explorer_link() -> None:
@@ -19,8 +24,8 @@ def explorer_link() -> None:
 st.navigation(
     [
         explorer,
-        st.Page("pages/landscape.py", title="Loss landscape", icon="⛰️", url_path="landscape"),
-        st.Page("pages/training.py", title="Watch training", icon="🏋️", url_path="training"),
+        st.Page("pages/landscape.py", title=tr("nav.landscape", lang), icon="⛰️", url_path="landscape"),
+        st.Page("pages/training.py", title=tr("nav.training", lang), icon="🏋️", url_path="training"),
         st.Page(explorer_link, title="Explore a loss", url_path="explorer", visibility="hidden"),
     ]
 ).run()

@@ -14,17 +14,18 @@ import plotly.graph_objects as go
 import torch
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import tr
 
 #: Cells with this many or fewer get their numbers written on them.
 _ANNOTATE_MAX = 64
 
 
-def _as_2d(t: torch.Tensor) -> tuple[torch.Tensor, list[str], list[str]]:
+def _as_2d(t: torch.Tensor, lang: str = "en") -> tuple[torch.Tensor, list[str], list[str]]:
     """Any tensor -> 2-D grid for a heatmap, with row and column labels."""
     t = t.detach().to(torch.float64).cpu()
     if t.dim() == 2:
         rows, cols = t.shape
-        return t, [f"row {i}" for i in range(rows)], [f"col {j}" for j in range(cols)]
+        return t, [tr("fig.row", lang, i=i) for i in range(rows)], [tr("fig.col", lang, j=j) for j in range(cols)]
     lead = tuple(t.shape[:-1])
     flat = t.reshape(-1, t.shape[-1])
     idx = torch.cartesian_prod(*[torch.arange(d) for d in lead]) if len(lead) > 1 else torch.arange(lead[0])[:, None]
@@ -32,9 +33,9 @@ def _as_2d(t: torch.Tensor) -> tuple[torch.Tensor, list[str], list[str]]:
     return flat, rows, [f"{j}" for j in range(t.shape[-1])]
 
 
-def _index_labels(t: torch.Tensor) -> list[str]:
+def _index_labels(t: torch.Tensor, lang: str = "en") -> list[str]:
     if t.dim() == 0:
-        return ["value"]
+        return [tr("fig.value", lang)]
     if t.dim() == 1:
         return [str(i) for i in range(t.shape[0])]
     idx = torch.cartesian_prod(*[torch.arange(d) for d in t.shape])
@@ -48,10 +49,12 @@ def make_tensor_figure(
     kind: str = "loss",
     value_name: str = "value",
     height: int | None = None,
+    lang: str = "en",
 ) -> go.Figure:
     """Bar chart for scalars and vectors, heatmap for matrices and higher.
 
-    ``kind`` is "loss" (sequential colours) or "grad" (diverging, centred on 0).
+    ``kind`` is "loss" (sequential colours) or "grad" (diverging, centred on 0); ``lang`` is the
+    language of the axis titles and labels (``title`` and ``value_name`` are used as given).
     """
     if kind not in ("loss", "grad"):
         raise ValueError("kind must be 'loss' or 'grad'")
@@ -65,7 +68,7 @@ def make_tensor_figure(
     as_bars = vals.dim() <= 1 or math.prod(vals.shape[:-1]) == 1
     if as_bars:
         flat = vals.reshape(-1)
-        labels = _index_labels(vals)
+        labels = _index_labels(vals, lang)
         colors = flat.tolist()
         bar = go.Bar(
             x=labels,
@@ -81,13 +84,13 @@ def make_tensor_figure(
             textposition="outside",
             textfont=dict(color="#555555"),
             cliponaxis=False,
-            hovertemplate="element %{x}<br>" + value_name + " = %{y:.6g}<extra></extra>",
+            hovertemplate=tr("fig.element", lang) + " %{x}<br>" + value_name + " = %{y:.6g}<extra></extra>",
         )
         fig.add_trace(bar)
-        fig.update_xaxes(title_text="element", type="category")
+        fig.update_xaxes(title_text=tr("fig.element", lang), type="category")
         fig.update_yaxes(title_text=value_name, zeroline=True, zerolinewidth=2)
     else:
-        grid, rows, cols = _as_2d(vals)
+        grid, rows, cols = _as_2d(vals, lang)
         fig.add_trace(
             go.Heatmap(
                 z=grid.tolist(),
@@ -100,8 +103,8 @@ def make_tensor_figure(
                 colorbar=dict(title=dict(text=value_name)),
             )
         )
-        fig.update_yaxes(autorange="reversed", title_text="sample / row", type="category")
-        fig.update_xaxes(title_text="class / column", type="category")
+        fig.update_yaxes(autorange="reversed", title_text=tr("fig.rows", lang), type="category")
+        fig.update_xaxes(title_text=tr("fig.cols", lang), type="category")
     fig.update_layout(
         title=dict(text=title),
         height=height or 340,
@@ -111,11 +114,13 @@ def make_tensor_figure(
     return fig
 
 
-def make_loss_figure(per_element: torch.Tensor, *, what: str = "loss per element") -> go.Figure:
-    """The per-element loss (reduction='none')."""
-    return make_tensor_figure(per_element, title=what, kind="loss", value_name="loss")
+def make_loss_figure(per_element: torch.Tensor, *, what: str | None = None, lang: str = "en") -> go.Figure:
+    """The per-element loss (reduction='none'); titled ``what``, else "loss per element" in ``lang``."""
+    return make_tensor_figure(per_element, title=what or tr("fig.loss_title", lang), kind="loss",
+                              value_name=tr("fig.loss", lang), lang=lang)
 
 
-def make_grad_figure(grad: torch.Tensor, *, name: str = "input") -> go.Figure:
+def make_grad_figure(grad: torch.Tensor, *, name: str = "input", lang: str = "en") -> go.Figure:
     """The gradient sent back to each prediction: sign and size at a glance."""
-    return make_tensor_figure(grad, title=f"gradient ∂L/∂{name}", kind="grad", value_name=f"∂L/∂{name}")
+    return make_tensor_figure(grad, title=tr("fig.grad_title", lang, name=name), kind="grad",
+                              value_name=f"∂L/∂{name}", lang=lang)

@@ -1,7 +1,10 @@
 """Page text in English and Chinese (many lossviz users read Chinese).
 
 Pages call ``tr(key, lang)``; a missing Chinese string falls back to English, a
-missing key raises (tests check both tables have the same keys).
+missing key raises (tests check both tables have the same keys). Sentences that
+lossviz itself writes in English (derivation steps, tensor and parameter help,
+warnings) go through ``tr_phrase(text, lang)``: an exact-match table plus a few
+patterns for sentences with numbers in them; unknown text stays English.
 
 Example:
     >>> tr("explorer.title", "zh")
@@ -9,6 +12,8 @@ Example:
 """
 
 from __future__ import annotations
+
+import re
 
 LANGS = {"en": "English", "zh": "中文"}
 
@@ -49,6 +54,26 @@ TEXT: dict[str, dict[str, str]] = {
         "explorer.switched": "Your numbers do not fit {loss} ({why}), so an example for it was loaded.",
         "explorer.tensor_help": "{doc}. Numbers separated by commas, spaces or new lines; [[...], [...]] for rows.",
         "explorer.param_help": "{doc}. Valid: {range}. Default: {default}.",
+        "explorer.help_item": "- **{name}**: {doc}",
+        "explorer.weight_placeholder": "e.g. 1, 2, 0.5 (one per class)",
+        "explorer.shape_placeholder": "e.g. (1, 1, 1, 3)",
+        "explorer.grid_one_row": "{label} · 1 row × {cols}",
+        "explorer.grid_rows": "{label} · {rows} rows × {cols}",
+        "explorer.grid_nan": "{slot}: every cell of the grid needs a number",
+        "explorer.crash": "lossviz could not evaluate this example ({exc}); change the input or the loss and try again.",
+        "explorer.tensor_line": "**{name}** · shape {shape} · {dtype}",
+        "fig.loss_title": "loss per element",
+        "fig.grad_title": "gradient ∂L/∂{name}",
+        "fig.loss": "loss",
+        "fig.element": "element",
+        "fig.value": "value",
+        "fig.rows": "sample / row",
+        "fig.cols": "class / column",
+        "fig.row": "row {i}",
+        "fig.col": "col {j}",
+        "nav.explore": "Explore a loss",
+        "nav.landscape": "Loss landscape",
+        "nav.training": "Watch training",
     },
     "zh": {
         "lang.label": "Language · 语言",
@@ -84,6 +109,26 @@ TEXT: dict[str, dict[str, str]] = {
         "explorer.switched": "你的数据不适用于 {loss}（{why}），已为它载入一个示例。",
         "explorer.tensor_help": "{doc}。数字之间用逗号、空格或换行分隔；多行用 [[...], [...]]。",
         "explorer.param_help": "{doc}。取值范围：{range}。默认值：{default}。",
+        "explorer.help_item": "- **{name}**：{doc}",
+        "explorer.weight_placeholder": "例如 1, 2, 0.5（每个类别一个）",
+        "explorer.shape_placeholder": "例如 (1, 1, 1, 3)",
+        "explorer.grid_one_row": "{label} · 1 行 × {cols} 列",
+        "explorer.grid_rows": "{label} · {rows} 行 × {cols} 列",
+        "explorer.grid_nan": "{slot}：表格的每个单元格都要填一个数字",
+        "explorer.crash": "lossviz 无法计算这个示例（{exc}）；请修改输入或换一个损失函数再试。",
+        "explorer.tensor_line": "**{name}** · 形状 {shape} · {dtype}",
+        "fig.loss_title": "每个元素的损失",
+        "fig.grad_title": "梯度 ∂L/∂{name}",
+        "fig.loss": "损失",
+        "fig.element": "元素",
+        "fig.value": "值",
+        "fig.rows": "样本 / 行",
+        "fig.cols": "类别 / 列",
+        "fig.row": "第 {i} 行",
+        "fig.col": "第 {j} 列",
+        "nav.explore": "探索损失函数",
+        "nav.landscape": "损失曲面",
+        "nav.training": "观察训练过程",
     },
 }
 
@@ -101,3 +146,291 @@ def lang_from(value: object) -> str:
     """A safe language code from user input (URL or widget); unknown values give English."""
     v = str(value or "").strip().lower()
     return v if v in LANGS else "en"
+
+
+# --------------------------------------------------------------------------- phrases from lossviz itself
+#
+# The derivations, the catalog and the checkers write their sentences in English (tests and the CLI
+# compare them). The page shows them in Chinese through ``tr_phrase``: an exact-match table, then a
+# few patterns for sentences with numbers or names in them. Anything unknown stays English.
+
+PHRASES_ZH: dict[str, str] = {
+    # ---- derivation step titles (lossviz/explain.py)
+    "sigmoid": "sigmoid：压缩到 (0, 1) 之间",
+    "softmax": "softmax：变成概率",
+    "log_softmax": "log_softmax：变成对数概率",
+    "log": "取对数",
+    "pick the true class": "取出正确类别",
+    "smooth the target": "平滑目标（标签平滑）",
+    "multiply by the target and add up": "乘以目标再求和",
+    "uniform part (label smoothing)": "均匀分布部分（标签平滑）",
+    "mix": "按比例混合",
+    "negate": "取负",
+    "negate and weight": "取负并加权",
+    "log p": "对 p 取对数",
+    "log (1 − p)": "对 1 − p 取对数",
+    "combine": "合并两项",
+    "log σ(z), stably": "数值稳定地计算 log σ(z)",
+    "target probabilities": "目标概率",
+    "pointwise KL (log target)": "逐元素 KL（目标为对数形式）",
+    "log of the target": "对目标取对数",
+    "pointwise KL": "逐元素 KL",
+    "y = 1 term": "y = 1 的项",
+    "y = −1 term": "y = −1 的项",
+    "add": "两项相加",
+    "margin": "间隔 y·x",
+    "logistic": "逻辑斯蒂损失",
+    "error": "误差",
+    "square": "平方",
+    "absolute value": "取绝对值",
+    "β = 0: plain L1": "β = 0：退化为普通 L1",
+    "which part": "落在哪一段",
+    "piecewise": "分段计算",
+    "clamp the variance": "截断方差",
+    "negative log-likelihood": "负对数似然",
+    "rate": "速率 λ",
+    "Stirling term": "斯特林项",
+    "signed gap": "带符号的差距",
+    "hinge": "hinge：与 0 取最大值",
+    "hinge per wrong class": "每个错误类别的 hinge 项",
+    "sum and divide by C": "求和后除以 C",
+    "cosine similarity": "余弦相似度",
+    "by label": "按标签取值",
+    "sum": "求和",
+    "mean": "取平均",
+    "batchmean": "按批次取平均（batchmean）",
+    # ---- derivation step notes
+    "each row now sums to 1": "现在每一行之和都是 1",
+    "the log-probability the model gave the right answer": "模型给正确答案的对数概率",
+    "sum, divided by the batch size": "求和后除以批次大小",
+    "done inside the loss": "在损失函数内部完成",
+    "the target was given as log p": "目标是以 log p 的形式给出的",
+    "labels other than ±1 get both terms": "不是 ±1 的标签两项都会计入",
+    "positive when the sign is right": "符号正确时为正",
+    "1 = quadratic part, 0 = linear part": "1 = 二次段，0 = 线性段",
+    # ---- what one element of reduction='none' is (LossSpec.per_element_means)
+    "one loss per element of the input": "输入的每个元素一个损失",
+    "one loss per sample (per position for (N, C, H, W))": "每个样本一个损失（输入为 (N, C, H, W) 时每个位置一个）",
+    "one loss per sample": "每个样本一个损失",
+    "one loss per pair": "每一对一个损失",
+    "one loss per triplet": "每个三元组一个损失",
+    "one loss per sequence": "每个序列一个损失",
+    # ---- reductions (catalog.REDUCTION_DOC)
+    "keep one loss per element (no reduction)": "逐元素保留损失（不归约）",
+    "average the per-element losses": "对每个元素的损失取平均",
+    "add the per-element losses": "把每个元素的损失相加",
+    "sum, then divide by the batch size (the KL divergence of the maths)": "先求和，再除以批次大小（即数学上的 KL 散度）",
+    # ---- transforms (evaluate.TRANSFORMS)
+    "use the input as typed": "按输入原样使用",
+    "σ(x) = 1 / (1 + e^{-x}), element by element (for BCELoss)": "逐元素计算 σ(x) = 1 / (1 + e^{-x})（用于 BCELoss）",
+    "softmax over the class dimension": "在类别维度上做 softmax",
+    "log-softmax over the class dimension (for NLLLoss, KLDivLoss, CTCLoss)":
+        "在类别维度上做 log-softmax（用于 NLLLoss、KLDivLoss、CTCLoss）",
+    # ---- tensor boxes (TensorSlot.label)
+    "prediction ŷ": "预测值 ŷ",
+    "target y": "目标值 y",
+    "logits z": "logits（原始分数）z",
+    "target (class index or probabilities)": "目标（类别下标或概率）",
+    "log-probabilities": "对数概率",
+    "target class index": "目标类别下标",
+    "probability p": "概率 p",
+    "label y": "标签 y",
+    "logit z": "logit（原始分数）z",
+    "log-probabilities log q": "对数概率 log q",
+    "target distribution p": "目标分布 p",
+    "distance x": "距离 x",
+    "label y (1 or -1)": "标签 y（1 或 -1）",
+    "score x": "分数 x",
+    "scores z": "分数 z",
+    "labels (0/1 per class)": "标签（每个类别 0 或 1）",
+    "label indices, -1 padded": "标签下标（用 -1 补齐）",
+    "log-rate (or rate λ)": "对数速率（或速率 λ）",
+    "count k": "计数 k",
+    "mean μ": "均值 μ",
+    "variance σ²": "方差 σ²",
+    "score x₁": "分数 x₁",
+    "score x₂": "分数 x₂",
+    "y = 1 if x₁ should rank higher, -1 otherwise": "y（x₁ 应排在前面为 1，否则为 -1）",
+    "vector u": "向量 u",
+    "vector v": "向量 v",
+    "y (1 similar, -1 dissimilar)": "y（1 表示相似，-1 表示不相似）",
+    "anchor a": "锚点 a",
+    "positive p": "正样本 p",
+    "negative n": "负样本 n",
+    "log-probabilities (T, N, C)": "对数概率 (T, N, C)",
+    "target labels": "目标标签",
+    "input lengths": "输入长度",
+    "target lengths": "目标长度",
+    # ---- tensor help (TensorSlot.doc)
+    "any shape; floats": "任意形状；浮点数",
+    "the same shape as the input": "与输入形状相同",
+    "raw scores: (C), (N, C) or (N, C, d1, ...)": "原始分数：(C)、(N, C) 或 (N, C, d1, ...)",
+    "class indices of shape (), (N) or (N, d1, ...); or probabilities with the input's shape":
+        "形状为 ()、(N) 或 (N, d1, ...) 的类别下标；或与输入同形状的概率",
+    "log-probabilities: (C), (N, C) or (N, C, d1, ...)": "对数概率：(C)、(N, C) 或 (N, C, d1, ...)",
+    "class indices of shape (), (N) or (N, d1, ...)": "形状为 ()、(N) 或 (N, d1, ...) 的类别下标",
+    "probabilities in [0, 1]; any shape": "[0, 1] 之间的概率；任意形状",
+    "labels in [0, 1], the input's shape": "[0, 1] 之间的标签，形状与输入相同",
+    "raw scores; any shape": "原始分数；任意形状",
+    "log-probabilities; any shape": "对数概率；任意形状",
+    "probabilities (floats), the input's shape": "概率（浮点数），形状与输入相同",
+    "distances (e.g. L1 between a pair); any shape": "距离（如一对样本之间的 L1 距离）；任意形状",
+    "1 (similar) or -1 (dissimilar), the input's shape": "1（相似）或 -1（不相似），形状与输入相同",
+    "1 or -1, the input's shape": "1 或 -1，形状与输入相同",
+    "(C) or (N, C) raw scores": "形状为 (C) 或 (N, C) 的原始分数",
+    "0 or 1 per class, the input's shape": "每个类别 0 或 1，形状与输入相同",
+    "one class index per sample: () or (N)": "每个样本一个类别下标：() 或 (N)",
+    "the input's shape: the true class indices first, then -1 to pad": "形状与输入相同：先写正确类别的下标，再用 -1 补齐",
+    "any shape": "任意形状",
+    "non-negative counts, the input's shape": "非负计数，形状与输入相同",
+    "predicted means; any shape": "预测的均值；任意形状",
+    "the input's shape": "与输入形状相同",
+    "positive; the input's shape (or one per sample)": "正数；形状与输入相同（或每个样本一个）",
+    "(N) scores": "(N) 个分数",
+    "(N) scores, like input1": "(N) 个分数，与 input1 相同",
+    "(N) of ±1": "(N) 个 ±1",
+    "(D) or (N, D)": "形状为 (D) 或 (N, D)",
+    "the shape of input1": "与 input1 形状相同",
+    "(N) or () of ±1": "形状为 (N) 或 () 的 ±1",
+    "the anchor's shape": "与锚点形状相同",
+    "(T, N, C) or (T, C) log_softmax outputs": "形状为 (T, N, C) 或 (T, C) 的 log_softmax 输出",
+    "(N, S) padded, or all targets concatenated": "补齐后的 (N, S)，或把所有目标首尾拼接",
+    "(N): time steps used per sequence": "(N)：每个序列使用的时间步数",
+    "(N): labels per sequence": "(N)：每个序列的标签个数",
+    # ---- parameter help (ParamSpec.doc, ParamSpec.range_text)
+    "where the quadratic part turns linear; 0 gives plain L1": "二次段转为线性段的分界点；取 0 即普通 L1",
+    "where the quadratic part turns linear": "二次段转为线性段的分界点",
+    "a rescaling weight per class (length C)": "每个类别的缩放权重（长度为 C）",
+    "a target value that is ignored (class indices only)": "被忽略的目标值（仅用于类别下标）",
+    "mix this much of a uniform distribution into the target": "向目标中混入这么多的均匀分布（标签平滑）",
+    "a target value that is ignored": "被忽略的目标值",
+    "a rescaling weight per element (broadcast to the input)": "每个元素的缩放权重（会广播到输入的形状）",
+    "weight of positive examples per class (last dimension)": "每个类别正样本的权重（沿最后一维）",
+    "the target is given as log-probabilities": "目标以对数概率的形式给出",
+    "dissimilar pairs are pushed at least this far apart": "不相似的样本对至少要被推开这么远",
+    "1 for the hinge, 2 for the squared hinge": "1 为 hinge，2 为平方 hinge",
+    "how far the true class must beat every other": "正确类别的分数至少要比其他每个类别高出多少",
+    "a weight per class (length C)": "每个类别的权重（长度为 C）",
+    "the input is log λ (recommended) rather than λ": "输入是 log λ（推荐）而不是 λ",
+    "add the Stirling term of log k!": "加上 log k! 的斯特林近似项",
+    "added to λ before the log when log_input is off": "关闭 log_input 时，取对数前加到 λ 上的小量",
+    "add the constant ½ log 2π": "加上常数项 ½ log 2π",
+    "the variance is clamped to at least eps": "方差最小被截断为 eps",
+    "how far the better item must be ahead": "更好的一项至少要领先多少",
+    "dissimilar pairs are pushed below this cosine": "不相似对的余弦相似度要被压到这个值以下",
+    "the negative must be this much farther than the positive": "负样本必须比正样本远出这么多",
+    "the norm of the distance": "计算距离所用范数的阶数",
+    "added inside the distance for stability": "为数值稳定加在距离里的小量",
+    "use the closer of d(a,n) and d(p,n) (distance swap)": "取 d(a,n) 与 d(p,n) 中较小者（距离交换）",
+    "the index of the blank label": "空白标签（blank）的下标",
+    "replace infinite losses (impossible alignments) by zero": "把无穷大的损失（不可能的对齐）替换为 0",
+    "any value": "任意值",
+    # ---- warnings for legal but suspicious input (catalog checkers, evaluate)
+    "target is read as class probabilities (it has the input's shape), but its rows do not sum "
+    "to 1; soft labels are normally a probability distribution over the classes.":
+        "target 与输入形状相同，因此被当作类别概率，但它的每一行之和不为 1；软标签通常应是各类别上的概率分布。",
+    "input rows already look like probabilities (in [0, 1] and summing to 1). CrossEntropyLoss applies "
+    "log-softmax itself, so pass raw scores (logits), not softmax outputs; feeding probabilities "
+    "squashes the loss and its gradients.":
+        "input 的每一行看起来已经是概率（都在 [0, 1] 之间且和为 1）。CrossEntropyLoss 内部会自己做 log-softmax，"
+        "所以应传入原始分数（logits），而不是 softmax 的输出；传入概率会把损失和梯度都压得很小。",
+    "NLLLoss expects log-probabilities (all ≤ 0), but the input has positive values. Apply "
+    "log_softmax first (choose the log_softmax transform), or use CrossEntropyLoss on raw logits.":
+        "NLLLoss 期望输入是对数概率（全部 ≤ 0），但输入中有正值。请先做 log_softmax（选择 log_softmax 变换），"
+        "或者直接对原始 logits 使用 CrossEntropyLoss。",
+    "some inputs are exactly 0 or 1. log(0) is -inf, so PyTorch clamps the log at -100: the loss of "
+    "those elements is capped at 100 and their gradient is not the true one.":
+        "有些输入恰好是 0 或 1。log(0) 是 -inf，所以 PyTorch 把对数截断在 -100："
+        "这些元素的损失最多为 100，它们的梯度也不是真实的梯度。",
+    "log_target is on, so target should be log-probabilities (≤ 0), but it has positive values.":
+        "log_target 已开启，所以 target 应为对数概率（≤ 0），但其中有正值。",
+    "KLDivLoss expects its input as log-probabilities (all ≤ 0), but it has positive values: apply "
+    "log_softmax first (the log_softmax transform).":
+        "KLDivLoss 期望输入是对数概率（全部 ≤ 0），但输入中有正值：请先做 log_softmax（选择 log_softmax 变换）。",
+    "reduction 'mean' divides by the number of elements, not the batch size, so it is not the "
+    "KL divergence of the maths; use reduction 'batchmean'.":
+        "reduction='mean' 除以的是元素总数而不是批次大小，所以它不是数学上的 KL 散度；请使用 reduction='batchmean'。",
+    "targets should be 0 or 1 (is the label present?); other values are used as soft labels.":
+        "target 应为 0 或 1（该标签是否出现）；其他值会被当作软标签使用。",
+    "log_probs should be log-probabilities (≤ 0): apply log_softmax over the classes first.":
+        "log_probs 应为对数概率（≤ 0）：请先在类别维度上做 log_softmax。",
+    "the loss is not finite (inf or NaN).": "损失不是有限值（inf 或 NaN）。",
+    "the loss is not finite (inf or NaN). No alignment of the targets fits in the input length; turn on "
+    "zero_infinity or lengthen the input.":
+        "损失不是有限值（inf 或 NaN）。在输入长度内找不到目标序列的任何对齐方式；请开启 zero_infinity 或加长输入。",
+    # what a label that is not ±1 does (inside the ±1 warning)
+    "A label that is neither 1 nor -1 (such as 0) gets both terms: x + max(0, margin − x).":
+        "既不是 1 也不是 -1 的标签（比如 0）会同时计入两项：x + max(0, margin − x)。",
+    "With label 0 the loss is log 2 whatever the input, so nothing is learnt.":
+        "标签为 0 时，无论输入是什么，损失都是 log 2，模型什么也学不到。",
+    "Label 0 makes the loss max(0, margin), whatever the inputs.":
+        "标签为 0 时，无论输入如何，损失都是 max(0, margin)。",
+}
+
+# (pattern, Chinese template, groups that are phrases themselves and get translated too)
+_PATTERNS_ZH: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = tuple(
+    (re.compile(p, re.DOTALL), zh, nested)
+    for p, zh, nested in (
+        # derivation notes
+        (r"divided by (?P<n>\S+)", "除以 {n}", ()),
+        (r"applied to the typed (?P<slot>\w+) before the loss", "计算损失之前，先作用在你输入的 {slot} 上", ()),
+        (r"targets equal to ignore_index (?P<i>-?\d+) give 0", "等于 ignore_index（{i}）的目标，损失记为 0", ()),
+        # parameter ranges
+        (r"one of (?P<values>.+)", "取 {values} 之一", ()),
+        (r"(?P<lo>[>≥] \S+) and (?P<hi>[<≤] \S+)", "{lo} 且 {hi}", ()),
+        # warnings
+        (
+            r"(?P<a>\w+) has shape (?P<sa>\(.*?\)) but (?P<b>\w+) has shape (?P<sb>\(.*?\)); PyTorch broadcasts "
+            r"them to (?P<out>\(.*?\)), pairing every (?P=a) value with every (?P=b) value\. That is almost "
+            r"always a bug: give them the same shape\.",
+            "{a} 的形状是 {sa}，而 {b} 的形状是 {sb}；PyTorch 会把它们广播成 {out}，让每个 {a} 值都与每个 {b} 值配对。"
+            "这几乎总是 bug：请让两者形状相同。",
+            (),
+        ),
+        (
+            r"(?P<slot>\w+) labels should be 1 or -1, but found (?P<found>.*?)\. (?P<note>.*?)\s*Write -1 for the "
+            r"negative class \(labels 0/1 belong to BCE-style losses\)\.",
+            "{slot} 的标签应为 1 或 -1，但出现了 {found}。{note}负类请写 -1（0/1 标签属于 BCE 一类的损失）。",
+            ("note",),
+        ),
+        (r"var has zeros; PyTorch clamps the variance up to eps = (?P<eps>\S+)\.",
+         "var 中有 0；PyTorch 会把方差截断到至少 eps = {eps}。", ()),
+        (r"PyTorch warns: (?P<msg>.*)", "PyTorch 警告：{msg}", ()),
+        # why the explorer replaced the numbers when the loss changed (state.Example.with_loss)
+        (r"(?P<a>\w+) has shape (?P<sa>\(.*?\)) but (?P<b>\w+) has shape (?P<sb>\(.*?\))",
+         "{a} 的形状是 {sa}，而 {b} 的形状是 {sb}", ()),
+        (r"(?P<loss>\w+) takes (?P<slots>\w+(?:, \w+)*)", "{loss} 需要的张量是 {slots}", ()),
+        # notes about a link that was repaired (state.Example.from_query)
+        (r"The link names an unknown loss (?P<loss>'.*'); showing (?P<default>\w+) instead\.",
+         "链接里的损失函数 {loss} 不存在，改为显示 {default}。", ()),
+        (r"(?P<loss>\w+) has no reduction (?P<r>'.*'); using (?P<default>'\w+')\.",
+         "{loss} 没有 reduction {r}，改用 {default}。", ()),
+        (r"Transform (?P<t>'.*') does not apply to (?P<loss>\w+); using none\.",
+         "变换 {t} 不适用于 {loss}，改为不做变换。", ()),
+        (r"The link's (?P<slot>\w+) is over (?P<n>\d+) characters; using an example instead\.",
+         "链接里的 {slot} 超过 {n} 个字符，改用一个示例。", ()),
+        (r"(?P<loss>\w+) has no parameter (?P<p>'.*'); ignored it\.", "{loss} 没有参数 {p}，已忽略。", ()),
+    )
+)
+
+
+def tr_phrase(text: str, lang: str = "en") -> str:
+    """``text`` (an English sentence from lossviz itself) in ``lang``; unknown text comes back unchanged.
+
+    Example:
+        >>> tr_phrase("divided by 4", "zh")
+        '除以 4'
+        >>> tr_phrase("divided by 4", "en")
+        'divided by 4'
+    """
+    if lang != "zh" or not text:
+        return text
+    exact = PHRASES_ZH.get(text)
+    if exact is not None:
+        return exact
+    for pattern, template, nested in _PATTERNS_ZH:
+        m = pattern.fullmatch(text)
+        if m:
+            groups = {k: (tr_phrase(v, lang) if k in nested else v) for k, v in m.groupdict().items()}
+            return template.format(**groups)
+    return text

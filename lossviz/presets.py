@@ -31,6 +31,11 @@ class Preset:
     transform: str = "none"
     shapes: dict[str, str] = field(default_factory=dict)
     lesson: str = ""  # what this example teaches, one sentence
+    lesson_zh: str = ""  # the same in Chinese
+
+    def lesson_in(self, lang: str) -> str:
+        """The lesson in ``lang`` ("en" or "zh"); English when there is no Chinese one."""
+        return self.lesson_zh if lang == "zh" and self.lesson_zh else self.lesson
 
 
 _LOGITS_4x4 = "[[0.8, 0.5, 0.2, 0.5],\n [0.2, 0.9, 0.3, 0.2],\n [0.4, 0.3, 0.7, 0.1],\n [0.1, 0.2, 0.4, 0.8]]"
@@ -50,42 +55,50 @@ PRESETS: tuple[Preset, ...] = (
         {"input": "1, 2, 3", "target": "1, 2, 5"}, reduction="sum",
         shapes={"input": "(1, 1, 1, 3)", "target": "(1, 1, 1, 3)"},
         lesson="|1−1| + |2−2| + |3−5| = 2: only the last element is wrong, and it alone gets a gradient.",
+        lesson_zh="|1−1| + |2−2| + |3−5| = 2：只有最后一个元素预测错了，也只有它得到了梯度。",
     ),
     Preset(
         "mse_mean", "MSELoss on the same numbers", "均方误差（同一组数据）", "MSELoss",
         {"input": "1, 2, 3", "target": "1, 2, 5"}, reduction="mean",
         shapes={"input": "(1, 1, 1, 3)", "target": "(1, 1, 1, 3)"},
         lesson="(0 + 0 + 2²) / 3 = 1.333: squaring makes the one error count four times, then 'mean' divides by 3.",
+        lesson_zh="(0 + 0 + 2²) / 3 = 1.333：唯一的误差 2 平方后变成 4，'mean' 再除以 3。",
     ),
     Preset(
         "ce_single", "CrossEntropyLoss of [0.1, 0.2, 0.3] vs class 1", "交叉熵：[0.1, 0.2, 0.3]，类别 1",
         "CrossEntropyLoss", {"input": "0.1, 0.2, 0.3", "target": "[1]"}, shapes={"input": "(1, 3)"},
         lesson="−0.2 + log(e^0.1 + e^0.2 + e^0.3) = 1.1019; the gradient is softmax − one-hot.",
+        lesson_zh="−0.2 + log(e^0.1 + e^0.2 + e^0.3) = 1.1019；梯度等于 softmax − one-hot（独热编码）。",
     ),
     Preset(
         "ce_4x4_none", "CrossEntropyLoss 4×4, reduction none", "交叉熵 4×4，reduction='none'", "CrossEntropyLoss",
         {"input": _LOGITS_4x4, "target": "0, 1, 2, 3"}, reduction="none",
         lesson="One loss per sample: each row's true class is its largest logit, so every loss is below log 4.",
+        lesson_zh="每个样本一个损失：每一行的正确类别恰好是该行最大的 logit，所以每个损失都小于 log 4。",
     ),
     Preset(
         "ce_4x4_mean", "CrossEntropyLoss 4×4, reduction mean", "交叉熵 4×4，reduction='mean'", "CrossEntropyLoss",
         {"input": _LOGITS_4x4, "target": "0, 1, 2, 3"}, reduction="mean",
         lesson="The mean of the four per-sample losses; each gradient row is (softmax − one-hot) / 4.",
+        lesson_zh="四个样本损失的平均值；梯度的每一行是 (softmax − one-hot) / 4。",
     ),
     Preset(
         "ce_4x4_sum", "CrossEntropyLoss 4×4, reduction sum", "交叉熵 4×4，reduction='sum'", "CrossEntropyLoss",
         {"input": _LOGITS_4x4, "target": "0, 1, 2, 3"}, reduction="sum",
         lesson="The sum is 4× the mean, and so are the gradients: the reduction rescales the step size.",
+        lesson_zh="求和是平均值的 4 倍，梯度也是 4 倍：归约方式改变的是梯度下降的步长。",
     ),
     Preset(
         "ce_4x4_onehot", "CrossEntropyLoss 4×4 vs the one-hot matrix", "交叉熵 4×4，one-hot 目标", "CrossEntropyLoss",
         {"input": _LOGITS_4x4, "target": _ONE_HOT_4}, reduction="mean",
         lesson="A one-hot probability target gives exactly the same loss as the class indices [0, 1, 2, 3].",
+        lesson_zh="用独热编码（one-hot）的概率作目标，得到的损失与类别下标 [0, 1, 2, 3] 完全相同。",
     ),
     Preset(
         "bce_sigmoid", "BCELoss after sigmoid", "先 sigmoid 再 BCELoss", "BCELoss",
         {"input": "0.8, -1.2, 0.3", "target": "1., 0., 1."}, transform="sigmoid",
         lesson="The scores become probabilities σ(x) first; the gradient w.r.t. the raw score is σ(x) − y (÷3).",
+        lesson_zh="分数先经过 σ(x) 变成概率；对原始分数的梯度是 σ(x) − y（再 ÷3）。",
     ),
     Preset(
         "nll_logsoftmax", "NLLLoss after LogSoftmax (3 samples, 4 features)", "先 LogSoftmax 再 NLLLoss（4 个特征）",
@@ -93,22 +106,26 @@ PRESETS: tuple[Preset, ...] = (
         {"input": "[[1.2, -0.3, 0.5, 0.1],\n [0.2, 0.8, -1.0, 0.4],\n [-0.5, 0.3, 0.1, 1.5]]", "target": "0, 1, 3"},
         transform="log_softmax",
         lesson="LogSoftmax + NLLLoss on these scores equals CrossEntropyLoss on the raw scores.",
+        lesson_zh="对这些分数先做 LogSoftmax 再用 NLLLoss，结果等于直接对原始分数用 CrossEntropyLoss。",
     ),
     Preset(
         "kl_batchmean", "KLDivLoss with batchmean", "KL 散度（batchmean）", "KLDivLoss",
         {"input": "[[0.2, 1.1, 0.4],\n [1.0, 0.1, 0.6]]", "target": "[[0.1, 0.6, 0.3],\n [0.5, 0.2, 0.3]]"},
         reduction="batchmean", transform="log_softmax",
         lesson="The input goes through log_softmax; 'batchmean' sums p·(log p − log q) and divides by the 2 rows.",
+        lesson_zh="输入先经过 log_softmax；'batchmean' 对 p·(log p − log q) 求和，再除以行数 2。",
     ),
     Preset(
         "hinge_embedding", "HingeEmbeddingLoss with labels ±1", "Hinge 嵌入损失（标签 ±1）", "HingeEmbeddingLoss",
         {"input": "0.3, 1.5, 0.2, 0.8", "target": "1, -1, -1, 1"}, params={"margin": "1.0"},
         lesson="Similar pairs (1) cost their distance; dissimilar pairs (−1) cost only if closer than the margin.",
+        lesson_zh="相似对（1）的代价就是它们的距离；不相似对（−1）只有在距离小于 margin 时才有代价。",
     ),
     Preset(
         "mse_random50", "MSELoss on 50 random values", "均方误差：50 个随机数", "MSELoss",
         _random_texts(50, seed=0),
         lesson="Standard normal prediction and target: the expected MSE is 2 (variance of their difference).",
+        lesson_zh="预测值和目标值都服从标准正态分布：MSE 的期望是 2（即二者之差的方差）。",
     ),
 )
 

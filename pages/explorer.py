@@ -14,7 +14,7 @@ from lossviz.codegen import snippet
 from lossviz.evaluate import TRANSFORMS, LossResult
 from lossviz.explain import explain
 from lossviz.figures import make_grad_figure, make_loss_figure
-from lossviz.i18n import LANGS, lang_from, tr
+from lossviz.i18n import LANGS, lang_from, tr, tr_phrase
 from lossviz.parsing import format_tensor, parse_tensor
 from lossviz.presets import get_preset, list_presets, random_texts
 from lossviz.state import Example, allowed_transforms
@@ -57,7 +57,9 @@ def init(key: str, value: object) -> None:
 def on_loss() -> None:
     ex, why = current().with_loss(st.session_state["w_loss"])
     put(ex)
-    st.session_state["lossviz_switch_note"] = tr("explorer.switched", L(), loss=ex.loss, why=why) if why else None
+    st.session_state["lossviz_switch_note"] = (
+        tr("explorer.switched", L(), loss=ex.loss, why=tr_phrase(why, L())) if why else None
+    )
 
 
 def L() -> str:
@@ -126,7 +128,8 @@ def controls(ex: Example) -> None:
         on_change=on_field,
         args=("reduction",),
         horizontal=True,
-        help="\n".join(f"- **{r}**: {REDUCTION_DOC[r]}" for r in spec.reductions),
+        help="\n".join(tr("explorer.help_item", L(), name=r, doc=tr_phrase(REDUCTION_DOC[r], L()))
+                       for r in spec.reductions),
     )
     transforms = allowed_transforms(ex.loss)
     if len(transforms) > 1:
@@ -137,7 +140,8 @@ def controls(ex: Example) -> None:
             on_change=on_field,
             args=("transform",),
             horizontal=True,
-            help="\n".join(f"- **{t}**: {TRANSFORMS[t]}" for t in transforms),
+            help="\n".join(tr("explorer.help_item", L(), name=t, doc=tr_phrase(TRANSFORMS[t], L()))
+                           for t in transforms),
         )
     if L() == "zh":
         st.markdown(f"**{spec.title_zh}**　{spec.advice_zh}")
@@ -152,7 +156,8 @@ def controls(ex: Example) -> None:
             col = cols[i % len(cols)]
             key = f"w_p_{p.name}"
             given = ex.params.get(p.name)
-            helptext = tr("explorer.param_help", L(), doc=p.doc, range=p.range_text(), default=p.default)
+            helptext = tr("explorer.param_help", L(), doc=tr_phrase(p.doc, L()), range=tr_phrase(p.range_text(), L()),
+                          default=p.default)
             if p.kind == "bool":
                 init(key, (given or str(p.default)).lower() in ("true", "1", "yes", "on"))
                 col.checkbox(p.name, key=key, on_change=on_param, args=(p.name,), help=helptext)
@@ -162,7 +167,7 @@ def controls(ex: Example) -> None:
             else:
                 default = "" if p.default is None else str(p.default)
                 init(key, given if given is not None else default)
-                placeholder = "e.g. 1, 2, 0.5 (one per class)" if p.kind == "tensor" else default
+                placeholder = tr("explorer.weight_placeholder", L()) if p.kind == "tensor" else default
                 col.text_input(p.name, key=key, on_change=on_param, args=(p.name,), help=helptext,
                                placeholder=placeholder)
 
@@ -175,7 +180,8 @@ def tensor_boxes(ex: Example) -> None:
         col = cols[i % len(cols)]
         text = ex.texts.get(slot.name, "")
         # The torch argument's name next to ours: messages and the PyTorch code use it ("input", "target").
-        label = slot.label if slot.name in slot.label else f"{slot.label} · {slot.name}"
+        ours = tr_phrase(slot.label, L())
+        label = ours if slot.name in ours else f"{ours} · {slot.name}"
         with col:
             if grid and _grid_editor(ex, slot.name, label, text):
                 pass
@@ -188,7 +194,7 @@ def tensor_boxes(ex: Example) -> None:
                     on_change=on_text,
                     args=("texts", slot.name),
                     height=130,
-                    help=tr("explorer.tensor_help", L(), doc=slot.doc),
+                    help=tr("explorer.tensor_help", L(), doc=tr_phrase(slot.doc, L())),
                 )
             if slot.role != "aux":
                 skey = f"w_s_{slot.name}"
@@ -198,7 +204,7 @@ def tensor_boxes(ex: Example) -> None:
                     key=skey,
                     on_change=on_text,
                     args=("shapes", slot.name),
-                    placeholder="e.g. (1, 1, 1, 3)",
+                    placeholder=tr("explorer.shape_placeholder", L()),
                 )
 
 
@@ -216,10 +222,13 @@ def _grid_editor(ex: Example, slot: str, label: str, text: str) -> bool:
     df = pd.DataFrame(t.reshape(1, -1).tolist() if t.dim() == 1 else t.tolist())
     df.columns = [str(c) for c in df.columns]
     edited = st.data_editor(df, key=f"w_grid_{slot}", width="stretch", hide_index=False)
-    st.caption(f"{label} · {'1 row' if t.dim() == 1 else f'{t.shape[0]} rows'} × {t.shape[-1]}")
+    if t.dim() == 1:
+        st.caption(tr("explorer.grid_one_row", L(), label=label, cols=t.shape[-1]))
+    else:
+        st.caption(tr("explorer.grid_rows", L(), label=label, rows=t.shape[0], cols=t.shape[-1]))
     values = torch.tensor(edited.astype(float).to_numpy())
     if values.isnan().any():
-        st.error(f"{slot}: every cell of the grid needs a number")
+        st.error(tr("explorer.grid_nan", L(), slot=slot))
         return True
     if not t.is_floating_point() and (values == values.round()).all():
         values = values.to(torch.int64)
@@ -269,12 +278,11 @@ def results(ex: Example) -> None:
         st.caption(tr("explorer.fix", L()))
         return
     except Exception as exc:  # never a traceback in the page: say what failed, keep the page usable
-        st.error(f"lossviz could not evaluate this example ({type(exc).__name__}); change the input or the "
-                 "loss and try again.", icon="🚫")
+        st.error(tr("explorer.crash", L(), exc=type(exc).__name__), icon="🚫")
         return
     for w in r.warnings:
-        st.warning(w, icon="⚠️")
-    lesson = get_preset(ex.preset).lesson if ex.preset else ""
+        st.warning(tr_phrase(w, L()), icon="⚠️")
+    lesson = get_preset(ex.preset).lesson_in(L()) if ex.preset else ""
     value_block(r, lesson)
     charts(r)
     tab_steps, tab_code, tab_tensors = st.tabs(
@@ -287,7 +295,8 @@ def results(ex: Example) -> None:
         st.caption(tr("explorer.code_caption", L()))
     with tab_tensors:
         for name, t in r.inputs.items():
-            st.markdown(f"**{name}** · shape {tuple(t.shape)} · {str(t.dtype).replace('torch.', '')}")
+            st.markdown(tr("explorer.tensor_line", L(), name=name, shape=tuple(t.shape),
+                           dtype=str(t.dtype).replace("torch.", "")))
             st.code(format_tensor(t, pretty=True), language=None)
 
 
@@ -300,8 +309,8 @@ def value_block(r: LossResult, lesson: str) -> None:
         c1.metric(tr("explorer.loss_sum", L(), n=r.output.numel()), f"{r.value:.6g}")
     c1.caption(f"nn.{spec.cls.__name__}(reduction='{r.reduction}')")
     with c2:
-        st.markdown(tr("explorer.per_element", L(), means=spec.per_element_means, reduction=r.reduction,
-                       doc=REDUCTION_DOC[r.reduction]))
+        st.markdown(tr("explorer.per_element", L(), means=tr_phrase(spec.per_element_means, L()),
+                       reduction=r.reduction, doc=tr_phrase(REDUCTION_DOC[r.reduction], L())))
         if r.reduction == "none":
             st.markdown(tr("explorer.none_grad", L()))
         if lesson:
@@ -311,14 +320,15 @@ def value_block(r: LossResult, lesson: str) -> None:
 def charts(r: LossResult) -> None:
     c1, c2 = st.columns(2)
     with c1:
-        st.plotly_chart(make_loss_figure(r.per_element), width="stretch", theme="streamlit", key="fig_loss")
-        st.caption(tr("explorer.none_caption", L(), means=r.spec.per_element_means))
+        st.plotly_chart(make_loss_figure(r.per_element, lang=L()), width="stretch", theme="streamlit",
+                        key="fig_loss")
+        st.caption(tr("explorer.none_caption", L(), means=tr_phrase(r.spec.per_element_means, L())))
     with c2:
         names = list(r.grads)
         name = names[0]
         if len(names) > 1:
             name = st.radio(tr("explorer.grad_wrt", L()), names, horizontal=True, key="grad_slot")
-        st.plotly_chart(make_grad_figure(r.grads[name], name=name), width="stretch", theme="streamlit",
+        st.plotly_chart(make_grad_figure(r.grads[name], name=name, lang=L()), width="stretch", theme="streamlit",
                         key="fig_grad")
         st.caption(tr("explorer.grad_caption", L()))
 
@@ -329,7 +339,8 @@ def derivation(r: LossResult) -> None:
         st.info(tr("explorer.no_derivation", L(), loss=r.spec.name))
         return
     for i, step in enumerate(d.steps, start=1):
-        st.markdown(f"**{i}. {step.title}**" + (f" — {step.note}" if step.note else ""))
+        title, note = tr_phrase(step.title, L()), tr_phrase(step.note, L())
+        st.markdown(f"**{i}. {title}**" + (f" — {note}" if note else ""))
         st.latex(step.latex)
         st.code(format_tensor(step.value.to(torch.float32), digits=5, pretty=True), language=None)
     diff = float((d.result - r.output.to(d.result.dtype)).abs().max()) if d.result.numel() else 0.0
@@ -348,7 +359,7 @@ st.caption(tr("explorer.intro", L()))
 
 ex = current()
 for note in st.session_state.pop("lossviz_notes", []) or []:
-    st.warning(note, icon="🔗")
+    st.warning(tr_phrase(note, L()), icon="🔗")
 switch = st.session_state.pop("lossviz_switch_note", None)
 if switch:
     st.info(switch, icon="↪️")
