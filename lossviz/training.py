@@ -253,6 +253,7 @@ class Trainer:
         self.total_steps = min(total, c.max_batches) if c.max_batches else total
         self.log = MetricsLog()
         self.status = "ready"
+        self._ending = "finished"  # how the loop ended; published to ``status`` after the summary
         self.message = ""
         self.step = 0
         self.epoch = 0
@@ -413,19 +414,25 @@ class Trainer:
     def run(self) -> str:
         """Train to the end (or until stopped/diverged) in the calling thread; returns the final status."""
         self.status = "running"
+        # The loop records how it ended in ``self._ending``; ``status`` shows it only once summary.json
+        # says so too (the same order as pause), so a reader never sees "stopped" on a half-written run.
+        self._ending = "failed"
         try:
             self._train()
         except Exception as exc:  # the thread must always leave a readable summary behind
-            self.status = "failed"
+            self._ending = "failed"
             self.message = f"Training stopped with an internal error: {type(exc).__name__}: {exc}"
             self.error_traceback = traceback.format_exc()
         finally:
             if self.writer is not None:
                 try:
-                    self.writer.update_summary(**self._summary_fields(), finished=time.time())
+                    self.writer.update_summary(
+                        **{**self._summary_fields(), "status": self._ending}, finished=time.time()
+                    )
                 finally:
                     self.writer.close()
             self.data = None  # type: ignore[assignment]  # free the images; the log keeps the curves
+            self.status = self._ending
             self._done.set()
         return self.status
 
@@ -507,7 +514,7 @@ class Trainer:
                 self._emit(record)
                 if not finite:
                     bad, what = (loss_v, "loss") if not math.isfinite(loss_v) else (norm_v, "gradient norm")
-                    self.status = "diverged"
+                    self._ending = "diverged"
                     self.message = divergence_advice(c, step, bad, what)
                     return
                 if self.writer is not None:
@@ -527,12 +534,12 @@ class Trainer:
             if self.writer is not None:
                 self.writer.update_summary(**self._summary_fields())
         if self._stop.is_set():
-            self.status = "stopped"
+            self._ending = "stopped"
             self.message = f"Stopped by request after {self.step} of {self.total_steps} steps."
             if self.step > 0:
                 self._save_model(model)
         else:
-            self.status = "finished"
+            self._ending = "finished"
             self.message = f"Finished {self.step} steps."
 
     def _save_model(self, model: nn.Module) -> None:

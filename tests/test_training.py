@@ -34,11 +34,26 @@ LAYERS = [f"{i}.{k}" for i in (0, 2, 4, 7, 8) for k in ("weight", "bias")]
 
 
 @pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """One torch thread keeps these small runs steady on a busy 2-core machine."""
+def one_thread(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """One torch thread keeps these small runs steady on a busy 2-core machine; and every trainer a
+    test started is stopped afterwards, so a failed assertion never leaves a run eating the CPU of
+    the tests that follow."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
+    started: list[Trainer] = []
+    original = Trainer.start
+
+    def tracked_start(self: Trainer) -> Trainer:
+        started.append(self)
+        return original(self)
+
+    monkeypatch.setattr(Trainer, "start", tracked_start)
     yield
+    for trainer in started:
+        trainer.stop()
+        trainer.resume()
+    for trainer in started:
+        trainer.join(60)
     stop_all_managers(10)
     torch.set_num_threads(before)
 
@@ -155,6 +170,19 @@ def test_stop_is_honoured_within_one_batch(tmp_path: Path) -> None:
     summary = read_json(trainer.run_dir / "summary.json")
     assert summary["status"] == "stopped" and summary["steps"] == trainer.step
     assert (trainer.run_dir / "model.pt").is_file()
+
+
+def test_an_ending_status_is_shown_only_once_the_summary_says_so(tmp_path: Path) -> None:
+    """Whoever sees stopped/finished on the trainer finds summary.json agreeing (the page trusts both)."""
+    for ending, config in (("stopped", tiny(epochs=50)), ("finished", tiny(max_batches=3))):
+        trainer = Trainer(config, runs_dir=tmp_path).start()
+        wait_until(lambda t=trainer: t.step >= 1, "the first batch")
+        if ending == "stopped":
+            trainer.stop()
+        wait_until(lambda t=trainer: t.status not in ("running", "paused"), "the end")
+        assert trainer.status == ending
+        assert read_json(trainer.run_dir / "summary.json")["status"] == ending
+        assert trainer.join(60)
 
 
 def test_pause_holds_the_step_and_resume_continues(tmp_path: Path) -> None:
