@@ -442,7 +442,7 @@ if not all_runs:
 else:
     any_live = any(r.live for r in all_runs) or bool(manager.active_jobs())
 
-    @st.fragment(run_every=2 * REFRESH_S if any_live else None)
+    @st.fragment(run_every=5 * REFRESH_S if any_live else None)
     def runs_table() -> None:
         """The run list; while something trains it refreshes itself so steps and losses keep up."""
         table = pd.DataFrame(manager.run_rows(runs_dir))

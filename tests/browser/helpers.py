@@ -76,8 +76,25 @@ def start_server(runs_dir: Path, data_dir: Path, log: Path, port: int | None = N
     """Start ``streamlit run app.py`` on 127.0.0.1 (a free port unless given); wait for ``/_stcore/health``.
 
     The server gets its own process group so :func:`stop_server` ends it with all its children.
+    A free port is free only until Streamlit binds it; if another process takes it first, the
+    server exits at once and a new port is tried (three times at most).
     """
-    port = port or free_port()
+    if port is None:
+        for attempt in range(3):
+            try:
+                return _start_server(runs_dir, data_dir, log, free_port(), extra_env, timeout_s)
+            except PortTaken:
+                if attempt == 2:
+                    raise
+    return _start_server(runs_dir, data_dir, log, port, extra_env, timeout_s)
+
+
+class PortTaken(RuntimeError):
+    """The chosen port was taken between choosing it and binding it."""
+
+
+def _start_server(runs_dir: Path, data_dir: Path, log: Path, port: int,
+                  extra_env: dict[str, str] | None, timeout_s: float) -> Server:
     env = dict(os.environ)
     env.update({
         "LOSSVIZ_RUNS": str(runs_dir),
@@ -100,7 +117,10 @@ def start_server(runs_dir: Path, data_dir: Path, log: Path, port: int | None = N
     deadline = time.monotonic() + timeout_s
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{server.log_tail()}")
+            tail = server.log_tail()
+            if "is not available" in tail or "already in use" in tail:
+                raise PortTaken(f"port {port} was taken:\n{tail}")
+            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{tail}")
         try:
             with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2) as r:
                 if r.status == 200 and r.read().strip() == b"ok":

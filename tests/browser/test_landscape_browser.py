@@ -45,6 +45,18 @@ def _arrows(fig: dict[str, Any]) -> str:
     return json.dumps(found)
 
 
+def _redrawn(page: Any, before: dict[str, dict[str, Any]], limit_ms: int = 30_000) -> dict[str, dict[str, Any]]:
+    """The figures once both charts differ from ``before`` (Plotly may draw a moment after the app is idle,
+    the 3-D surface on a software renderer especially); after ``limit_ms`` the last reading, for the asserts."""
+    waited = 0
+    while True:
+        now = _figures(page)
+        if all(now[k]["signature"] != before[k]["signature"] for k in ("contour", "surface")) or waited >= limit_ms:
+            return now
+        page.wait_for_timeout(250)
+        waited += 250
+
+
 def test_resolution_and_elements_redraw(app: Server, page: Any) -> None:
     from playwright.sync_api import expect
 
@@ -62,7 +74,7 @@ def test_resolution_and_elements_redraw(app: Server, page: Any) -> None:
     wait_idle(page)
     assert_clean(page)
     assert_charts_drawn(page, 2)
-    coarse = _figures(page)
+    coarse = _redrawn(page, before)
     assert coarse["contour"]["signature"] != before["contour"]["signature"]
     assert coarse["surface"]["signature"] != before["surface"]["signature"]
     assert "ls_res=81" in page.url
@@ -77,7 +89,7 @@ def test_resolution_and_elements_redraw(app: Server, page: Any) -> None:
     wait_idle(page)
     assert_clean(page)
     assert_charts_drawn(page, 2)
-    moved = _figures(page)
+    moved = _redrawn(page, coarse)
     assert moved["contour"]["signature"] != coarse["contour"]["signature"]
     assert moved["surface"]["signature"] != coarse["surface"]["signature"]
     assert _arrows(moved["contour"]) != _arrows(coarse["contour"])

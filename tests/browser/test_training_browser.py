@@ -53,10 +53,22 @@ def live_runs(runs_dir: Any) -> list[str]:
 
 
 @pytest.fixture
-def idle_trainer(app: Server) -> Iterator[Server]:
-    """No run of this server is live before (and after) the test: the server trains one at a time."""
+def idle_trainer(app: Server, page: Any) -> Iterator[Server]:
+    """No run of this server is live before (and after) the test: the server trains one at a time.
+
+    If the test failed with its run still going, the run is stopped from the test's own browser
+    (its cookie holds the controls), so one failure does not time out every test after it.
+    """
     wait_until(lambda: not live_runs(app.runs_dir), "earlier runs to end")
     yield app
+    if live_runs(app.runs_dir):
+        try:
+            page.goto(app.url + "/training", wait_until="domcontentloaded")
+            stop = page.get_by_role("button", name=STOP)
+            stop.first.wait_for(timeout=30_000)
+            stop.first.click()
+        except Exception:  # noqa: BLE001 - best effort; the wait below reports what is left
+            pass
     wait_until(lambda: not live_runs(app.runs_dir), "this test's runs to end", limit_s=90)
 
 
