@@ -71,7 +71,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync"]
 LOOPBACK = "127.0.0.1"
 PRESET = "ce_4x4_mean"
-SLOT_LABEL = "logits z"
+SLOT_LABEL = "logits z · input"  # the box label: our name for the tensor · torch's argument name
 BATCH = 64
 GIB = 1024**3
 
@@ -355,7 +355,9 @@ class WsSession:
         self.widgets: dict[str, str] = {}  # label -> widget id
         self.metrics: dict[str, str] = {}  # label -> body, from the last run
         self.bad: list[str] = []  # exception elements and error messages of the last run
-        self.auto_rerun: tuple[float, str] | None = None  # (interval, fragment id)
+        # fragment id -> interval: every st.fragment(run_every=...) of the page, each on its own timer
+        # (the training page has two: the live charts every second, the run table every few seconds)
+        self.auto_reruns: dict[str, float] = {}
 
     async def connect(self) -> None:
         import websockets
@@ -372,6 +374,8 @@ class WsSession:
                          fragment_id: str = "", auto: bool = False) -> None:
         from streamlit.proto.BackMsg_pb2 import BackMsg
 
+        if not fragment_id:
+            self.auto_reruns = {}  # a full run announces its fragments' timers again
         msg = BackMsg()
         cs = msg.rerun_script
         cs.query_string = query
@@ -417,7 +421,7 @@ class WsSession:
             elif kind == "navigation":
                 self.page_hash = fm.navigation.page_script_hash
             elif kind == "auto_rerun":
-                self.auto_rerun = (fm.auto_rerun.interval, fm.auto_rerun.fragment_id)
+                self.auto_reruns[fm.auto_rerun.fragment_id] = fm.auto_rerun.interval
             elif kind == "script_finished":
                 return seen_at
 
@@ -466,13 +470,18 @@ async def ws_teacher(port: int, window: Window, stats: Stats) -> None:
         await sess.send_rerun(page_name="training")
         await sess.read_run(None, 120)
         await window.started.wait()
+        due: dict[str, float] = {}  # fragment id -> when its timer fires next
         while time.monotonic() < window.stop_at:
-            if sess.auto_rerun is None:
+            if not sess.auto_reruns:
+                due = {}
                 await asyncio.sleep(1.0)
                 await sess.send_rerun(page_name="training")
             else:
-                interval, fragment = sess.auto_rerun
-                await asyncio.sleep(interval)
+                now = time.monotonic()
+                due = {f: due.get(f, now + interval) for f, interval in sess.auto_reruns.items()}
+                fragment = min(due, key=lambda f: due[f])
+                await asyncio.sleep(max(0.0, due[fragment] - now))
+                due[fragment] = time.monotonic() + sess.auto_reruns[fragment]
                 await sess.send_rerun(page_name="training", fragment_id=fragment, auto=True)
             await sess.read_run(None, 60)
             if "Batches seen" in sess.metrics:
