@@ -355,13 +355,11 @@ def make_layer_grad_figure(
             data.append(trace)
         return _figure(
             data,
-            {
-                **title,
-                "subtitle": {
-                    **title["subtitle"],
-                    "text": f"length of each layer's gradient, average of the last {w} batches (log scale)",
-                },
-            },
+            _title(
+                "Gradient norm per layer",
+                dataset_label,
+                f"length of each layer's gradient, average of the last {w} batches (log scale)",
+            ),
             yaxis=dict(title="‖gradient‖ (log scale)", type="log", tickformat=LOG_TICKS, dtick="D2"),
             legend=dict(orientation="v", x=1.02, xanchor="left", y=1.0, yanchor="top"),
             margin=dict(l=60, r=110, t=78, b=45),
@@ -397,7 +395,7 @@ def make_overlay_figure(
         raise LossvizInputError(f"metric {metric!r} is unknown: choose loss, accuracy or grad_norm")
     titles = {"loss": "Training loss", "accuracy": "Accuracy (%)", "grad_norm": "Gradient norm"}
     if not runs:
-        return _empty({"text": f"{titles[metric]}: compare runs"}, "Pick two or more runs to compare.")
+        return _empty(_title(f"{titles[metric]}: compare runs", None), "Pick two or more runs to compare.")
     budget = max(200, max_points // max(1, len(runs)))
     data = []
     for i, (label, snap) in enumerate(runs):
@@ -431,13 +429,7 @@ def make_overlay_figure(
         yaxis.update(type="log", tickformat=LOG_TICKS, dtick="D2")
     return _figure(
         data,
-        {
-            "text": f"{titles[metric]}: compare runs",
-            "subtitle": {
-                "text": "bold: average of recent batches; diamonds: the test set",
-                "font": {"size": 12, "color": "#666666"},
-            },
-        },
+        _title(f"{titles[metric]}: compare runs", None, "bold: average of recent batches; diamonds: the test set"),
         yaxis=yaxis,
         legend=dict(orientation="h", x=0, xanchor="left", y=-0.22, yanchor="top"),
         margin=dict(l=60, r=20, t=78, b=40),

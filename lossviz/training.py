@@ -416,7 +416,6 @@ class Trainer:
         self.status = "running"
         # The loop records how it ended in ``self._ending``; ``status`` shows it only once summary.json
         # says so too (the same order as pause), so a reader never sees "stopped" on a half-written run.
-        self._ending = "failed"
         try:
             self._train()
         except Exception as exc:  # the thread must always leave a readable summary behind
