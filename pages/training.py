@@ -446,13 +446,10 @@ else:
     def runs_table() -> None:
         """The run list; while something trains it refreshes itself so steps and losses keep up."""
         table = pd.DataFrame(manager.run_rows(runs_dir))
-        st.dataframe(
-            table.style.format(
-                {"last loss": "{:.4f}", "test loss": "{:.4f}", "test accuracy": "{:.1%}"}, na_rep="—"
-            ),
-            hide_index=True,
-            width="stretch",
-        )
+        # As text: the grid draws a missing number as "None" whatever a Styler says; a student reads "—".
+        for column, fmt in (("last loss", "{:.4f}"), ("test loss", "{:.4f}"), ("test accuracy", "{:.1%}")):
+            table[column] = [fmt.format(v) if pd.notna(v) else "—" for v in table[column]]
+        st.dataframe(table, hide_index=True, width="stretch")
 
     runs_table()
     info_by_name = {r.name: r for r in all_runs}

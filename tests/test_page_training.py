@@ -93,6 +93,9 @@ def test_page_starts_and_stops_a_synthetic_run(page_env: Path) -> None:
     assert not at.exception
     headings = [m.value for m in at.markdown if m.value.startswith("####")]
     assert "Stopped" in headings[0]
+    (row,) = at.dataframe[0].value.to_dict("records")  # stopped before its first epoch: no test figures
+    assert row["status"] == "stopped" and row["test loss"] == "—" and row["test accuracy"] == "—"
+    assert row["last loss"] != "—" and float(row["last loss"]) > 0
     config = json.loads((run.path / "config.json").read_text())
     assert config["dataset_label"] == "synthetic"
 
