@@ -26,8 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
-from lossviz.catalog import list_losses  # noqa: E402
-from lossviz.surfaces import (  # noqa: E402
+from lossviz.landscape.surfaces import (  # noqa: E402
     DTYPE,
     ENGINE_THREADS,
     Element,
@@ -40,6 +39,7 @@ from lossviz.surfaces import (  # noqa: E402
     default_elements,
     example_for,
 )
+from lossviz.losses import list_losses  # noqa: E402
 
 #: Losses whose loss is a plain function of each element (target: <= 100 ms at 201x201).
 ELEMENTWISE = {
@@ -86,7 +86,7 @@ def cases() -> list[tuple[str, Setup]]:
     g = torch.Generator().manual_seed(0)
     logits = torch.randn(8, 10, generator=g)
     target = torch.randint(0, 10, (8,), generator=g)
-    from lossviz.parsing import format_tensor
+    from lossviz.losses.parsing import format_tensor
 
     ce10 = Example(
         "CrossEntropyLoss", (("input", format_tensor(logits)), ("target", format_tensor(target))), "mean"

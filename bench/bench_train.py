@@ -44,11 +44,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
-from lossviz.data import DatasetBundle, make_synthetic  # noqa: E402
-from lossviz.metrics_log import MetricsLog  # noqa: E402
-from lossviz.model import build_model  # noqa: E402
-from lossviz.runs import RunWriter, _jsonable  # noqa: E402
-from lossviz.training import TrainConfig, Trainer, batch_statistics, recommended_threads  # noqa: E402
+from lossviz.training.data import DatasetBundle, make_synthetic  # noqa: E402
+from lossviz.training.metrics_log import MetricsLog  # noqa: E402
+from lossviz.training.model import build_model  # noqa: E402
+from lossviz.training.runs import RunWriter, _jsonable  # noqa: E402
+from lossviz.training.trainer import TrainConfig, Trainer, batch_statistics, recommended_threads  # noqa: E402
 
 BATCH = 64
 WARMUP = 5

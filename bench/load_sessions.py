@@ -22,7 +22,7 @@ Two kinds of session (``--client``):
   student's browser runs on its own machine.
 
 Meanwhile one training run streams into the server's runs folder
-(``python -m lossviz.train_cli --synthetic``, the README's command), and its images/s over the
+(``python -m lossviz.cli.train --synthetic``, the README's command), and its images/s over the
 measured window is compared with the same run on the same idle server.
 
 Reported: p50/p95/max interaction latency, errors (an interaction that did not reach its value in
@@ -62,9 +62,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lossviz.presets import get_preset  # noqa: E402
-from lossviz.runs import MetricsTail, read_json  # noqa: E402
-from lossviz.state import Example  # noqa: E402
+from lossviz.explore.example import Example  # noqa: E402
+from lossviz.explore.presets import get_preset  # noqa: E402
+from lossviz.training.runs import MetricsTail, read_json  # noqa: E402
 
 CHROMIUM = os.environ.get("LOSSVIZ_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -175,7 +175,7 @@ def stop_group(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout
 
 def start_training(runs: Path, data: Path, name: str, threads: int) -> subprocess.Popen[bytes]:
     """The README's CLI run, long enough to outlast the window (it is stopped with Ctrl-C)."""
-    cmd = [sys.executable, "-m", "lossviz.train_cli", "--synthetic", "--runs-dir", str(runs), "--data-dir",
+    cmd = [sys.executable, "-m", "lossviz.cli.train", "--synthetic", "--runs-dir", str(runs), "--data-dir",
            str(data), "--name", name, "--epochs", "50", "--batch-size", str(BATCH), "--threads", str(threads),
            "--no-eval", "--quiet"]
     return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -1,4 +1,4 @@
-"""``python -m lossviz``: see lossviz/cli.py."""
+"""``python -m lossviz``: see lossviz/cli/."""
 
 from __future__ import annotations
 

@@ -9,15 +9,27 @@ import torch
 from streamlit.runtime.pages_manager import PagesManager
 
 from lossviz import LossvizInputError
-from lossviz.catalog import REDUCTION_DOC, get_loss, list_losses
-from lossviz.codegen import snippet
-from lossviz.evaluate import TRANSFORMS, LossResult
-from lossviz.explain import explain
-from lossviz.figures import make_grad_figure, make_loss_figure
+from lossviz.explore import (
+    Example,
+    allowed_transforms,
+    explain,
+    get_preset,
+    list_presets,
+    make_grad_figure,
+    make_loss_figure,
+    random_texts,
+    snippet,
+)
 from lossviz.i18n import LANGS, lang_from, tr, tr_phrase
-from lossviz.parsing import format_tensor, parse_tensor
-from lossviz.presets import get_preset, list_presets, random_texts
-from lossviz.state import Example, allowed_transforms
+from lossviz.losses import (
+    REDUCTION_DOC,
+    TRANSFORMS,
+    LossResult,
+    format_tensor,
+    get_loss,
+    list_losses,
+    parse_tensor,
+)
 
 # A deep link (e.g. /landscape) opened before anyone has loaded "/" makes Streamlit run this file
 # alone in its legacy pages/ mode, without app.py's navigation and page config. Hand over to app.py's

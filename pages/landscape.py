@@ -1,8 +1,8 @@
 """Loss landscape: loss curves, 2-D/3-D surfaces, gradient fields and descent paths.
 
 The page lays out widgets and calls ``lossviz``; every number comes from
-``lossviz.surfaces`` (batched through the real ``torch.nn`` module) and every
-figure from ``lossviz.figures_landscape``. It starts from the explorer's example
+``lossviz.landscape.surfaces`` (batched through the real ``torch.nn`` module) and every
+figure from ``lossviz.landscape.figures``. It starts from the explorer's example
 (session state, or the ``loss``/``reduction``/``transform``/``t_*``/``s_*``/``p_*``
 query parameters) and keeps its own controls in the URL under ``ls_``.
 """
@@ -16,17 +16,17 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from lossviz import surfaces as S
-from lossviz.catalog import get_loss, list_losses
-from lossviz.errors import LossvizInputError
-from lossviz.figures_landscape import (
+from lossviz import LossvizInputError
+from lossviz.explore import Example as ExplorerExample
+from lossviz.landscape import (
     make_contour_figure,
     make_curve_figure,
     make_descent_animation_figure,
     make_descent_loss_figure,
     make_surface3d_figure,
 )
-from lossviz.state import Example as ExplorerExample
+from lossviz.landscape import surfaces as S
+from lossviz.losses import get_loss, list_losses
 
 # A deep link (e.g. /landscape) opened before anyone has loaded "/" makes Streamlit run this file
 # alone in its legacy pages/ mode, without app.py's navigation and page config. Hand over to app.py's
@@ -41,7 +41,7 @@ DEFAULT_STEPS = 30
 MAX_PAGE_STEPS = 500
 SHARED_KEYS = ("loss", "reduction", "transform")
 SHARED_PREFIXES = ("t_", "s_", "p_")
-#: The explorer's example object in the session (lossviz.state.Example; read through its to_query()).
+#: The explorer's example object in the session (lossviz.explore.example.Example; read through its to_query()).
 SHARED_EXAMPLE = "lossviz_example"
 #: Set once the page has drawn its controls: links are only checked on the first run.
 SEEN = "_ls_seen"

@@ -12,34 +12,31 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from lossviz import data as lv_data
-from lossviz import runs as lv_runs
-from lossviz.errors import LossvizInputError
-from lossviz.figures_training import (
+from lossviz import LossvizInputError
+from lossviz.training import (
+    CLASSIFICATION_LOSSES,
+    RELU_EXPLANATION,
+    JobManager,
+    MetricsLog,
+    MetricsSnapshot,
+    TrainConfig,
+    available_devices,
+    build_model,
+    chance_loss,
+    count_parameters,
+    describe_model,
+    layer_labels_for,
     make_accuracy_figure,
     make_grad_norm_figure,
     make_layer_grad_figure,
     make_loss_figure,
     make_overlay_figure,
     progress_summary,
-)
-from lossviz.jobs import JobManager
-from lossviz.metrics_log import MetricsLog, MetricsSnapshot
-from lossviz.model import (
-    RELU_EXPLANATION,
-    available_devices,
-    build_model,
-    count_parameters,
-    describe_model,
-    layer_labels_for,
-)
-from lossviz.training import (
-    CLASSIFICATION_LOSSES,
-    TrainConfig,
-    chance_loss,
     recommended_threads,
     steps_per_epoch,
 )
+from lossviz.training import data as lv_data
+from lossviz.training import runs as lv_runs
 
 # A deep link (e.g. /training) opened before anyone has loaded "/" makes Streamlit run this file
 # alone in its legacy pages/ mode, without app.py's navigation and page config. Hand over to app.py's

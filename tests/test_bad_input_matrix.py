@@ -33,11 +33,11 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lossviz.catalog import LossSpec, get_loss, list_losses
-from lossviz.cli import main as cli_main
+from lossviz.cli.main import main as cli_main
 from lossviz.errors import LossvizInputError
-from lossviz.evaluate import evaluate_text
-from lossviz.parsing import MAX_CHARS, MAX_DEPTH, MAX_ELEMENTS, format_tensor
+from lossviz.losses import LossSpec, get_loss, list_losses
+from lossviz.losses.evaluate import evaluate_text
+from lossviz.losses.parsing import MAX_CHARS, MAX_DEPTH, MAX_ELEMENTS, format_tensor
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "explorer.py")
 #: A message tells the student what to do: one of these words must appear in it.

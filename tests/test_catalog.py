@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from lossviz.catalog import get_loss, list_losses
 from lossviz.errors import LossvizInputError
+from lossviz.losses import get_loss, list_losses
 
 REQUIRED = [
     "L1Loss", "MSELoss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss",

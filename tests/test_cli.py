@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from lossviz.catalog import list_losses
-from lossviz.cli import main
+from lossviz.cli.main import main
+from lossviz.losses import list_losses
 
 KEYS = {"loss", "reduction", "value", "per_element", "grad", "input_shape", "warnings"}
 

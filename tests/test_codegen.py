@@ -9,11 +9,11 @@ import sys
 import pytest
 import torch
 
-from lossviz.catalog import get_loss, list_losses
-from lossviz.codegen import snippet
-from lossviz.evaluate import evaluate
-from lossviz.presets import list_presets
-from lossviz.state import Example
+from lossviz.explore.codegen import snippet
+from lossviz.explore.example import Example
+from lossviz.explore.presets import list_presets
+from lossviz.losses import get_loss, list_losses
+from lossviz.losses.evaluate import evaluate
 
 
 def _run(code: str, tmp_path) -> dict:

@@ -66,8 +66,8 @@ def test_streamlit_accepts_every_option() -> None:
 
 def test_the_largest_figure_fits_the_message_limit() -> None:
     """The 301×301 surface in 3-D with a long descent path is well under maxMessageSize."""
-    from lossviz import surfaces as S
-    from lossviz.figures_landscape import make_contour_figure, make_surface3d_figure
+    from lossviz.landscape import surfaces as S
+    from lossviz.landscape.figures import make_contour_figure, make_surface3d_figure
 
     s = S.example_for("CrossEntropyLoss").setup()
     x, y = S.default_elements(s)[:2]
@@ -155,8 +155,8 @@ class _Boom:
 
 def test_a_planted_cifar_folder_is_never_unpickled(tmp_path: Path) -> None:
     """The training page lets a browser name the CIFAR-10 folder: files there are md5-checked, never unpickled."""
-    from lossviz.data import CIFAR_FOLDER, cifar10_status, load_dataset
     from lossviz.errors import LossvizInputError
+    from lossviz.training.data import CIFAR_FOLDER, cifar10_status, load_dataset
 
     marker = tmp_path / "marker.txt"
     folder = tmp_path / "data" / CIFAR_FOLDER
@@ -174,7 +174,7 @@ def test_saved_models_load_with_weights_only(tmp_path: Path) -> None:
     """A model.pt that is a pickle of anything but tensors is refused, not executed."""
     import torch
 
-    from lossviz.runs import MODEL_FILE, load_model_state
+    from lossviz.training.runs import MODEL_FILE, load_model_state
 
     marker = tmp_path / "marker.txt"
     run = tmp_path / "runs" / "evil"

@@ -13,9 +13,9 @@ import pytest
 import torch
 from torchvision.datasets import CIFAR10
 
-from lossviz import data as lv_data
 from lossviz.errors import LossvizInputError
-from lossviz.model import build_model
+from lossviz.training import data as lv_data
+from lossviz.training.model import build_model
 
 TRAIN_FILES = [f"data_batch_{i}" for i in range(1, 6)]
 
@@ -90,7 +90,7 @@ def test_real_loader_reads_the_cifar_format_through_torchvision(tmp_path: Path) 
 
 
 def test_the_fixture_trains_through_the_trainer(tmp_path: Path) -> None:
-    from lossviz.training import TrainConfig, Trainer
+    from lossviz.training.trainer import TrainConfig, Trainer
 
     write_cifar_fixture(tmp_path / "data")
     bundle = lv_data.load_cifar10(tmp_path / "data", dataset_cls=fixture_class(tmp_path / "data"))
@@ -211,8 +211,8 @@ def test_image_split_validates_its_tensors() -> None:
 
 
 def test_page_data_dir_stays_inside_the_data_root(tmp_path) -> None:
-    from lossviz.data import page_data_dir
     from lossviz.errors import LossvizInputError
+    from lossviz.training.data import page_data_dir
 
     root = tmp_path / "data"
     root.mkdir()

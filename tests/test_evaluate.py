@@ -7,9 +7,9 @@ import itertools
 import pytest
 import torch
 
-from lossviz.catalog import get_loss, list_losses
 from lossviz.errors import LossvizInputError
-from lossviz.evaluate import evaluate, evaluate_text
+from lossviz.losses import get_loss, list_losses
+from lossviz.losses.evaluate import evaluate, evaluate_text
 
 CASES = [(n, r) for n in list_losses() for r in get_loss(n).reductions]
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lossviz.catalog import get_loss, list_losses
-from lossviz.evaluate import evaluate
-from lossviz.explain import explain, explained_losses
-from lossviz.presets import list_presets
-from lossviz.state import Example
+from lossviz.explore.example import Example
+from lossviz.explore.explain import explain, explained_losses
+from lossviz.explore.presets import list_presets
+from lossviz.losses import get_loss, list_losses
+from lossviz.losses.evaluate import evaluate
 
 REQUIRED = ["CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "L1Loss", "SmoothL1Loss",
             "HuberLoss", "KLDivLoss", "HingeEmbeddingLoss"]

@@ -6,9 +6,9 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from lossviz import surfaces as S
 from lossviz.errors import LossvizInputError
-from lossviz.figures_landscape import (
+from lossviz.landscape import surfaces as S
+from lossviz.landscape.figures import (
     MAX_FRAMES,
     make_contour_figure,
     make_curve_figure,

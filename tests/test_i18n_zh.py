@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 import pytest
 import torch
 
-from lossviz.catalog import REDUCTION_DOC, get_loss, list_losses
 from lossviz.errors import LossvizInputError
-from lossviz.evaluate import TRANSFORMS, LossResult, evaluate_text
-from lossviz.explain import explain
-from lossviz.figures import make_grad_figure, make_loss_figure
+from lossviz.explore.example import Example
+from lossviz.explore.explain import explain
+from lossviz.explore.figures import make_grad_figure, make_loss_figure
+from lossviz.explore.presets import get_preset, list_presets, random_texts
 from lossviz.i18n import TEXT, tr, tr_phrase
-from lossviz.presets import get_preset, list_presets, random_texts
-from lossviz.state import Example
+from lossviz.losses import REDUCTION_DOC, get_loss, list_losses
+from lossviz.losses.evaluate import TRANSFORMS, LossResult, evaluate_text
 from tests.conftest import page_test
 
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from lossviz.errors import LossvizInputError
-from lossviz.model import (
+from lossviz.training.model import (
     RELU_EXPLANATION,
     available_devices,
     build_model,

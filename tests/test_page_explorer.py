@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lossviz.catalog import get_loss, list_losses
-from lossviz.presets import list_presets
+from lossviz.explore.presets import list_presets
+from lossviz.losses import get_loss, list_losses
 from tests.conftest import page_test
 
 
@@ -37,7 +37,7 @@ def test_every_preset_loads(preset) -> None:
     assert at.selectbox(key="w_loss").value == preset.loss
     assert len(at.get("plotly_chart")) >= 2
     r_value = float(_value(at))
-    from lossviz.state import Example
+    from lossviz.explore.example import Example
 
     assert r_value == pytest.approx(Example.from_preset(preset).evaluate().value, rel=1e-5)
     # the derivation ends agreeing with torch

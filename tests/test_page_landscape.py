@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lossviz.catalog import list_losses
+from lossviz.losses import list_losses
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "landscape.py")
 
@@ -149,7 +149,7 @@ def test_page_works_for_every_catalog_loss() -> None:
 
 
 def test_explorer_shared_example_object_is_reused() -> None:
-    from lossviz.state import Example
+    from lossviz.explore.example import Example
 
     at = AppTest.from_file(PAGE, default_timeout=120)
     at.session_state["lossviz_example"] = Example(
@@ -179,7 +179,7 @@ def test_switching_loss_resets_its_controls_without_warnings() -> None:
 
 
 def test_unrelated_widgets_do_not_recompute_the_surface(monkeypatch: pytest.MonkeyPatch) -> None:
-    from lossviz import surfaces as S
+    from lossviz.landscape import surfaces as S
 
     calls = {"n": 0}
     real = S.compute_surface

@@ -15,13 +15,13 @@ import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lossviz import figures_training as ft
-from lossviz import runs as lv_runs
 from lossviz.errors import LossvizInputError
-from lossviz.jobs import stop_all_managers
-from lossviz.metrics_log import MetricsLog
-from lossviz.runs import list_runs, read_json
-from lossviz.training import TrainConfig, Trainer
+from lossviz.training import figures as ft
+from lossviz.training import runs as lv_runs
+from lossviz.training.jobs import stop_all_managers
+from lossviz.training.metrics_log import MetricsLog
+from lossviz.training.runs import list_runs, read_json
+from lossviz.training.trainer import TrainConfig, Trainer
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "training.py")
 

@@ -10,7 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lossviz.errors import LossvizInputError
-from lossviz.parsing import MAX_CHARS, MAX_DEPTH, MAX_ELEMENTS, format_tensor, parse_shape, parse_tensor
+from lossviz.losses.parsing import (
+    MAX_CHARS,
+    MAX_DEPTH,
+    MAX_ELEMENTS,
+    format_tensor,
+    parse_shape,
+    parse_tensor,
+)
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """Property-based tests (hypothesis) over the evaluation API.
 
 For random shapes, dtypes, values, reductions, transforms and parameters - valid and invalid -
-``lossviz.evaluate.evaluate`` either raises ``LossvizInputError`` or returns exactly what torch
+``lossviz.losses.evaluate.evaluate`` either raises ``LossvizInputError`` or returns exactly what torch
 computes when called directly: a fresh ``torch.nn`` module, ``.backward()``, the leaf's ``.grad``.
 Nothing else may escape. The same holds for ``evaluate_text`` on arbitrary text, and the text
 format round-trips exactly.
@@ -20,10 +20,10 @@ import torch
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from lossviz.catalog import LossSpec, ParamSpec, get_loss, list_losses
 from lossviz.errors import LossvizInputError
-from lossviz.evaluate import evaluate, evaluate_text
-from lossviz.parsing import format_tensor, parse_tensor
+from lossviz.losses import LossSpec, ParamSpec, get_loss, list_losses
+from lossviz.losses.evaluate import evaluate, evaluate_text
+from lossviz.losses.parsing import format_tensor, parse_tensor
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

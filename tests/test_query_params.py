@@ -13,8 +13,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from lossviz.parsing import MAX_CHARS
-from lossviz.state import DEFAULT_LOSS, Example
+from lossviz.explore.example import DEFAULT_LOSS, Example
+from lossviz.losses.parsing import MAX_CHARS
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
 DEFAULT_VALUE = f"{Example.default().evaluate().value:.6g}"  # the explorer's opening example
@@ -161,7 +161,7 @@ def training_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     st.cache_resource.clear()
     st.cache_data.clear()
     yield runs
-    from lossviz.jobs import stop_all_managers
+    from lossviz.training.jobs import stop_all_managers
 
     stop_all_managers(30)
     st.cache_resource.clear()

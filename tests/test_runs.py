@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from lossviz import runs as lv_runs
 from lossviz.errors import LossvizInputError
-from lossviz.metrics_log import MetricsLog
+from lossviz.training import runs as lv_runs
+from lossviz.training.metrics_log import MetricsLog
 
 CONFIG = {"dataset": "synthetic", "dataset_label": "synthetic", "optimizer": "sgd", "lr": 0.01, "relu": False}
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 from torch import nn
 
-from lossviz import surfaces as S
-from lossviz.catalog import get_loss, list_losses
 from lossviz.errors import LossvizInputError
+from lossviz.landscape import surfaces as S
+from lossviz.losses import get_loss, list_losses
 
 TOL = 1e-5
 

@@ -1,4 +1,4 @@
-"""``python -m lossviz.train_cli`` (wired in as ``python -m lossviz train``): run dirs, progress, errors."""
+"""``python -m lossviz.cli.train`` (wired in as ``python -m lossviz train``): run dirs, progress, errors."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from lossviz import train_cli
-from lossviz.jobs import stop_all_managers
-from lossviz.model import build_model
+from lossviz.cli import train as train_cli
+from lossviz.training.jobs import stop_all_managers
+from lossviz.training.model import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--synthetic", "--synthetic-train", "128", "--synthetic-test", "32", "--batch-size", "16"]
@@ -33,7 +33,7 @@ def one_thread() -> Iterator[None]:
 def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "lossviz.train_cli", *args],
+        [sys.executable, "-m", "lossviz.cli.train", *args],
         capture_output=True,
         text=True,
         cwd=cwd,

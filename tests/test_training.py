@@ -12,12 +12,18 @@ from pathlib import Path
 import pytest
 import torch
 
-from lossviz.data import make_synthetic
 from lossviz.errors import LossvizInputError
-from lossviz.jobs import JobManager, stop_all_managers
-from lossviz.model import build_model
-from lossviz.runs import read_json, read_metrics
-from lossviz.training import CLASSIFICATION_LOSSES, TrainConfig, Trainer, chance_loss, recommended_threads
+from lossviz.training.data import make_synthetic
+from lossviz.training.jobs import JobManager, stop_all_managers
+from lossviz.training.model import build_model
+from lossviz.training.runs import read_json, read_metrics
+from lossviz.training.trainer import (
+    CLASSIFICATION_LOSSES,
+    TrainConfig,
+    Trainer,
+    chance_loss,
+    recommended_threads,
+)
 
 BATCH_FIELDS = {
     "step",
@@ -325,7 +331,7 @@ def test_chance_loss_and_thread_advice() -> None:
 
 def test_training_losses_are_catalog_losses() -> None:
     """The training page's losses are the catalog's own torch.nn classes, not a separate list."""
-    from lossviz.catalog import get_loss
+    from lossviz.losses import get_loss
 
     for name in CLASSIFICATION_LOSSES:
         assert get_loss(name).task == "classification"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from lossviz.presets import get_preset
-from lossviz.state import Example
+from lossviz.explore.example import Example
+from lossviz.explore.presets import get_preset
 from tests.browser.helpers import (
     Server,
     assert_charts_drawn,

@@ -17,7 +17,7 @@ NAV = ("Explore a loss", "Loss landscape", "Watch training")
 @pytest.fixture(scope="module")
 def finished_run(app: Server) -> str:
     """A short finished synthetic run in the server's runs folder, so the training page has charts."""
-    from lossviz.training import TrainConfig, Trainer
+    from lossviz.training.trainer import TrainConfig, Trainer
 
     cfg = TrainConfig(dataset="synthetic", synthetic_train=640, synthetic_test=100, max_batches=8, batch_size=32)
     trainer = Trainer(cfg, runs_dir=app.runs_dir, run_name="pages-smoke")

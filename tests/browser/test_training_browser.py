@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from lossviz import runs as lv_runs
+from lossviz.training import runs as lv_runs
 from tests.browser.helpers import (
     ARTIFACTS,
     Server,

@@ -22,11 +22,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from lossviz.catalog import get_loss, list_losses
 from lossviz.errors import LossvizInputError
-from lossviz.evaluate import TRANSFORMS, LossResult, evaluate_text
-from lossviz.parsing import MAX_CHARS
-from lossviz.presets import Preset, default_texts, get_preset
+from lossviz.explore.presets import Preset, default_texts, get_preset
+from lossviz.losses import get_loss, list_losses
+from lossviz.losses.evaluate import TRANSFORMS, LossResult, evaluate_text
+from lossviz.losses.parsing import MAX_CHARS
 
 DEFAULT_LOSS = "CrossEntropyLoss"
 #: Longest query value accepted (the parser's own cap applies again later).

@@ -1,4 +1,4 @@
-"""Figures for the training page, built from a :class:`~lossviz.metrics_log.MetricsSnapshot`.
+"""Figures for the training page, built from a :class:`~lossviz.training.metrics_log.MetricsSnapshot`.
 
 Every point stays on disk; for display, long series are decimated (min/max per bucket, so
 spikes survive) to a few thousand points, which keeps the page responsive at 100,000 batches.
@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from lossviz.errors import LossvizInputError
-from lossviz.metrics_log import MetricsSnapshot
+from lossviz.training.metrics_log import MetricsSnapshot
 
 MAX_POINTS = 2000
 HEATMAP_COLUMNS = 400

@@ -1,6 +1,6 @@
 """Landscape figures: one ``make_<thing>_figure(...) -> go.Figure`` each.
 
-The numbers come from ``lossviz.surfaces``; these functions only draw them.
+The numbers come from ``lossviz.landscape.surfaces``; these functions only draw them.
 Losses use the colour-blind-safe sequential ``Viridis`` scale (dark = low loss);
 lines of several losses use the Okabe-Ito palette plus a dash pattern each, so
 they differ without colour too. No background or template is set: Streamlit's
@@ -16,7 +16,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from lossviz.errors import LossvizInputError
-from lossviz.surfaces import Curve, DescentPath, Surface
+from lossviz.landscape.surfaces import Curve, DescentPath, Surface
 
 #: Okabe-Ito colours (colour-blind safe), in the order lines get them.
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -34,7 +34,7 @@ MAX_FRAMES = 120
 
 def _check_surface(surface: Surface) -> None:
     if not isinstance(surface, Surface):
-        raise LossvizInputError("a landscape figure needs a Surface from lossviz.surfaces.compute_surface")
+        raise LossvizInputError("a landscape figure needs a Surface from lossviz.landscape.surfaces.compute_surface")
 
 
 def _color_cap(z: np.ndarray) -> float | None:
@@ -634,7 +634,7 @@ def make_curve_figure(
     """
     curves = list(curves)
     if not curves or not all(isinstance(c, Curve) for c in curves):
-        raise LossvizInputError("give at least one Curve from lossviz.surfaces")
+        raise LossvizInputError("give at least one Curve from lossviz.landscape.surfaces")
     main = curves[0]
     xl = main.x_label
     fig = _two_panels(

@@ -7,7 +7,7 @@ streamlit). Every batch produces one record::
      "lr", "batch_accuracy", "images_per_s", "time"}
 
 and every finished epoch one ``{"kind": "eval", "test_loss", "test_accuracy", ...}`` record.
-Records go to the run's metrics.jsonl, to an in-memory :class:`~lossviz.metrics_log.MetricsLog`
+Records go to the run's metrics.jsonl, to an in-memory :class:`~lossviz.training.metrics_log.MetricsLog`
 and to any subscribed queue. Pause and stop are ``threading.Event`` s checked before each batch.
 
 The gradient norms stay on the device (``torch._foreach_norm``) and are copied to the host
@@ -32,11 +32,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from lossviz.data import DATASET_KINDS, DatasetBundle, load_dataset
 from lossviz.errors import LossvizInputError
-from lossviz.metrics_log import MetricsLog
-from lossviz.model import build_model, parameter_names, resolve_device
-from lossviz.runs import RunWriter, _jsonable
+from lossviz.training.data import DATASET_KINDS, DatasetBundle, load_dataset
+from lossviz.training.metrics_log import MetricsLog
+from lossviz.training.model import build_model, parameter_names, resolve_device
+from lossviz.training.runs import RunWriter, _jsonable
 
 #: Losses from torch.nn that fit 10-class classification from raw scores, with how they are applied.
 CLASSIFICATION_LOSSES: dict[str, str] = {

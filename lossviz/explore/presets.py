@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from lossviz.catalog import LossSpec, get_loss
 from lossviz.errors import LossvizInputError
-from lossviz.parsing import format_tensor
+from lossviz.losses import LossSpec, get_loss
+from lossviz.losses.parsing import format_tensor
 
 
 @dataclass(frozen=True)

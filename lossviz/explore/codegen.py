@@ -5,7 +5,7 @@ the non-default parameters, ``backward()`` and the prints. A test runs every
 preset's snippet and compares its loss and gradients with lossviz's.
 
 Example:
-    >>> from lossviz.evaluate import evaluate_text
+    >>> from lossviz.losses.evaluate import evaluate_text
     >>> print(snippet(evaluate_text("L1Loss", {"input": "1, 2, 3", "target": "1, 2, 5"}, reduction="sum")))
     ... # doctest: +ELLIPSIS
     import torch
@@ -18,8 +18,8 @@ from collections.abc import Mapping
 
 import torch
 
-from lossviz.evaluate import LossResult
-from lossviz.parsing import format_tensor, parse_shape
+from lossviz.losses.evaluate import LossResult
+from lossviz.losses.parsing import format_tensor, parse_shape
 
 _PY_NAMES = {"input": "input", "target": "target"}
 

@@ -4,7 +4,7 @@ Writes the same run directory the page reads (so the page can follow a CLI run l
 a plain progress bar on stderr. Bad input: exit status 2 and one ``error: ...`` line.
 
 Example:
-    python -m lossviz.train_cli --synthetic --max-batches 200 --name first-look
+    python -m lossviz.cli.train --synthetic --max-batches 200 --name first-look
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn, TextIO
 
 from lossviz.errors import LossvizInputError
-from lossviz.training import CLASSIFICATION_LOSSES, OPTIMIZERS, TrainConfig, Trainer
+from lossviz.training.trainer import CLASSIFICATION_LOSSES, OPTIMIZERS, TrainConfig, Trainer
 
 EXIT_OK, EXIT_DIVERGED, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -100,7 +100,7 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The stand-alone parser used by ``python -m lossviz.train_cli``."""
+    """The stand-alone parser used by ``python -m lossviz.cli.train``."""
     return _configure(
         _Parser(prog="python -m lossviz train", description="Train the tutorial's CIFAR-10 CNN.")
     )

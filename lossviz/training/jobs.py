@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from lossviz.errors import LossvizInputError
-from lossviz.training import TrainConfig, Trainer
+from lossviz.training.trainer import TrainConfig, Trainer
 
 KEEP_FINISHED = 8
 _MANAGERS: weakref.WeakSet[JobManager] = weakref.WeakSet()
@@ -97,7 +97,7 @@ class JobManager:
                     f"{running.trainer.total_steps}); this machine trains {self.max_jobs} run{'' if self.max_jobs == 1 else 's'} at a time. "
                     "Watch it below, or stop it before starting another."
                 )
-            from lossviz.runs import default_runs_dir
+            from lossviz.training.runs import default_runs_dir
 
             root = Path(runs_dir) if runs_dir is not None else default_runs_dir()
             trainer = Trainer(config, runs_dir=root, run_name=name)
@@ -139,7 +139,7 @@ class JobManager:
         A run's summary.json is refreshed only every few seconds while it trains; for our own jobs
         the trainer's step, status and last loss are current, so the table does not lag the charts.
         """
-        from lossviz.runs import list_runs
+        from lossviz.training.runs import list_runs
 
         rows = []
         for info in list_runs(runs_dir):

@@ -6,7 +6,7 @@ step in LaTeX and the intermediate tensor. Tests check every derivation's
 result against the module's own output.
 
 Example:
-    >>> from lossviz.evaluate import evaluate_text
+    >>> from lossviz.losses.evaluate import evaluate_text
     >>> r = evaluate_text("CrossEntropyLoss", {"input": "[[0.1, 0.2, 0.3]]", "target": "[1]"})
     >>> [s.title for s in explain(r).steps][:3]
     ['softmax', 'log', 'pick the true class']
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from lossviz.evaluate import LossResult
+from lossviz.losses.evaluate import LossResult
 
 Tensor = torch.Tensor
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from lossviz.errors import LossvizInputError
-from lossviz.metrics_log import MetricsLog
+from lossviz.training.metrics_log import MetricsLog
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"

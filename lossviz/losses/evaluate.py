@@ -23,9 +23,9 @@ from typing import Any
 
 import torch
 
-from lossviz.catalog import LossSpec, get_loss
 from lossviz.errors import LossvizInputError
-from lossviz.parsing import parse_tensor, reshape
+from lossviz.losses.parsing import parse_tensor, reshape
+from lossviz.losses.registry import LossSpec, get_loss
 
 Tensor = torch.Tensor
 

@@ -22,10 +22,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from lossviz.catalog import REDUCTION_DOC, get_loss, list_losses
 from lossviz.errors import LossvizInputError
-from lossviz.evaluate import TRANSFORMS, evaluate_text
-from lossviz.parsing import format_tensor
+from lossviz.losses import REDUCTION_DOC, get_loss, list_losses
+from lossviz.losses.evaluate import TRANSFORMS, evaluate_text
+from lossviz.losses.parsing import format_tensor
 
 EXIT_BAD_INPUT = 2
 
@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_eval.add_argument("--json", action="store_true", help="print one JSON object")
 
     try:
-        from lossviz.train_cli import add_train_parser
+        from lossviz.cli.train import add_train_parser
     except ImportError:  # the training side is optional for eval/list
         add_train_parser = None
     if add_train_parser is not None:
@@ -187,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "eval":
             return _cmd_eval(args)
         if args.command == "train":
-            from lossviz.train_cli import run_train
+            from lossviz.cli.train import run_train
 
             return run_train(args)
     except LossvizInputError as exc:

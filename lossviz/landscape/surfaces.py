@@ -56,9 +56,9 @@ import numpy as np
 import torch
 from torch.func import grad_and_value, vmap
 
-from lossviz.catalog import LossSpec, get_loss, list_losses
 from lossviz.errors import LossvizInputError
-from lossviz.evaluate import TRANSFORMS, evaluate, parse_inputs
+from lossviz.losses import LossSpec, get_loss, list_losses
+from lossviz.losses.evaluate import TRANSFORMS, evaluate, parse_inputs
 
 Tensor = torch.Tensor
 DTYPE = torch.float32
@@ -1452,7 +1452,7 @@ def example_for(loss: str) -> Example:
         texts, red, *rest = LANDSCAPE_EXAMPLES[spec.name]
         red = red if red in spec.reductions else spec.default_reduction
         return Example(spec.name, tuple(texts.items()), red, rest[0] if rest else "none")
-    from lossviz.parsing import format_tensor
+    from lossviz.losses.parsing import format_tensor
 
     g = torch.Generator().manual_seed(0)
     t = spec.sample(g)

@@ -1,0 +1,29 @@
+"""The explorer: the one Example (with its URL codec), presets, derivations, snippets and figures."""
+
+from __future__ import annotations
+
+from lossviz.explore.codegen import snippet
+from lossviz.explore.example import DEFAULT_LOSS, Example, allowed_transforms
+from lossviz.explore.explain import Derivation, Step, explain, explained_losses, has_derivation
+from lossviz.explore.figures import make_grad_figure, make_loss_figure, make_tensor_figure
+from lossviz.explore.presets import Preset, default_texts, get_preset, list_presets, random_texts
+
+__all__ = [
+    "DEFAULT_LOSS",
+    "Derivation",
+    "Example",
+    "Preset",
+    "Step",
+    "allowed_transforms",
+    "default_texts",
+    "explain",
+    "explained_losses",
+    "get_preset",
+    "has_derivation",
+    "list_presets",
+    "make_grad_figure",
+    "make_loss_figure",
+    "make_tensor_figure",
+    "random_texts",
+    "snippet",
+]

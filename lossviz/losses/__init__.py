@@ -1,0 +1,59 @@
+"""The functional core: the loss registry, the safe parser and evaluation through torch.
+
+Every loss lossviz knows is one :class:`LossSpec` registered here (one file per family);
+everything else in lossviz asks the spec instead of branching on a loss's name.
+
+Example:
+    >>> from lossviz.losses import evaluate_text
+    >>> round(evaluate_text("L1Loss", {"input": "1, 2, 3", "target": "1, 2, 5"}, reduction="sum").value, 4)
+    2.0
+"""
+
+from __future__ import annotations
+
+# Families register their specs on import; this order is the catalog's order.
+# isort: off
+from lossviz.losses import regression, classification, probabilistic, margin, sequence  # noqa: F401
+# isort: on
+from lossviz.losses.checks import REDUCTION_DOC
+from lossviz.losses.evaluate import (
+    TRANSFORMS,
+    LossResult,
+    evaluate,
+    evaluate_text,
+    parse_inputs,
+    resolve_params,
+)
+from lossviz.losses.parsing import (
+    MAX_CHARS,
+    MAX_DEPTH,
+    MAX_ELEMENTS,
+    format_tensor,
+    parse_shape,
+    parse_tensor,
+    reshape,
+)
+from lossviz.losses.registry import LossSpec, ParamSpec, TensorSlot, get_loss, list_losses, register_loss
+
+__all__ = [
+    "MAX_CHARS",
+    "MAX_DEPTH",
+    "MAX_ELEMENTS",
+    "REDUCTION_DOC",
+    "TRANSFORMS",
+    "LossResult",
+    "LossSpec",
+    "ParamSpec",
+    "TensorSlot",
+    "evaluate",
+    "evaluate_text",
+    "format_tensor",
+    "get_loss",
+    "list_losses",
+    "parse_inputs",
+    "parse_shape",
+    "parse_tensor",
+    "register_loss",
+    "reshape",
+    "resolve_params",
+]

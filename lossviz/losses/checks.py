@@ -1,0 +1,159 @@
+"""Checks shared by the loss specs: shapes, class indices, ±1 labels, weights, samplers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from lossviz.errors import LossvizInputError
+from lossviz.losses.registry import Tensor
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _shape(t: Tensor) -> str:
+    return "(" + ", ".join(str(d) for d in t.shape) + ("," if t.dim() == 1 else "") + ")"
+
+
+def _as_float(t: Tensor) -> Tensor:
+    return t if t.is_floating_point() else t.to(torch.float32)
+
+
+def _same_or_broadcast(loss: str, a: str, ta: Tensor, b: str, tb: Tensor, warnings: list[str]) -> None:
+    if ta.shape == tb.shape:
+        return
+    try:
+        out = torch.broadcast_shapes(ta.shape, tb.shape)
+    except RuntimeError:
+        raise LossvizInputError(
+            f"{loss}: {a} has shape {_shape(ta)} but {b} has shape {_shape(tb)}; give them the same shape "
+            f"(one {b} value per {a} value)"
+        ) from None
+    warnings.append(
+        f"{a} has shape {_shape(ta)} but {b} has shape {_shape(tb)}; PyTorch broadcasts them to "
+        f"{tuple(out)}, pairing every {a} value with every {b} value. That is almost always a bug: "
+        "give them the same shape."
+    )
+
+
+def _need_same(loss: str, a: str, ta: Tensor, b: str, tb: Tensor) -> None:
+    if ta.shape != tb.shape:
+        raise LossvizInputError(
+            f"{loss}: {a} has shape {_shape(ta)} but {b} has shape {_shape(tb)}; they must have the same shape"
+        )
+
+
+def _pm_one(loss: str, slot: str, t: Tensor, warnings: list[str], zero_note: str) -> None:
+    vals = t.to(torch.float32)
+    odd = ~((vals == 1) | (vals == -1))
+    if odd.any():
+        found = sorted({float(v) for v in vals[odd].flatten()[:5].tolist()})
+        shown = ", ".join(f"{v:g}" for v in found)
+        warnings.append(
+            f"{slot} labels should be 1 or -1, but found {shown}. {zero_note} "
+            "Write -1 for the negative class (labels 0/1 belong to BCE-style losses)."
+        )
+
+
+def _class_indices(loss: str, t: Tensor, n_classes: int, ignore_index: int | None, slot: str = "target") -> Tensor:
+    if t.is_floating_point():
+        if torch.isfinite(t).all() and (t == t.round()).all():
+            raise LossvizInputError(
+                f"{loss}: {slot} holds class indices written as decimals ({t.flatten()[0].item():g}); "
+                "class indices must be whole numbers such as 0, 1, 2 (write 1, not 1.0)"
+            )
+        raise LossvizInputError(
+            f"{loss}: {slot} must hold whole class indices such as 0, 1, 2, but it has fractions; "
+            "for soft labels give a probability for every class (the same shape as the input)"
+        )
+    bad = (t < 0) | (t >= n_classes)
+    if ignore_index is not None:
+        bad &= t != ignore_index
+    if bad.any():
+        v = int(t[bad].flatten()[0])
+        extra = f" (or the ignore_index {ignore_index})" if ignore_index is not None else ""
+        raise LossvizInputError(
+            f"{loss}: class index {v} is out of range; with {n_classes} classes (input's class dimension) "
+            f"the indices run from 0 to {n_classes - 1}{extra}"
+        )
+    return t
+
+
+_SINGULAR = {"classes": "class"}
+
+
+def _weight_len(loss: str, params: dict[str, Any], name: str, n: int, what: str) -> None:
+    w = params.get(name)
+    if w is not None and w.numel() != n:
+        raise LossvizInputError(
+            f"{loss}: {name} has {w.numel()} values but there are {n} {what}; give exactly one {name} per "
+            f"{_SINGULAR.get(what, what)}"
+        )
+
+
+def _rand(g: torch.Generator, *shape: int) -> Tensor:
+    return torch.randn(*shape, generator=g)
+
+
+def _randint(g: torch.Generator, high: int, *shape: int) -> Tensor:
+    return torch.randint(0, high, shape, generator=g)
+
+
+def _pm(g: torch.Generator, *shape: int) -> Tensor:
+    return (torch.randint(0, 2, shape, generator=g) * 2 - 1).to(torch.float32)
+
+
+REDUCTION_DOC = {
+    "none": "keep one loss per element (no reduction)",
+    "mean": "average the per-element losses",
+    "sum": "add the per-element losses",
+    "batchmean": "sum, then divide by the batch size (the KL divergence of the maths)",
+}
+
+
+
+
+def _class_dim_info(loss: str, x: Tensor) -> tuple[int, int]:
+    """(class dim, number of classes) for (C), (N, C) or (N, C, d1, ...) inputs."""
+    if x.dim() == 0:
+        raise LossvizInputError(
+            f"{loss}: input is a single number; give one score per class, e.g. [0.1, 0.2, 0.3] "
+            "(one sample) or one row per sample"
+        )
+    cdim = 0 if x.dim() == 1 else 1
+    return cdim, x.shape[cdim]
+
+
+def _index_target_shape(x: Tensor) -> tuple[int, ...]:
+    return () if x.dim() == 1 else (x.shape[0], *x.shape[2:])
+
+
+def _check_index_target(loss: str, x: Tensor, y: Tensor, n_classes: int, ignore_index: int | None) -> Tensor:
+    want = _index_target_shape(x)
+    if tuple(y.shape) != want:
+        if x.dim() == 1:
+            raise LossvizInputError(
+                f"{loss}: input {_shape(x)} is one sample with {n_classes} class scores, so target must be "
+                f"one class index (a single number such as 1), but it has shape {_shape(y)}; "
+                f"for several samples give input one row per sample"
+            )
+        if y.dim() == 1 and x.dim() == 2:
+            raise LossvizInputError(
+                f"{loss}: target has {y.shape[0]} class indices but input has {x.shape[0]} row(s) "
+                f"(batch size {x.shape[0]}); give one class index per input row "
+                f"(target of shape ({x.shape[0]},)), or add rows to the input"
+            )
+        raise LossvizInputError(
+            f"{loss}: input has shape {_shape(x)}, so class-index targets must have shape "
+            f"{want} (the input's shape without the class dimension {1 if x.dim() > 1 else 0}), "
+            f"but target has shape {_shape(y)}"
+        )
+    return _class_indices(loss, y, n_classes, ignore_index)
+
+
+def _looks_like_probabilities(x: Tensor, cdim: int) -> bool:
+    if x.numel() == 0 or x.shape[cdim] < 2:
+        return False
+    s = x.sum(dim=cdim)
+    return bool(((x >= 0) & (x <= 1)).all() and torch.allclose(s, torch.ones_like(s), atol=1e-3))

@@ -1,0 +1,204 @@
+"""Margin and embedding losses: hinge, soft margin, ranking, cosine, triplet."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from lossviz.errors import LossvizInputError
+from lossviz.losses.checks import _as_float, _need_same, _pm, _pm_one, _rand, _same_or_broadcast, _shape
+from lossviz.losses.registry import LossSpec, ParamSpec, Tensor, TensorSlot, register_loss
+
+
+def _check_hinge(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tensor], list[str]]:
+    loss = "HingeEmbeddingLoss"
+    w: list[str] = []
+    x = _as_float(t["input"])
+    y = _as_float(t["target"])
+    _same_or_broadcast(loss, "input", x, "target", y, w)
+    _pm_one(
+        loss,
+        "target",
+        y,
+        w,
+        "A label that is neither 1 nor -1 (such as 0) gets both terms: x + max(0, margin − x).",
+    )
+    return {"input": x, "target": y}, w
+
+
+register_loss(
+    LossSpec(
+        name="HingeEmbeddingLoss",
+        cls=nn.HingeEmbeddingLoss,
+        title_zh="Hinge 嵌入损失",
+        task="embedding",
+        slots=(
+            TensorSlot("input", "distance x", "prediction", "float", "distances (e.g. L1 between a pair); any shape", "input"),
+            TensorSlot("target", "label y (1 or -1)", "target", "float", "1 (similar) or -1 (dissimilar), the input's shape", "target"),
+        ),
+        params=(ParamSpec("margin", "float", 1.0, "dissimilar pairs are pushed at least this far apart"),),
+        formula=r"\ell_i = \begin{cases} x_i & y_i = 1 \\ \max(0, \Delta - x_i) & y_i = -1 \end{cases}",
+        advice="Learns whether two inputs are similar from a distance x: similar pairs (y = 1) are pulled to "
+        "zero, dissimilar ones (y = -1) pushed beyond the margin. Labels are 1 and -1, never 0.",
+        advice_zh="根据距离 x 学习两个输入是否相似：相似对（y=1）拉近到 0，不相似对（y=-1）推到 margin 之外。标签是 1 和 -1，不是 0。",
+        check=_check_hinge,
+        sample=lambda g: {"input": _rand(g, 6).abs(), "target": _pm(g, 6)},
+    )
+)
+
+
+def _check_soft_margin(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tensor], list[str]]:
+    loss = "SoftMarginLoss"
+    w: list[str] = []
+    x = _as_float(t["input"])
+    y = _as_float(t["target"])
+    _same_or_broadcast(loss, "input", x, "target", y, w)
+    _pm_one(loss, "target", y, w, "With label 0 the loss is log 2 whatever the input, so nothing is learnt.")
+    return {"input": x, "target": y}, w
+
+
+register_loss(
+    LossSpec(
+        name="SoftMarginLoss",
+        cls=nn.SoftMarginLoss,
+        title_zh="软间隔损失",
+        task="binary classification",
+        slots=(
+            TensorSlot("input", "score x", "prediction", "float", "raw scores; any shape", "input"),
+            TensorSlot("target", "label y (1 or -1)", "target", "float", "1 or -1, the input's shape", "target"),
+        ),
+        params=(),
+        formula=r"\ell_i = \log(1 + e^{-y_i x_i})",
+        advice="Logistic loss with labels ±1: a smooth version of the hinge. Equal to BCEWithLogitsLoss "
+        "after mapping labels -1/1 to 0/1.",
+        advice_zh="标签为 ±1 的逻辑斯蒂损失，是 hinge 损失的平滑版；把标签 -1/1 换成 0/1 后与 BCEWithLogitsLoss 相同。",
+        check=_check_soft_margin,
+        sample=lambda g: {"input": _rand(g, 6), "target": _pm(g, 6)},
+    )
+)
+
+
+
+# --------------------------------------------------------------------------- ranking and embeddings
+
+
+def _check_ranking(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tensor], list[str]]:
+    loss = "MarginRankingLoss"
+    w: list[str] = []
+    a = _as_float(t["input1"])
+    b = _as_float(t["input2"])
+    y = _as_float(t["target"])
+    _need_same(loss, "input1", a, "input2", b)
+    if a.dim() > 1:
+        raise LossvizInputError(f"{loss}: inputs must be (N) or a single number, not shape {_shape(a)}")
+    _need_same(loss, "input1", a, "target", y)
+    _pm_one(loss, "target", y, w, "Label 0 makes the loss max(0, margin), whatever the inputs.")
+    return {"input1": a, "input2": b, "target": y}, w
+
+
+register_loss(
+    LossSpec(
+        name="MarginRankingLoss",
+        cls=nn.MarginRankingLoss,
+        title_zh="间隔排序损失",
+        task="ranking",
+        slots=(
+            TensorSlot("input1", "score x₁", "prediction", "float", "(N) scores", "input"),
+            TensorSlot("input2", "score x₂", "prediction", "float", "(N) scores, like input1", "input2"),
+            TensorSlot("target", "y = 1 if x₁ should rank higher, -1 otherwise", "target", "float", "(N) of ±1", "target"),
+        ),
+        params=(ParamSpec("margin", "float", 0.0, "how far the better item must be ahead"),),
+        formula=r"\ell_i = \max(0, -y_i\,(x_{1,i} - x_{2,i}) + \Delta)",
+        advice="Learning to rank: for each pair, the item marked better (y = 1 for x₁, -1 for x₂) must score "
+        "higher by the margin.",
+        advice_zh="排序学习：对每一对，被标为更好的那一项（y=1 表示 x₁，-1 表示 x₂）的分数要高出 margin。",
+        check=_check_ranking,
+        sample=lambda g: {"input1": _rand(g, 5), "input2": _rand(g, 5), "target": _pm(g, 5)},
+        per_element_means="one loss per pair",
+    )
+)
+
+
+def _check_cosine(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tensor], list[str]]:
+    loss = "CosineEmbeddingLoss"
+    w: list[str] = []
+    a = _as_float(t["input1"])
+    b = _as_float(t["input2"])
+    y = _as_float(t["target"])
+    _need_same(loss, "input1", a, "input2", b)
+    if a.dim() not in (1, 2):
+        raise LossvizInputError(f"{loss}: inputs must be (D) or (N, D) vectors, not shape {_shape(a)}")
+    want = (a.shape[0],) if a.dim() == 2 else ()
+    if y.dim() == 1 and y.numel() == 1 and want == ():
+        y = y.reshape(())
+    if tuple(y.shape) != want:
+        raise LossvizInputError(
+            f"{loss}: target needs one label per pair of vectors, shape {want}, but it has shape {_shape(y)}"
+        )
+    _pm_one(loss, "target", y, w, "")
+    return {"input1": a, "input2": b, "target": y}, w
+
+
+register_loss(
+    LossSpec(
+        name="CosineEmbeddingLoss",
+        cls=nn.CosineEmbeddingLoss,
+        title_zh="余弦嵌入损失",
+        task="embedding",
+        slots=(
+            TensorSlot("input1", "vector u", "prediction", "float", "(D) or (N, D)", "input"),
+            TensorSlot("input2", "vector v", "prediction", "float", "the shape of input1", "input2"),
+            TensorSlot("target", "y (1 similar, -1 dissimilar)", "target", "float", "(N) or () of ±1", "target"),
+        ),
+        params=(ParamSpec("margin", "float", 0.0, "dissimilar pairs are pushed below this cosine", low=-1.0, high=1.0),),
+        formula=r"\ell_n = \begin{cases} 1 - \cos(u_n, v_n) & y_n = 1 \\ \max(0, \cos(u_n, v_n) - \Delta) & y_n = -1 \end{cases}",
+        advice="Learns embeddings by angle: similar pairs point the same way, dissimilar pairs are pushed "
+        "below the margin in cosine similarity. The vectors' lengths do not matter.",
+        advice_zh="按夹角学习嵌入：相似对方向一致，不相似对的余弦相似度被推到 margin 以下；向量长度无关紧要。",
+        check=_check_cosine,
+        sample=lambda g: {"input1": _rand(g, 3, 4), "input2": _rand(g, 3, 4), "target": _pm(g, 3)},
+        per_element_means="one loss per pair",
+    )
+)
+
+
+def _check_triplet(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tensor], list[str]]:
+    loss = "TripletMarginLoss"
+    a = _as_float(t["anchor"])
+    pos = _as_float(t["positive"])
+    neg = _as_float(t["negative"])
+    if a.dim() not in (1, 2):
+        raise LossvizInputError(f"{loss}: anchor must be (D) or (N, D) vectors, not shape {_shape(a)}")
+    _need_same(loss, "anchor", a, "positive", pos)
+    _need_same(loss, "anchor", a, "negative", neg)
+    return {"anchor": a, "positive": pos, "negative": neg}, []
+
+
+register_loss(
+    LossSpec(
+        name="TripletMarginLoss",
+        cls=nn.TripletMarginLoss,
+        title_zh="三元组间隔损失",
+        task="embedding",
+        slots=(
+            TensorSlot("anchor", "anchor a", "prediction", "float", "(D) or (N, D)", "input"),
+            TensorSlot("positive", "positive p", "prediction", "float", "the anchor's shape", "positive"),
+            TensorSlot("negative", "negative n", "prediction", "float", "the anchor's shape", "negative"),
+        ),
+        params=(
+            ParamSpec("margin", "float", 1.0, "the negative must be this much farther than the positive",
+                      low=0.0, low_open=True),
+            ParamSpec("p", "float", 2.0, "the norm of the distance", low=0.0, low_open=True),
+            ParamSpec("eps", "float", 1e-6, "added inside the distance for stability", low=0.0),
+            ParamSpec("swap", "bool", False, "use the closer of d(a,n) and d(p,n) (distance swap)"),
+        ),
+        formula=r"\ell_n = \max(0,\ \lVert a_n - p_n \rVert_p - \lVert a_n - n_n \rVert_p + \Delta)",
+        advice="Metric learning (face recognition): pull the anchor towards a positive of the same identity "
+        "and push it from a negative until the gap exceeds the margin.",
+        advice_zh="度量学习（如人脸识别）：把锚点拉向同类的正样本，推离负样本，直到距离差超过 margin。",
+        check=_check_triplet,
+        sample=lambda g: {"anchor": _rand(g, 3, 4), "positive": _rand(g, 3, 4), "negative": _rand(g, 3, 4)},
+        per_element_means="one loss per triplet",
+    )
+)

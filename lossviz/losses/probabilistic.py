@@ -1,0 +1,173 @@
+"""Probabilistic losses: KLDivLoss, PoissonNLLLoss, GaussianNLLLoss."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from lossviz.errors import LossvizInputError
+from lossviz.losses.checks import _as_float, _need_same, _rand, _same_or_broadcast, _shape
+from lossviz.losses.registry import LossSpec, ParamSpec, Tensor, TensorSlot, register_loss
+
+
+def _check_kl(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tensor], list[str]]:
+    loss = "KLDivLoss"
+    w: list[str] = []
+    x = _as_float(t["input"])
+    y = t["target"]
+    if not y.is_floating_point():
+        raise LossvizInputError(
+            f"{loss}: target is whole numbers ({y.dtype}), but KLDivLoss needs a probability distribution "
+            "as floats (e.g. 0.2, 0.5, 0.3), and PyTorch refuses integer targets. Write the target with "
+            "decimals (a one-hot row as 0., 1., 0.); for class labels use CrossEntropyLoss or NLLLoss instead"
+        )
+    _same_or_broadcast(loss, "input", x, "target", y, w)
+    if p.get("log_target"):
+        if (y > 1e-6).any():
+            w.append("log_target is on, so target should be log-probabilities (≤ 0), but it has positive values.")
+    elif (y < 0).any():
+        raise LossvizInputError(
+            f"{loss}: target has negative values; it must be probabilities (≥ 0), or turn on log_target "
+            "if you are giving log-probabilities"
+        )
+    if (x > 1e-6).any():
+        w.append(
+            "KLDivLoss expects its input as log-probabilities (all ≤ 0), but it has positive values: apply "
+            "log_softmax first (the log_softmax transform)."
+        )
+    return {"input": x, "target": y}, w
+
+
+def _sample_kl(g: torch.Generator) -> dict[str, Tensor]:
+    return {
+        "input": torch.log_softmax(_rand(g, 3, 4), dim=1),
+        "target": torch.softmax(_rand(g, 3, 4), dim=1),
+    }
+
+
+register_loss(
+    LossSpec(
+        name="KLDivLoss",
+        cls=nn.KLDivLoss,
+        title_zh="KL 散度损失",
+        task="distribution matching",
+        slots=(
+            TensorSlot("input", "log-probabilities log q", "prediction", "float", "log-probabilities; any shape", "input"),
+            TensorSlot("target", "target distribution p", "target", "float", "probabilities (floats), the input's shape", "target"),
+        ),
+        params=(
+            ParamSpec("log_target", "bool", False, "the target is given as log-probabilities"),
+        ),
+        formula=r"\ell_i = p_i\,(\log p_i - \log q_i)",
+        advice="Distance from the target distribution p to the predicted q (distillation, VAEs). The input "
+        "must be log-probabilities (log_softmax) and the target probabilities; use reduction 'batchmean' "
+        "for the true KL divergence.",
+        advice_zh="衡量目标分布 p 与预测分布 q 的差异（知识蒸馏、VAE）。输入必须是对数概率（log_softmax），目标是概率；"
+        "要得到数学上的 KL 散度请用 reduction='batchmean'。",
+        check=_check_kl,
+        sample=_sample_kl,
+        reductions=("none", "mean", "sum", "batchmean"),
+        default_reduction="batchmean",
+        reduction_warnings={
+            "mean": "reduction 'mean' divides by the number of elements, not the batch size, so it is not the "
+            "KL divergence of the maths; use reduction 'batchmean'."
+        },
+        transforms=("log_softmax",),
+    )
+)
+
+
+
+# --------------------------------------------------------------------------- probabilistic
+
+
+def _check_poisson(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tensor], list[str]]:
+    loss = "PoissonNLLLoss"
+    w: list[str] = []
+    x = _as_float(t["input"])
+    y = _as_float(t["target"])
+    _same_or_broadcast(loss, "input", x, "target", y, w)
+    if (y < 0).any():
+        raise LossvizInputError(f"{loss}: target is a count and must be ≥ 0")
+    if not p.get("log_input", True) and (x < 0).any():
+        raise LossvizInputError(
+            f"{loss}: with log_input off the input is the rate λ itself and must be ≥ 0; "
+            "turn log_input on if you are giving log-rates"
+        )
+    return {"input": x, "target": y}, w
+
+
+register_loss(
+    LossSpec(
+        name="PoissonNLLLoss",
+        cls=nn.PoissonNLLLoss,
+        title_zh="泊松负对数似然损失",
+        task="count regression",
+        slots=(
+            TensorSlot("input", "log-rate (or rate λ)", "prediction", "float", "any shape", "input"),
+            TensorSlot("target", "count k", "target", "float", "non-negative counts, the input's shape", "target"),
+        ),
+        params=(
+            ParamSpec("log_input", "bool", True, "the input is log λ (recommended) rather than λ"),
+            ParamSpec("full", "bool", False, "add the Stirling term of log k!"),
+            ParamSpec("eps", "float", 1e-8, "added to λ before the log when log_input is off", low=0.0, low_open=True),
+        ),
+        formula=r"\ell_i = e^{x_i} - k_i\,x_i \quad(\text{log\_input});\qquad \lambda_i - k_i \log(\lambda_i + \epsilon)",
+        advice="For counts (events per interval). Predict the log-rate and keep log_input on: the rate e^x "
+        "is then always positive.",
+        advice_zh="用于计数数据（单位时间的事件数）。预测对数速率并保持 log_input 开启，这样速率 e^x 总是正的。",
+        check=_check_poisson,
+        sample=lambda g: {"input": _rand(g, 4, 3), "target": torch.randint(0, 6, (4, 3), generator=g).float()},
+    )
+)
+
+
+def _check_gauss(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tensor], list[str]]:
+    loss = "GaussianNLLLoss"
+    w: list[str] = []
+    x = _as_float(t["input"])
+    y = _as_float(t["target"])
+    v = _as_float(t["var"])
+    _need_same(loss, "input", x, "target", y)
+    ok = v.shape == x.shape or (x.dim() > 0 and (v.shape == x.shape[:-1] or v.shape == (*x.shape[:-1], 1)))
+    if not ok and v.numel() == 1 and x.dim() == 1:
+        ok = True
+    if not ok:
+        raise LossvizInputError(
+            f"{loss}: var has shape {_shape(v)} but input has shape {_shape(x)}; give one variance per input "
+            "element (the same shape), or one per sample (the input's shape without its last dimension)"
+        )
+    if (v < 0).any():
+        raise LossvizInputError(
+            f"{loss}: var has a negative value ({v[v < 0].flatten()[0].item():g}); a variance must be positive"
+        )
+    if (v == 0).any():
+        w.append(f"var has zeros; PyTorch clamps the variance up to eps = {p.get('eps', 1e-6):g}.")
+    return {"input": x, "target": y, "var": v}, w
+
+
+register_loss(
+    LossSpec(
+        name="GaussianNLLLoss",
+        cls=nn.GaussianNLLLoss,
+        title_zh="高斯负对数似然损失",
+        task="regression with uncertainty",
+        slots=(
+            TensorSlot("input", "mean μ", "prediction", "float", "predicted means; any shape", "input"),
+            TensorSlot("target", "target y", "target", "float", "the input's shape", "target"),
+            TensorSlot("var", "variance σ²", "prediction", "float", "positive; the input's shape (or one per sample)", "var"),
+        ),
+        params=(
+            ParamSpec("full", "bool", False, "add the constant ½ log 2π"),
+            ParamSpec("eps", "float", 1e-6, "the variance is clamped to at least eps", low=0.0, low_open=True),
+        ),
+        formula=r"\ell_i = \tfrac12\Big(\log \max(\sigma_i^2, \epsilon) + \frac{(\mu_i - y_i)^2}{\max(\sigma_i^2, \epsilon)}\Big)",
+        advice="Regression that also predicts its own uncertainty: a large variance makes errors cheap but "
+        "costs log σ², so the network learns how sure it is.",
+        advice_zh="同时预测不确定性的回归：方差大时误差的代价小，但要付出 log σ² 的代价，网络因此学会估计自己有多确定。",
+        check=_check_gauss,
+        sample=lambda g: {"input": _rand(g, 4, 2), "target": _rand(g, 4, 2), "var": _rand(g, 4, 2).abs() + 0.1},
+    )
+)

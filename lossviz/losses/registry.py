@@ -1,0 +1,201 @@
+"""The loss catalog: one typed spec per ``torch.nn`` loss.
+
+A registry in the spirit of timm's ``_registry.py``: ``register_loss`` adds a
+spec, ``list_losses()`` and ``get_loss(name)`` read them. Tests are
+parametrized over the registry, so a newly registered loss is tested for free.
+
+Each spec says what the tensors mean (slots), which constructor parameters the
+loss has (with type, default and valid range), its formula in LaTeX, advice in
+English and Chinese, a checker that turns legal-but-odd input into warnings and
+illegal input into a plain ``LossvizInputError``, and a seeded sampler of valid
+inputs.
+
+Example:
+    >>> spec = get_loss("CrossEntropyLoss")
+    >>> [s.name for s in spec.slots]
+    ['input', 'target']
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from lossviz.errors import LossvizInputError
+
+Tensor = torch.Tensor
+Role = Literal["prediction", "target", "aux"]
+ParamKind = Literal["float", "int", "bool", "choice", "tensor"]
+
+
+@dataclass(frozen=True)
+class TensorSlot:
+    """One tensor argument of the loss's ``forward``, in call order."""
+
+    name: str  # torch's argument name: input, target, input1, var, anchor, log_probs, ...
+    label: str  # what the page calls it
+    role: Role  # prediction slots get gradients; target/aux do not
+    dtype: Literal["float", "long", "any"]
+    doc: str  # the shape and dtype rule, one sentence
+    cli: str  # CLI option name without dashes: input, target, input2, var, ...
+
+    @property
+    def differentiable(self) -> bool:
+        return self.role == "prediction"
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """A constructor parameter with its valid range."""
+
+    name: str
+    kind: ParamKind
+    default: Any
+    doc: str
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False  # True: the bound itself is not allowed
+    high_open: bool = False
+    choices: tuple[Any, ...] = ()
+    optional: bool = False  # tensor params: None means "not given"
+
+    def range_text(self) -> str:
+        if self.kind == "choice":
+            return "one of " + ", ".join(map(str, self.choices))
+        if self.low is None and self.high is None:
+            return "any value"
+        lo = "" if self.low is None else (f"> {self.low:g}" if self.low_open else f"≥ {self.low:g}")
+        hi = "" if self.high is None else (f"< {self.high:g}" if self.high_open else f"≤ {self.high:g}")
+        return " and ".join(x for x in (lo, hi) if x)
+
+    def coerce(self, value: Any, loss: str) -> Any:
+        """Check one user value (already a Python scalar or tensor); return the clean value."""
+        where = f"{loss}: parameter {self.name}"
+        if self.kind == "tensor":
+            if value is None:
+                return None
+            if not isinstance(value, torch.Tensor):
+                raise LossvizInputError(f"{where} must be a list of numbers")
+            if value.dim() == 0:
+                value = value.reshape(1)
+            value = value.to(torch.float32)
+            if not torch.isfinite(value).all():
+                raise LossvizInputError(f"{where} must hold finite numbers")
+            if self.low is not None and (value < self.low).any():
+                raise LossvizInputError(f"{where} must be {self.range_text()}; found {value.min().item():g}")
+            return value
+        if self.kind == "bool":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "on", "false", "0", "no", "off"):
+                return value.strip().lower() in ("true", "1", "yes", "on")
+            if isinstance(value, int | float) and value in (0, 1):
+                return bool(value)
+            raise LossvizInputError(f"{where} must be true or false, not {value!r}")
+        if self.kind == "choice":
+            for c in self.choices:
+                if value == c or str(value).strip() == str(c):
+                    return c
+            raise LossvizInputError(f"{where} must be {self.range_text()}, not {value!r}")
+        # numbers
+        try:
+            num = float(value) if not isinstance(value, str) else float(value.strip())
+        except (TypeError, ValueError):
+            raise LossvizInputError(f"{where} must be a number, not {value!r}") from None
+        if not math.isfinite(num):
+            raise LossvizInputError(f"{where} must be a finite number, not {value!r}")
+        if self.kind == "int":
+            if num != int(num):
+                raise LossvizInputError(f"{where} must be a whole number, not {value!r}")
+            num = int(num)
+        bad = (
+            (self.low is not None and (num <= self.low if self.low_open else num < self.low))
+            or (self.high is not None and (num >= self.high if self.high_open else num > self.high))
+        )
+        if bad:
+            raise LossvizInputError(f"{where} must be {self.range_text()}, not {value!r}")
+        return num
+
+
+Checker = Callable[[dict[str, Tensor], dict[str, Any]], tuple[dict[str, Tensor], list[str]]]
+Sampler = Callable[[torch.Generator], dict[str, Tensor]]
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """Everything lossviz knows about one loss."""
+
+    name: str
+    cls: type[nn.Module]
+    title_zh: str
+    task: str  # regression, classification, multi-label, probabilistic, ranking, embedding, sequence
+    slots: tuple[TensorSlot, ...]
+    params: tuple[ParamSpec, ...]
+    formula: str  # LaTeX
+    advice: str
+    advice_zh: str
+    check: Checker
+    sample: Sampler
+    reductions: tuple[str, ...] = ("none", "mean", "sum")
+    default_reduction: str = "mean"
+    transforms: tuple[str, ...] = ()  # optional transforms of the prediction the tutorials use
+    continuous: bool = True  # the prediction is continuous (the landscape can vary it)
+    #: what one element of ``reduction='none'`` output stands for
+    per_element_means: str = "one loss per element of the input"
+    #: legal reductions that deserve a warning, with the sentence to show
+    reduction_warnings: Mapping[str, str] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def predictions(self) -> tuple[TensorSlot, ...]:
+        return tuple(s for s in self.slots if s.role == "prediction")
+
+    def slot(self, name: str) -> TensorSlot:
+        for s in self.slots:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def param(self, name: str) -> ParamSpec:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def build(self, reduction: str, params: Mapping[str, Any]) -> nn.Module:
+        """The torch module itself, with the chosen reduction and checked params."""
+        kwargs = {k: v for k, v in params.items() if v is not None}
+        return self.cls(reduction=reduction, **kwargs)
+
+
+_REGISTRY: dict[str, LossSpec] = {}
+
+
+def register_loss(spec: LossSpec) -> LossSpec:
+    """Add ``spec`` to the catalog (names are unique)."""
+    if spec.name in _REGISTRY:
+        raise ValueError(f"loss {spec.name} is registered twice")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def list_losses() -> list[str]:
+    """Names of every registered loss, in catalog order."""
+    return list(_REGISTRY)
+
+
+def get_loss(name: str) -> LossSpec:
+    """The spec for ``name`` (case-insensitive; ``nn.`` prefix and ``Loss`` suffix optional)."""
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    key = str(name).strip().removeprefix("nn.").removeprefix("torch.nn.").lower()
+    for n, spec in _REGISTRY.items():
+        if key in (n.lower(), n.lower().removesuffix("loss")):
+            return spec
+    shown = str(name)[:60]
+    raise LossvizInputError(f"unknown loss {shown!r}; choose one of: {', '.join(_REGISTRY)}")

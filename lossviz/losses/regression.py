@@ -1,0 +1,105 @@
+"""Regression losses: L1Loss, MSELoss, SmoothL1Loss, HuberLoss."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from lossviz.losses.checks import _as_float, _rand, _same_or_broadcast
+from lossviz.losses.registry import Checker, LossSpec, ParamSpec, Tensor, TensorSlot, register_loss
+
+# --------------------------------------------------------------------------- regression
+
+
+def _pair_float(loss: str) -> Checker:
+    def check(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tensor], list[str]]:
+        w: list[str] = []
+        x = _as_float(t["input"])
+        y = _as_float(t["target"])
+        _same_or_broadcast(loss, "input", x, "target", y, w)
+        return {"input": x, "target": y}, w
+
+    return check
+
+
+def _sample_pair(g: torch.Generator) -> dict[str, Tensor]:
+    return {"input": _rand(g, 4, 3), "target": _rand(g, 4, 3)}
+
+
+_IN = TensorSlot("input", "prediction ŷ", "prediction", "float", "any shape; floats", "input")
+_TGT_SAME = TensorSlot("target", "target y", "target", "float", "the same shape as the input", "target")
+
+register_loss(
+    LossSpec(
+        name="L1Loss",
+        cls=nn.L1Loss,
+        title_zh="L1 损失（平均绝对误差）",
+        task="regression",
+        slots=(_IN, _TGT_SAME),
+        params=(),
+        formula=r"\ell_i = \lvert \hat y_i - y_i \rvert",
+        advice="Mean absolute error for regression: robust to outliers, but its gradient is ±1 whatever the "
+        "error, so it keeps taking full-size steps near the minimum.",
+        advice_zh="回归用的平均绝对误差：对离群点不敏感，但梯度恒为 ±1，接近最优点时步子也不会变小。",
+        check=_pair_float("L1Loss"),
+        sample=_sample_pair,
+    )
+)
+
+register_loss(
+    LossSpec(
+        name="MSELoss",
+        cls=nn.MSELoss,
+        title_zh="均方误差损失（MSE）",
+        task="regression",
+        slots=(_IN, _TGT_SAME),
+        params=(),
+        formula=r"\ell_i = (\hat y_i - y_i)^2",
+        advice="Mean squared error for regression: smooth, with a gradient that shrinks near the target, "
+        "but one outlier with a large error dominates the loss.",
+        advice_zh="回归用的均方误差：处处光滑，越接近目标梯度越小；但误差大的离群点会主导整个损失。",
+        check=_pair_float("MSELoss"),
+        sample=_sample_pair,
+    )
+)
+
+
+register_loss(
+    LossSpec(
+        name="SmoothL1Loss",
+        cls=nn.SmoothL1Loss,
+        title_zh="平滑 L1 损失",
+        task="regression",
+        slots=(_IN, _TGT_SAME),
+        params=(
+            ParamSpec("beta", "float", 1.0, "where the quadratic part turns linear; 0 gives plain L1", low=0.0),
+        ),
+        formula=r"\ell_i = \begin{cases} 0.5\,(\hat y_i - y_i)^2/\beta & \lvert \hat y_i - y_i\rvert < \beta \\ "
+        r"\lvert \hat y_i - y_i\rvert - 0.5\,\beta & \text{otherwise} \end{cases}",
+        advice="Quadratic for small errors, linear for large ones (used for bounding-box regression): "
+        "smooth near the minimum like MSE, robust to outliers like L1.",
+        advice_zh="误差小时是二次的、误差大时是线性的（目标检测框回归常用）：兼顾 MSE 的平滑与 L1 的稳健。",
+        check=_pair_float("SmoothL1Loss"),
+        sample=_sample_pair,
+    )
+)
+
+register_loss(
+    LossSpec(
+        name="HuberLoss",
+        cls=nn.HuberLoss,
+        title_zh="Huber 损失",
+        task="regression",
+        slots=(_IN, _TGT_SAME),
+        params=(ParamSpec("delta", "float", 1.0, "where the quadratic part turns linear", low=0.0, low_open=True),),
+        formula=r"\ell_i = \begin{cases} 0.5\,(\hat y_i - y_i)^2 & \lvert \hat y_i - y_i\rvert \le \delta \\ "
+        r"\delta\,(\lvert \hat y_i - y_i\rvert - 0.5\,\delta) & \text{otherwise} \end{cases}",
+        advice="Like SmoothL1Loss but scaled by δ: equals δ·SmoothL1 with β = δ. Large errors get a gradient "
+        "of at most δ, so outliers cannot dominate.",
+        advice_zh="与平滑 L1 相似，但乘了 δ（等于 β=δ 时的 δ·SmoothL1）。大误差的梯度不超过 δ，离群点不会主导。",
+        check=_pair_float("HuberLoss"),
+        sample=_sample_pair,
+    )
+)

@@ -1,0 +1,110 @@
+"""Sequence losses: CTCLoss."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from lossviz.errors import LossvizInputError
+from lossviz.losses.checks import _as_float, _rand, _shape
+from lossviz.losses.registry import LossSpec, ParamSpec, Tensor, TensorSlot, register_loss
+
+# --------------------------------------------------------------------------- sequences
+
+
+def _check_ctc(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tensor], list[str]]:
+    loss = "CTCLoss"
+    w: list[str] = []
+    x = _as_float(t["log_probs"])
+    y = t["targets"]
+    il = t["input_lengths"]
+    tl = t["target_lengths"]
+    if x.dim() not in (2, 3):
+        raise LossvizInputError(
+            f"{loss}: log_probs must be (T, N, C) or (T, C) (time steps, batch, classes), not shape {_shape(x)}"
+        )
+    if any(v.is_floating_point() for v in (y, il, tl)):
+        raise LossvizInputError(f"{loss}: targets, input_lengths and target_lengths must be whole numbers")
+    T = x.shape[0]
+    C = x.shape[-1]
+    N = x.shape[1] if x.dim() == 3 else None
+    blank = int(p.get("blank", 0))
+    if not 0 <= blank < C:
+        raise LossvizInputError(f"{loss}: blank is {blank} but there are {C} classes; use 0..{C - 1}")
+    il = il.reshape(-1) if il.dim() == 0 else il
+    tl = tl.reshape(-1) if tl.dim() == 0 else tl
+    n = N if N is not None else 1
+    if il.numel() != n or tl.numel() != n:
+        raise LossvizInputError(
+            f"{loss}: give one input length and one target length per sequence ({n}), "
+            f"got {il.numel()} and {tl.numel()}"
+        )
+    if ((il < 1) | (il > T)).any():
+        raise LossvizInputError(f"{loss}: input_lengths must be between 1 and T = {T} (log_probs' first dimension)")
+    if (tl < 0).any():
+        raise LossvizInputError(f"{loss}: target_lengths must be ≥ 0")
+    if y.dim() == 2 and N is not None:
+        if y.shape[0] != N:
+            raise LossvizInputError(f"{loss}: targets has {y.shape[0]} rows but the batch has {N} sequences")
+        if (tl > y.shape[1]).any():
+            raise LossvizInputError(f"{loss}: a target length is longer than the targets' rows ({y.shape[1]})")
+        used = torch.cat([y[i, : int(tl[i])] for i in range(N)]) if N else y.flatten()
+    else:
+        y = y.reshape(-1)
+        if int(tl.sum()) != y.numel():
+            raise LossvizInputError(
+                f"{loss}: targets holds {y.numel()} labels but target_lengths add up to {int(tl.sum())}; "
+                "they must match (concatenated targets) or give targets one padded row per sequence"
+            )
+        used = y
+    if ((used < 0) | (used >= C)).any():
+        raise LossvizInputError(f"{loss}: target labels must be class indices 0..{C - 1}")
+    if (used == blank).any():
+        raise LossvizInputError(f"{loss}: targets contain the blank index {blank}; the blank may not appear in targets")
+    if x.dim() == 2:
+        il = il.reshape(())
+        tl = tl.reshape(())
+        if y.dim() != 1:
+            y = y.reshape(-1)
+    if (x > 1e-6).any():
+        w.append("log_probs should be log-probabilities (≤ 0): apply log_softmax over the classes first.")
+    return {"log_probs": x, "targets": y, "input_lengths": il, "target_lengths": tl}, w
+
+
+def _sample_ctc(g: torch.Generator) -> dict[str, Tensor]:
+    return {
+        "log_probs": torch.log_softmax(_rand(g, 6, 2, 4), dim=2),
+        "targets": torch.randint(1, 4, (2, 3), generator=g),
+        "input_lengths": torch.tensor([6, 5]),
+        "target_lengths": torch.tensor([3, 2]),
+    }
+
+
+register_loss(
+    LossSpec(
+        name="CTCLoss",
+        cls=nn.CTCLoss,
+        title_zh="CTC 连接时序分类损失",
+        task="sequence",
+        slots=(
+            TensorSlot("log_probs", "log-probabilities (T, N, C)", "prediction", "float", "(T, N, C) or (T, C) log_softmax outputs", "input"),
+            TensorSlot("targets", "target labels", "target", "long", "(N, S) padded, or all targets concatenated", "target"),
+            TensorSlot("input_lengths", "input lengths", "aux", "long", "(N): time steps used per sequence", "input-lengths"),
+            TensorSlot("target_lengths", "target lengths", "aux", "long", "(N): labels per sequence", "target-lengths"),
+        ),
+        params=(
+            ParamSpec("blank", "int", 0, "the index of the blank label", low=0),
+            ParamSpec("zero_infinity", "bool", False, "replace infinite losses (impossible alignments) by zero"),
+        ),
+        formula=r"\ell_n = -\log \sum_{\pi \in \mathcal{B}^{-1}(y_n)} \prod_{t} p_{t, \pi_t}",
+        advice="Speech and handwriting recognition: sums the probability of every alignment of the label "
+        "sequence to the frames (blanks between). 'mean' divides each loss by its target length.",
+        advice_zh="语音与手写识别用：对标签序列与各帧之间所有可能对齐（中间插入空白）的概率求和。'mean' 会先除以各目标长度。",
+        check=_check_ctc,
+        sample=_sample_ctc,
+        transforms=("log_softmax",),
+        per_element_means="one loss per sequence",
+    )
+)

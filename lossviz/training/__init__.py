@@ -1,0 +1,58 @@
+"""Training: the tutorial CNN, its data, the trainer, run directories, jobs, metrics and figures."""
+
+from __future__ import annotations
+
+from lossviz.training import data, runs
+from lossviz.training.figures import (
+    make_accuracy_figure,
+    make_grad_norm_figure,
+    make_layer_grad_figure,
+    make_loss_figure,
+    make_overlay_figure,
+    progress_summary,
+)
+from lossviz.training.jobs import JobManager, stop_all_managers
+from lossviz.training.metrics_log import MetricsLog, MetricsSnapshot
+from lossviz.training.model import (
+    RELU_EXPLANATION,
+    available_devices,
+    build_model,
+    count_parameters,
+    describe_model,
+    layer_labels_for,
+)
+from lossviz.training.trainer import (
+    CLASSIFICATION_LOSSES,
+    TrainConfig,
+    Trainer,
+    chance_loss,
+    recommended_threads,
+    steps_per_epoch,
+)
+
+__all__ = [
+    "CLASSIFICATION_LOSSES",
+    "RELU_EXPLANATION",
+    "JobManager",
+    "MetricsLog",
+    "MetricsSnapshot",
+    "TrainConfig",
+    "Trainer",
+    "available_devices",
+    "build_model",
+    "chance_loss",
+    "count_parameters",
+    "data",
+    "describe_model",
+    "layer_labels_for",
+    "make_accuracy_figure",
+    "make_grad_norm_figure",
+    "make_layer_grad_figure",
+    "make_loss_figure",
+    "make_overlay_figure",
+    "progress_summary",
+    "recommended_threads",
+    "runs",
+    "steps_per_epoch",
+    "stop_all_managers",
+]
