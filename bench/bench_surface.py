@@ -26,20 +26,22 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
-from lossviz.landscape.surfaces import (  # noqa: E402
+from lossviz.explore import Example  # noqa: E402
+from lossviz.landscape import (  # noqa: E402
     DTYPE,
-    ENGINE_THREADS,
     Element,
-    Example,
     Setup,
-    _threads,
-    _transform,
     auto_range,
     compute_surface,
     default_elements,
-    example_for,
+    setup_for,
 )
-from lossviz.losses import list_losses  # noqa: E402
+from lossviz.landscape.elements import ENGINE_THREADS  # noqa: E402
+from lossviz.landscape.engine import _threads  # noqa: E402
+from lossviz.losses import (
+    apply_transform,  # noqa: E402
+    list_losses,  # noqa: E402
+)
 
 #: Losses whose loss is a plain function of each element (target: <= 100 ms at 201x201).
 ELEMENTWISE = {
@@ -71,7 +73,7 @@ def naive_ms_per_point(setup: Setup, els: tuple[Element, Element], points: torch
             flat[el.index] = v
         leaves = [cur[s.name].requires_grad_(True) for s in spec.predictions]
         args = dict(cur)
-        args[first] = _transform(setup.transform, cur[first], spec)
+        args[first] = apply_transform(setup.transform, cur[first], spec)
         out = module(*[args[s.name] for s in spec.slots])
         out = out.sum() if out.dim() else out
         out.backward()
@@ -82,16 +84,16 @@ def naive_ms_per_point(setup: Setup, els: tuple[Element, Element], points: torch
 def cases() -> list[tuple[str, Setup]]:
     out = []
     for name in list_losses():
-        out.append((name, example_for(name).setup()))
+        out.append((name, setup_for(Example.for_landscape(name))))
     g = torch.Generator().manual_seed(0)
     logits = torch.randn(8, 10, generator=g)
     target = torch.randint(0, 10, (8,), generator=g)
     from lossviz.losses.parsing import format_tensor
 
     ce10 = Example(
-        "CrossEntropyLoss", (("input", format_tensor(logits)), ("target", format_tensor(target))), "mean"
+        "CrossEntropyLoss", "mean", texts={"input": format_tensor(logits), "target": format_tensor(target)}
     )
-    out.append(("CrossEntropyLoss[8x10]", ce10.setup()))
+    out.append(("CrossEntropyLoss[8x10]", setup_for(ce10)))
     return out
 
 

@@ -66,10 +66,11 @@ def test_streamlit_accepts_every_option() -> None:
 
 def test_the_largest_figure_fits_the_message_limit() -> None:
     """The 301×301 surface in 3-D with a long descent path is well under maxMessageSize."""
-    from lossviz.landscape import surfaces as S
+    import lossviz.landscape as S
+    from lossviz.explore import Example
     from lossviz.landscape.figures import make_contour_figure, make_surface3d_figure
 
-    s = S.example_for("CrossEntropyLoss").setup()
+    s = S.setup_for(Example.for_landscape("CrossEntropyLoss"))
     x, y = S.default_elements(s)[:2]
     surface = S.compute_surface(s, x, y, x_range=S.auto_range(s, x), y_range=S.auto_range(s, y), resolution=301)
     path = S.descend(s, (x, y), lr=0.5, steps=500)

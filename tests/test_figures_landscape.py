@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+import torch
 
+import lossviz.landscape as S
 from lossviz.errors import LossvizInputError
-from lossviz.landscape import surfaces as S
+from lossviz.explore import Example
 from lossviz.landscape.figures import (
     MAX_FRAMES,
     make_contour_figure,
@@ -20,7 +22,7 @@ from lossviz.landscape.figures import (
 
 @pytest.fixture(scope="module")
 def mse() -> tuple[S.Setup, S.Surface, S.DescentPath]:
-    setup = S.example_for("MSELoss").setup()
+    setup = S.setup_for(Example.for_landscape("MSELoss"))
     x, y = S.default_elements(setup)
     surf = S.compute_surface(setup, x, y, resolution=31)
     path = S.descend(setup, (x, y), lr=0.5, steps=12)
@@ -58,7 +60,7 @@ def test_arrows_point_downhill(mse) -> None:
     n = len(xs) // 9
     start = np.stack([xs[0::9], ys[0::9]], 1)
     tip = np.stack([xs[1::9], ys[1::9]], 1)
-    g = S.evaluate_points(S.example_for("MSELoss").setup(), (surf.x, surf.y), start)[1]
+    g = S.evaluate_points(S.setup_for(Example.for_landscape("MSELoss")), (surf.x, surf.y), start)[1]
     assert n > 0
     assert np.all(np.sum((tip - start) * g, axis=1) < 0)  # every arrow goes against the gradient
     assert not any(t.name == "−∇L (downhill)" for t in make_contour_figure(surf, arrows=0).data)
@@ -76,7 +78,7 @@ def test_surface3d_marks_current_and_minimum(mse) -> None:
 
 
 def test_huge_values_near_a_domain_edge_are_capped_not_hidden() -> None:
-    setup = S.example_for("GaussianNLLLoss").setup()
+    setup = S.setup_for(Example.for_landscape("GaussianNLLLoss"))
     surf = S.compute_surface(
         setup, S.Element("input", 0), S.Element("var", 0), x_range=(-4, 6), y_range=(0.0011, 3), resolution=41
     )
@@ -101,7 +103,7 @@ def test_animation_has_frames_and_a_play_button(mse) -> None:
 
 
 def test_long_descents_are_subsampled_to_max_frames() -> None:
-    setup = S.example_for("MSELoss").setup()
+    setup = S.setup_for(Example.for_landscape("MSELoss"))
     x, y = S.default_elements(setup)
     surf = S.compute_surface(setup, x, y, resolution=11)
     path = S.descend(setup, (x, y), lr=0.001, steps=400)
@@ -122,7 +124,7 @@ def test_curve_figure_overlays_labelled_losses(mse) -> None:
 
 
 def test_descent_loss_figure_compares_paths() -> None:
-    setup = S.prepare("MSELoss", {"input": S.torch.tensor([3.0]), "target": S.torch.tensor([1.0])})
+    setup = S.prepare("MSELoss", {"input": torch.tensor([3.0]), "target": torch.tensor([1.0])})
     el = (S.Element("input", 0),)
     good, bad = S.descend(setup, el, lr=0.1, steps=10), S.descend(setup, el, lr=1.5, steps=10)
     fig = make_descent_loss_figure([good, bad])
@@ -148,7 +150,7 @@ def test_figures_refuse_what_they_cannot_draw(mse) -> None:
 
 
 def test_a_diverging_path_does_not_blow_up_the_3d_axes() -> None:
-    setup = S.example_for("MSELoss").setup()
+    setup = S.setup_for(Example.for_landscape("MSELoss"))
     x, y = S.default_elements(setup)
     surf = S.compute_surface(setup, x, y, resolution=21)
     path = S.descend(setup, (x, y), lr=20.0, steps=20)

@@ -9,11 +9,24 @@ import pytest
 import torch
 from torch import nn
 
+import lossviz.landscape as S
 from lossviz.errors import LossvizInputError
-from lossviz.landscape import surfaces as S
+from lossviz.explore import DEFAULT_LOSS, Example, default_texts
 from lossviz.losses import get_loss, list_losses
 
 TOL = 1e-5
+
+
+def _old_example(
+    loss: str, texts: tuple[tuple[str, str], ...], reduction: str, transform: str = "none",
+    params: tuple[tuple[str, str], ...] = (),
+) -> Example:
+    """The explorer's Example from the positional form these tests were written in."""
+    return Example(loss, reduction, transform, texts=dict(texts), params=dict(params))
+
+
+def _old_setup(*args: object, **kwargs: object) -> S.Setup:
+    return S.setup_for(_old_example(*args, **kwargs))  # type: ignore[arg-type]
 
 
 def direct(
@@ -66,10 +79,10 @@ def _setups(name: str) -> list[S.Setup]:
     """The page's example (with its transform) and the catalog's seeded sample, for every reduction."""
     spec = get_loss(name)
     out = []
-    ex = S.example_for(name)
+    ex = Example.for_landscape(name)
     sample = spec.sample(torch.Generator().manual_seed(3))
     for red in spec.reductions:
-        out.append(S.Example(ex.loss, ex.texts, red, ex.transform).setup())
+        out.append(S.setup_for(ex.replace(reduction=red)))
         out.append(S.prepare(spec, sample, reduction=red))
     return out
 
@@ -93,7 +106,7 @@ def test_surface_values_and_gradients_match_torch(name: str) -> None:
 
 @pytest.mark.parametrize("name", list_losses())
 def test_curve_matches_torch(name: str) -> None:
-    setup = S.example_for(name).setup()
+    setup = S.setup_for(Example.for_landscape(name))
     el = S.default_elements(setup)[0]
     curve = S.compute_curve(setup, el, resolution=7)
     for k in (0, 3, 6):
@@ -116,7 +129,7 @@ def test_engine_is_batched_not_a_loop_over_points(monkeypatch: pytest.MonkeyPatc
             return _orig(self, *a, **k)
 
         monkeypatch.setattr(cls, "forward", counting)
-        setup = S.example_for(name).setup()
+        setup = S.setup_for(Example.for_landscape(name))
         x, y = S.default_elements(setup)
         counts = []
         for res in (11, 61):
@@ -127,9 +140,9 @@ def test_engine_is_batched_not_a_loop_over_points(monkeypatch: pytest.MonkeyPatc
 
 
 def test_both_routes_are_documented_and_used() -> None:
-    assert S.example_for("MSELoss").setup().method == "vmap"
-    for name in S.BATCH_LAYOUT:
-        assert S.example_for(name).setup().method == "batch"
+    assert S.setup_for(Example.for_landscape("MSELoss")).method == "vmap"
+    for name in [n for n in list_losses() if get_loss(n).batch_layout]:
+        assert S.setup_for(Example.for_landscape(name)).method == "batch"
 
 
 # --------------------------------------------------------------------------- descent
@@ -173,7 +186,7 @@ def test_l1_takes_constant_steps_and_bounces() -> None:
 
 
 def test_descent_in_two_dimensions_lowers_cross_entropy() -> None:
-    setup = S.example_for("CrossEntropyLoss").setup()
+    setup = S.setup_for(Example.for_landscape("CrossEntropyLoss"))
     x, y = S.default_elements(setup)
     path = S.descend(setup, (x, y), lr=1.0, steps=25)
     assert path.points.shape[1] == 2
@@ -209,7 +222,7 @@ def test_bad_descent_settings_are_refused(lr: object, steps: object) -> None:
 
 
 def test_suggested_lr_is_round_and_positive() -> None:
-    setup = S.example_for("MSELoss").setup()
+    setup = S.setup_for(Example.for_landscape("MSELoss"))
     lr = S.suggest_lr(setup, S.default_elements(setup), span=4.0)
     assert lr > 0
     mant = lr / 10 ** math.floor(math.log10(lr))
@@ -220,7 +233,7 @@ def test_suggested_lr_is_round_and_positive() -> None:
 
 
 def test_bce_range_is_clipped_to_open_unit_interval() -> None:
-    setup = S.example_for("BCELoss").setup()
+    setup = S.setup_for(Example.for_landscape("BCELoss"))
     el = S.Element("input", 0)
     (lo, hi), note = S.check_range(setup, el, (-1.0, 2.0))
     assert 0 < lo < 0.01 and 0.99 < hi < 1
@@ -236,13 +249,13 @@ def test_bce_range_is_clipped_to_open_unit_interval() -> None:
 
 
 def test_bce_with_sigmoid_transform_needs_no_clipping() -> None:
-    setup = S.Example("BCELoss", (("input", "0.8, -1.2"), ("target", "1., 0.")), "mean", "sigmoid").setup()
+    setup = _old_setup("BCELoss", (("input", "0.8, -1.2"), ("target", "1., 0.")), "mean", "sigmoid")
     (lo, hi), note = S.check_range(setup, S.Element("input", 0), (-5.0, 5.0))
     assert (lo, hi) == (-5.0, 5.0) and note is None
 
 
 def test_gaussian_variance_stays_positive() -> None:
-    setup = S.example_for("GaussianNLLLoss").setup()
+    setup = S.setup_for(Example.for_landscape("GaussianNLLLoss"))
     var = S.Element("var", 0)
     lo, hi = S.auto_range(setup, var)
     assert lo > 0
@@ -254,7 +267,7 @@ def test_gaussian_variance_stays_positive() -> None:
 
 @pytest.mark.parametrize("res", [0, 1, 302, 100000, 2.5, "abc", None, -5])
 def test_bad_resolution_is_refused(res: object) -> None:
-    setup = S.example_for("MSELoss").setup()
+    setup = S.setup_for(Example.for_landscape("MSELoss"))
     x, y = S.default_elements(setup)
     with pytest.raises(LossvizInputError, match="resolution"):
         S.compute_surface(setup, x, y, resolution=res)  # type: ignore[arg-type]
@@ -264,14 +277,14 @@ def test_bad_resolution_is_refused(res: object) -> None:
     "rng", [(3.0, 1.0), (1.0, 1.0), (float("nan"), 1.0), (0.0, float("inf")), (0.0, 1e9), ("a", 1)]
 )
 def test_bad_range_is_refused(rng: tuple) -> None:
-    setup = S.example_for("MSELoss").setup()
+    setup = S.setup_for(Example.for_landscape("MSELoss"))
     x, y = S.default_elements(setup)
     with pytest.raises(LossvizInputError):
         S.compute_surface(setup, x, y, x_range=rng, resolution=5)
 
 
 def test_bad_elements_are_refused() -> None:
-    setup = S.example_for("MSELoss").setup()
+    setup = S.setup_for(Example.for_landscape("MSELoss"))
     with pytest.raises(LossvizInputError, match="different"):
         S.compute_surface(setup, S.Element("input", 0), S.Element("input", 0), resolution=5)
     with pytest.raises(LossvizInputError, match="index"):
@@ -316,9 +329,9 @@ def test_parse_ranges_refuses_nonsense(text: str) -> None:
 
 
 def test_ignored_sample_makes_a_flat_surface_and_says_why() -> None:
-    setup = S.Example(
+    setup = _old_setup(
         "CrossEntropyLoss", (("input", "[[0.1, 0.2, 0.3], [1.0, -0.5, 0.2]]"), ("target", "-100, 0")), "mean"
-    ).setup()
+    )
     surf = S.compute_surface(setup, S.Element("input", 0), S.Element("input", 1), resolution=7)
     assert surf.flat
     assert np.all(surf.gx == 0) and np.all(surf.gy == 0)
@@ -326,17 +339,17 @@ def test_ignored_sample_makes_a_flat_surface_and_says_why() -> None:
 
 
 def test_multilabel_margin_sample_without_labels_is_flat() -> None:
-    setup = S.Example(
+    setup = _old_setup(
         "MultiLabelMarginLoss",
         (("input", "[[0.1, 0.2, 0.4], [0.3, 0.9, 0.2]]"), ("target", "[[-1, 0, 0], [1, -1, 0]]")),
         "mean",
-    ).setup()
+    )
     surf = S.compute_surface(setup, S.Element("input", 0), S.Element("input", 1), resolution=7)
     assert surf.flat and any("no true labels" in n for n in surf.notes)
 
 
 def test_nll_without_log_softmax_ignores_other_classes() -> None:
-    setup = S.Example("NLLLoss", (("input", "[[-1.2, -0.9, -1.3]]"), ("target", "[1]")), "mean").setup()
+    setup = _old_setup("NLLLoss", (("input", "[[-1.2, -0.9, -1.3]]"), ("target", "[1]")), "mean")
     surf = S.compute_surface(setup, S.Element("input", 1), S.Element("input", 2), resolution=7)
     assert np.all(surf.gy == 0) and not np.all(surf.gx == 0)
     assert any("NLLLoss reads only" in n for n in surf.notes)
@@ -355,7 +368,7 @@ def test_ctc_time_step_past_input_length_is_flat() -> None:
 
 
 def test_sum_is_n_times_mean() -> None:
-    setup = S.example_for("MSELoss").setup()  # 3 elements
+    setup = S.setup_for(Example.for_landscape("MSELoss"))  # 3 elements
     el = S.default_elements(setup)[0]
     curves = S.compare_reductions(setup, el, x_range=(-2, 2), resolution=21)
     by = {c.reduction: c for c in curves}
@@ -366,7 +379,7 @@ def test_sum_is_n_times_mean() -> None:
 
 
 def test_regression_family_is_compared_on_the_same_example() -> None:
-    setup = S.example_for("MSELoss").setup()
+    setup = S.setup_for(Example.for_landscape("MSELoss"))
     assert S.default_comparison(setup) == ["L1Loss", "SmoothL1Loss", "HuberLoss"]
     el = S.default_elements(setup)[0]
     curves = S.compare_curves(setup, el, S.default_comparison(setup), x_range=(-2, 4), resolution=61)
@@ -389,8 +402,8 @@ def test_margin_curves_are_the_classic_shapes() -> None:
 # --------------------------------------------------------------------------- the example the page starts from
 
 
-def test_read_example_uses_the_explorer_keys() -> None:
-    ex, notes = S.read_example(
+def test_the_landscape_reads_the_explorer_keys() -> None:
+    ex, notes = Example.from_query(
         {
             "loss": "CrossEntropyLoss",
             "t_input": "[[1., 2.]]",
@@ -405,23 +418,23 @@ def test_read_example_uses_the_explorer_keys() -> None:
         and ex.reduction == "sum"
         and dict(ex.params) == {"label_smoothing": "0.1"}
     )
-    assert ex.setup().value > 0
+    assert S.setup_for(ex).value > 0
 
 
-def test_read_example_falls_back_with_a_plain_note() -> None:
-    ex, notes = S.read_example({"loss": "NoSuchLoss"})
-    assert ex.loss == S.DEFAULT_LOSS and notes and "unknown loss" in notes[0]
-    ex, notes = S.read_example({"loss": "L1Loss", "t_input": "1, 2", "t_target": "0, 0", "reduction": "max"})
+def test_one_url_reader_falls_back_with_a_plain_note() -> None:
+    ex, notes = Example.from_query({"loss": "NoSuchLoss"})
+    assert ex.loss == DEFAULT_LOSS and notes and "unknown loss" in notes[0]
+    ex, notes = Example.from_query({"loss": "L1Loss", "t_input": "1, 2", "t_target": "0, 0", "reduction": "max"})
     assert ex.reduction == "mean" and "reduction" in notes[0]
-    ex, _ = S.read_example({"loss": "HuberLoss"})  # no texts: this page's example for Huber
-    assert ex == S.example_for("HuberLoss")
-    ex, _ = S.read_example({})
-    assert ex.loss == S.DEFAULT_LOSS
+    ex, _ = Example.from_query({"loss": "HuberLoss"})  # no texts: the one example for Huber
+    assert ex.texts == default_texts("HuberLoss")
+    ex, _ = Example.from_query({})
+    assert ex.loss == DEFAULT_LOSS
 
 
 @pytest.mark.parametrize("name", list_losses())
 def test_every_loss_has_a_working_landscape_example(name: str) -> None:
-    setup = S.example_for(name).setup()
+    setup = S.setup_for(Example.for_landscape(name))
     x, y = S.default_elements(setup)
     surf = S.compute_surface(setup, x, y, resolution=5)
     assert np.isfinite(surf.z).any()
@@ -430,7 +443,7 @@ def test_every_loss_has_a_working_landscape_example(name: str) -> None:
 
 
 def test_coinciding_curves_are_reported() -> None:
-    setup = S.example_for("MSELoss").setup()
+    setup = S.setup_for(Example.for_landscape("MSELoss"))
     el = S.default_elements(setup)[0]
     curves = S.compare_curves(
         setup, el, ["L1Loss", "SmoothL1Loss", "HuberLoss"], x_range=(-2, 4), resolution=31
@@ -545,9 +558,9 @@ def test_cross_entropy_fast_route_matches_torch(case: str) -> None:
     texts, params = CE_CASES[case]
     texts = {"input": CE_LOGITS, **texts}
     for red in ("mean", "sum", "none"):
-        setup = S.Example(
+        setup = _old_setup(
             "CrossEntropyLoss", tuple(texts.items()), red, "none", tuple(params.items())
-        ).setup()
+        )
         n = setup.raw["input"].numel()
         x, y = S.Element("input", 0), S.Element("input", n - 1)
         surf = S.compute_surface(setup, x, y, x_range=(-2, 2), y_range=(-1, 3), resolution=5)

@@ -18,13 +18,13 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lossviz.errors import LossvizInputError
 from lossviz.explore.presets import Preset, default_texts, get_preset
-from lossviz.losses import get_loss, list_losses
+from lossviz.losses import LossSpec, get_loss, list_losses
 from lossviz.losses.evaluate import TRANSFORMS, LossResult, evaluate_text
 from lossviz.losses.parsing import MAX_CHARS
 
@@ -49,6 +49,17 @@ class Example:
         if spec.name == DEFAULT_LOSS:
             return cls.from_preset(get_preset("ce_single"))
         return cls(loss=spec.name, reduction=spec.default_reduction, texts=default_texts(spec))
+
+    @classmethod
+    def for_landscape(cls, loss: str) -> Example:
+        """The example the landscape opens with for ``loss``: its spec's ``landscape_example`` (small
+        numbers that draw a clear picture), else the explorer's example for it."""
+        spec = get_loss(loss)
+        le = spec.landscape_example
+        if le is None:
+            return cls(loss=spec.name, reduction=spec.default_reduction, texts=default_texts(spec))
+        reduction = le.reduction if le.reduction in spec.reductions else spec.default_reduction
+        return cls(loss=spec.name, reduction=reduction, transform=le.transform, texts=dict(le.texts))
 
     @classmethod
     def from_preset(cls, p: Preset) -> Example:
@@ -134,18 +145,25 @@ class Example:
 
     # ------------------------------------------------------------------ changes
 
-    def with_loss(self, loss: str) -> tuple[Example, str | None]:
-        """Switch loss, keeping the numbers when they fit the new loss; else load its example.
+    def with_loss(
+        self, loss: str, *, fallback: Callable[[str], Example] | None = None
+    ) -> tuple[Example, str | None]:
+        """Switch loss, keeping the numbers when they fit the new loss; else load its example
+        (``fallback(name)``, by default the explorer's example for it).
 
+        The reduction is kept unless the new loss lacks it or warns about it (KLDivLoss's 'mean'), and
+        a reduction the old loss only allowed with a warning is not carried over.
         Returns the new example and, when the numbers were replaced, why.
         """
         spec = get_loss(loss)
-        reduction = self.reduction if self.reduction in spec.reductions else spec.default_reduction
-        if self.loss == "KLDivLoss" and reduction == "mean":
-            reduction = spec.default_reduction
-        if spec.name == "KLDivLoss" and reduction == "mean":
-            reduction = "batchmean"
-        transform = self.transform if self.transform in allowed_transforms(spec.name) else "none"
+        old = get_loss(self.loss)
+        keep = (
+            self.reduction in spec.reductions
+            and self.reduction not in spec.reduction_warnings
+            and self.reduction not in old.reduction_warnings
+        )
+        reduction = self.reduction if keep else spec.default_reduction
+        transform = self.transform if self.transform in allowed_transforms(spec) else "none"
         slots = [s.name for s in spec.slots]
         candidate = Example(spec.name, reduction, transform,
                             {k: self.texts[k] for k in slots if k in self.texts},
@@ -162,6 +180,8 @@ class Example:
                 why = odd[0].split(";")[0]
         else:
             why = f"{spec.name} takes {', '.join(slots)}"
+        if fallback is not None:
+            return fallback(spec.name), why
         fresh = Example(spec.name, reduction, "none", default_texts(spec), {}, {}, "")
         return fresh, why
 
@@ -180,9 +200,9 @@ class Example:
         return replace(self, **changes)
 
 
-def allowed_transforms(loss: str) -> tuple[str, ...]:
-    """'none' plus the transforms the loss's spec lists (and softmax, for looking)."""
-    spec = get_loss(loss)
+def allowed_transforms(loss: str | LossSpec) -> tuple[str, ...]:
+    """'none' plus the transforms the loss's spec lists."""
+    spec = loss if isinstance(loss, LossSpec) else get_loss(loss)
     return ("none", *spec.transforms)
 
 

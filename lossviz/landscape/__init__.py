@@ -1,8 +1,54 @@
-"""Prediction space: elements, the batched engine, surfaces, curves, descent paths and their figures."""
+"""Prediction space: elements, the batched engine, surfaces, curves, descent paths and their figures.
+
+Pages import from here only. An example comes in as lossviz.explore's ``Example`` and is checked by
+``setup_for`` through the explorer's own input path (``Example.evaluate``).
+"""
 
 from __future__ import annotations
 
-from lossviz.landscape import surfaces
+from lossviz.landscape.curves import (
+    Curve,
+    coinciding,
+    comparable_losses,
+    compare_curves,
+    compare_reductions,
+    compute_curve,
+    default_comparison,
+    margin_curves,
+    reduction_ratio,
+)
+from lossviz.landscape.descent import DescentPath, check_descent, descend, suggest_lr
+from lossviz.landscape.elements import (
+    DEFAULT_CURVE_RESOLUTION,
+    DEFAULT_RESOLUTION,
+    DOMAIN_EPS,
+    DTYPE,
+    EPS,
+    MAX_ABS_RANGE,
+    MAX_LR,
+    MAX_RESOLUTION,
+    MAX_STEPS,
+    Element,
+    Point,
+    Setup,
+    axis_title,
+    check_element,
+    check_range,
+    check_resolution,
+    default_elements,
+    element_description,
+    element_domain,
+    element_label,
+    flat_reason,
+    from_result,
+    multi_index,
+    parse_element,
+    parse_ranges,
+    prediction_elements,
+    prepare,
+    setup_for,
+)
+from lossviz.landscape.engine import LAYOUTS, evaluate_points, make_engine, route
 from lossviz.landscape.figures import (
     MAX_FRAMES,
     make_contour_figure,
@@ -11,13 +57,61 @@ from lossviz.landscape.figures import (
     make_descent_loss_figure,
     make_surface3d_figure,
 )
+from lossviz.landscape.surfaces import Surface, auto_range, compute_surface
 
 __all__ = [
+    "DEFAULT_CURVE_RESOLUTION",
+    "DEFAULT_RESOLUTION",
+    "DOMAIN_EPS",
+    "DTYPE",
+    "EPS",
+    "LAYOUTS",
+    "MAX_ABS_RANGE",
     "MAX_FRAMES",
+    "MAX_LR",
+    "MAX_RESOLUTION",
+    "MAX_STEPS",
+    "Curve",
+    "DescentPath",
+    "Element",
+    "Point",
+    "Setup",
+    "Surface",
+    "auto_range",
+    "axis_title",
+    "check_descent",
+    "check_element",
+    "check_range",
+    "check_resolution",
+    "coinciding",
+    "comparable_losses",
+    "compare_curves",
+    "compare_reductions",
+    "compute_curve",
+    "compute_surface",
+    "default_comparison",
+    "default_elements",
+    "descend",
+    "element_description",
+    "element_domain",
+    "element_label",
+    "evaluate_points",
+    "flat_reason",
+    "from_result",
     "make_contour_figure",
     "make_curve_figure",
     "make_descent_animation_figure",
     "make_descent_loss_figure",
+    "make_engine",
     "make_surface3d_figure",
-    "surfaces",
+    "margin_curves",
+    "multi_index",
+    "parse_element",
+    "parse_ranges",
+    "prediction_elements",
+    "prepare",
+    "reduction_ratio",
+    "route",
+    "setup_for",
+    "suggest_lr",
 ]

@@ -16,7 +16,9 @@ import numpy as np
 import plotly.graph_objects as go
 
 from lossviz.errors import LossvizInputError
-from lossviz.landscape.surfaces import Curve, DescentPath, Surface
+from lossviz.landscape.curves import Curve
+from lossviz.landscape.descent import DescentPath
+from lossviz.landscape.surfaces import Surface
 
 #: Okabe-Ito colours (colour-blind safe), in the order lines get them.
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")

@@ -19,6 +19,7 @@ from lossviz.losses.checks import REDUCTION_DOC
 from lossviz.losses.evaluate import (
     TRANSFORMS,
     LossResult,
+    apply_transform,
     evaluate,
     evaluate_text,
     parse_inputs,
@@ -33,14 +34,38 @@ from lossviz.losses.parsing import (
     parse_tensor,
     reshape,
 )
-from lossviz.losses.registry import LossSpec, ParamSpec, TensorSlot, get_loss, list_losses, register_loss
+from lossviz.losses.registry import (
+    BATCH_LAYOUTS,
+    LandscapeExample,
+    LossSpec,
+    ParamSpec,
+    TensorSlot,
+    TrainingUse,
+    chance_loss,
+    class_dim,
+    get_loss,
+    list_losses,
+    register_loss,
+    training_loss,
+    training_losses,
+    unregister_loss,
+)
 
 __all__ = [
+    "BATCH_LAYOUTS",
+    "LandscapeExample",
+    "TrainingUse",
+    "chance_loss",
+    "class_dim",
+    "training_loss",
+    "training_losses",
+    "unregister_loss",
     "MAX_CHARS",
     "MAX_DEPTH",
     "MAX_ELEMENTS",
     "REDUCTION_DOC",
     "TRANSFORMS",
+    "apply_transform",
     "LossResult",
     "LossSpec",
     "ParamSpec",

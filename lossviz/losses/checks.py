@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
 
 from lossviz.errors import LossvizInputError
-from lossviz.losses.registry import Tensor
+from lossviz.losses.registry import ElementRef, Tensor, class_dim
 
 # --------------------------------------------------------------------------- helpers
 
@@ -121,7 +123,7 @@ def _class_dim_info(loss: str, x: Tensor) -> tuple[int, int]:
             f"{loss}: input is a single number; give one score per class, e.g. [0.1, 0.2, 0.3] "
             "(one sample) or one row per sample"
         )
-    cdim = 0 if x.dim() == 1 else 1
+    cdim = class_dim(x.dim())
     return cdim, x.shape[cdim]
 
 
@@ -157,3 +159,103 @@ def _looks_like_probabilities(x: Tensor, cdim: int) -> bool:
         return False
     s = x.sum(dim=cdim)
     return bool(((x >= 0) & (x <= 1)).all() and torch.allclose(s, torch.ones_like(s), atol=1e-3))
+
+
+# --------------------------------------------------------------------------- landscape rules shared by specs
+
+
+def _flat(shape: tuple[int, ...], idx: tuple[int, ...]) -> int:
+    out = 0
+    for d, i in zip(shape, idx, strict=True):
+        out = out * d + i
+    return out
+
+
+def true_and_rival(t: Mapping[str, Tensor], p: Mapping[str, Any]) -> tuple[ElementRef, ElementRef] | None:
+    """The landscape's first pair for class scores: the first sample's true class and its strongest rival."""
+    x, y = t["input"], t["target"]
+    if x.dim() < 1:
+        return None
+    cdim = class_dim(x.dim())
+    c = x.shape[cdim]
+    if c < 2:
+        return None
+    shape = tuple(x.shape)
+
+    def at(cls: int) -> ElementRef:
+        idx = [0] * x.dim()
+        idx[cdim] = cls
+        return ("input", _flat(shape, tuple(idx)))
+
+    if not y.is_floating_point() and y.numel():
+        true = int(y.reshape(-1)[0])
+        if 0 <= true < c:
+            row = x.reshape(-1, c)[0] if x.dim() <= 2 else x[0, :, *([0] * (x.dim() - 2))]
+            rival = max((k for k in range(c) if k != true), key=lambda k: float(row[k]))
+            return at(true), at(rival)
+    return at(0), at(1)
+
+
+def first_of_each(t: Mapping[str, Tensor], p: Mapping[str, Any], slots: tuple[str, str]) -> tuple[ElementRef, ElementRef]:
+    """The first element of each of two prediction slots (mean and variance, the two scores)."""
+    return (slots[0], 0), (slots[1], 0)
+
+
+def class_index_flat_reason(
+    loss: str, *, reads_true_class_only: bool
+) -> Callable[[str, tuple[int, ...], str, Mapping[str, Tensor], Mapping[str, Any], str], str | None]:
+    """Why a class score cannot change the loss: its sample is ignored, its class weighs 0, or (NLL on
+    log-probabilities) only the true class's entry is read."""
+
+    def why(slot: str, idx: tuple[int, ...], label: str, t: Mapping[str, Tensor], p: Mapping[str, Any],
+            transform: str) -> str | None:
+        x, y = t["input"], t["target"]
+        if slot != "input" or y.is_floating_point() or x.dim() < 1:
+            return None
+        pos = () if x.dim() == 1 else (idx[0], *idx[2:])
+        tv = int(y[pos]) if pos else int(y)
+        ign = int(p.get("ignore_index", -100))
+        who = "the" if not pos else f"sample {pos[0]}'s"
+        if tv == ign:
+            return f"{label} does not change the loss: {who} target is the ignore_index ({ign}), so that sample is skipped."
+        w = p.get("weight")
+        if w is not None and 0 <= tv < w.numel() and float(w[tv]) == 0.0:
+            return f"{label} does not change the loss: {who} target class {tv} has weight 0."
+        cls = idx[class_dim(x.dim())]
+        if reads_true_class_only and transform == "none" and cls != tv:
+            return (
+                f"{label} does not change the loss: {loss} reads only the log-probability of the true "
+                f"class ({tv}), and {label} belongs to class {cls}. With the log_softmax transform the "
+                "classes are coupled and every score matters."
+            )
+        return None
+
+    return why
+
+
+def zero_weight_flat_reason(slot: str, idx: tuple[int, ...], label: str, t: Mapping[str, Tensor],
+                            p: Mapping[str, Any], transform: str) -> str | None:
+    """An element whose (broadcast) ``weight`` is 0 cannot change the loss."""
+    w = p.get("weight")
+    if w is None or slot != "input":
+        return None
+    x = t["input"]
+    try:
+        wb = torch.broadcast_to(w, x.shape)
+    except RuntimeError:
+        return None
+    if float(wb[idx] if idx else wb) == 0.0:
+        return f"{label} does not change the loss: its weight is 0."
+    return None
+
+
+def positive(slot_name: str, why: str, *, raw_only: bool = False,
+             when: Callable[[Mapping[str, Any]], bool] | None = None) -> Callable[[str, Mapping[str, Any], str], tuple[float, float, str] | None]:
+    """A domain rule: ``slot_name`` stays above 0 (only untransformed, or only when ``when(params)``)."""
+
+    def rule(slot: str, p: Mapping[str, Any], transform: str) -> tuple[float, float, str] | None:
+        if slot != slot_name or (raw_only and transform != "none") or (when is not None and not when(p)):
+            return None
+        return 0.0, math.inf, why
+
+    return rule

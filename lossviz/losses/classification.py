@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -19,8 +20,42 @@ from lossviz.losses.checks import (
     _randint,
     _shape,
     _weight_len,
+    class_index_flat_reason,
+    true_and_rival,
+    zero_weight_flat_reason,
 )
-from lossviz.losses.registry import LossSpec, ParamSpec, Tensor, TensorSlot, register_loss
+from lossviz.losses.registry import (
+    LandscapeExample,
+    LossSpec,
+    ParamSpec,
+    Tensor,
+    TensorSlot,
+    TrainingUse,
+    register_loss,
+)
+
+
+def _bce_domain(slot: str, p: Mapping[str, Any], transform: str) -> tuple[float, float, str] | None:
+    if slot == "input" and transform == "none":
+        return 0.0, 1.0, "BCELoss takes probabilities, so p must stay strictly between 0 and 1"
+    return None
+
+
+def _chance_margin(num_classes: int, options: Mapping[str, Any]) -> float:
+    """All scores equal: every wrong class violates the margin by exactly ``margin``."""
+    return (num_classes - 1) / num_classes * float(options.get("margin", 1.0))
+
+
+def _mlm_flat(slot: str, idx: tuple[int, ...], label: str, t: Mapping[str, Tensor], p: Mapping[str, Any],
+              transform: str) -> str | None:
+    if slot != "input":
+        return None
+    y = t["target"]
+    row = y if y.dim() == 1 else y[idx[0]]
+    if int(row[0]) == -1:
+        who = "the sample" if y.dim() == 1 else f"sample {idx[0]}"
+        return f"{label} does not change the loss: {who} lists no true labels (its target starts with -1), so its loss is 0."
+    return None
 
 # --------------------------------------------------------------------------- classification
 
@@ -74,6 +109,14 @@ register_loss(
     LossSpec(
         name="CrossEntropyLoss",
         cls=nn.CrossEntropyLoss,
+        symbols={"input": "z"}, dim_names={1: ("class",), 2: ("sample", "class")},
+        # per_sample not for vmap's sake but for speed: only the sample that holds the varied logits is
+        # recomputed; 'mean' divides by the summed class weights, read off torch
+        batch_layout="per_sample_weighted", family=("MultiMarginLoss",),
+        landscape_example=LandscapeExample({"input": "[[0.1, 0.2, 0.3], [1.0, -0.5, 0.2]]", "target": "1, 0"}), default_pair=true_and_rival,
+        flat_reason=class_index_flat_reason("CrossEntropyLoss", reads_true_class_only=False),
+        training=TrainingUse("softmax + negative log-likelihood on the raw scores (supports label smoothing)",
+                             options=("label_smoothing",)),
         title_zh="交叉熵损失",
         task="classification",
         slots=(
@@ -136,6 +179,10 @@ register_loss(
     LossSpec(
         name="NLLLoss",
         cls=nn.NLLLoss,
+        symbols={"input": "x"}, dim_names={1: ("class",), 2: ("sample", "class")},
+        landscape_example=LandscapeExample({"input": "[[0.1, 0.2, 0.3], [1.0, -0.5, 0.2]]", "target": "1, 0"}, transform="log_softmax"), default_pair=true_and_rival,
+        flat_reason=class_index_flat_reason("NLLLoss", reads_true_class_only=True),
+        training=TrainingUse("negative log-likelihood after log_softmax on the scores", transform="log_softmax"),
         title_zh="负对数似然损失",
         task="classification",
         slots=(
@@ -207,6 +254,9 @@ register_loss(
     LossSpec(
         name="BCELoss",
         cls=nn.BCELoss,
+        symbols={"input": "p"}, family=("MSELoss",),
+        landscape_example=LandscapeExample({"input": "0.3, 0.8, 0.6", "target": "1., 0., 1."}),
+        domain=_bce_domain, flat_reason=zero_weight_flat_reason,
         title_zh="二元交叉熵损失",
         task="binary classification",
         slots=(
@@ -252,6 +302,9 @@ register_loss(
     LossSpec(
         name="BCEWithLogitsLoss",
         cls=nn.BCEWithLogitsLoss,
+        symbols={"input": "z"}, family=("MultiLabelSoftMarginLoss",),
+        landscape_example=LandscapeExample({"input": "-0.5, 1.2, 0.3", "target": "1., 0., 1."}),
+        flat_reason=zero_weight_flat_reason,
         title_zh="带 Logits 的二元交叉熵损失",
         task="binary classification",
         slots=(
@@ -293,6 +346,7 @@ register_loss(
     LossSpec(
         name="MultiLabelSoftMarginLoss",
         cls=nn.MultiLabelSoftMarginLoss,
+        symbols={"input": "z"}, dim_names={1: ("class",), 2: ("sample", "class")}, family=("BCEWithLogitsLoss",),
         title_zh="多标签软间隔损失",
         task="multi-label classification",
         slots=(
@@ -329,6 +383,10 @@ register_loss(
     LossSpec(
         name="MultiMarginLoss",
         cls=nn.MultiMarginLoss,
+        symbols={"input": "z"}, dim_names={1: ("class",), 2: ("sample", "class")}, batch_layout="per_sample",
+        family=("CrossEntropyLoss",), landscape_example=LandscapeExample({"input": "[[0.1, 0.2, 0.3], [1.0, -0.5, 0.2]]", "target": "1, 0"}), default_pair=true_and_rival,
+        training=TrainingUse("multi-class hinge loss on the raw scores (wants the right class ahead by a margin)",
+                             options=("margin",), chance=_chance_margin),
         title_zh="多分类间隔损失（多类 hinge）",
         task="classification",
         slots=(
@@ -384,6 +442,8 @@ register_loss(
     LossSpec(
         name="MultiLabelMarginLoss",
         cls=nn.MultiLabelMarginLoss,
+        symbols={"input": "z"}, dim_names={1: ("class",), 2: ("sample", "class")}, batch_layout="per_sample",
+        flat_reason=_mlm_flat,
         title_zh="多标签间隔损失",
         task="multi-label classification",
         slots=(

@@ -121,19 +121,26 @@ def resolve_params(spec: LossSpec, given: Mapping[str, Any] | None) -> dict[str,
     return out
 
 
-def _apply_transform(name: str, x: Tensor, spec: LossSpec) -> Tensor:
+def apply_transform(name: str, x: Tensor, spec: LossSpec, lead: int = 0) -> Tensor:
+    """The optional transform of the first prediction, over the spec's class dimension.
+
+    ``lead`` counts extra batch dimensions in front (the landscape stacks grid points there).
+    The one transform function: evaluation, the landscape engine and training all call it.
+    """
     if name in ("", "none", None):
         return x
-    if x.dim() == 0 and name != "sigmoid":
-        raise LossvizInputError(f"{name} needs at least one dimension of classes; the input is a single number")
-    dim = -1 if spec.name == "CTCLoss" else (1 if x.dim() >= 2 else 0)
+    if name not in TRANSFORMS:
+        raise LossvizInputError(f"unknown transform {name!r}; choose one of: {', '.join(TRANSFORMS)}")
     if name == "sigmoid":
         return torch.sigmoid(x)
+    nd = x.dim() - lead
+    if nd <= 0:
+        raise LossvizInputError(f"{name} needs at least one dimension of classes; the input is a single number")
+    cdim = spec.class_dim(nd)
+    dim = cdim if cdim < 0 else lead + cdim
     if name == "softmax":
         return torch.softmax(x, dim=dim)
-    if name == "log_softmax":
-        return torch.log_softmax(x, dim=dim)
-    raise LossvizInputError(f"unknown transform {name!r}; choose one of: {', '.join(TRANSFORMS)}")
+    return torch.log_softmax(x, dim=dim)
 
 
 _TORCH_WARNINGS_WE_EXPLAIN = ("Using a target size", "batchmean", "reduction: 'mean'")
@@ -191,7 +198,7 @@ def evaluate(
             seen[slot.name] = t.detach()
     if transform != "none":
         first = spec.predictions[0].name
-        seen[first] = _apply_transform(transform, seen[first], spec)
+        seen[first] = apply_transform(transform, seen[first], spec)
 
     dtype = leaves[spec.predictions[0].name].dtype
     resolved = {k: (v.to(dtype) if isinstance(v, Tensor) else v) for k, v in resolved.items()}
@@ -227,12 +234,7 @@ def evaluate(
         grads = {n: torch.zeros_like(v.detach()) for n, v in leaves.items()}
 
     if not torch.isfinite(out.detach()).all():
-        hint = (
-            " No alignment of the targets fits in the input length; turn on zero_infinity or lengthen the input."
-            if spec.name == "CTCLoss"
-            else ""
-        )
-        warns.append("the loss is not finite (inf or NaN)." + hint)
+        warns.append("the loss is not finite (inf or NaN)." + (" " + spec.nonfinite_hint if spec.nonfinite_hint else ""))
 
     return LossResult(
         spec=spec,

@@ -7,8 +7,18 @@ from typing import Any
 from torch import nn
 
 from lossviz.errors import LossvizInputError
-from lossviz.losses.checks import _as_float, _need_same, _pm, _pm_one, _rand, _same_or_broadcast, _shape
-from lossviz.losses.registry import LossSpec, ParamSpec, Tensor, TensorSlot, register_loss
+from lossviz.losses.checks import (
+    _as_float,
+    _need_same,
+    _pm,
+    _pm_one,
+    _rand,
+    _same_or_broadcast,
+    _shape,
+    first_of_each,
+    positive,
+)
+from lossviz.losses.registry import LandscapeExample, LossSpec, ParamSpec, Tensor, TensorSlot, register_loss
 
 
 def _check_hinge(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tensor], list[str]]:
@@ -31,6 +41,9 @@ register_loss(
     LossSpec(
         name="HingeEmbeddingLoss",
         cls=nn.HingeEmbeddingLoss,
+        symbols={"input": "x"},
+        landscape_example=LandscapeExample({"input": "0.3, 1.5, 0.2, 0.8", "target": "1, -1, -1, 1"}),
+        domain=positive("input", "HingeEmbeddingLoss reads its input as a distance, which cannot be negative"),
         title_zh="Hinge 嵌入损失",
         task="embedding",
         slots=(
@@ -62,6 +75,8 @@ register_loss(
     LossSpec(
         name="SoftMarginLoss",
         cls=nn.SoftMarginLoss,
+        symbols={"input": "x"}, batch_layout="elementwise",
+        landscape_example=LandscapeExample({"input": "-0.5, 1.2, 0.3", "target": "1., -1., 1."}),
         title_zh="软间隔损失",
         task="binary classification",
         slots=(
@@ -101,6 +116,9 @@ register_loss(
     LossSpec(
         name="MarginRankingLoss",
         cls=nn.MarginRankingLoss,
+        symbols={"input1": "a", "input2": "b"},
+        landscape_example=LandscapeExample({"input1": "0.2, 1.0", "input2": "0.8, 0.1", "target": "1., -1."}),
+        default_pair=lambda t, p: first_of_each(t, p, ("input1", "input2")),
         title_zh="间隔排序损失",
         task="ranking",
         slots=(
@@ -144,6 +162,7 @@ register_loss(
     LossSpec(
         name="CosineEmbeddingLoss",
         cls=nn.CosineEmbeddingLoss,
+        symbols={"input1": "u", "input2": "v"}, dim_names={2: ("pair", "dim")},
         title_zh="余弦嵌入损失",
         task="embedding",
         slots=(
@@ -179,6 +198,7 @@ register_loss(
     LossSpec(
         name="TripletMarginLoss",
         cls=nn.TripletMarginLoss,
+        symbols={"anchor": "a", "positive": "p", "negative": "n"}, dim_names={2: ("triplet", "dim")},
         title_zh="三元组间隔损失",
         task="embedding",
         slots=(

@@ -8,8 +8,16 @@ import torch
 from torch import nn
 
 from lossviz.errors import LossvizInputError
-from lossviz.losses.checks import _as_float, _need_same, _rand, _same_or_broadcast, _shape
-from lossviz.losses.registry import LossSpec, ParamSpec, Tensor, TensorSlot, register_loss
+from lossviz.losses.checks import (
+    _as_float,
+    _need_same,
+    _rand,
+    _same_or_broadcast,
+    _shape,
+    first_of_each,
+    positive,
+)
+from lossviz.losses.registry import LandscapeExample, LossSpec, ParamSpec, Tensor, TensorSlot, register_loss
 
 
 def _check_kl(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tensor], list[str]]:
@@ -51,6 +59,10 @@ register_loss(
     LossSpec(
         name="KLDivLoss",
         cls=nn.KLDivLoss,
+        symbols={"input": "x"}, dim_names={2: ("row", "class")},
+        landscape_example=LandscapeExample(
+            {"input": "[[0.2, 1.1, 0.4], [1.0, 0.1, 0.6]]", "target": "[[0.1, 0.6, 0.3], [0.5, 0.2, 0.3]]"},
+            "batchmean", "log_softmax"),
         title_zh="KL 散度损失",
         task="distribution matching",
         slots=(
@@ -103,6 +115,10 @@ register_loss(
     LossSpec(
         name="PoissonNLLLoss",
         cls=nn.PoissonNLLLoss,
+        symbols={"input": "x"},
+        landscape_example=LandscapeExample({"input": "0.5, 1.0, -0.2", "target": "2., 3., 0."}),
+        domain=positive("input", "with log_input off the input is the rate λ itself, which cannot be negative",
+                        raw_only=True, when=lambda p: not p.get("log_input", True)),
         title_zh="泊松负对数似然损失",
         task="count regression",
         slots=(
@@ -152,6 +168,10 @@ register_loss(
     LossSpec(
         name="GaussianNLLLoss",
         cls=nn.GaussianNLLLoss,
+        symbols={"input": "μ", "var": "σ²"}, batch_layout="elementwise",
+        landscape_example=LandscapeExample({"input": "0.5, 2.0", "target": "1.5, 1.0", "var": "0.5, 1.0"}),
+        default_pair=lambda t, p: first_of_each(t, p, ("input", "var")),
+        domain=positive("var", "a variance must be positive (σ² > 0)"),
         title_zh="高斯负对数似然损失",
         task="regression with uncertainty",
         slots=(

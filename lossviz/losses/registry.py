@@ -124,6 +124,55 @@ class ParamSpec:
 
 Checker = Callable[[dict[str, Tensor], dict[str, Any]], tuple[dict[str, Tensor], list[str]]]
 Sampler = Callable[[torch.Generator], dict[str, Tensor]]
+#: One number of one prediction tensor: (slot, flat row-major index).
+ElementRef = tuple[str, int]
+#: (tensors as the loss sees them, params) -> the two elements the landscape varies first, or None.
+PairRule = Callable[[Mapping[str, Tensor], Mapping[str, Any]], tuple[ElementRef, ElementRef] | None]
+#: (slot, params, transform) -> (low, high, why) of the values a prediction slot may take, or None.
+DomainRule = Callable[[str, Mapping[str, Any], str], tuple[float, float, str] | None]
+#: (slot, multi-index, axis label, tensors, params, transform) -> why this element cannot change the loss.
+FlatRule = Callable[[str, tuple[int, ...], str, Mapping[str, Tensor], Mapping[str, Any], str], str | None]
+#: Batch layouts the landscape engine knows (lossviz.landscape.engine.LAYOUTS): grid points stacked
+#: into the loss's own batch dimension instead of vmap.
+BATCH_LAYOUTS = ("elementwise", "per_sample", "per_sample_weighted", "ctc")
+
+
+def class_dim(ndim: int, *, classes_last: bool = False) -> int:
+    """The class dimension of a (C), (N, C) or (N, C, d1, ...) input: 0 for one sample, else 1.
+
+    The one place this rule is written; ``classes_last`` (CTC's (T, N, C)) puts it last.
+
+    Example:
+        >>> class_dim(1), class_dim(2), class_dim(4), class_dim(3, classes_last=True)
+        (0, 1, 1, -1)
+    """
+    if classes_last:
+        return -1
+    return 0 if ndim <= 1 else 1
+
+
+@dataclass(frozen=True)
+class LandscapeExample:
+    """A small hand-chosen example that draws a clear landscape (texts by slot name)."""
+
+    texts: Mapping[str, str]
+    reduction: str = "mean"
+    transform: str = "none"
+
+
+def _chance_log(num_classes: int, options: Mapping[str, Any]) -> float:
+    return math.log(num_classes)
+
+
+@dataclass(frozen=True)
+class TrainingUse:
+    """How the loss trains a 10-class network from its raw scores (lossviz.training)."""
+
+    doc: str  # one line for the training page's help
+    transform: str = "none"  # applied to the scores first (NLLLoss: log_softmax)
+    options: tuple[str, ...] = ()  # constructor parameters the trainer sets (label_smoothing, margin)
+    #: the loss of a network that cannot tell the classes apart: (classes, options) -> loss
+    chance: Callable[[int, Mapping[str, Any]], float] = _chance_log
 
 
 @dataclass(frozen=True)
@@ -150,6 +199,42 @@ class LossSpec:
     #: legal reductions that deserve a warning, with the sentence to show
     reduction_warnings: Mapping[str, str] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # --- what the landscape needs (lossviz.landscape reads these; it never asks for a loss by name)
+    #: the letter each prediction slot is called on axes (slot -> symbol); default: the slot name
+    symbols: Mapping[str, str] = field(default_factory=dict)
+    #: names of the dimensions of a prediction, by its number of dimensions (2 -> ("sample", "class"))
+    dim_names: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    #: the class dimension is the last one (CTC's (T, N, C)) instead of ``class_dim``'s rule
+    classes_last: bool = False
+    #: one of BATCH_LAYOUTS when torch's kernels have no vmap rule (or batching is faster); None: vmap
+    batch_layout: str | None = None
+    #: losses of the same family the landscape overlays on this one's curve by default
+    family: tuple[str, ...] = ()
+    #: the example the landscape opens with (None: the seeded sample)
+    landscape_example: LandscapeExample | None = None
+    #: which two elements the landscape varies first (None: the first two of the first prediction)
+    default_pair: PairRule | None = None
+    #: the domain of a prediction slot (BCELoss's (0, 1), a variance > 0); None: unrestricted
+    domain: DomainRule | None = None
+    #: why an element cannot change the loss, when the example itself says so
+    flat_reason: FlatRule | None = None
+    # --- elsewhere
+    #: whether and how it trains a 10-class network (None: it does not)
+    training: TrainingUse | None = None
+    #: a hint appended when the loss comes out inf or NaN
+    nonfinite_hint: str = ""
+
+    def __post_init__(self) -> None:
+        if self.batch_layout is not None and self.batch_layout not in BATCH_LAYOUTS:
+            raise ValueError(f"{self.name}: batch_layout must be one of {BATCH_LAYOUTS}, not {self.batch_layout!r}")
+
+    def symbol(self, slot: str) -> str:
+        """The letter ``slot`` is called on axes (``z`` for logits, ``σ²`` for a variance)."""
+        return self.symbols.get(slot, slot)
+
+    def class_dim(self, ndim: int) -> int:
+        """The class dimension of this loss's first prediction when it has ``ndim`` dimensions."""
+        return class_dim(ndim, classes_last=self.classes_last)
 
     @property
     def predictions(self) -> tuple[TensorSlot, ...]:
@@ -184,6 +269,11 @@ def register_loss(spec: LossSpec) -> LossSpec:
     return spec
 
 
+def unregister_loss(name: str) -> None:
+    """Remove ``name`` from the catalog (for tests that register a toy loss)."""
+    _REGISTRY.pop(name, None)
+
+
 def list_losses() -> list[str]:
     """Names of every registered loss, in catalog order."""
     return list(_REGISTRY)
@@ -199,3 +289,39 @@ def get_loss(name: str) -> LossSpec:
             return spec
     shown = str(name)[:60]
     raise LossvizInputError(f"unknown loss {shown!r}; choose one of: {', '.join(_REGISTRY)}")
+
+
+# --------------------------------------------------------------------------- training use
+
+
+def training_losses() -> dict[str, str]:
+    """Losses that train a 10-class network from raw scores, with how they are applied."""
+    return {n: s.training.doc for n, s in _REGISTRY.items() if s.training is not None}
+
+
+def training_loss(name: str, **options: Any) -> Callable[[Tensor, Tensor], Tensor]:
+    """The loss as a function of (scores (N, C), labels (N)), built from its spec's ``training`` use.
+
+    Only the options the spec names (e.g. ``label_smoothing``, ``margin``) reach the constructor.
+    """
+    spec = get_loss(name)
+    use = spec.training
+    if use is None:
+        raise LossvizInputError(
+            f"loss {spec.name!r} does not fit 10-class training here: choose one of {', '.join(training_losses())}"
+        )
+    kwargs = {k: spec.param(k).coerce(v, spec.name) for k, v in options.items() if k in use.options}
+    module = spec.cls(**kwargs)
+    if use.transform == "none":
+        return module
+    from lossviz.losses.evaluate import apply_transform
+
+    return lambda scores, target: module(apply_transform(use.transform, scores, spec), target)
+
+
+def chance_loss(name: str, num_classes: int = 10, **options: Any) -> float:
+    """The loss of a network that cannot tell the classes apart (all scores equal)."""
+    spec = get_loss(name)
+    if spec.training is None:
+        raise LossvizInputError(f"loss {spec.name!r} does not train a classifier here")
+    return float(spec.training.chance(num_classes, options))

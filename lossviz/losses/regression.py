@@ -8,7 +8,15 @@ import torch
 from torch import nn
 
 from lossviz.losses.checks import _as_float, _rand, _same_or_broadcast
-from lossviz.losses.registry import Checker, LossSpec, ParamSpec, Tensor, TensorSlot, register_loss
+from lossviz.losses.registry import (
+    Checker,
+    LandscapeExample,
+    LossSpec,
+    ParamSpec,
+    Tensor,
+    TensorSlot,
+    register_loss,
+)
 
 # --------------------------------------------------------------------------- regression
 
@@ -35,6 +43,7 @@ register_loss(
     LossSpec(
         name="L1Loss",
         cls=nn.L1Loss,
+        symbols={"input": "ŷ"}, family=("MSELoss", "SmoothL1Loss", "HuberLoss"), landscape_example=LandscapeExample({"input": "2.0, -1.0, 0.5", "target": "0.5, 1.0, 0.5"}),
         title_zh="L1 损失（平均绝对误差）",
         task="regression",
         slots=(_IN, _TGT_SAME),
@@ -52,6 +61,7 @@ register_loss(
     LossSpec(
         name="MSELoss",
         cls=nn.MSELoss,
+        symbols={"input": "ŷ"}, family=("L1Loss", "SmoothL1Loss", "HuberLoss"), landscape_example=LandscapeExample({"input": "2.0, -1.0, 0.5", "target": "0.5, 1.0, 0.5"}),
         title_zh="均方误差损失（MSE）",
         task="regression",
         slots=(_IN, _TGT_SAME),
@@ -70,6 +80,7 @@ register_loss(
     LossSpec(
         name="SmoothL1Loss",
         cls=nn.SmoothL1Loss,
+        symbols={"input": "ŷ"}, family=("MSELoss", "L1Loss", "HuberLoss"), landscape_example=LandscapeExample({"input": "2.0, -1.0, 0.5", "target": "0.5, 1.0, 0.5"}),
         title_zh="平滑 L1 损失",
         task="regression",
         slots=(_IN, _TGT_SAME),
@@ -90,6 +101,7 @@ register_loss(
     LossSpec(
         name="HuberLoss",
         cls=nn.HuberLoss,
+        symbols={"input": "ŷ"}, family=("MSELoss", "L1Loss", "SmoothL1Loss"), landscape_example=LandscapeExample({"input": "2.0, -1.0, 0.5", "target": "0.5, 1.0, 0.5"}),
         title_zh="Huber 损失",
         task="regression",
         slots=(_IN, _TGT_SAME),

@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
 from lossviz.errors import LossvizInputError
-from lossviz.losses.checks import _as_float, _rand, _shape
-from lossviz.losses.registry import LossSpec, ParamSpec, Tensor, TensorSlot, register_loss
+from lossviz.losses.checks import _as_float, _flat, _rand, _shape
+from lossviz.losses.registry import ElementRef, LossSpec, ParamSpec, Tensor, TensorSlot, register_loss
+
+
+def _ctc_pair(t: Mapping[str, Tensor], p: Mapping[str, Any]) -> tuple[ElementRef, ElementRef] | None:
+    """At time 0 a path can only start with the blank or the first label: vary those two."""
+    x = t["log_probs"]
+    if x.dim() < 2 or x.shape[-1] < 2:
+        return None
+    c = x.shape[-1]
+    blank = int(p.get("blank", 0))
+    y = t["targets"]
+    label = int(y.reshape(-1)[0]) if y.numel() else (blank + 1) % c
+    label = label if label != blank else (blank + 1) % c
+    pos = (0, 0) if x.dim() == 3 else (0,)
+    shape = tuple(x.shape)
+    return ("log_probs", _flat(shape, (*pos, blank))), ("log_probs", _flat(shape, (*pos, label)))
+
+
+def _ctc_flat(slot: str, idx: tuple[int, ...], label: str, t: Mapping[str, Tensor], p: Mapping[str, Any],
+              transform: str) -> str | None:
+    x = t["log_probs"]
+    il = t["input_lengths"].reshape(-1)
+    n = idx[1] if x.dim() == 3 else 0
+    if idx[0] >= int(il[n]):
+        return (f"{label} does not change the loss: time step {idx[0]} is past sequence {n}'s input length "
+                f"({int(il[n])}), so CTC ignores it.")
+    return None
 
 # --------------------------------------------------------------------------- sequences
 
@@ -86,6 +113,10 @@ register_loss(
     LossSpec(
         name="CTCLoss",
         cls=nn.CTCLoss,
+        symbols={"log_probs": "x"}, dim_names={3: ("time", "sequence", "class"), 2: ("time", "class")},
+        classes_last=True, batch_layout="ctc", default_pair=_ctc_pair, flat_reason=_ctc_flat,
+        nonfinite_hint="No alignment of the targets fits in the input length; turn on zero_infinity or "
+        "lengthen the input.",
         title_zh="CTC 连接时序分类损失",
         task="sequence",
         slots=(
