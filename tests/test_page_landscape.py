@@ -34,13 +34,14 @@ def test_default_load_draws_contour_and_surface() -> None:
     assert not at.error
     charts = _charts(at)
     assert [c["data"][0]["type"] for c in charts] == ["contour", "surface"]
-    assert charts[0]["layout"]["xaxis"]["title"]["text"].startswith("ŷ₀")
+    # the one default example (the explorer's): cross-entropy, the true class against its strongest rival
+    assert charts[0]["layout"]["xaxis"]["title"]["text"].startswith("z₀,₁")
     assert "101×101 grid" in " ".join(c.value for c in at.caption)
     assert "L = " in at.markdown[1].value
 
 
 def test_resolution_and_elements_can_change() -> None:
-    at = _app()
+    at = _app(loss="MSELoss", t_input="2.0, -1.0, 0.5", t_target="0.5, 1.0, 0.5")
     at.select_slider(key="ls_res").set_value(21).run()
     _ok(at)
     assert "21×21 grid" in " ".join(c.value for c in at.caption)
@@ -78,15 +79,17 @@ def test_explorer_example_is_reused_from_query_params() -> None:
     assert "on the example from the explorer" in text and "'sum'" in text and "L = **9.5**" in text
 
 
-def test_explorer_example_is_reused_from_session_state() -> None:
+def test_loose_session_keys_of_other_pages_do_not_leak_in() -> None:
+    """Only the shared Example crosses pages: a bare "loss" key (the training page's, before it took the
+    tr_ prefix) or stray t_* keys never change the landscape."""
     at = AppTest.from_file(PAGE, default_timeout=120)
-    at.session_state["loss"] = "CrossEntropyLoss"
+    at.session_state["loss"] = "MultiMarginLoss"
     at.session_state["t_input"] = "[[2.0, 0.5, -1.0]]"
     at.session_state["t_target"] = "[0]"
     at.run()
     _ok(at)
-    assert "CrossEntropyLoss" in at.markdown[1].value and "explorer" in at.markdown[1].value
-    assert at.selectbox(key="ls_loss").value == "CrossEntropyLoss"
+    assert at.selectbox(key="ls_loss").value == "CrossEntropyLoss"  # the one default example
+    assert "[[2.0, 0.5, -1.0]]" not in str(at.session_state["lossviz_example"])
 
 
 def test_crafted_query_params_get_messages_not_tracebacks() -> None:
@@ -97,7 +100,6 @@ def test_crafted_query_params_get_messages_not_tracebacks() -> None:
         ls_lr="abc",
         ls_i="nope:3",
         ls_range="1,2,3",
-        ls_red="max",
         ls_view="Hidden",
     )
     _ok(at)
@@ -108,10 +110,13 @@ def test_crafted_query_params_get_messages_not_tracebacks() -> None:
         "steps",
         "learning rate",
         "x element",
-        "reduction",
         "ranges need 4",
     ):
         assert bit in text, bit
+    # the example's own keys go through the one URL reader (lossviz.explore.Example.from_query)
+    at2 = _app(loss="MSELoss", reduction="max")
+    _ok(at2)
+    assert any("reduction" in w.value for w in at2.warning)
     assert at.select_slider(key="ls_res").value == 101 and at.number_input(key="ls_steps").value == 30
     assert len(_charts(at)) == 2
 
@@ -179,7 +184,7 @@ def test_switching_loss_resets_its_controls_without_warnings() -> None:
 
 
 def test_unrelated_widgets_do_not_recompute_the_surface(monkeypatch: pytest.MonkeyPatch) -> None:
-    from lossviz.landscape import surfaces as S
+    import lossviz.landscape as S
 
     calls = {"n": 0}
     real = S.compute_surface
@@ -188,7 +193,7 @@ def test_unrelated_widgets_do_not_recompute_the_surface(monkeypatch: pytest.Monk
         calls["n"] += 1
         return real(*a, **k)
 
-    monkeypatch.setattr(S, "compute_surface", counting)
+    monkeypatch.setattr(S, "compute_surface", counting)  # the page imports it from the face
     at = _app(ls_res="41", ls_range="-1.25, 2.75, -1.75, 2.25")  # a grid no other test caches
     _ok(at)
     assert calls["n"] == 1

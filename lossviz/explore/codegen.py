@@ -95,7 +95,7 @@ def snippet(result: LossResult, shapes: Mapping[str, str] | None = None) -> str:
     args = [_var(s.name) for s in spec.slots]
     if result.transform != "none":
         first = preds[0]
-        dim = -1 if spec.name == "CTCLoss" else (1 if result.raw[first].dim() >= 2 else 0)
+        dim = spec.class_dim(result.raw[first].dim())
         expr = {
             "sigmoid": f"torch.sigmoid({_var(first)})",
             "softmax": f"F.softmax({_var(first)}, dim={dim})",

@@ -58,8 +58,36 @@ from lossviz.landscape.figures import (
     make_surface3d_figure,
 )
 from lossviz.landscape.surfaces import Surface, auto_range, compute_surface
+from lossviz.landscape.view import (
+    LR_HIGH,
+    LR_LOW,
+    MAX_PAGE_STEPS,
+    RES_OPTIONS,
+    TABS,
+    VERDICT_LEVEL,
+    Ranges,
+    defaults,
+    learning_rate,
+    other_reductions,
+    read_view,
+    resolve_ranges,
+    view_query,
+)
 
 __all__ = [
+    "LR_HIGH",
+    "LR_LOW",
+    "MAX_PAGE_STEPS",
+    "RES_OPTIONS",
+    "TABS",
+    "VERDICT_LEVEL",
+    "Ranges",
+    "defaults",
+    "learning_rate",
+    "other_reductions",
+    "read_view",
+    "resolve_ranges",
+    "view_query",
     "DEFAULT_CURVE_RESOLUTION",
     "DEFAULT_RESOLUTION",
     "DOMAIN_EPS",

@@ -33,17 +33,16 @@ import torch
 from torch import nn
 
 from lossviz.errors import LossvizInputError
+from lossviz.losses import chance_loss as _chance_loss
+from lossviz.losses import get_loss, training_loss, training_losses
 from lossviz.training.data import DATASET_KINDS, DatasetBundle, load_dataset
 from lossviz.training.metrics_log import MetricsLog
 from lossviz.training.model import build_model, parameter_names, resolve_device
 from lossviz.training.runs import RunWriter, _jsonable
 
-#: Losses from torch.nn that fit 10-class classification from raw scores, with how they are applied.
-CLASSIFICATION_LOSSES: dict[str, str] = {
-    "CrossEntropyLoss": "softmax + negative log-likelihood on the raw scores (supports label smoothing)",
-    "NLLLoss": "negative log-likelihood after log_softmax on the scores",
-    "MultiMarginLoss": "multi-class hinge loss on the raw scores (wants the right class ahead by a margin)",
-}
+#: Losses from torch.nn that fit 10-class classification from raw scores, with how they are applied
+#: (each loss's spec says so: LossSpec.training).
+CLASSIFICATION_LOSSES: dict[str, str] = training_losses()
 OPTIMIZERS = ("sgd", "adam")
 STATUSES = ("ready", "running", "paused", "finished", "stopped", "diverged", "failed")
 MAX_EPOCHS = 1000
@@ -119,7 +118,7 @@ class TrainConfig:
             number("max_batches", self.max_batches, 1, 10**9, integer=True)
         if self.threads is not None:
             number("threads", self.threads, 1, max(1, os.cpu_count() or 1) * 4, integer=True)
-        if loss != "CrossEntropyLoss" and self.label_smoothing:
+        if "label_smoothing" not in get_loss(loss).training.options and self.label_smoothing:
             raise LossvizInputError(
                 "label_smoothing only applies to CrossEntropyLoss: set it to 0 or pick CrossEntropyLoss"
             )
@@ -139,17 +138,8 @@ class TrainConfig:
 
 
 def make_loss(config: TrainConfig) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """The loss as a function of (scores, labels); NLLLoss gets ``log_softmax`` of the scores."""
-    if config.loss == "CrossEntropyLoss":
-        return nn.CrossEntropyLoss(label_smoothing=float(config.label_smoothing))
-    if config.loss == "NLLLoss":
-        nll = nn.NLLLoss()
-        return lambda scores, target: nll(torch.log_softmax(scores, dim=1), target)
-    if config.loss == "MultiMarginLoss":
-        return nn.MultiMarginLoss(margin=float(config.margin))
-    raise LossvizInputError(
-        f"loss {config.loss!r} is not supported here: choose one of {', '.join(CLASSIFICATION_LOSSES)}"
-    )
+    """The loss as a function of (scores, labels), as its spec's training use says (NLLLoss: log_softmax first)."""
+    return training_loss(config.loss, label_smoothing=config.label_smoothing, margin=config.margin)
 
 
 def make_optimizer(config: TrainConfig, params: Any) -> torch.optim.Optimizer:
@@ -195,9 +185,7 @@ def chance_loss(loss: str, margin: float = 1.0, num_classes: int = 10) -> float:
     CrossEntropyLoss and NLLLoss: ln(10) ≈ 2.30 (label smoothing does not change it);
     MultiMarginLoss: (C - 1) / C · margin.
     """
-    if loss == "MultiMarginLoss":
-        return (num_classes - 1) / num_classes * float(margin)
-    return math.log(num_classes)
+    return _chance_loss(loss, num_classes, margin=margin)
 
 
 def recommended_threads(leave_free: int = 1) -> int:
