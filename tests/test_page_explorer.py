@@ -31,7 +31,7 @@ def test_default_page() -> None:
 def test_every_preset_loads(preset) -> None:
     at = page_test("explorer.py")
     at.selectbox(key="w_preset").set_value(preset.key).run()
-    at.button(key="b_load").click().run()
+    at.button(key="w_load").click().run()
     _no_exception(at)
     assert not at.error, [e.value for e in at.error]
     assert at.selectbox(key="w_loss").value == preset.loss
@@ -114,11 +114,11 @@ def test_switching_loss_keeps_fitting_numbers_and_replaces_others() -> None:
 def test_random_fill_is_seeded() -> None:
     at = page_test("explorer.py")
     at.number_input(key="w_seed").set_value(7).run()
-    at.button(key="b_random").click().run()
+    at.button(key="w_random").click().run()
     first = at.text_area(key="w_t_input").value
     _no_exception(at)
     assert not at.error
-    at.button(key="b_random").click().run()
+    at.button(key="w_random").click().run()
     assert at.text_area(key="w_t_input").value == first
 
 

@@ -463,3 +463,13 @@ def _cosine(r: LossResult) -> Derivation:
     steps.append(Step("by label", rf"1-\cos \ (y=1);\quad \max(0, \cos - \Delta)\ (y=-1),\ \Delta={m:g}", per))
     out = _reduce(per, r.reduction, steps)
     return Derivation(r.spec.name, tuple(steps), out)
+
+
+def agreement(d: Derivation, r: LossResult) -> tuple[float, bool]:
+    """The largest difference between the hand derivation and torch's output, and whether they agree
+    (within 1e-6, plus 1e-6 of the output's size)."""
+    if not d.result.numel():
+        return 0.0, True
+    diff = float((d.result - r.output.to(d.result.dtype)).abs().max())
+    scale = float(r.output.abs().max()) if r.output.numel() else 0.0
+    return diff, diff <= 1e-6 + 1e-6 * scale
