@@ -15,6 +15,7 @@ import torch
 
 from lossviz.errors import LossvizInputError
 from lossviz.i18n import tr
+from lossviz.theme import LOSS_SCALE, SIGNED_SCALE
 
 #: Cells with this many or fewer get their numbers written on them.
 _ANNOTATE_MAX = 64
@@ -75,7 +76,7 @@ def make_tensor_figure(
             y=flat.tolist(),
             marker=dict(
                 color=colors,
-                colorscale="RdBu" if kind == "grad" else "Viridis",
+                colorscale=SIGNED_SCALE if kind == "grad" else LOSS_SCALE,
                 cmin=-amax if kind == "grad" else 0.0,
                 cmax=amax,
                 line=dict(width=0),
@@ -96,7 +97,7 @@ def make_tensor_figure(
                 z=grid.tolist(),
                 x=cols,
                 y=rows,
-                colorscale="RdBu" if kind == "grad" else "Viridis",
+                colorscale=SIGNED_SCALE if kind == "grad" else LOSS_SCALE,
                 zmid=0.0 if kind == "grad" else None,
                 texttemplate="%{z:.3g}" if grid.numel() <= _ANNOTATE_MAX else None,
                 hovertemplate="%{y}, %{x}<br>" + value_name + " = %{z:.6g}<extra></extra>",

@@ -19,17 +19,17 @@ from lossviz.errors import LossvizInputError
 from lossviz.landscape.curves import Curve
 from lossviz.landscape.descent import DescentPath
 from lossviz.landscape.surfaces import Surface
+from lossviz.theme import HIGHLIGHT, LOSS_SCALE, PALETTE, legend_below
 
 #: Okabe-Ito colours (colour-blind safe), in the order lines get them.
-OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+OKABE_ITO = PALETTE
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
-LOSS_SCALE = "Viridis"
-CURRENT = dict(symbol="circle", size=15, color="#E69F00", line=dict(color="black", width=2))
+CURRENT = dict(symbol="circle", size=15, color=HIGHLIGHT, line=dict(color="black", width=2))
 MINIMUM = dict(symbol="star", size=18, color="white", line=dict(color="black", width=1.5))
 PATH_LINE = dict(color="white", width=3)
 PATH_MARK = dict(symbol="circle", size=7, color="white", line=dict(color="black", width=1.2))
-LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.14, xanchor="left", x=0.0)
-LEGEND_BELOW_2 = dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0.0)
+LEGEND_BELOW = legend_below(-0.14)
+LEGEND_BELOW_2 = legend_below(-0.12)
 #: Most animation frames (longer descents are subsampled).
 MAX_FRAMES = 120
 
@@ -416,7 +416,7 @@ def make_surface3d_figure(
         title=dict(text=title or f"{surface.loss}, '{surface.reduction}': 3-D surface (drag to rotate)"),
         height=height,
         margin=dict(l=0, r=0, t=50, b=0),
-        legend=dict(orientation="h", yanchor="top", y=0.0, xanchor="left", x=0.0),
+        legend=legend_below(0.0),
         scene=dict(
             xaxis=dict(title=dict(text=surface.x_label), range=[float(surface.xs[0]), float(surface.xs[-1])]),
             yaxis=dict(title=dict(text=surface.y_label), range=[float(surface.ys[0]), float(surface.ys[-1])]),

@@ -13,26 +13,16 @@ import numpy as np
 import plotly.graph_objects as go
 
 from lossviz.errors import LossvizInputError
+from lossviz.theme import PALETTE, legend_below
 from lossviz.training.metrics_log import MetricsSnapshot
 
 MAX_POINTS = 2000
 HEATMAP_COLUMNS = 400
 LOG_TICKS = ".2~g"  # log axes: "0.02, 0.05, 0.1" rather than plotly's bare "2, 5" minor labels
-COLORS = [
-    "#1f4fd1",
-    "#d1461f",
-    "#1f9d55",
-    "#8e44ad",
-    "#c28a00",
-    "#0097a7",
-    "#e91e63",
-    "#5d4037",
-    "#455a64",
-    "#7cb342",
-]
+COLORS = list(PALETTE)
 # Title and subtitle on top, the legend under the x-axis title: at half a projector's width a
 # legend beside the title would cover it.
-_LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0)
+_LEGEND_BELOW = legend_below(-0.22)
 _LAYOUT = dict(
     margin=dict(l=60, r=20, t=78, b=45),
     height=380,
