@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import torch
+from torch import nn
 
 from lossviz.losses.evaluate import LossResult
 from lossviz.losses.parsing import format_tensor, parse_shape
@@ -65,6 +66,14 @@ def _param_expr(value: object) -> str:
     return repr(value)
 
 
+def _constructor(cls: type, lines: list[str]) -> str:
+    """``nn.Name`` for torch's own losses; for any other registered class, an import line and its name."""
+    if getattr(nn, cls.__name__, None) is cls:
+        return f"nn.{cls.__name__}"
+    lines.insert(2, f"from {cls.__module__} import {cls.__name__}")
+    return cls.__name__
+
+
 def snippet(result: LossResult, shapes: Mapping[str, str] | None = None) -> str:
     """Python source that rebuilds ``result`` with plain PyTorch."""
     spec = result.spec
@@ -91,7 +100,7 @@ def snippet(result: LossResult, shapes: Mapping[str, str] | None = None) -> str:
             continue
         kwargs.append(f"{p.name}={_param_expr(v)}")
     kwargs.append(f"reduction={result.reduction!r}")
-    lines.append(f"loss_fn = nn.{spec.cls.__name__}({', '.join(kwargs)})")
+    lines.append(f"loss_fn = {_constructor(spec.cls, lines)}({', '.join(kwargs)})")
     args = [_var(s.name) for s in spec.slots]
     if result.transform != "none":
         first = preds[0]
