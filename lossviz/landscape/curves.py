@@ -181,42 +181,20 @@ def margin_curves(
     """
     m = torch.tensor([0.0], dtype=DTYPE)
     one = torch.tensor([1.0], dtype=DTYPE)
-    el = Element("input", 0)
-    curves = [
-        compute_curve(
-            prepare("BCEWithLogitsLoss", {"input": m, "target": one}),
-            el,
-            x_range=x_range,
-            resolution=resolution,
-            name="BCEWithLogitsLoss (y = 1)",
-        ),
-        compute_curve(
-            prepare("SoftMarginLoss", {"input": m, "target": one}),
-            el,
-            x_range=x_range,
-            resolution=resolution,
-            name="SoftMarginLoss (y = +1)",
-        ),
-        compute_curve(
-            prepare(
-                "MarginRankingLoss",
-                {"input1": m, "input2": torch.zeros(1, dtype=DTYPE), "target": one},
-                params={"margin": 1.0},
-            ),
-            Element("input1", 0),
-            x_range=x_range,
-            resolution=resolution,
-            name="hinge: MarginRankingLoss(margin=1)",
-        ),
-        compute_curve(
-            prepare("MSELoss", {"input": m, "target": one}),
-            el,
-            x_range=x_range,
-            resolution=resolution,
-            name="MSELoss (y = 1)",
-        ),
+    zero = torch.zeros(1, dtype=DTYPE)
+    # (legend, loss, tensors, params, the varied slot): one row per curve
+    table: tuple[tuple[str, str, dict[str, torch.Tensor], dict[str, Any], str], ...] = (
+        ("BCEWithLogitsLoss (y = 1)", "BCEWithLogitsLoss", {"input": m, "target": one}, {}, "input"),
+        ("SoftMarginLoss (y = +1)", "SoftMarginLoss", {"input": m, "target": one}, {}, "input"),
+        ("hinge: MarginRankingLoss(margin=1)", "MarginRankingLoss", {"input1": m, "input2": zero, "target": one},
+         {"margin": 1.0}, "input1"),
+        ("MSELoss (y = 1)", "MSELoss", {"input": m, "target": one}, {}, "input"),
+    )
+    return [
+        compute_curve(prepare(loss, tensors, params=params), Element(slot, 0), x_range=x_range,
+                      resolution=resolution, name=name)
+        for name, loss, tensors, params, slot in table
     ]
-    return curves
 
 
 def compare_reductions(

@@ -426,30 +426,14 @@ def make_surface3d_figure(
             aspectratio=dict(x=1, y=1, z=0.7),
         ),
     )
-    if left_at is not None:
-        fig.add_annotation(
-            text=f"the descent path leaves the plotted range at step {left_at + 1}",
-            showarrow=False,
-            xref="paper",
-            yref="paper",
-            x=0,
-            y=1.0,
-            xanchor="left",
-            yanchor="bottom",
-            font=dict(size=12),
-        )
-    if cap is not None:
-        fig.add_annotation(
-            text=f"heights above {cap:.3g} drawn flat (true loss in the hover)",
-            showarrow=False,
-            xref="paper",
-            yref="paper",
-            x=0,
-            y=0,
-            xanchor="left",
-            yanchor="bottom",
-            font=dict(size=12),
-        )
+    notes = (
+        (left_at is not None, 1.0, f"the descent path leaves the plotted range at step {(left_at or 0) + 1}"),
+        (cap is not None, 0.0, f"heights above {cap or 0:.3g} drawn flat (true loss in the hover)"),
+    )
+    for show, y, text in notes:
+        if show:
+            fig.add_annotation(text=text, showarrow=False, xref="paper", yref="paper", x=0, y=y, xanchor="left",
+                               yanchor="bottom", font=dict(size=12))
     return fig
 
 
