@@ -15,6 +15,7 @@ import pytest
 from tests.browser.helpers import (
     ARTIFACTS,
     VIEWPORT,
+    assert_charts_drawn,
     assert_clean,
     metric_value,
     open_page,
@@ -24,7 +25,11 @@ from tests.browser.helpers import (
 )
 
 
-@pytest.mark.parametrize("path", ["/explorer?ex=l1_sum", "/training"])
+@pytest.mark.parametrize(
+    "path",
+    # the landscape link is issue 8's: it used to crash on input the explorer accepts
+    ["/explorer?ex=l1_sum", "/training", "/landscape?loss=SoftMarginLoss&t_input=1.5,-0.3,-2.2&t_target=1."],
+)
 def test_deep_link_on_a_fresh_server(browser: Any, tmp_path: Path, path: str) -> None:
     srv = start_server(tmp_path / "runs", tmp_path / "data", ARTIFACTS / f"server-deeplink{path[:9].replace('/', '-')}.log")
     ctx = browser.new_context(viewport=VIEWPORT)
@@ -36,10 +41,14 @@ def test_deep_link_on_a_fresh_server(browser: Any, tmp_path: Path, path: str) ->
         screenshot(page, f"deeplink{path.split('?')[0].replace('/', '-')}")
         assert "Explore a loss" in nav and "Watch training" in nav, nav
         assert "app" not in nav.split(), nav  # the legacy file list would start with "app"
+        assert "__init__" not in nav, nav  # pages/__init__.py (the shared helper) is never a page
         assert_clean(page)
         if path.startswith("/explorer"):
             assert metric_value(page) == "2"  # the link's example (L1Loss sum) came through
             assert "ex=l1_sum" in page.url
+        if path.startswith("/landscape"):
+            assert_charts_drawn(page, 2)
+            assert "loss=SoftMarginLoss" in page.url
     finally:
         ctx.close()
         stop_server(srv)

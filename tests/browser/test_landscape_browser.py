@@ -60,7 +60,7 @@ def _redrawn(page: Any, before: dict[str, dict[str, Any]], limit_ms: int = 30_00
 def test_resolution_and_elements_redraw(app: Server, page: Any) -> None:
     from playwright.sync_api import expect
 
-    open_page(page, app.url + "/landscape")
+    open_page(page, app.url + "/landscape?loss=MSELoss&t_input=2.0,-1.0,0.5&t_target=0.5,1.0,0.5")
     assert_clean(page)
     assert_charts_drawn(page, 2)
     before = _figures(page)
