@@ -49,6 +49,6 @@ def grid_text(values: Sequence[Sequence[Any]] | Any, text: str, slot: str) -> st
         raise EmptyCell(f"{slot}: every cell of the grid needs a number")
     new = new.to(torch.int64) if not t.is_floating_point() and (new == new.round()).all() else new.to(torch.float32)
     new = new.reshape(t.shape)
-    if torch.equal(new.to(t.dtype), t):
+    if torch.equal(new.to(torch.float64), t.to(torch.float64)):
         return None
     return format_tensor(new)
