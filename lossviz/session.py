@@ -20,6 +20,7 @@ from __future__ import annotations
 EXAMPLE = "lossviz_example"  #: the one lossviz.explore.Example of this session
 LANG = "lossviz_lang"  #: "en" or "zh"
 LANG_QUERY = "lang"  #: the URL key of the language
+LINK_NOTES = "lossviz_notes"  #: sentences about a link's unusable values, shown once
 
 # --- widget prefixes, one per page
 EXPLORER = "w_"
@@ -27,7 +28,6 @@ LANDSCAPE = "ls_"
 TRAINING = "tr_"
 
 # --- the explorer
-EXPLORER_NOTES = "lossviz_notes"  #: messages about a link, shown once
 EXPLORER_SWITCH_NOTE = "lossviz_switch_note"  #: why a loss switch replaced the numbers
 EXPLORER_LOSS = EXPLORER + "loss"
 EXPLORER_LANG = EXPLORER + "lang"

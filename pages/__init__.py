@@ -14,7 +14,8 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from lossviz import session as K
-from lossviz.i18n import lang_from
+from lossviz.explore import Example
+from lossviz.i18n import LANGS, lang_from, tr
 
 
 def deep_link_guard() -> None:
@@ -31,6 +32,36 @@ def language() -> str:
     if K.LANG not in st.session_state:
         st.session_state[K.LANG] = lang_from(_query_value(K.LANG_QUERY))
     return st.session_state[K.LANG]
+
+
+def language_ui(prefix: str) -> str:
+    """The language switch (in the sidebar, keyed with the page's ``prefix``); returns the language."""
+    key = prefix + "lang"
+    st.session_state[key] = language()
+
+    def chosen() -> None:
+        st.session_state[K.LANG] = lang_from(st.session_state[key])
+
+    st.sidebar.radio(tr("lang.label", language()), list(LANGS), key=key, format_func=LANGS.get, horizontal=True,
+                     on_change=chosen)
+    return language()
+
+
+def shared_example() -> Example:
+    """The session's one Example: read once from the link (``Example.from_query``), then kept for every page.
+
+    What the link held that could not be used is kept for ``link_notes()``.
+    """
+    if K.EXAMPLE not in st.session_state:
+        ex, notes = Example.from_query(query())
+        st.session_state[K.EXAMPLE] = ex
+        st.session_state[K.LINK_NOTES] = notes
+    return st.session_state[K.EXAMPLE]
+
+
+def link_notes() -> list[str]:
+    """The sentences about a link's unusable values, once (the page that reads them shows them)."""
+    return list(st.session_state.pop(K.LINK_NOTES, None) or [])
 
 
 def _query_value(key: str) -> str | None:

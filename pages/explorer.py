@@ -11,26 +11,13 @@ import pandas as pd
 import streamlit as st
 import torch
 
+import lossviz.explore as xp
 from lossviz import LossvizInputError
 from lossviz import session as K
-from lossviz.explore import (
-    EmptyCell,
-    Example,
-    agreement,
-    allowed_transforms,
-    explain,
-    get_preset,
-    grid_rows,
-    grid_text,
-    list_presets,
-    make_grad_figure,
-    make_loss_figure,
-    random_texts,
-    snippet,
-)
-from lossviz.i18n import LANGS, lang_from, tr, tr_phrase
+from lossviz.i18n import tr, tr_phrase
 from lossviz.losses import REDUCTION_DOC, TRANSFORMS, LossResult, format_tensor, get_loss, list_losses
-from pages import deep_link_guard, language, query, write_link
+from pages import deep_link_guard, language_ui, link_notes, shared_example, write_link
+from pages import language as L  # noqa: N812 - reads like the tr() calls it feeds
 
 deep_link_guard()
 W = K.EXPLORER
@@ -39,68 +26,39 @@ KEEP = (W + "grid", W + "seed", W + "preset", W + "lang")  # widgets that outliv
 # --------------------------------------------------------------------------- state
 
 
-def current() -> Example:
-    if K.EXAMPLE not in st.session_state:
-        ex, notes = Example.from_query(query())
-        st.session_state[K.EXAMPLE] = ex
-        st.session_state[K.EXPLORER_NOTES] = notes
-    return st.session_state[K.EXAMPLE]
-
-
-def put(ex: Example, *, reset_widgets: bool = True) -> None:
+def put(ex: xp.Example, *, reset_widgets: bool = True) -> None:
     st.session_state[K.EXAMPLE] = ex
     if reset_widgets:
         for k in [k for k in st.session_state if K.owns(k, W) and k not in KEEP]:
             del st.session_state[k]
 
 
-def init(key: str, value: object) -> None:
-    if key not in st.session_state:
-        st.session_state[key] = value
-
-
-def L() -> str:  # noqa: N802 - reads like the tr() calls it feeds
-    return language()
-
-
 def on_loss() -> None:
-    ex, why = current().with_loss(st.session_state[K.EXPLORER_LOSS])
+    ex, why = shared_example().with_loss(st.session_state[K.EXPLORER_LOSS])
     put(ex)
     st.session_state[K.EXPLORER_SWITCH_NOTE] = (
         tr("explorer.switched", L(), loss=ex.loss, why=tr_phrase(why, L())) if why else None
     )
 
 
-def on_lang() -> None:
-    st.session_state[K.LANG] = lang_from(st.session_state[K.EXPLORER_LANG])
-
-
 def on_field(field: str) -> None:
-    put(current().replace(**{field: st.session_state[W + field]}, preset=""), reset_widgets=False)
+    put(shared_example().replace(**{field: st.session_state[W + field]}, preset=""), reset_widgets=False)
 
 
-def on_text(kind: str, slot: str) -> None:
-    ex = current()
-    put(ex.replace(**{kind: {**getattr(ex, kind), slot: st.session_state[f"{W}{kind[0]}_{slot}"]}}, preset=""),
-        reset_widgets=False)
-
-
-def on_param(name: str) -> None:
-    value = st.session_state[f"{W}p_{name}"]
-    text = str(value) if not isinstance(value, bool) else ("true" if value else "false")
-    put(current().replace(params={**current().params, name: text}, preset=""), reset_widgets=False)
+def on_edit(kind: str, key: str) -> None:
+    put(shared_example().edited(kind, key, st.session_state[f"{W}{kind[0]}_{key}"]), reset_widgets=False)
 
 
 def on_preset() -> None:
     key = st.session_state.get(W + "preset")
     if key:
-        put(Example.from_preset(get_preset(key)))
+        put(xp.Example.from_preset(xp.get_preset(key)))
         st.session_state[K.EXPLORER_SWITCH_NOTE] = None
 
 
 def on_random() -> None:
-    ex = current()
-    put(ex.replace(texts=random_texts(ex.loss, int(st.session_state.get(W + "seed", 0))), shapes={},
+    ex = shared_example()
+    put(ex.replace(texts=xp.random_texts(ex.loss, int(st.session_state.get(W + "seed", 0))), shapes={},
                    transform="none", preset=""))
 
 
@@ -111,17 +69,17 @@ def help_list(names: tuple[str, ...], docs: dict[str, str]) -> str:
 # --------------------------------------------------------------------------- widgets
 
 
-def loss_ui(ex: Example) -> None:
+def loss_ui(ex: xp.Example) -> None:
     """Loss, reduction, transform and the loss's parameters."""
     spec = get_loss(ex.loss)
     for field in ("loss", "reduction", "transform"):
-        init(W + field, getattr(ex, field))
+        st.session_state.setdefault(W + field, getattr(ex, field))
     c1, c2, c3 = st.columns([2.2, 2, 1.6])
     c1.selectbox(tr("explorer.loss", L()), list_losses(), key=K.EXPLORER_LOSS, on_change=on_loss,
                  format_func=lambda n: f"{n} · {get_loss(n).title_zh}")
     c2.radio(tr("explorer.reduction", L()), spec.reductions, key=W + "reduction", on_change=on_field,
              args=("reduction",), horizontal=True, help=help_list(spec.reductions, REDUCTION_DOC))
-    transforms = allowed_transforms(spec)
+    transforms = xp.allowed_transforms(spec)
     if len(transforms) > 1:
         c3.radio(tr("explorer.transform", L()), transforms, key=W + "transform", on_change=on_field,
                  args=("transform",), horizontal=True, help=help_list(transforms, TRANSFORMS))
@@ -134,23 +92,21 @@ def loss_ui(ex: Example) -> None:
     st.latex(spec.formula)
     cols = st.columns(min(len(spec.params), 4)) if spec.params else []
     for i, p in enumerate(spec.params):
-        col, key, given = cols[i % len(cols)], f"{W}p_{p.name}", ex.params.get(p.name)
-        helptext = tr("explorer.param_help", L(), doc=tr_phrase(p.doc, L()), range=tr_phrase(p.range_text(), L()),
-                      default=p.default)
+        col, key = cols[i % len(cols)], f"{W}p_{p.name}"
+        st.session_state.setdefault(key, ex.param_value(p))
+        kw = dict(key=key, on_change=on_edit, args=("params", p.name), help=tr(
+            "explorer.param_help", L(), doc=tr_phrase(p.doc, L()), range=tr_phrase(p.range_text(), L()),
+            default=p.default))
         if p.kind == "bool":
-            init(key, (given or str(p.default)).lower() in ("true", "1", "yes", "on"))
-            col.checkbox(p.name, key=key, on_change=on_param, args=(p.name,), help=helptext)
+            col.checkbox(p.name, **kw)
         elif p.kind == "choice":
-            init(key, type(p.choices[0])(given) if given and given in map(str, p.choices) else p.default)
-            col.selectbox(p.name, p.choices, key=key, on_change=on_param, args=(p.name,), help=helptext)
+            col.selectbox(p.name, p.choices, **kw)
         else:
-            default = "" if p.default is None else str(p.default)
-            init(key, given if given is not None else default)
-            col.text_input(p.name, key=key, on_change=on_param, args=(p.name,), help=helptext,
-                           placeholder=tr("explorer.weight_placeholder", L()) if p.kind == "tensor" else default)
+            col.text_input(p.name, placeholder=tr("explorer.weight_placeholder", L()) if p.kind == "tensor" else
+                           ("" if p.default is None else str(p.default)), **kw)
 
 
-def tensors_ui(ex: Example) -> None:
+def tensors_ui(ex: xp.Example) -> None:
     """One box per tensor (or an editable grid), with its optional reshape."""
     spec = get_loss(ex.loss)
     cols = st.columns(len(spec.slots)) if len(spec.slots) <= 3 else st.columns(2)
@@ -161,20 +117,20 @@ def tensors_ui(ex: Example) -> None:
         label = ours if slot.name in ours else f"{ours} · {slot.name}"
         with cols[i % len(cols)]:
             if not (st.session_state.get(W + "grid", False) and grid_ui(ex, slot.name, label, text)):
-                init(f"{W}t_{slot.name}", text)
-                st.text_area(label, key=f"{W}t_{slot.name}", on_change=on_text, args=("texts", slot.name),
+                st.session_state.setdefault(f"{W}t_{slot.name}", text)
+                st.text_area(label, key=f"{W}t_{slot.name}", on_change=on_edit, args=("texts", slot.name),
                              height=130, help=tr("explorer.tensor_help", L(), doc=tr_phrase(slot.doc, L())))
             if slot.role != "aux":
-                init(f"{W}s_{slot.name}", ex.shapes.get(slot.name, ""))
-                st.text_input(tr("explorer.reshape", L()), key=f"{W}s_{slot.name}", on_change=on_text,
+                st.session_state.setdefault(f"{W}s_{slot.name}", ex.shapes.get(slot.name, ""))
+                st.text_input(tr("explorer.reshape", L()), key=f"{W}s_{slot.name}", on_change=on_edit,
                               args=("shapes", slot.name), placeholder=tr("explorer.shape_placeholder", L()))
 
 
-def grid_ui(ex: Example, slot: str, label: str, text: str) -> bool:
+def grid_ui(ex: xp.Example, slot: str, label: str, text: str) -> bool:
     """An editable grid for small 1-D/2-D tensors; False when the text cannot be shown as one."""
     base_key = f"{W}gridbase_{slot}"
     base = st.session_state.get(base_key, text)
-    rows = grid_rows(base, slot)
+    rows = xp.grid_rows(base, slot)
     if rows is None:
         return False
     st.session_state[base_key] = base
@@ -184,31 +140,28 @@ def grid_ui(ex: Example, slot: str, label: str, text: str) -> bool:
     st.caption(tr("explorer.grid_one_row", L(), label=label, cols=rows.shape[-1]) if rows.dim() == 1
                else tr("explorer.grid_rows", L(), label=label, rows=rows.shape[0], cols=rows.shape[-1]))
     try:
-        new = grid_text(edited.astype(float).to_numpy().tolist(), base, slot)
-    except EmptyCell:
+        new = xp.grid_text(edited.astype(float).to_numpy().tolist(), base, slot)
+    except xp.EmptyCell:
         st.error(tr("explorer.grid_nan", L(), slot=slot))
         return True
     if new is not None and new != ex.texts.get(slot):
-        put(ex.replace(texts={**ex.texts, slot: new}, preset=""), reset_widgets=False)
+        put(ex.edited("texts", slot, new), reset_widgets=False)
     return True
 
 
 def sidebar_ui() -> None:
     """Language, classic examples and random input."""
     with st.sidebar:
-        init(K.EXPLORER_LANG, L())
-        st.radio(tr("lang.label", L()), list(LANGS), key=K.EXPLORER_LANG, format_func=LANGS.get, horizontal=True,
-                 on_change=on_lang)
         st.subheader(tr("explorer.examples", L()))
-        presets = list_presets()
-        init(W + "preset", current().preset or presets[0].key)
+        presets = xp.list_presets()
+        st.session_state.setdefault(W + "preset", shared_example().preset or presets[0].key)
         st.selectbox(tr("explorer.example", L()), [p.key for p in presets], key=W + "preset",
-                     format_func=lambda k: get_preset(k).title)  # one label per option in every language
+                     format_func=lambda k: xp.get_preset(k).title)  # one label per option in every language
         if L() == "zh":
-            st.caption(get_preset(st.session_state[W + "preset"]).title_zh)
+            st.caption(xp.get_preset(st.session_state[W + "preset"]).title_zh)
         st.button(tr("explorer.load", L()), on_click=on_preset, type="primary", width="stretch", key=W + "load")
         st.subheader(tr("explorer.random", L()))
-        init(W + "seed", 0)
+        st.session_state.setdefault(W + "seed", 0)
         st.number_input(tr("explorer.seed", L()), min_value=0, max_value=2**31 - 1, step=1, key=W + "seed")
         st.button(tr("explorer.fill", L()), on_click=on_random, width="stretch", key=W + "random")
         st.toggle(tr("explorer.grid", L()), key=W + "grid", help=tr("explorer.grid_help", L()))
@@ -217,7 +170,7 @@ def sidebar_ui() -> None:
 # --------------------------------------------------------------------------- results
 
 
-def results(ex: Example) -> None:
+def results(ex: xp.Example) -> None:
     try:
         r = ex.evaluate()
     except LossvizInputError as exc:
@@ -240,17 +193,15 @@ def results(ex: Example) -> None:
                        doc=tr_phrase(REDUCTION_DOC[r.reduction], L())))
         if r.reduction == "none":
             st.markdown(tr("explorer.none_grad", L()))
-        lesson = get_preset(ex.preset).lesson_in(L()) if ex.preset else ""
+        lesson = xp.get_preset(ex.preset).lesson_in(L()) if ex.preset else ""
         if lesson:
             st.info(lesson, icon="💡")
     charts(r, means)
-    tab_steps, tab_code, tab_tensors = st.tabs(
-        [tr("explorer.tab_steps", L()), tr("explorer.tab_code", L()), tr("explorer.tab_tensors", L())]
-    )
+    tab_steps, tab_code, tab_tensors = st.tabs([tr(f"explorer.tab_{t}", L()) for t in ("steps", "code", "tensors")])
     with tab_steps:
         derivation(r)
     with tab_code:
-        st.code(snippet(r, ex.shapes), language="python")
+        st.code(xp.snippet(r, ex.shapes), language="python")
         st.caption(tr("explorer.code_caption", L()))
     with tab_tensors:
         for name, t in r.inputs.items():
@@ -261,18 +212,18 @@ def results(ex: Example) -> None:
 
 def charts(r: LossResult, means: str) -> None:
     c1, c2 = st.columns(2)
-    c1.plotly_chart(make_loss_figure(r.per_element, lang=L()), width="stretch", theme="streamlit", key=W + "fig_loss")
+    c1.plotly_chart(xp.make_loss_figure(r.per_element, lang=L()), width="stretch", theme="streamlit", key=W + "fig_loss")
     c1.caption(tr("explorer.none_caption", L(), means=means))
     names = list(r.grads)
     name = c2.radio(tr("explorer.grad_wrt", L()), names, horizontal=True, key=W + "grad_slot") if len(names) > 1 \
         else names[0]
-    c2.plotly_chart(make_grad_figure(r.grads[name], name=name, lang=L()), width="stretch", theme="streamlit",
+    c2.plotly_chart(xp.make_grad_figure(r.grads[name], name=name, lang=L()), width="stretch", theme="streamlit",
                     key=W + "fig_grad")
     c2.caption(tr("explorer.grad_caption", L()))
 
 
 def derivation(r: LossResult) -> None:
-    d = explain(r)
+    d = xp.explain(r)
     if d is None:
         st.info(tr("explorer.no_derivation", L(), loss=r.spec.name))
         return
@@ -281,7 +232,7 @@ def derivation(r: LossResult) -> None:
         st.markdown(f"**{i}. {title}**" + (f" — {note}" if note else ""))
         st.latex(step.latex)
         st.code(format_tensor(step.value.to(torch.float32), digits=5, pretty=True), language=None)
-    diff, ok = agreement(d, r)
+    diff, ok = xp.agreement(d, r)
     st.success(tr("explorer.by_hand", L(), hand=f"{d.value:.6g}", cls=r.spec.cls.__name__, torch=f"{r.value:.6g}",
                   diff=f"{diff:.1e}", mark="✓" if ok else "✗"), icon="🧮")
 
@@ -290,14 +241,15 @@ def derivation(r: LossResult) -> None:
 
 st.title(tr("explorer.title", L()))
 st.caption(tr("explorer.intro", L()))
-current()
-for note in st.session_state.pop(K.EXPLORER_NOTES, []) or []:
+shared_example()
+for note in link_notes():
     st.warning(tr_phrase(note, L()), icon="🔗")
 switch = st.session_state.pop(K.EXPLORER_SWITCH_NOTE, None)
 if switch:
     st.info(switch, icon="↪️")
+language_ui(W)
 sidebar_ui()
-loss_ui(current())
-tensors_ui(current())
-results(current())
-write_link(current().to_query())
+loss_ui(shared_example())
+tensors_ui(shared_example())
+results(shared_example())
+write_link(shared_example().to_query())

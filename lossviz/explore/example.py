@@ -24,7 +24,7 @@ from typing import Any
 
 from lossviz.errors import LossvizInputError
 from lossviz.explore.presets import Preset, default_texts, get_preset
-from lossviz.losses import LossSpec, get_loss, list_losses
+from lossviz.losses import LossSpec, ParamSpec, get_loss, list_losses
 from lossviz.losses.evaluate import TRANSFORMS, LossResult, evaluate_text
 from lossviz.losses.parsing import MAX_CHARS
 
@@ -198,6 +198,29 @@ class Example:
 
     def replace(self, **changes: Any) -> Example:
         return replace(self, **changes)
+
+    def edited(self, kind: str, key: str, value: Any) -> Example:
+        """This example after the user typed ``value`` for a tensor text, a reshape or a parameter
+        (``kind``: texts, shapes or params); it no longer is a preset.
+
+        Example:
+            >>> Example("MSELoss", "mean").edited("params", "x", True).params
+            {'x': 'true'}
+        """
+        if kind not in ("texts", "shapes", "params"):
+            raise ValueError(kind)
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        return replace(self, **{kind: {**getattr(self, kind), key: text}}, preset="")
+
+    def param_value(self, p: ParamSpec) -> Any:
+        """The value a parameter's widget starts from: the example's text, else the default, in the
+        widget's type (bool for a checkbox, the choice itself, text otherwise)."""
+        given = self.params.get(p.name)
+        if p.kind == "bool":
+            return (given or str(p.default)).lower() in ("true", "1", "yes", "on")
+        if p.kind == "choice":
+            return type(p.choices[0])(given) if given and given in map(str, p.choices) else p.default
+        return given if given is not None else ("" if p.default is None else str(p.default))
 
 
 def allowed_transforms(loss: str | LossSpec) -> tuple[str, ...]:

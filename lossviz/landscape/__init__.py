@@ -71,6 +71,7 @@ from lossviz.landscape.view import (
     other_reductions,
     read_view,
     resolve_ranges,
+    settle,
     view_query,
 )
 
@@ -140,6 +141,7 @@ __all__ = [
     "prepare",
     "reduction_ratio",
     "route",
+    "settle",
     "setup_for",
     "suggest_lr",
 ]

@@ -68,6 +68,34 @@ def defaults(setup: Setup) -> dict[str, Any]:
     }
 
 
+#: Controls a new loss keeps (the others start again from the new loss's defaults).
+KEEP_ON_NEW_LOSS = (K.LANDSCAPE_RESOLUTION, K.LANDSCAPE_STEPS, K.LANDSCAPE_ARROWS, K.LANDSCAPE_TAB, K.LANDSCAPE_MARGIN)
+
+
+def settle(state: Mapping[str, Any], setup: Setup, link: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """What to set before the controls are drawn, and a sentence per link value refused.
+
+    First visit: the link's valid values over the defaults. A new loss: its own elements, ranges, rate and
+    overlay (``LANDSCAPE_COMPARE`` None: the family default). Always: an element key this example does not
+    have is replaced by the default pair. ``LossvizInputError`` when the example has only one number.
+    """
+    start = defaults(setup)
+    notes: list[str] = []
+    out: dict[str, Any] = {}
+    if not state.get(K.LANDSCAPE_SEEN):
+        values, notes = read_view(link, setup)
+        out = {**start, **values}
+    elif state.get(K.LANDSCAPE_SHOWN) != setup.loss:
+        out = {k: v for k, v in start.items() if k not in KEEP_ON_NEW_LOSS}
+        out[K.LANDSCAPE_COMPARE] = None
+    keys = {e.key for e in prediction_elements(setup)}
+    for k in (K.LANDSCAPE_X, K.LANDSCAPE_Y):
+        if out.get(k, state.get(k)) not in keys:
+            out[k] = start[k]
+    out[K.LANDSCAPE_SEEN], out[K.LANDSCAPE_SHOWN] = True, setup.loss
+    return out, notes
+
+
 def _element(setup: Setup) -> Callable[[str], str]:
     keys = {e.key for e in prediction_elements(setup)}
 
