@@ -20,7 +20,7 @@ from torch import nn
 import lossviz.landscape as L
 from lossviz import LossvizInputError
 from lossviz import session as K
-from lossviz.explore import Example, agreement, explain, grid_rows, grid_text
+from lossviz.explore import Example, agreement, explain, get_preset, grid_rows, grid_text
 from lossviz.explore.grid import EmptyCell
 from lossviz.losses import (
     BATCH_LAYOUTS,
@@ -204,3 +204,32 @@ def test_one_palette_and_legend() -> None:
     assert len(set(PALETTE)) == len(PALETTE) >= 6
     assert legend_below(-0.3) == {"orientation": "h", "yanchor": "top", "y": -0.3, "xanchor": "left", "x": 0.0}
     assert tint("#0072B2", 0.0) == "#0072b2" and tint("#0072B2", 1.0) == "#ffffff"
+
+
+def test_settle_reads_the_link_once_then_resets_only_for_a_new_loss() -> None:
+    setup = _mse()
+    first, notes = L.settle({}, setup, {K.LANDSCAPE_Y: "input:2", K.LANDSCAPE_STEPS: "x"})
+    assert first[K.LANDSCAPE_Y] == "input:2" and first[K.LANDSCAPE_STEPS] == 30 and len(notes) == 1
+    state = {**first, K.LANDSCAPE_RANGE: "-1, 1", K.LANDSCAPE_RESOLUTION: 21}
+    again, notes = L.settle(state, setup, {K.LANDSCAPE_Y: "input:0"})  # the link is read only once
+    assert K.LANDSCAPE_Y not in again and K.LANDSCAPE_RANGE not in again and not notes
+    other = L.setup_for(Example.for_landscape("GaussianNLLLoss"))
+    moved, _ = L.settle(state, other, {})
+    assert moved[K.LANDSCAPE_RANGE] == "" and moved[K.LANDSCAPE_Y] == "var:0" and moved[K.LANDSCAPE_COMPARE] is None
+    assert K.LANDSCAPE_RESOLUTION not in moved  # kept across losses
+    one = L.setup_for(Example("MSELoss", "mean", texts={"input": "1", "target": "2"}))
+    with pytest.raises(LossvizInputError):
+        L.settle({}, one, {})
+
+
+def test_edits_and_parameter_widget_values() -> None:
+    ex = Example.from_preset(get_preset("l1_sum"))
+    edited = ex.edited("texts", "input", "4, 5, 6")
+    assert edited.texts["input"] == "4, 5, 6" and edited.preset == "" and ex.texts["input"] == "1, 2, 3"
+    ce = Example("CrossEntropyLoss", "mean", params={"label_smoothing": "0.2"})
+    spec = get_loss("CrossEntropyLoss")
+    assert ce.param_value(spec.param("label_smoothing")) == "0.2"
+    assert ce.param_value(spec.param("weight")) == ""
+    mm = Example("MultiMarginLoss", "mean", params={"p": "2"})
+    assert mm.param_value(get_loss("MultiMarginLoss").param("p")) == 2
+    assert Example("CTCLoss", "mean").param_value(get_loss("CTCLoss").param("zero_infinity")) is False
