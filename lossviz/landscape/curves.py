@@ -133,6 +133,12 @@ def default_comparison(setup: Setup) -> list[str]:
     return [n for n in family if n != setup.loss and n in ok]
 
 
+def _sweep_range(setup: Setup, el: Element, x_range: Sequence[float] | None) -> tuple[float, float]:
+    """The one range every curve of a comparison sweeps (checked and clipped once)."""
+    check_element(setup, el)
+    return _resolve_range(setup, el, x_range, [])
+
+
 def compare_curves(
     setup: Setup,
     el: Element,
@@ -142,9 +148,7 @@ def compare_curves(
     resolution: int = DEFAULT_CURVE_RESOLUTION,
 ) -> list[Curve]:
     """This loss's curve and the same sweep for each of ``losses`` on the same example."""
-    check_element(setup, el)
-    notes: list[str] = []
-    rng = _resolve_range(setup, el, x_range, notes)
+    rng = _sweep_range(setup, el, x_range)
     curves = [compute_curve(setup, el, x_range=rng, resolution=resolution)]
     for name in losses:
         spec = get_loss(name)
@@ -205,9 +209,7 @@ def compare_reductions(
     resolution: int = DEFAULT_CURVE_RESOLUTION,
 ) -> list[Curve]:
     """The same sweep under each reduction the loss offers (except 'none', which equals 'sum')."""
-    check_element(setup, el)
-    notes: list[str] = []
-    rng = _resolve_range(setup, el, x_range, notes)
+    rng = _sweep_range(setup, el, x_range)
     out = []
     for red in setup.spec.reductions:
         if red == "none":

@@ -142,30 +142,20 @@ def _contour_trace(surface: Surface, *, hover: bool = True, colorbar: bool = Tru
 
 
 def _marker_traces(surface: Surface, *, legend: bool = True) -> list[go.Scatter]:
-    c, m = surface.current, surface.minimum
+    marks = ((surface.minimum, MINIMUM, "lowest point on the grid"), (surface.current, CURRENT, "current example"))
     return [
         go.Scatter(
-            x=[m.coords[0]],
-            y=[m.coords[1]],
+            x=[p.coords[0]],
+            y=[p.coords[1]],
             mode="markers",
-            marker=MINIMUM,
+            marker=marker,
             cliponaxis=False,
-            name="lowest point on the grid",
-            customdata=[[m.loss, *m.grad]],
-            hovertemplate=_point_hover(surface, "lowest point on the grid"),
+            name=name,
+            customdata=[[p.loss, *p.grad]],
+            hovertemplate=_point_hover(surface, name),
             showlegend=legend,
-        ),
-        go.Scatter(
-            x=[c.coords[0]],
-            y=[c.coords[1]],
-            mode="markers",
-            marker=CURRENT,
-            cliponaxis=False,
-            name="current example",
-            customdata=[[c.loss, *c.grad]],
-            hovertemplate=_point_hover(surface, "current example"),
-            showlegend=legend,
-        ),
+        )
+        for p, marker, name in marks
     ]
 
 
