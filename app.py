@@ -2,12 +2,13 @@
 
 import streamlit as st
 
+from lossviz import session as K
 from lossviz.i18n import lang_from, tr
 
 st.set_page_config(page_title="lossviz", page_icon="📉", layout="wide")
 
 # Page titles follow the language the explorer chose (or ?lang= on a first visit); url_paths never change.
-lang = lang_from(st.session_state.get("lossviz_lang") or st.query_params.get("lang"))
+lang = lang_from(st.session_state.get(K.LANG) or st.query_params.get(K.LANG_QUERY))
 
 explorer = st.Page("pages/explorer.py", title=tr("nav.explore", lang), icon="🔍", default=True, url_path="explore")
 

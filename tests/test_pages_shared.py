@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from lossviz import session as K
 from lossviz.explore import DEFAULT_LOSS, Example, default_texts
+from lossviz.i18n import tr
 from lossviz.landscape import view_query
 from lossviz.losses import get_loss, list_losses
 
@@ -102,6 +103,7 @@ def test_a_landscape_link_reopens_as_it_was_without_warnings() -> None:
     assert again.text_input(key=K.LANDSCAPE_RANGE).value == "-1, 3, -2, 2"
     assert again.session_state[K.LANDSCAPE_TAB] == "Loss curve"
     assert again.session_state[K.LANG] == "zh"
+    assert again.title[0].value == tr("landscape.title", "zh")  # the page reopens in the link's language
     assert again.session_state[K.EXAMPLE].texts["input"] == "2.0, -1.0, 0.5"
 
 
