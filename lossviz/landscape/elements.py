@@ -199,19 +199,18 @@ def element_label(setup: Setup, el: Element) -> str:
     return sym + ",".join(str(i).translate(_SUB) for i in idx)
 
 
+def _where(setup: Setup, el: Element) -> str:
+    """Where the element sits, in the spec's dimension names: ``sample 0, class 1`` ("" when unnamed)."""
+    idx = multi_index(setup, el)
+    names = setup.spec.dim_names.get(len(idx))
+    return ", ".join(f"{n} {i}" for n, i in zip(names, idx, strict=True)) if names and idx else ""
+
+
 def element_description(setup: Setup, el: Element) -> str:
     """Label plus where the element sits and its current value, for option lists."""
-    idx = multi_index(setup, el)
-    ndim = len(idx)
-    names = setup.spec.dim_names.get(ndim)
-    slot = setup.spec.slot(el.slot)
-    where = ", ".join(f"{n} {i}" for n, i in zip(names, idx, strict=True)) if names and idx else ""
-    what = slot.label
-    parts = [element_label(setup, el), "—", what]
-    if where:
-        parts.append(f"({where})")
-    parts.append(f"= {setup.current(el):.4g}")
-    return " ".join(parts)
+    where = _where(setup, el)
+    parts = [element_label(setup, el), "—", setup.spec.slot(el.slot).label, *([f"({where})"] if where else [])]
+    return " ".join([*parts, f"= {setup.current(el):.4g}"])
 
 
 def default_elements(setup: Setup) -> tuple[Element, Element]:
@@ -326,10 +325,9 @@ def parse_ranges(text: str) -> tuple[tuple[float, float], tuple[float, float] | 
 
 
 def axis_title(setup: Setup, el: Element) -> str:
-    idx = multi_index(setup, el)
-    names = setup.spec.dim_names.get(len(idx))
-    where = ", ".join(f"{n} {i}" for n, i in zip(names, idx, strict=True)) if names and idx else ""
-    return f"{element_label(setup, el)}" + (f"  ({where})" if where else "")
+    """The axis title: label and, when the spec names the dimensions, where the element sits."""
+    where = _where(setup, el)
+    return element_label(setup, el) + (f"  ({where})" if where else "")
 
 
 def flat_reason(setup: Setup, el: Element) -> str | None:
