@@ -148,7 +148,7 @@ def _check_index_target(loss: str, x: Tensor, y: Tensor, n_classes: int, ignore_
             )
         raise LossvizInputError(
             f"{loss}: input has shape {_shape(x)}, so class-index targets must have shape "
-            f"{want} (the input's shape without the class dimension {1 if x.dim() > 1 else 0}), "
+            f"{want} (the input's shape without the class dimension {class_dim(x.dim())}), "
             f"but target has shape {_shape(y)}"
         )
     return _class_indices(loss, y, n_classes, ignore_index)
