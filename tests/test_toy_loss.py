@@ -19,8 +19,15 @@ from torch import nn
 from lossviz.cli import main as cli_main
 from lossviz.explore import Example, explain, snippet
 from lossviz.landscape import compute_surface, default_elements, element_label, setup_for
-from lossviz.losses import LandscapeExample, LossSpec, TensorSlot, get_loss, list_losses, register_loss
-from lossviz.losses.registry import unregister_loss
+from lossviz.losses import (
+    LandscapeExample,
+    LossSpec,
+    TensorSlot,
+    get_loss,
+    list_losses,
+    register_loss,
+    unregister_loss,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY = "QuarticLoss"

@@ -41,15 +41,13 @@ from lossviz.losses.registry import (
     ParamSpec,
     TensorSlot,
     TrainingUse,
-    chance_loss,
     class_dim,
     get_loss,
     list_losses,
     register_loss,
-    training_loss,
-    training_losses,
     unregister_loss,
 )
+from lossviz.losses.training_use import chance_loss, training_loss, training_losses
 
 __all__ = [
     "BATCH_LAYOUTS",

@@ -290,38 +290,3 @@ def get_loss(name: str) -> LossSpec:
     shown = str(name)[:60]
     raise LossvizInputError(f"unknown loss {shown!r}; choose one of: {', '.join(_REGISTRY)}")
 
-
-# --------------------------------------------------------------------------- training use
-
-
-def training_losses() -> dict[str, str]:
-    """Losses that train a 10-class network from raw scores, with how they are applied."""
-    return {n: s.training.doc for n, s in _REGISTRY.items() if s.training is not None}
-
-
-def training_loss(name: str, **options: Any) -> Callable[[Tensor, Tensor], Tensor]:
-    """The loss as a function of (scores (N, C), labels (N)), built from its spec's ``training`` use.
-
-    Only the options the spec names (e.g. ``label_smoothing``, ``margin``) reach the constructor.
-    """
-    spec = get_loss(name)
-    use = spec.training
-    if use is None:
-        raise LossvizInputError(
-            f"loss {spec.name!r} does not fit 10-class training here: choose one of {', '.join(training_losses())}"
-        )
-    kwargs = {k: spec.param(k).coerce(v, spec.name) for k, v in options.items() if k in use.options}
-    module = spec.cls(**kwargs)
-    if use.transform == "none":
-        return module
-    from lossviz.losses.evaluate import apply_transform
-
-    return lambda scores, target: module(apply_transform(use.transform, scores, spec), target)
-
-
-def chance_loss(name: str, num_classes: int = 10, **options: Any) -> float:
-    """The loss of a network that cannot tell the classes apart (all scores equal)."""
-    spec = get_loss(name)
-    if spec.training is None:
-        raise LossvizInputError(f"loss {spec.name!r} does not train a classifier here")
-    return float(spec.training.chance(num_classes, options))
