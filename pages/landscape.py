@@ -1,11 +1,8 @@
 """Loss landscape: loss curves, 2-D/3-D surfaces, gradient fields and descent paths.
 
-Lays out widgets and draws. Numbers come from ``lossviz.landscape`` (batched through the real
-``torch.nn`` module); decisions (defaults, link checking, range and learning-rate fallbacks) from its
-``view`` functions. It draws the session's one ``Example``, checked through the explorer's own input
-path; its loss and reduction selectors change that example for both pages. Its controls are keys in
-the URL under ``ls_``.
-"""
+Lays out widgets and draws; numbers and decisions come from ``lossviz.landscape``. It draws the session's
+one ``Example`` (checked through the explorer's own input path); its loss and reduction selectors change
+that example for both pages. Its controls are keys in the URL under ``ls_``."""
 
 from __future__ import annotations
 
@@ -32,6 +29,18 @@ VIEW_KEYS = (K.LANDSCAPE_X, K.LANDSCAPE_Y, K.LANDSCAPE_RESOLUTION, K.LANDSCAPE_R
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _setup(ex: Example) -> ls.Setup:
     return ls.setup_for(ex)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _labels(ex: Example) -> dict[str, str]:
+    s = _setup(ex)
+    return {e.key: ls.element_description(s, e) for e in ls.prediction_elements(s)}
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _comparable(ex: Example) -> tuple[list[str], list[str]]:
+    s = _setup(ex)
+    return ls.comparable_losses(s), ls.default_comparison(s)
 
 
 @st.cache_data(max_entries=64, show_spinner="Computing the surface…")
@@ -66,22 +75,20 @@ def _fig(kind: str, ex: Example, xk: str, yk: str, xr: tuple, yr: tuple, res: in
 
 @st.cache_resource(show_spinner=False)
 def _margin_fig(lang: str) -> go.Figure:
-    return ls.make_curve_figure(ls.margin_curves(), title=tr("landscape.margin_title", lang),
-                                x_title=tr("landscape.margin_x", lang), mark_current=False, loss_range=(-0.2, 4.0),
-                                slope_range=(-3.0, 1.5))
+    return ls.make_margin_figure(tr("landscape.margin_title", lang), tr("landscape.margin_x", lang))
 
 
 # --------------------------------------------------------------------------- what the user chose
 
 
 def _on_loss() -> None:
-    ex, _ = shared_example().with_loss(st.session_state[K.LANDSCAPE_LOSS], fallback=Example.for_landscape)
-    st.session_state[K.EXAMPLE] = ex
+    loss = st.session_state[K.LANDSCAPE_LOSS]
+    st.session_state[K.EXAMPLE] = shared_example().with_loss(loss, fallback=Example.for_landscape)[0]
 
 
 def _on_reduction() -> None:
-    ex = shared_example().replace(reduction=st.session_state[K.LANDSCAPE_REDUCTION], preset="")
-    st.session_state[K.EXAMPLE] = ex
+    red = st.session_state[K.LANDSCAPE_REDUCTION]
+    st.session_state[K.EXAMPLE] = shared_example().replace(reduction=red, preset="")
 
 
 def example_ui(lang: str, col_loss: Any, col_red: Any) -> Example:
@@ -114,7 +121,7 @@ def drawable_ui(lang: str, ex: Example) -> tuple[Example, ls.Setup, str]:
         raise
 
 
-def view_ui(lang: str, setup: ls.Setup, cols: list[Any], row: list[Any]) -> dict[str, Any]:
+def view_ui(lang: str, ex: Example, setup: ls.Setup, cols: list[Any], row: list[Any]) -> dict[str, Any]:
     """The page's controls: set from the link on the first visit, reset for a new loss, then drawn."""
     try:
         values, notes = ls.settle(st.session_state, setup, query())
@@ -124,10 +131,9 @@ def view_ui(lang: str, setup: ls.Setup, cols: list[Any], row: list[Any]) -> dict
     for n in notes:
         st.warning(n)
     st.session_state.update(values)
-    elements = ls.prediction_elements(setup)
-    keys, labels = [e.key for e in elements], {e.key: ls.element_description(setup, e) for e in elements}
-    cols[0].selectbox(tr("landscape.x", lang), keys, key=K.LANDSCAPE_X, format_func=labels.get)
-    cols[1].selectbox(tr("landscape.y", lang), keys, key=K.LANDSCAPE_Y, format_func=labels.get)
+    labels = _labels(ex)
+    cols[0].selectbox(tr("landscape.x", lang), list(labels), key=K.LANDSCAPE_X, format_func=labels.get)
+    cols[1].selectbox(tr("landscape.y", lang), list(labels), key=K.LANDSCAPE_Y, format_func=labels.get)
     row[0].select_slider(tr("landscape.resolution", lang), ls.RES_OPTIONS, key=K.LANDSCAPE_RESOLUTION,
                          help=tr("landscape.resolution_help", lang))
     row[1].text_input(tr("landscape.ranges", lang), key=K.LANDSCAPE_RANGE, placeholder="auto",
@@ -152,7 +158,7 @@ st.title(tr("landscape.title", L))
 st.markdown(tr("landscape.intro", L))
 top = st.columns([1.3, 1, 1.6, 1.6])
 ex, setup, origin = drawable_ui(L, example_ui(L, top[0], top[1]))
-view = view_ui(L, setup, top[2:], st.columns([1.2, 1.6, 1, 1, 0.8]))
+view = view_ui(L, ex, setup, top[2:], st.columns([1.2, 1.6, 1, 1, 0.8]))
 xk, yk, steps = view[K.LANDSCAPE_X], view[K.LANDSCAPE_Y], int(view[K.LANDSCAPE_STEPS])
 res = int(view[K.LANDSCAPE_RESOLUTION] or ls.DEFAULT_RESOLUTION)
 link()
@@ -208,10 +214,9 @@ with tabs[1]:
 
 with tabs[2]:
     if tabs[2].open:
-        comparable = ls.comparable_losses(setup)
+        comparable, family = _comparable(ex)
         held = st.session_state.get(K.LANDSCAPE_COMPARE)
-        st.session_state[K.LANDSCAPE_COMPARE] = [v for v in (held if held is not None else
-                                                              ls.default_comparison(setup)) if v in comparable]
+        st.session_state[K.LANDSCAPE_COMPARE] = [v for v in (family if held is None else held) if v in comparable]
         overlay = st.multiselect(tr("landscape.overlay", L), comparable, key=K.LANDSCAPE_COMPARE,
                                  help=tr("landscape.overlay_help", L)) if comparable else []
         if not comparable:

@@ -161,3 +161,11 @@ def test_a_diverging_path_does_not_blow_up_the_3d_axes() -> None:
     assert min(drawn.x) >= surf.xs[0] and max(drawn.x) <= surf.xs[-1]
     assert list(fig.layout.scene.xaxis.range) == pytest.approx([surf.xs[0], surf.xs[-1]], rel=1e-6)
     assert any("leaves the plotted range" in a.text for a in fig.layout.annotations)
+
+
+def test_margin_figure_overlays_the_classic_losses_on_fixed_axes() -> None:
+    fig = S.make_margin_figure("t", "m")
+    names = [t.name for t in fig.data if t.showlegend is not False]
+    assert names[:4] == [c.name for c in S.margin_curves()]
+    assert tuple(fig.layout.yaxis.range) == (-0.2, 4.0) and tuple(fig.layout.yaxis2.range) == (-3.0, 1.5)
+    assert fig.layout.title.text == "t" and fig.layout.xaxis.title.text == "m"

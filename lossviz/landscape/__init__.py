@@ -55,6 +55,7 @@ from lossviz.landscape.figures import (
     make_curve_figure,
     make_descent_animation_figure,
     make_descent_loss_figure,
+    make_margin_figure,
     make_surface3d_figure,
 )
 from lossviz.landscape.surfaces import Surface, auto_range, compute_surface
@@ -132,6 +133,7 @@ __all__ = [
     "make_descent_animation_figure",
     "make_descent_loss_figure",
     "make_engine",
+    "make_margin_figure",
     "make_surface3d_figure",
     "margin_curves",
     "multi_index",

@@ -16,7 +16,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from lossviz.errors import LossvizInputError
-from lossviz.landscape.curves import Curve
+from lossviz.landscape.curves import Curve, margin_curves
 from lossviz.landscape.descent import DescentPath
 from lossviz.landscape.surfaces import Surface
 from lossviz.theme import HIGHLIGHT, LOSS_SCALE, PALETTE, legend_below
@@ -692,3 +692,10 @@ def make_curve_figure(
         hovermode="closest",
     )
     return fig
+
+
+def make_margin_figure(title: str = "losses against the margin m = y·z", x_title: str = "margin m = y·z") -> go.Figure:
+    """The classic picture: classification losses of one example against its margin (``margin_curves``),
+    with axes fixed so the logistic, hinge and squared losses can be told apart."""
+    return make_curve_figure(margin_curves(), title=title, x_title=x_title, mark_current=False,
+                             loss_range=(-0.2, 4.0), slope_range=(-3.0, 1.5))
