@@ -15,7 +15,7 @@ from __future__ import annotations
 # isort: off
 from lossviz.losses import regression, classification, probabilistic, margin, sequence  # noqa: F401
 # isort: on
-from lossviz.losses.checks import REDUCTION_DOC
+from lossviz.losses.checks import REDUCTION_DOC, Broadcast
 from lossviz.losses.evaluate import (
     TRANSFORMS,
     LossResult,
@@ -50,6 +50,7 @@ from lossviz.losses.registry import (
 from lossviz.losses.training_use import chance_loss, training_loss, training_losses
 
 __all__ = [
+    "Broadcast",
     "BATCH_LAYOUTS",
     "LandscapeExample",
     "TrainingUse",

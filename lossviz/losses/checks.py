@@ -22,6 +22,11 @@ def _as_float(t: Tensor) -> Tensor:
     return t if t.is_floating_point() else t.to(torch.float32)
 
 
+class Broadcast(str):
+    """A warning that torch pairs two tensors of different shapes by broadcasting (still a plain string
+    for every reader; code asks ``isinstance(w, Broadcast)`` instead of searching the text)."""
+
+
 def _same_or_broadcast(loss: str, a: str, ta: Tensor, b: str, tb: Tensor, warnings: list[str]) -> None:
     if ta.shape == tb.shape:
         return
@@ -32,11 +37,11 @@ def _same_or_broadcast(loss: str, a: str, ta: Tensor, b: str, tb: Tensor, warnin
             f"{loss}: {a} has shape {_shape(ta)} but {b} has shape {_shape(tb)}; give them the same shape "
             f"(one {b} value per {a} value)"
         ) from None
-    warnings.append(
+    warnings.append(Broadcast(
         f"{a} has shape {_shape(ta)} but {b} has shape {_shape(tb)}; PyTorch broadcasts them to "
         f"{tuple(out)}, pairing every {a} value with every {b} value. That is almost always a bug: "
         "give them the same shape."
-    )
+    ))
 
 
 def _need_same(loss: str, a: str, ta: Tensor, b: str, tb: Tensor) -> None:
