@@ -118,6 +118,10 @@ TEXT: dict[str, dict[str, str]] = {
         "landscape.red_title": "{loss}: the same sweep under each reduction",
         "landscape.red_paths": "Gradient descent with the same learning rate ({lr}) under each reduction:",
         "landscape.warnings": "Warnings about this example",
+        "landscape.tab.Surface": "Surface",
+        "landscape.tab.Descent": "Descent",
+        "landscape.tab.Loss curve": "Loss curve",
+        "landscape.tab.sum vs mean": "sum vs mean",
     },
     "zh": {
         "lang.label": "Language · 语言",
@@ -217,6 +221,10 @@ TEXT: dict[str, dict[str, str]] = {
         "landscape.red_title": "{loss}：同一扫描在各种归约下",
         "landscape.red_paths": "相同学习率（{lr}）下各种归约的梯度下降：",
         "landscape.warnings": "关于这个样例的警告",
+        "landscape.tab.Surface": "曲面",
+        "landscape.tab.Descent": "梯度下降",
+        "landscape.tab.Loss curve": "损失曲线",
+        "landscape.tab.sum vs mean": "sum 与 mean",
     },
 }
 

@@ -167,10 +167,8 @@ if xk == yk:
     st.stop()
 
 ranges = ls.resolve_ranges(setup, xk, yk, view[K.LANDSCAPE_RANGE] or "")
-for e in ranges.errors:
-    st.error(e)
-for n in ranges.notes:
-    st.info(n)
+for level, text in ranges.messages():
+    getattr(st, level)(text)
 xr, yr = ranges.x, ranges.y
 lr, automatic = ls.learning_rate(setup, xk, yk, ranges, view[K.LANDSCAPE_LR])
 auto = tr("landscape.automatic", L) if automatic else ""
@@ -190,7 +188,8 @@ st.markdown(
 for n in surface.notes:
     st.info(n)
 
-tabs = st.tabs(list(ls.TABS), key=K.LANDSCAPE_TAB, on_change="rerun")
+st.session_state[K.LANDSCAPE_TAB] = ls.tab_label(ls.tab_key(st.session_state.get(K.LANDSCAPE_TAB)), L)
+tabs = st.tabs([ls.tab_label(k, L) for k in ls.TABS], key=K.LANDSCAPE_TAB, on_change="rerun")
 grid = (ex, xk, yk, xr, yr, res, lr, steps)
 
 with tabs[0]:

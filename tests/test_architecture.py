@@ -233,3 +233,10 @@ def test_edits_and_parameter_widget_values() -> None:
     mm = Example("MultiMarginLoss", "mean", params={"p": "2"})
     assert mm.param_value(get_loss("MultiMarginLoss").param("p")) == 2
     assert Example("CTCLoss", "mean").param_value(get_loss("CTCLoss").param("zero_infinity")) is False
+
+
+def test_tabs_are_keys_in_the_link_and_labels_in_each_language() -> None:
+    assert L.tab_key(L.tab_label("Descent", "zh")) == "Descent" == L.tab_key("Descent")
+    assert L.tab_key("Hidden") == L.TABS[0]
+    assert L.view_query({K.LANDSCAPE_TAB: L.tab_label("sum vs mean", "zh")})[K.LANDSCAPE_TAB] == "sum vs mean"
+    assert [m[0] for m in L.resolve_ranges(_mse(), "input:0", "input:1", "1, 2, 3").messages()] == ["error"]

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from lossviz import session as K
 from lossviz.explore import DEFAULT_LOSS, Example, default_texts
 from lossviz.i18n import tr
-from lossviz.landscape import view_query
+from lossviz.landscape import tab_label, view_query
 from lossviz.losses import get_loss, list_losses
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,7 +101,7 @@ def test_a_landscape_link_reopens_as_it_was_without_warnings() -> None:
     assert not again.warning and not again.error
     assert again.selectbox(key=K.LANDSCAPE_Y).value == "input:2"
     assert again.text_input(key=K.LANDSCAPE_RANGE).value == "-1, 3, -2, 2"
-    assert again.session_state[K.LANDSCAPE_TAB] == "Loss curve"
+    assert again.session_state[K.LANDSCAPE_TAB] == tab_label("Loss curve", "zh")  # the key, shown in Chinese
     assert again.session_state[K.LANG] == "zh"
     assert again.title[0].value == tr("landscape.title", "zh")  # the page reopens in the link's language
     assert again.session_state[K.EXAMPLE].texts["input"] == "2.0, -1.0, 0.5"

@@ -73,6 +73,8 @@ from lossviz.landscape.view import (
     read_view,
     resolve_ranges,
     settle,
+    tab_key,
+    tab_label,
     view_query,
 )
 
@@ -146,4 +148,6 @@ __all__ = [
     "settle",
     "setup_for",
     "suggest_lr",
+    "tab_key",
+    "tab_label",
 ]

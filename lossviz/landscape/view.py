@@ -22,6 +22,7 @@ import torch  # noqa: F401 - used by the docstring example
 
 from lossviz import session as K
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import LANGS, tr
 from lossviz.landscape.curves import comparable_losses
 from lossviz.landscape.descent import suggest_lr
 from lossviz.landscape.elements import (
@@ -94,6 +95,19 @@ def settle(state: Mapping[str, Any], setup: Setup, link: Mapping[str, Any]) -> t
             out[k] = start[k]
     out[K.LANDSCAPE_SEEN], out[K.LANDSCAPE_SHOWN] = True, setup.loss
     return out, notes
+
+
+def tab_label(key: str, lang: str) -> str:
+    """What the tab ``key`` is called in ``lang`` (the URL keeps the key)."""
+    return tr(f"landscape.tab.{key}", lang)
+
+
+def tab_key(label: Any) -> str:
+    """The key of a tab from its label in any language (the first tab for anything else)."""
+    for key in TABS:
+        if label == key or label in {tab_label(key, lang) for lang in LANGS}:
+            return key
+    return TABS[0]
 
 
 def _element(setup: Setup) -> Callable[[str], str]:
@@ -190,6 +204,8 @@ def view_query(values: Mapping[str, Any]) -> dict[str, str]:
         v = values.get(key)
         if v is None or v == "":
             continue
+        if key == K.LANDSCAPE_TAB:
+            v = tab_key(v)
         if isinstance(v, bool):
             v = "true" if v else "false"
         elif isinstance(v, float):
@@ -215,6 +231,10 @@ class Ranges:
     y: tuple[float, float]
     notes: tuple[str, ...] = ()  # clipped to a domain: information
     errors: tuple[str, ...] = ()  # the text could not be used: automatic ranges instead
+
+    def messages(self) -> list[tuple[str, str]]:
+        """(level, sentence) for the page: ``error`` for refused text, ``info`` for a clipped range."""
+        return [("error", e) for e in self.errors] + [("info", n) for n in self.notes]
 
 
 def resolve_ranges(setup: Setup, xk: str, yk: str, text: str) -> Ranges:
