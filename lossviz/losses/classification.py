@@ -24,6 +24,7 @@ from lossviz.losses.checks import (
     true_and_rival,
     zero_weight_flat_reason,
 )
+from lossviz.losses.derivations import derive_bce, derive_bcel, derive_ce, derive_multi_margin, derive_nll
 from lossviz.losses.registry import (
     LandscapeExample,
     LossSpec,
@@ -109,6 +110,7 @@ register_loss(
     LossSpec(
         name="CrossEntropyLoss",
         cls=nn.CrossEntropyLoss,
+        derive=derive_ce,
         symbols={"input": "z"}, dim_names={1: ("class",), 2: ("sample", "class")},
         # per_sample not for vmap's sake but for speed: only the sample that holds the varied logits is
         # recomputed; 'mean' divides by the summed class weights, read off torch
@@ -179,6 +181,7 @@ register_loss(
     LossSpec(
         name="NLLLoss",
         cls=nn.NLLLoss,
+        derive=derive_nll,
         symbols={"input": "x"}, dim_names={1: ("class",), 2: ("sample", "class")},
         landscape_example=LandscapeExample({"input": "[[0.1, 0.2, 0.3], [1.0, -0.5, 0.2]]", "target": "1, 0"}, transform="log_softmax"), default_pair=true_and_rival,
         flat_reason=class_index_flat_reason("NLLLoss", reads_true_class_only=True),
@@ -254,6 +257,7 @@ register_loss(
     LossSpec(
         name="BCELoss",
         cls=nn.BCELoss,
+        derive=derive_bce,
         symbols={"input": "p"}, family=("MSELoss",),
         landscape_example=LandscapeExample({"input": "0.3, 0.8, 0.6", "target": "1., 0., 1."}),
         domain=_bce_domain, flat_reason=zero_weight_flat_reason,
@@ -302,6 +306,7 @@ register_loss(
     LossSpec(
         name="BCEWithLogitsLoss",
         cls=nn.BCEWithLogitsLoss,
+        derive=derive_bcel,
         symbols={"input": "z"}, family=("MultiLabelSoftMarginLoss",),
         landscape_example=LandscapeExample({"input": "-0.5, 1.2, 0.3", "target": "1., 0., 1."}),
         flat_reason=zero_weight_flat_reason,
@@ -383,6 +388,7 @@ register_loss(
     LossSpec(
         name="MultiMarginLoss",
         cls=nn.MultiMarginLoss,
+        derive=derive_multi_margin,
         symbols={"input": "z"}, dim_names={1: ("class",), 2: ("sample", "class")}, batch_layout="per_sample",
         family=("CrossEntropyLoss",), landscape_example=LandscapeExample({"input": "[[0.1, 0.2, 0.3], [1.0, -0.5, 0.2]]", "target": "1, 0"}), default_pair=true_and_rival,
         training=TrainingUse("multi-class hinge loss on the raw scores (wants the right class ahead by a margin)",

@@ -18,6 +18,7 @@ from lossviz.losses.checks import (
     first_of_each,
     positive,
 )
+from lossviz.losses.derivations import derive_cosine, derive_hinge, derive_ranking, derive_soft_margin
 from lossviz.losses.registry import LandscapeExample, LossSpec, ParamSpec, Tensor, TensorSlot, register_loss
 
 
@@ -41,6 +42,7 @@ register_loss(
     LossSpec(
         name="HingeEmbeddingLoss",
         cls=nn.HingeEmbeddingLoss,
+        derive=derive_hinge,
         symbols={"input": "x"},
         landscape_example=LandscapeExample({"input": "0.3, 1.5, 0.2, 0.8", "target": "1, -1, -1, 1"}),
         domain=positive("input", "HingeEmbeddingLoss reads its input as a distance, which cannot be negative"),
@@ -75,6 +77,7 @@ register_loss(
     LossSpec(
         name="SoftMarginLoss",
         cls=nn.SoftMarginLoss,
+        derive=derive_soft_margin,
         symbols={"input": "x"}, batch_layout="elementwise",
         landscape_example=LandscapeExample({"input": "-0.5, 1.2, 0.3", "target": "1., -1., 1."}),
         title_zh="软间隔损失",
@@ -116,6 +119,7 @@ register_loss(
     LossSpec(
         name="MarginRankingLoss",
         cls=nn.MarginRankingLoss,
+        derive=derive_ranking,
         symbols={"input1": "a", "input2": "b"},
         landscape_example=LandscapeExample({"input1": "0.2, 1.0", "input2": "0.8, 0.1", "target": "1., -1."}),
         default_pair=lambda t, p: first_of_each(t, p, ("input1", "input2")),
@@ -162,6 +166,7 @@ register_loss(
     LossSpec(
         name="CosineEmbeddingLoss",
         cls=nn.CosineEmbeddingLoss,
+        derive=derive_cosine,
         symbols={"input1": "u", "input2": "v"}, dim_names={2: ("pair", "dim")},
         title_zh="余弦嵌入损失",
         task="embedding",

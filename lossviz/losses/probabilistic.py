@@ -17,6 +17,7 @@ from lossviz.losses.checks import (
     first_of_each,
     positive,
 )
+from lossviz.losses.derivations import derive_gauss, derive_kl, derive_poisson
 from lossviz.losses.registry import LandscapeExample, LossSpec, ParamSpec, Tensor, TensorSlot, register_loss
 
 
@@ -59,6 +60,7 @@ register_loss(
     LossSpec(
         name="KLDivLoss",
         cls=nn.KLDivLoss,
+        derive=derive_kl,
         symbols={"input": "x"}, dim_names={2: ("row", "class")},
         landscape_example=LandscapeExample(
             {"input": "[[0.2, 1.1, 0.4], [1.0, 0.1, 0.6]]", "target": "[[0.1, 0.6, 0.3], [0.5, 0.2, 0.3]]"},
@@ -115,6 +117,7 @@ register_loss(
     LossSpec(
         name="PoissonNLLLoss",
         cls=nn.PoissonNLLLoss,
+        derive=derive_poisson,
         symbols={"input": "x"},
         landscape_example=LandscapeExample({"input": "0.5, 1.0, -0.2", "target": "2., 3., 0."}),
         domain=positive("input", "with log_input off the input is the rate λ itself, which cannot be negative",
@@ -168,6 +171,7 @@ register_loss(
     LossSpec(
         name="GaussianNLLLoss",
         cls=nn.GaussianNLLLoss,
+        derive=derive_gauss,
         symbols={"input": "μ", "var": "σ²"}, batch_layout="elementwise",
         landscape_example=LandscapeExample({"input": "0.5, 2.0", "target": "1.5, 1.0", "var": "0.5, 1.0"}),
         default_pair=lambda t, p: first_of_each(t, p, ("input", "var")),

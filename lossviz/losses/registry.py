@@ -219,6 +219,8 @@ class LossSpec:
     #: why an element cannot change the loss, when the example itself says so
     flat_reason: FlatRule | None = None
     # --- elsewhere
+    #: the loss recomputed by hand, step by step (lossviz.losses.derivations); None: no derivation yet
+    derive: Callable[[Any], Any] | None = None
     #: whether and how it trains a 10-class network (None: it does not)
     training: TrainingUse | None = None
     #: a hint appended when the loss comes out inf or NaN

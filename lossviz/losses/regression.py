@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from lossviz.losses.checks import _as_float, _rand, _same_or_broadcast
+from lossviz.losses.derivations import derive_huber, derive_l1, derive_mse, derive_smooth_l1
 from lossviz.losses.registry import (
     Checker,
     LandscapeExample,
@@ -43,6 +44,7 @@ register_loss(
     LossSpec(
         name="L1Loss",
         cls=nn.L1Loss,
+        derive=derive_l1,
         symbols={"input": "ŷ"}, family=("MSELoss", "SmoothL1Loss", "HuberLoss"), landscape_example=LandscapeExample({"input": "2.0, -1.0, 0.5", "target": "0.5, 1.0, 0.5"}),
         title_zh="L1 损失（平均绝对误差）",
         task="regression",
@@ -61,6 +63,7 @@ register_loss(
     LossSpec(
         name="MSELoss",
         cls=nn.MSELoss,
+        derive=derive_mse,
         symbols={"input": "ŷ"}, family=("L1Loss", "SmoothL1Loss", "HuberLoss"), landscape_example=LandscapeExample({"input": "2.0, -1.0, 0.5", "target": "0.5, 1.0, 0.5"}),
         title_zh="均方误差损失（MSE）",
         task="regression",
@@ -80,6 +83,7 @@ register_loss(
     LossSpec(
         name="SmoothL1Loss",
         cls=nn.SmoothL1Loss,
+        derive=derive_smooth_l1,
         symbols={"input": "ŷ"}, family=("MSELoss", "L1Loss", "HuberLoss"), landscape_example=LandscapeExample({"input": "2.0, -1.0, 0.5", "target": "0.5, 1.0, 0.5"}),
         title_zh="平滑 L1 损失",
         task="regression",
@@ -101,6 +105,7 @@ register_loss(
     LossSpec(
         name="HuberLoss",
         cls=nn.HuberLoss,
+        derive=derive_huber,
         symbols={"input": "ŷ"}, family=("MSELoss", "L1Loss", "SmoothL1Loss"), landscape_example=LandscapeExample({"input": "2.0, -1.0, 0.5", "target": "0.5, 1.0, 0.5"}),
         title_zh="Huber 损失",
         task="regression",
