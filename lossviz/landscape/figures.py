@@ -218,26 +218,9 @@ def _two_panels(top: str, bottom: str, x_title: str) -> go.Figure:
             yaxis=dict(domain=[0.56, 1.0], anchor="x"),
             yaxis2=dict(domain=[0.0, 0.44], anchor="x"),
             annotations=[
-                dict(
-                    text=top,
-                    x=0.0,
-                    y=1.0,
-                    xref="paper",
-                    yref="paper",
-                    xanchor="left",
-                    yanchor="bottom",
-                    showarrow=False,
-                ),
-                dict(
-                    text=bottom,
-                    x=0.0,
-                    y=0.44,
-                    xref="paper",
-                    yref="paper",
-                    xanchor="left",
-                    yanchor="bottom",
-                    showarrow=False,
-                ),
+                dict(text=text, x=0.0, y=y, xref="paper", yref="paper", xanchor="left", yanchor="bottom",
+                     showarrow=False)
+                for text, y in ((top, 1.0), (bottom, 0.44))
             ],
         )
     )
