@@ -1,6 +1,7 @@
 """Watch training: the tutorial's CIFAR-10 CNN learning live, batch by batch.
 
-This page only lays out widgets and draws; training, run files and figures live in lossviz/.
+A run is its own process (``python -m lossviz train``, or torchrun for several workers) started by
+the job manager; this page only lays out widgets and follows the run directory.
 """
 
 from __future__ import annotations
@@ -22,102 +23,236 @@ from lossviz.training import (
     TrainConfig,
     available_devices,
     build_model,
-    chance_loss,
     count_parameters,
     describe_model,
-    layer_labels_for,
     make_accuracy_figure,
     make_grad_norm_figure,
     make_layer_grad_figure,
     make_loss_figure,
     make_overlay_figure,
+    max_workers,
     progress_summary,
     recommended_threads,
-    steps_per_epoch,
 )
 from lossviz.training import data as lv_data
 from lossviz.training import runs as lv_runs
+from lossviz.training import view as lv_view
 
-# A deep link (e.g. /training) opened before anyone has loaded "/" makes Streamlit run this file
-# alone in its legacy pages/ mode, without app.py's navigation and page config. Hand over to app.py's
-# st.navigation and rerun, so every first visit sees the page as designed.
-if PagesManager.uses_pages_directory:
+if PagesManager.uses_pages_directory:  # a deep link opened first: hand over to app.py's navigation
     PagesManager.uses_pages_directory = False
     st.rerun()
 
 REFRESH_S = 1.0
-STATUS_ICONS = {
-    "running": "🟢",
-    "paused": "⏸️",
-    "finished": "✅",
-    "stopped": "⏹️",
-    "diverged": "💥",
-    "failed": "⚠️",
-    "interrupted": "✂️",
-}
+OWNER_COOKIE = "lossviz_owner"
+ICONS = {"starting": "⏳", "running": "🟢", "paused": "⏸️", "finished": "✅", "stopped": "⏹️",
+         "diverged": "💥", "failed": "⚠️", "interrupted": "✂️"}  # fmt: skip
+PLOT = {"displaylogo": False}
 
 
 @st.cache_resource
 def job_manager() -> JobManager:
-    """One job manager per server process: it caps concurrent runs and lets reloaded pages reattach."""
+    """One job manager per server process: it caps concurrent runs and owns the processes it started."""
     return JobManager()
+
+
+@st.cache_resource(max_entries=8)
+def tail_for(path: str) -> lv_runs.MetricsTail:
+    """One follower per live run directory, shared by every viewer."""
+    return lv_runs.MetricsTail(Path(path))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def disk_snapshot(path: str, size: int, mtime: float) -> MetricsSnapshot:
-    """All points of a finished run on disk (cached by file size and time)."""
+    """All points of an ended run (cached by file size and time)."""
     log = MetricsLog()
     log.extend(lv_runs.read_metrics(Path(path)))
     return log.snapshot()
 
 
-OWNER_COOKIE = "lossviz_owner"
-
-
-def _valid_token(token: object) -> bool:
-    return isinstance(token, str) and token.isalnum() and 8 <= len(token) <= 40
-
-
 def owner_token() -> str:
-    """Who this browser is: a random token in the session and, once it starts a run, in a cookie.
-
-    The cookie (not the URL) is what lets a reload keep the pause/stop buttons: a link copied from a
-    projected address bar must not hand the controls to a whole class. Another browser has its own
-    cookie jar, so it watches read-only.
-    """
+    """This browser's random token (session, then cookie once it starts a run; never in the URL)."""
     token = st.session_state.get("owner")
-    if not _valid_token(token):
+    if not (isinstance(token, str) and token.isalnum() and 8 <= len(token) <= 40):
         try:
             token = st.context.cookies.get(OWNER_COOKIE)
         except Exception:  # noqa: BLE001 - no cookies (e.g. AppTest) is simply a new browser
             token = None
-    if not _valid_token(token):
+    if not (isinstance(token, str) and token.isalnum() and 8 <= len(token) <= 40):
         token = uuid.uuid4().hex[:16]
-    st.session_state.owner = str(token)
+    st.session_state.owner = token
     if "owner" in st.query_params:  # links from older versions carried the token: drop it
         del st.query_params["owner"]
-    return str(token)
+    return token
 
 
-def remember_owner(token: str) -> None:
-    """Store the token in a first-party cookie (30 days, this site only) so a reload keeps control."""
-    if _valid_token(token):
-        st.html(
-            f"<script>document.cookie = '{OWNER_COOKIE}={token}; path=/; max-age=2592000; SameSite=Strict';</script>",
-            unsafe_allow_javascript=True,
-        )
+def snapshot(state: lv_view.RunState) -> MetricsSnapshot:
+    if state.path is None:
+        return MetricsLog().snapshot()
+    if state.live:
+        tail = tail_for(str(state.path))
+        tail.poll()
+        return tail.log.snapshot()
+    mfile = state.path / lv_runs.METRICS_FILE
+    stat = mfile.stat() if mfile.exists() else None
+    return disk_snapshot(str(state.path), stat.st_size if stat else 0, stat.st_mtime if stat else 0.0)
 
 
-def fail(exc: Exception) -> None:
-    st.error(str(exc), icon="🚫")
+def settings_ui(manager: JobManager, owner: str) -> tuple[TrainConfig, int, str, bool]:
+    """The sidebar: returns the config, the number of workers, the run name and whether Start was pressed."""
+    root = lv_data.default_data_dir()
+    st.header("Run settings")
+    text = st.text_input("CIFAR-10 folder", value="", key="data_dir", placeholder="(the server's data folder)",
+                         help="Empty: the server's data folder. Or a folder inside it.")  # fmt: skip
+    data_dir, problem = lv_view.data_folder(text, root)
+    if problem:
+        st.error(problem)
+    present = lv_data.cifar10_status(data_dir) == "present"
+    sources = ["Synthetic images (always available)", "CIFAR-10 (real photos)"]
+    use_cifar = st.radio("Data", sources, index=int(present), key="data_source") == sources[1]
+    if present:
+        st.caption(f"CIFAR-10 found in {lv_view.shown_path(data_dir, root, 'the data folder')}.")
+    else:
+        st.caption("CIFAR-10 is not on this machine, so the page trains on a **synthetic** set: ten noisy colour "
+                   "patterns shaped like CIFAR images. Everything trained on it is labelled *synthetic*.")  # fmt: skip
+        if st.button("Download CIFAR-10 (170 MB)", key="download", help="Into the server's data folder."):
+            try:
+                with st.spinner("Downloading CIFAR-10…"):
+                    manager.download(owner, lambda: lv_data.download_cifar10(root, shown_as="the data folder"))
+                st.rerun()
+            except LossvizInputError as exc:
+                st.error(str(exc), icon="🚫")
+    relu = st.toggle("Add ReLU activations", value=False, key="relu", help="The tutorial's network has none.")
+    loss = st.selectbox("Loss function", list(CLASSIFICATION_LOSSES), key="loss",
+                        help="\n\n".join(f"**{k}**: {v}" for k, v in CLASSIFICATION_LOSSES.items()))  # fmt: skip
+    smoothing = st.slider("Label smoothing", 0.0, 0.5, 0.0, 0.05, key="label_smoothing") if loss == "CrossEntropyLoss" else 0.0
+    margin = st.number_input("Margin", 0.0, 10.0, 1.0, 0.5, key="margin") if loss == "MultiMarginLoss" else 1.0
+    optimizer = st.radio("Optimizer", ["sgd", "adam"], key="optimizer", horizontal=True,
+                         format_func={"sgd": "SGD with momentum", "adam": "Adam"}.get)  # fmt: skip
+    lr = st.number_input("Learning rate", 0.0, 1e6, 0.01 if optimizer == "sgd" else 0.001, format="%g", key=f"lr_{optimizer}")
+    momentum = st.slider("Momentum", 0.0, 0.99, 0.9, 0.01, key="momentum") if optimizer == "sgd" else 0.0
+    batch = st.select_slider("Batch size", [1, 4, 8, 16, 32, 64, 128, 256, 512], value=64, key="batch_size")
+    epochs = st.number_input("Epochs", 1, 1000, 2, key="epochs")
+    max_batches = st.number_input("Stop after this many batches (0 = no limit)", 0, 10**7, 0, key="max_batches")
+    seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="seed")
+    with st.expander("Machine and synthetic data"):
+        device = st.selectbox("Device", ["auto", *available_devices()], key="device", help="auto: cuda, then mps, then cpu.")
+        workers = st.number_input("Workers (processes)", 1, max_workers(), 1, key="workers",
+                                  help="More than one trains with torchrun: one process per GPU, or per two CPU cores.")  # fmt: skip
+        threads = st.number_input("CPU threads per worker", 1, 256, recommended_threads(), key="threads",
+                                  help="By default one core stays free so the charts stay smooth.")  # fmt: skip
+        amp = st.toggle("bf16 autocast (--amp)", value=False, key="amp")
+        syn_train = st.number_input("Synthetic training images", 10, 200_000, 10_000, 1000, key="syn_train")
+        syn_test = st.number_input("Synthetic test images", 10, 200_000, 2_000, 500, key="syn_test")
+    name = st.text_input("Run name (optional)", key="run_name", placeholder="e.g. relu-adam")
+    start = st.button("▶ Start training", type="primary", key="start", width="stretch")
+    st.caption("Runs are saved in the server's runs folder; each one trains in its own process.")
+    config = TrainConfig(
+        dataset="cifar10" if use_cifar else "synthetic", data_dir=str(data_dir), relu=bool(relu), loss=loss,
+        label_smoothing=float(smoothing), margin=float(margin), optimizer=optimizer, lr=float(lr),
+        momentum=float(momentum), batch_size=int(batch), epochs=int(epochs), seed=int(seed),
+        max_batches=int(max_batches) or None, device=device, threads=int(threads), amp=bool(amp),
+        synthetic_train=int(syn_train), synthetic_test=int(syn_test),
+    )  # fmt: skip
+    return config, int(workers), name.strip(), start
+
+
+def controls_ui(state: lv_view.RunState, job: object, owner: str) -> None:
+    """Status line and, for the browser that started the run, pause/resume/stop."""
+    head, buttons = st.columns([3, 2], vertical_alignment="center")
+    data_note = "**synthetic data**" if state.label == "synthetic" else "CIFAR-10"
+    head.markdown(f"#### {ICONS.get(state.status, '•')} {state.status.capitalize()} · {data_note}")
+    head.caption(f"run `{state.name}`" + (f" · trains on {state.device}" if state.device else ""))
+    if job is not None and state.live and job.can_control(owner) and state.status != "starting":
+        b1, b2 = buttons.columns(2)
+        if state.status == "paused":
+            b1.button("▶ Resume", key="resume", width="stretch", on_click=job.resume)
+        else:
+            b1.button("⏸ Pause", key="pause", width="stretch", on_click=job.pause)
+        b2.button("⏹ Stop", key="stop", width="stretch", on_click=job.stop)
+    elif state.live:
+        buttons.caption("Started from another browser or from the command line: you are watching it read-only.")
+
+
+def draw_run(runs_dir: Path, name: str, manager: JobManager, owner: str) -> bool:
+    """Status, controls, progress and the four charts; returns True while the run is live."""
+    job = manager.get(name)
+    try:
+        state = lv_view.run_state(runs_dir, name, job)
+    except LossvizInputError as exc:
+        st.error(str(exc), icon="🚫")
+        return False
+    snap = snapshot(state)
+    controls_ui(state, job, owner)
+    prog = progress_summary(snap, state.total, state.batch_size)
+    if state.status == "starting":
+        st.progress(0.0, text="Starting the training process and loading the data…")
+    elif state.live or state.status in ("finished", "stopped"):
+        st.progress(float(prog["fraction"]), text=str(prog["text"]) if state.live else f"{state.status}: step {prog['step']:,} of {prog['total']:,}")
+    if state.status in ("diverged", "failed"):
+        st.error(state.message or f"Training {state.status}.", icon=ICONS[state.status])
+    elif state.status == "interrupted":
+        st.warning("This run stopped without saying goodbye (its process was killed). Its points so far are shown.")
+    m = st.columns(4)
+    last_loss, test_acc = snap.last("loss"), snap.eval["test_accuracy"]
+    m[0].metric("Batches seen", f"{prog['step']:,}")
+    m[1].metric("Loss (last batch)", f"{last_loss:.3f}" if last_loss is not None else "—")
+    m[2].metric("Test accuracy", f"{100 * test_acc[-1]:.1f}%" if test_acc.size else "—",
+                help="Share of test images (never trained on) classified right, measured after each epoch.")  # fmt: skip
+    m[3].metric("Images per second", f"{prog['images_per_s']:,.0f}" if prog["images_per_s"] else "—")
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(make_loss_figure(snap, state.label, loss_name=state.loss, chance=state.chance), key="fig_loss", config=PLOT)
+    c2.plotly_chart(make_accuracy_figure(snap, state.label), key="fig_acc", config=PLOT)
+    c3, c4 = st.columns(2)
+    c3.plotly_chart(make_grad_norm_figure(snap, state.label), key="fig_grad", config=PLOT)
+    chart = c4.container()
+    mode = c4.segmented_control("Per-layer view", ["lines", "heatmap"], default="lines", key="layer_mode",
+                                format_func={"lines": "one line per layer", "heatmap": "layer × step heatmap"}.get)  # fmt: skip
+    chart.plotly_chart(make_layer_grad_figure(snap, mode or "lines", state.label, max_points=300, labels=state.labels),
+                       key="fig_layers", config=PLOT)  # fmt: skip
+    return state.live
+
+
+def runs_ui(runs_dir: Path, manager: JobManager, all_runs: list, view: str | None) -> None:
+    """The run table, reopening a run, its CSV, and the comparison chart."""
+    st.divider()
+    st.header("Runs")
+    if not all_runs:
+        st.caption("Finished runs appear here; you can reopen them, compare them and download their numbers.")
+        return
+
+    @st.fragment(run_every=5 * REFRESH_S if any(r.live for r in all_runs) or manager.active_jobs() else None)
+    def runs_table() -> None:
+        table = pd.DataFrame(manager.run_rows(runs_dir))
+        for column, fmt in (("last loss", "{:.4f}"), ("test loss", "{:.4f}"), ("test accuracy", "{:.1%}")):
+            table[column] = [fmt.format(v) if pd.notna(v) else "—" for v in table[column]]  # "—", not "None"
+        st.dataframe(table, hide_index=True, width="stretch")
+
+    runs_table()
+    names = [r.name for r in all_runs]
+    labels = {r.name: f"{r.name} ({r.dataset_label}, {r.status})" for r in all_runs}
+    col_open, col_dl = st.columns([3, 1], vertical_alignment="bottom")
+    st.session_state.open_run = view if view in names else names[0]
+    chosen = col_open.selectbox("Open a run", names, format_func=labels.get, key="open_run",
+                                on_change=lambda: st.session_state.update(view_run=st.session_state.open_run))  # fmt: skip
+    col_dl.download_button("⬇ Metrics as CSV", data=lambda: lv_runs.run_csv(runs_dir, chosen), file_name=f"{chosen}-metrics.csv",
+                           mime="text/csv", key="download_csv", width="stretch")  # fmt: skip
+    compare = st.multiselect("Compare runs on one chart", names, default=[], format_func=labels.get, key="compare_runs", max_selections=8)
+    if compare:
+        metric = st.radio("Compare", ["loss", "accuracy", "grad_norm"], horizontal=True, key="compare_metric",
+                          format_func={"loss": "training loss", "accuracy": "accuracy", "grad_norm": "gradient norm"}.get)  # fmt: skip
+        try:
+            states = [lv_view.run_state(runs_dir, n, manager.get(n)) for n in compare]
+            series = [(f"{s.name} ({s.label})", snapshot(s)) for s in states]
+            st.plotly_chart(make_overlay_figure(series, metric), key="fig_overlay", config=PLOT)
+        except LossvizInputError as exc:
+            st.error(str(exc), icon="🚫")
+        if len(compare) == 1:
+            st.caption("Pick one more run to compare.")
 
 
 runs_dir = lv_runs.default_runs_dir()
 manager = job_manager()
 owner = owner_token()
-
-# ----------------------------------------------------------------------------- intro
-
 st.title("Watch a CNN learn")
 st.markdown(
     "The network from the classic PyTorch tutorial is learning to sort 32×32 colour images into 10 classes. "
@@ -126,383 +261,51 @@ st.markdown(
     "weights a little the other way. Watch the loss fall. The **gradient norm** is the length of that gradient: "
     "big means steep ground and big updates; a sudden jump warns that training is becoming unstable."
 )
-
-# ----------------------------------------------------------------------------- settings (sidebar)
-
 with st.sidebar:
-    st.header("Run settings")
-    data_text = st.text_input(
-        "CIFAR-10 folder",
-        value=str(lv_data.default_data_dir()),
-        key="data_dir",
-        help="The folder that holds cifar-10-batches-py/: the server's data folder (LOSSVIZ_DATA) or one "
-        "inside it.",
-    )
-    try:
-        data_dir = str(lv_data.page_data_dir(data_text))
-    except LossvizInputError as exc:
-        st.error(str(exc))
-        data_dir = str(lv_data.page_data_dir(None))
-    cifar_state = lv_data.cifar10_status(data_dir)
-    sources = ["Synthetic images (always available)", "CIFAR-10 (real photos)"]
-    source = st.radio("Data", sources, index=1 if cifar_state == "present" else 0, key="data_source")
-    use_cifar = source == sources[1]
-    if cifar_state == "present":
-        st.caption(f"CIFAR-10 found in {data_dir}.")
-    else:
-        st.caption(
-            "CIFAR-10 is not on this machine, so the page trains on a **synthetic** set: ten noisy colour patterns "
-            "shaped like CIFAR images. Everything trained on it is labelled *synthetic*."
-        )
-        if st.button("Download CIFAR-10 (170 MB)", key="download", help="Needs internet access."):
-            try:
-                with st.spinner("Downloading CIFAR-10…"):
-                    lv_data.download_cifar10(data_dir)
-                st.success("CIFAR-10 downloaded.")
-                st.rerun()
-            except LossvizInputError as exc:
-                fail(exc)
-
-    st.subheader("Model")
-    relu = st.toggle("Add ReLU activations", value=False, key="relu", help="The tutorial's network has none.")
-    st.subheader("Loss and optimizer")
-    loss_name = st.selectbox(
-        "Loss function",
-        list(CLASSIFICATION_LOSSES),
-        key="loss",
-        help="\n\n".join(f"**{k}**: {v}" for k, v in CLASSIFICATION_LOSSES.items()),
-    )
-    label_smoothing = (
-        st.slider("Label smoothing", 0.0, 0.5, 0.0, 0.05, key="label_smoothing")
-        if loss_name == "CrossEntropyLoss"
-        else 0.0
-    )
-    margin = (
-        st.number_input("Margin", 0.0, 10.0, 1.0, 0.5, key="margin")
-        if loss_name == "MultiMarginLoss"
-        else 1.0
-    )
-    optimizer = st.radio(
-        "Optimizer",
-        ["sgd", "adam"],
-        format_func=lambda o: {"sgd": "SGD with momentum", "adam": "Adam"}[o],
-        key="optimizer",
-        horizontal=True,
-    )
-    lr = st.number_input(
-        "Learning rate",
-        min_value=0.0,
-        max_value=1e6,
-        value=0.01 if optimizer == "sgd" else 0.001,
-        format="%g",
-        key=f"lr_{optimizer}",
-    )
-    momentum = st.slider("Momentum", 0.0, 0.99, 0.9, 0.01, key="momentum") if optimizer == "sgd" else 0.0
-    batch_size = st.select_slider(
-        "Batch size", [1, 4, 8, 16, 32, 64, 128, 256, 512], value=64, key="batch_size"
-    )
-    epochs = st.number_input("Epochs", 1, 1000, 2, key="epochs")
-    max_batches = st.number_input(
-        "Stop after this many batches (0 = no limit)", 0, 10**7, 0, key="max_batches"
-    )
-    seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="seed")
-    with st.expander("Machine and synthetic data"):
-        device = st.selectbox(
-            "Device",
-            ["auto", *available_devices()],
-            key="device",
-            help="auto picks cuda, then mps, then cpu.",
-        )
-        threads = st.number_input(
-            "CPU threads for training",
-            1,
-            256,
-            recommended_threads(),
-            key="threads",
-            help="By default one core stays free so the charts and the browser stay smooth while training.",
-        )
-        syn_train = st.number_input("Synthetic training images", 10, 200_000, 10_000, 1000, key="syn_train")
-        syn_test = st.number_input("Synthetic test images", 10, 200_000, 2_000, 500, key="syn_test")
-    run_label = st.text_input("Run name (optional)", key="run_name", placeholder="e.g. relu-adam")
-    start = st.button("▶ Start training", type="primary", key="start", width="stretch")
-    st.caption(f"Runs are saved in {runs_dir.resolve()}.")
-
-config = TrainConfig(
-    dataset="cifar10" if use_cifar else "synthetic",
-    data_dir=data_dir or None,
-    relu=bool(relu),
-    loss=loss_name,
-    label_smoothing=float(label_smoothing),
-    margin=float(margin),
-    optimizer=optimizer,
-    lr=float(lr),
-    momentum=float(momentum),
-    batch_size=int(batch_size),
-    epochs=int(epochs),
-    seed=int(seed),
-    max_batches=int(max_batches) or None,
-    device=device,
-    threads=int(threads),
-    synthetic_train=int(syn_train),
-    synthetic_test=int(syn_test),
-)
-
+    config, workers, run_label, start = settings_ui(manager, owner)
 if start:
     try:
-        job = manager.start(config, runs_dir=runs_dir, name=run_label.strip() or None, owner=owner)
+        job = manager.start(config, runs_dir=runs_dir, name=run_label or None, owner=owner, workers=workers)
         st.session_state.view_run = job.name
-        with st.sidebar:
-            remember_owner(owner)  # a reload of this browser keeps the pause/stop buttons
+        with st.sidebar:  # a reload of this browser keeps the pause/stop buttons
+            st.html(f"<script>document.cookie = '{OWNER_COOKIE}={owner}; path=/; max-age=2592000; SameSite=Strict';</script>",
+                    unsafe_allow_javascript=True)  # fmt: skip
         st.toast(f"Started {job.name}", icon="▶️")
     except LossvizInputError as exc:
-        fail(exc)
-        busy = manager.active_jobs()
-        if busy:  # show the run that is in the way, not whatever this tab looked at before
-            st.session_state.view_run = busy[0].name
-
+        st.error(str(exc), icon="🚫")
+        if manager.active_jobs():  # show the run that is in the way
+            st.session_state.view_run = manager.active_jobs()[0].name
 with st.expander("What does the ReLU switch change?", expanded=False):
     st.markdown(RELU_EXPLANATION)
-    model = build_model(bool(relu))
+    model = build_model(config.relu)
     st.caption(f"The network as configured now ({count_parameters(model):,} weights):")
     st.code("\n".join(describe_model(model)), language="text")
 
-# ----------------------------------------------------------------------------- which run is shown
-
-active = manager.latest(runs_dir)
 all_runs = lv_runs.list_runs(runs_dir)
-run_names = [r.name for r in all_runs]
-view = st.session_state.get("view_run")
-if active is not None and active.active and (view is None or view not in run_names or view == active.name):
-    view = active.name
-if view not in run_names:
-    view = (
-        active.name
-        if active is not None and active.name in run_names
-        else (run_names[0] if run_names else None)
-    )
+latest = manager.latest(runs_dir)
+live_job = latest.name if latest is not None and latest.active else None
+view = lv_view.choose_view(st.session_state.get("view_run"), live_job, [r.name for r in all_runs])
 st.session_state.view_run = view
-foreign = [r for r in all_runs if r.live and manager.get(r.name) is None]
-if foreign:
-    st.sidebar.warning(
-        f"Another program is training right now ({foreign[0].name}). A second run at the same time "
-        "would slow both down; you can watch it below."
-    )
-
-
-def snapshot_for(name: str) -> tuple[MetricsSnapshot, dict]:
-    """Points and state of a run: from this server's trainer if it is ours, else by following its files."""
-    job = manager.get(name)
-    if job is not None:
-        t = job.trainer
-        return t.log.snapshot(), {
-            "status": "paused" if t.paused else t.status,
-            "message": t.message,
-            "total": t.total_steps,
-            "batch_size": t.config.batch_size,
-            "label": t.dataset_label,
-            "loss": t.config.loss,
-            "chance": chance_loss(t.config.loss, t.config.margin),
-            "labels": layer_labels_for(t.config.relu),
-            "job": job,
-        }
-    info = lv_runs.read_run(runs_dir, name)
-    base = {
-        "status": info.status,
-        "message": info.summary.get("message", ""),
-        "total": info.config.get("total_steps") or info.summary.get("total_steps") or 1,
-        "batch_size": info.config.get("batch_size") or 1,
-        "label": info.dataset_label,
-        "loss": info.config.get("loss", "loss"),
-        "chance": chance_loss(str(info.config.get("loss")), float(info.config.get("margin", 1.0))),
-        "labels": layer_labels_for(bool(info.config.get("relu"))),
-        "job": None,
-    }
-    if info.live:  # another process (e.g. the CLI) is writing it: follow metrics.jsonl
-        tails = st.session_state.setdefault("tails", {})
-        tail = tails.get(name)
-        if tail is None:
-            tail = tails[name] = lv_runs.MetricsTail(info.path)
-        tail.poll()
-        return tail.log.snapshot(), base
-    mfile = info.path / lv_runs.METRICS_FILE
-    stat = mfile.stat() if mfile.exists() else None
-    snap = disk_snapshot(str(info.path), stat.st_size if stat else 0, stat.st_mtime if stat else 0.0)
-    return snap, base
-
-
-def run_status(name: str) -> str:
-    """The status of a run without reading its points."""
-    job = manager.get(name)
-    if job is not None:
-        return "paused" if job.trainer.paused else job.trainer.status
-    try:
-        return lv_runs.read_run(runs_dir, name).status
-    except LossvizInputError:
-        return "unknown"
-
-
-def draw_run(name: str) -> bool:
-    """Status, controls, progress and the four charts; returns True while the run is live."""
-    try:
-        snap, st_info = snapshot_for(name)
-    except LossvizInputError as exc:
-        fail(exc)
-        return False
-    status = st_info["status"]
-    live = status in ("running", "paused")
-    job = st_info["job"]
-    data_note = "**synthetic data**" if st_info["label"] == "synthetic" else "CIFAR-10"
-    head, buttons = st.columns([3, 2], vertical_alignment="center")
-    head.markdown(f"#### {STATUS_ICONS.get(status, '•')} {status.capitalize()} · {data_note}")
-    head.caption(f"run `{name}`")
-    if job is not None and job.active and job.can_control(owner):
-        b1, b2 = buttons.columns(2)
-        if job.trainer.paused:
-            b1.button("▶ Resume", key="resume", width="stretch", on_click=job.trainer.resume)
-        else:
-            b1.button("⏸ Pause", key="pause", width="stretch", on_click=job.trainer.pause)
-        b2.button("⏹ Stop", key="stop", width="stretch", on_click=job.trainer.stop)
-    elif live:
-        buttons.caption(
-            "Started from another browser or from the command line: you are watching it read-only."
-        )
-    prog = progress_summary(snap, st_info["total"], st_info["batch_size"])
-    if live or status in ("finished", "stopped"):
-        st.progress(
-            float(prog["fraction"]),
-            text=str(prog["text"]) if live else f"{status}: step {prog['step']:,} of {prog['total']:,}",
-        )
-    if status == "diverged":
-        st.error(st_info["message"] or "Training diverged.", icon="💥")
-    elif status == "failed":
-        st.error(st_info["message"] or "Training failed.", icon="⚠️")
-    elif status == "interrupted":
-        st.warning(
-            "This run stopped without saying goodbye (the server or the process was killed). Its points so far are shown."
-        )
-    m = st.columns(4)
-    last_loss = snap.last("loss")
-    m[0].metric("Batches seen", f"{prog['step']:,}")
-    m[1].metric("Loss (last batch)", f"{last_loss:.3f}" if last_loss is not None else "—")
-    test_acc = snap.eval["test_accuracy"]
-    m[2].metric(
-        "Test accuracy",
-        f"{100 * test_acc[-1]:.1f}%" if test_acc.size else "—",
-        help="Share of test images (never trained on) classified right, measured after each epoch.",
-    )
-    m[3].metric("Images per second", f"{prog['images_per_s']:,.0f}" if prog["images_per_s"] else "—")
-    label = st_info["label"]
-    c1, c2 = st.columns(2)
-    c1.plotly_chart(
-        make_loss_figure(snap, label, loss_name=st_info["loss"], chance=st_info["chance"]),
-        key="fig_loss",
-        config={"displaylogo": False},
-    )
-    c2.plotly_chart(make_accuracy_figure(snap, label), key="fig_acc", config={"displaylogo": False})
-    c3, c4 = st.columns(2)
-    c3.plotly_chart(make_grad_norm_figure(snap, label), key="fig_grad", config={"displaylogo": False})
-    layer_chart = c4.container()
-    mode = c4.segmented_control(
-        "Per-layer view",
-        ["lines", "heatmap"],
-        default="lines",
-        key="layer_mode",
-        format_func={"lines": "one line per layer", "heatmap": "layer × step heatmap"}.get,
-    )
-    layer_chart.plotly_chart(
-        make_layer_grad_figure(snap, mode or "lines", label, max_points=300, labels=st_info["labels"]),
-        key="fig_layers",
-        config={"displaylogo": False},
-    )
-    return live
-
-
+if any(r.live and manager.get(r.name) is None for r in all_runs):
+    st.sidebar.warning("Another program is training right now; a second run would slow both down. You can watch it below.")
 if view is None:
     st.info("No runs yet. Pick your settings in the sidebar and press **Start training**.")
 else:
-    live_now = run_status(view) in ("running", "paused")
+    live_now = view == live_job or any(r.name == view and r.live for r in all_runs)
 
     @st.fragment(run_every=REFRESH_S if live_now else None)
     def live_panel() -> None:
-        still_live = draw_run(view)
-        if live_now and not still_live:
+        if not draw_run(runs_dir, view, manager, owner) and live_now:
             st.rerun()  # the run just ended: redraw the whole page once (run list, timers off)
 
     live_panel()
-
-# ----------------------------------------------------------------------------- past runs
-
-st.divider()
-st.header("Runs")
-if not all_runs:
-    st.caption("Finished runs appear here; you can reopen them, compare them and download their numbers.")
-else:
-    any_live = any(r.live for r in all_runs) or bool(manager.active_jobs())
-
-    @st.fragment(run_every=5 * REFRESH_S if any_live else None)
-    def runs_table() -> None:
-        """The run list; while something trains it refreshes itself so steps and losses keep up."""
-        table = pd.DataFrame(manager.run_rows(runs_dir))
-        # As text: the grid draws a missing number as "None" whatever a Styler says; a student reads "—".
-        for column, fmt in (("last loss", "{:.4f}"), ("test loss", "{:.4f}"), ("test accuracy", "{:.1%}")):
-            table[column] = [fmt.format(v) if pd.notna(v) else "—" for v in table[column]]
-        st.dataframe(table, hide_index=True, width="stretch")
-
-    runs_table()
-    info_by_name = {r.name: r for r in all_runs}
-    labels = {r.name: f"{r.name} ({r.dataset_label}, {r.status})" for r in all_runs}
-    col_open, col_dl = st.columns([3, 1], vertical_alignment="bottom")
-    st.session_state.open_run = view
-
-    def _open() -> None:
-        st.session_state.view_run = st.session_state.open_run
-
-    chosen = col_open.selectbox(
-        "Open a run", run_names, format_func=labels.get, key="open_run", on_change=_open
-    )
-    if chosen:
-        col_dl.download_button(
-            "⬇ Metrics as CSV",
-            data=lambda name=chosen: lv_runs.run_csv(runs_dir, name),
-            file_name=f"{chosen}-metrics.csv",
-            mime="text/csv",
-            key="download_csv",
-            width="stretch",
-        )
-    compare = st.multiselect(
-        "Compare runs on one chart",
-        run_names,
-        default=[],
-        format_func=labels.get,
-        key="compare_runs",
-        max_selections=8,
-    )
-    if compare:
-        metric = st.radio(
-            "Compare",
-            ["loss", "accuracy", "grad_norm"],
-            horizontal=True,
-            key="compare_metric",
-            format_func={"loss": "training loss", "accuracy": "accuracy", "grad_norm": "gradient norm"}.get,
-        )
-        try:
-            series = [
-                (f"{name} ({info_by_name[name].dataset_label})", snapshot_for(name)[0]) for name in compare
-            ]
-            st.plotly_chart(
-                make_overlay_figure(series, metric), key="fig_overlay", config={"displaylogo": False}
-            )
-        except LossvizInputError as exc:
-            fail(exc)
-        if len(compare) == 1:
-            st.caption("Pick one more run to compare.")
-
+runs_ui(runs_dir, manager, all_runs, view)
 with st.expander("How does this page relate to the tutorial?"):
     st.markdown(
-        f"The tutorial loops over CIFAR-10 one image at a time (`batch_size=1`), calls `loss.backward()` and "
-        f"`optimizer.step()`, and prints the loss. This page runs the same network and the same calls on batches "
-        f"(here {int(batch_size)} images, {steps_per_epoch(int(syn_train) if not use_cifar else 50_000, int(batch_size)):,} "
-        "batches per epoch) in a background thread, and records for each batch the loss, the gradient norm "
-        "(overall and per layer), the accuracy and the speed. Reloading the page or clicking around never stops "
-        "a run. The same training runs without a browser: `python -m lossviz train --synthetic --max-batches 500`."
+        "The tutorial loops over CIFAR-10 one image at a time (`batch_size=1`), calls `loss.backward()` and "
+        "`optimizer.step()`, and prints the loss. This page runs the same network and the same calls on batches in "
+        "a separate process — the same `python -m lossviz train` a terminal runs, or `torchrun` with several "
+        "workers — and records for each batch the loss, the gradient norm (overall and per layer), the accuracy "
+        "and the speed. Reloading the page never stops a run. Each run also writes TensorBoard files: "
+        "`tensorboard --logdir runs`."
     )

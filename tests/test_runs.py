@@ -172,7 +172,7 @@ def test_csv_export_flattens_layers_and_labels_synthetic(tmp_path: Path) -> None
     rows = list(csv.DictReader(io.StringIO(lv_runs.run_csv(tmp_path, "export"))))
     assert len(rows) == 2
     assert rows[0]["data"] == "synthetic" and rows[0]["run"] == "export" and rows[0]["kind"] == "batch"
-    assert float(rows[0]["grad_norm[0.weight]"]) == 1.0 and float(rows[0]["loss"]) == 2.0
+    assert float(rows[0]["grad_norm[conv1 weight]"]) == 1.0 and float(rows[0]["loss"]) == 2.0
     assert rows[1]["kind"] == "eval" and float(rows[1]["test_accuracy"]) == 0.3
 
 

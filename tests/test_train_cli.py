@@ -16,6 +16,7 @@ import torch
 from lossviz.cli import train as train_cli
 from lossviz.training.jobs import stop_all_managers
 from lossviz.training.model import build_model
+from lossviz.training.runs import load_model_state
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--synthetic", "--synthetic-train", "128", "--synthetic-test", "32", "--batch-size", "16"]
@@ -48,10 +49,13 @@ def test_cli_run_writes_a_complete_run_dir(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     run = tmp_path / "cli-run"
-    assert sorted(p.name for p in run.iterdir()) == [
+    names = sorted(p.name for p in run.iterdir())
+    events = [n for n in names if n.startswith("events.out.tfevents.")]
+    assert len(events) == 1
+    assert [n for n in names if n not in events] == [
         "config.json",
         "metrics.jsonl",
-        "model.pt",
+        "model.safetensors",
         "summary.json",
     ]
     config = json.loads((run / "config.json").read_text())
@@ -65,7 +69,8 @@ def test_cli_run_writes_a_complete_run_dir(tmp_path: Path) -> None:
     assert records[-1]["kind"] == "eval"
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "finished" and summary["steps"] == 5
-    build_model().load_state_dict(torch.load(run / "model.pt", weights_only=True))
+    assert config["world_size"] == 1
+    build_model().load_state_dict(load_model_state(tmp_path, "cli-run"))
     assert "SYNTHETIC" in proc.stderr and "step 5/5" in proc.stderr  # labelled, and a progress bar was drawn
     assert proc.stderr.strip().splitlines()[-1].startswith("finished: 5 steps")
 

@@ -14,9 +14,9 @@ import torch
 
 from lossviz.errors import LossvizInputError
 from lossviz.training.data import make_synthetic
-from lossviz.training.jobs import JobManager, stop_all_managers
+from lossviz.training.jobs import stop_all_managers
 from lossviz.training.model import build_model
-from lossviz.training.runs import read_json, read_metrics
+from lossviz.training.runs import load_model_state, read_json, read_metrics
 from lossviz.training.trainer import (
     CLASSIFICATION_LOSSES,
     TrainConfig,
@@ -146,7 +146,7 @@ def test_epochs_end_with_an_eval_record_and_a_saved_model(tmp_path: Path) -> Non
     assert [r["epoch"] for r in records if r["kind"] == "eval"] == [1, 2]
     summary = read_json(trainer.run_dir / "summary.json")
     assert summary["status"] == "finished" and summary["epochs_done"] == 2 and summary["model_saved"]
-    state = torch.load(trainer.run_dir / "model.pt", weights_only=True)
+    state = load_model_state(tmp_path, trainer.run_name)
     model = build_model()
     model.load_state_dict(state)  # loads back into the tutorial's network
     for name, p in trainer.model.state_dict().items():
@@ -175,7 +175,7 @@ def test_stop_is_honoured_within_one_batch(tmp_path: Path) -> None:
     assert trainer.step <= step_at_stop + 1  # at most the batch in flight
     summary = read_json(trainer.run_dir / "summary.json")
     assert summary["status"] == "stopped" and summary["steps"] == trainer.step
-    assert (trainer.run_dir / "model.pt").is_file()
+    assert (trainer.run_dir / "model.safetensors").is_file()
 
 
 def test_an_ending_status_is_shown_only_once_the_summary_says_so(tmp_path: Path) -> None:
@@ -199,7 +199,7 @@ def test_pause_holds_the_step_and_resume_continues(tmp_path: Path) -> None:
     held = trainer.step
     assert read_json(trainer.run_dir / "summary.json")["status"] == "paused"
     time.sleep(0.3)
-    assert trainer.step == held and trainer.alive
+    assert trainer.step == held and not trainer.join(0)
     trainer.resume()
     wait_until(lambda: trainer.step >= held + 2, "training to continue")
     assert trainer.status == "running"
@@ -228,14 +228,10 @@ def test_huge_learning_rate_diverges_and_says_what_to_try(tmp_path: Path) -> Non
     assert trainer.step < trainer.total_steps
 
 
-def test_subscribers_get_every_record(tmp_path: Path) -> None:
-    trainer = Trainer(tiny(max_batches=3), runs_dir=tmp_path)
-    q = trainer.subscribe()
-    trainer.start()
-    assert trainer.join(60)
-    kinds = []
-    while not q.empty():
-        kinds.append(q.get_nowait()["kind"])
+def test_on_record_gets_every_record(tmp_path: Path) -> None:
+    kinds: list[str] = []
+    trainer = Trainer(tiny(max_batches=3), runs_dir=tmp_path, on_record=lambda r: kinds.append(r["kind"]))
+    assert trainer.run() == "finished"
     assert kinds == ["batch", "batch", "batch", "eval"]
 
 
@@ -264,42 +260,6 @@ def test_bad_settings_are_plain_errors(tmp_path: Path, overrides: dict, message:
     with pytest.raises(LossvizInputError, match=message):
         Trainer(tiny(**overrides), runs_dir=tmp_path)
     assert not any(tmp_path.iterdir())  # nothing half-created
-
-
-def test_job_manager_caps_concurrent_runs_and_tracks_owners(tmp_path: Path) -> None:
-    manager = JobManager(max_jobs=1)
-    job = manager.start(tiny(epochs=50), runs_dir=tmp_path, owner="alice")
-    with pytest.raises(LossvizInputError, match="already in progress"):
-        manager.start(tiny(), runs_dir=tmp_path, owner="bob")
-    assert manager.latest(tmp_path) is job and manager.get(job.name) is job
-    assert job.can_control("alice") and not job.can_control("bob") and not job.can_control(None)
-    job.trainer.stop()
-    assert job.trainer.join(60) and not job.active
-    second = manager.start(tiny(max_batches=1), runs_dir=tmp_path, owner="bob")
-    assert second.trainer.join(60) and second.status == "finished"
-    assert [j.name for j in manager.jobs()] == [second.name, job.name]
-
-
-def test_run_rows_are_live_for_our_jobs_and_from_disk_for_the_rest(tmp_path: Path) -> None:
-    Trainer(tiny(max_batches=2), runs_dir=tmp_path, run_name="old").run()
-    manager = JobManager(max_jobs=1)
-    job = manager.start(tiny(epochs=50), runs_dir=tmp_path, name="live", owner="alice")
-    try:
-        wait_until(lambda: job.trainer.step >= 3, "three batches")
-        rows = {r["run"]: r for r in manager.run_rows(tmp_path)}
-        # summary.json is only refreshed every few seconds; the table must not show its stale step 0
-        assert rows["live"]["steps"] >= 3 and rows["live"]["status"] == "running"
-        assert math.isfinite(rows["live"]["last loss"])
-        old = read_json(tmp_path / "old" / "summary.json")
-        assert rows["old"]["steps"] == old["steps"] == 2 and rows["old"]["status"] == "finished"
-        assert rows["old"]["last loss"] == old["last_loss"]
-        job.trainer.pause()
-        wait_until(lambda: job.trainer.status == "paused", "the pause")
-        assert {r["run"]: r for r in manager.run_rows(tmp_path)}["live"]["status"] == "paused"
-    finally:
-        job.trainer.stop()
-        job.trainer.resume()
-        assert job.trainer.join(60)
 
 
 def test_config_round_trips_through_config_json(tmp_path: Path) -> None:

@@ -20,8 +20,9 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any
 
+from lossviz.cli.parsing import OneLineErrorParser
 from lossviz.errors import LossvizInputError
 from lossviz.losses import REDUCTION_DOC, get_loss, list_losses
 from lossviz.losses.evaluate import TRANSFORMS, evaluate_text
@@ -40,12 +41,7 @@ EXTRA_SLOT_OPTIONS = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors as one ``error: ...`` line and exit 2."""
-
-    def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"error: {message}\n")
-        raise SystemExit(EXIT_BAD_INPUT)
+_Parser = OneLineErrorParser
 
 
 def build_parser() -> argparse.ArgumentParser:

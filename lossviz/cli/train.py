@@ -16,20 +16,15 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any, NoReturn, TextIO
+from typing import Any, TextIO
 
+from lossviz.cli.parsing import OneLineErrorParser
 from lossviz.errors import LossvizInputError
-from lossviz.training.trainer import CLASSIFICATION_LOSSES, OPTIMIZERS, TrainConfig, Trainer
+from lossviz.training.figures import format_eta
+from lossviz.training.trainer import CLASSIFICATION_LOSSES, OPTIMIZERS, DistInfo, TrainConfig, Trainer
 
-EXIT_OK, EXIT_DIVERGED, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a bad option as one ``error: ...`` line and exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"error: {message}\n")
-        raise SystemExit(EXIT_INPUT)
+EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_DIVERGED = EXIT_FAILED
 
 
 def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -78,7 +73,11 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     opt.add_argument("--no-eval", action="store_true", help="skip the test-set evaluation after each epoch")
     run = parser.add_argument_group("machine and output")
     run.add_argument("--device", default=d.device, help="auto (cuda, then mps, then cpu), cpu, cuda or mps")
-    run.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    run.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads per process (default: torch's choice)"
+    )
+    run.add_argument("--amp", action="store_true", help="bf16 autocast for the forward pass (CUDA, or CPU)")
+    run.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard event files")
     run.add_argument(
         "--runs-dir", default=None, help="where runs are written (default $LOSSVIZ_RUNS or ./runs)"
     )
@@ -102,7 +101,7 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
 def build_parser() -> argparse.ArgumentParser:
     """The stand-alone parser used by ``python -m lossviz.cli.train``."""
     return _configure(
-        _Parser(prog="python -m lossviz train", description="Train the tutorial's CIFAR-10 CNN.")
+        OneLineErrorParser(prog="python -m lossviz train", description="Train the tutorial's CIFAR-10 CNN.")
     )
 
 
@@ -128,6 +127,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         device=args.device,
         threads=args.threads,
         evaluate=not args.no_eval,
+        amp=bool(getattr(args, "amp", False)),
     )
 
 
@@ -164,7 +164,7 @@ class ProgressBar:
         bar = "#" * filled + "-" * (self.width - filled)
         loss_s = f"{loss:.4f}" if loss is not None and math.isfinite(loss) else "—"
         speed_s = f"{speed:,.0f} img/s" if speed else "— img/s"
-        eta_s = _fmt_eta(eta)
+        eta_s = format_eta(eta)
         line = f"[{bar}] {100 * frac:5.1f}% step {step}/{self.total} loss {loss_s} {speed_s} ETA {eta_s}"
         self.stream.write(("\r" + line + "\x1b[K") if self.tty else line + "\n")
         self.stream.flush()
@@ -175,66 +175,114 @@ class ProgressBar:
             self.stream.flush()
 
 
-def _fmt_eta(seconds: float | None) -> str:
-    if seconds is None or not math.isfinite(seconds):
-        return "—"
-    m, s = divmod(int(round(seconds)), 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+def _init_distributed(dist: DistInfo, device: str) -> str | None:
+    """Join torchrun's process group (gloo on CPU, nccl on CUDA); None when training alone."""
+    if dist.world_size == 1:
+        return None
+    import torch
+    import torch.distributed as tdist
+
+    cuda = torch.cuda.is_available() and device in ("auto", "cuda")
+    backend = "nccl" if cuda else "gloo"
+    if cuda:
+        torch.cuda.set_device(dist.local_rank % torch.cuda.device_count())
+    tdist.init_process_group(backend=backend)
+    return backend
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """Train as ``args`` say; returns the exit status (0 done/stopped, 1 diverged, 2 bad input, 130 Ctrl-C)."""
+    """Train as ``args`` say; returns the exit status.
+
+    0 finished or stopped, 1 diverged or failed (e.g. a full disk), 2 bad input, 130 Ctrl-C.
+    SIGTERM and SIGINT stop the run after the current batch (it is saved as "stopped"); the run
+    directory's control.json pauses, resumes or stops it too. Under torchrun every rank runs this;
+    only global rank 0 writes the run directory and talks on stderr.
+    """
+    dist = DistInfo.from_env()
+    state: dict[str, Any] = {"trainer": None, "signal": None}
+
+    def on_signal(signum: int, frame: Any) -> None:
+        state["signal"] = signum
+        if state["trainer"] is not None:
+            state["trainer"].stop()
+
+    previous = {}
+    if _main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, on_signal)
+    try:
+        return _train_process(args, dist, state)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _train_process(args: argparse.Namespace, dist: DistInfo, state: dict[str, Any]) -> int:
+    main = dist.is_main
     try:
         config = config_from_args(args)
-        trainer = Trainer(config, runs_dir=args.runs_dir, run_name=args.name)
+        backend = _init_distributed(dist, str(config.device).strip().lower())
     except LossvizInputError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return EXIT_INPUT
-    quiet = bool(getattr(args, "quiet", False))
-    sys.stderr.write(
-        f"run {trainer.run_name} -> {trainer.run_dir}\n"
-        f"data: {trainer.dataset_label} ({len(trainer.data.train):,} train / {len(trainer.data.test):,} test images), "
-        f"device {trainer.device}, {trainer.total_steps} steps\n"
-    )
-    if trainer.data.synthetic:
-        sys.stderr.write(
-            "note: training on the SYNTHETIC set (CIFAR-shaped noise patterns), not real CIFAR-10\n"
-        )
-    bar = None if quiet else ProgressBar(trainer.total_steps)
-    interrupted = False
-
-    def on_sigint(signum: int, frame: Any) -> None:
-        nonlocal interrupted
-        interrupted = True
-        trainer.stop()
-
-    previous = signal.signal(signal.SIGINT, on_sigint) if _main_thread() else None
     try:
-        trainer.start()
-        while not trainer.join(0.1):
-            if bar is not None:
-                rec = trainer.last_record or {}
-                bar.update(trainer.step, rec.get("loss"), rec.get("images_per_s"), trainer.eta_seconds())
+        try:
+            trainer = Trainer(
+                config,
+                runs_dir=args.runs_dir,
+                run_name=args.name,
+                dist=dist,
+                tensorboard=not getattr(args, "no_tensorboard", False),
+            )
+        except LossvizInputError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            return EXIT_INPUT
+        state["trainer"] = trainer
+        if state["signal"] is not None:  # stopped while the data was loading
+            trainer.stop()
+        quiet = bool(getattr(args, "quiet", False)) or not main
+        if main:
+            workers = f", {dist.world_size} workers ({backend})" if dist.world_size > 1 else ""
+            sys.stderr.write(
+                f"run {trainer.run_name} -> {trainer.run_dir}\n"
+                f"data: {trainer.dataset_label} ({len(trainer.data.train):,} train / {len(trainer.data.test):,} "
+                f"test images), device {trainer.device}{workers}, {trainer.total_steps} steps\n"
+            )
+            if trainer.data.synthetic:
+                sys.stderr.write(
+                    "note: training on the SYNTHETIC set (CIFAR-shaped noise patterns), not real CIFAR-10\n"
+                )
+        bar = None if quiet else ProgressBar(trainer.total_steps)
+        if bar is not None:
+
+            def show(record: dict[str, Any]) -> None:
+                if record.get("kind") == "batch":
+                    bar.update(trainer.step, record.get("loss"), record.get("images_per_s"), trainer.eta_seconds())
+
+            trainer.on_record = show
+        status = trainer.run()
         if bar is not None:
             rec = trainer.last_record or {}
-            bar.update(
-                trainer.step, rec.get("loss"), rec.get("images_per_s"), trainer.eta_seconds(), force=True
-            )
+            bar.update(trainer.step, rec.get("loss"), rec.get("images_per_s"), trainer.eta_seconds(), force=True)
             bar.close()
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        if dist.world_size > 1:
+            import torch.distributed as tdist
+
+            if tdist.is_initialized():
+                tdist.destroy_process_group()
+    if not main:
+        return EXIT_FAILED if status in ("diverged", "failed") else EXIT_OK
     ev = trainer.last_eval
     tail = f", test loss {ev['test_loss']:.4f}, test accuracy {100 * ev['test_accuracy']:.1f}%" if ev else ""
-    if trainer.status == "diverged":
+    if status == "diverged":
         sys.stderr.write(f"diverged: {trainer.message}\n")
-        return EXIT_DIVERGED
-    if trainer.status == "failed":
+        return EXIT_FAILED
+    if status == "failed":
         sys.stderr.write(f"error: {trainer.message}\n")
-        return EXIT_DIVERGED
-    sys.stderr.write(f"{trainer.status}: {trainer.step} steps{tail}. Run directory: {trainer.run_dir}\n")
-    return EXIT_INTERRUPTED if interrupted else EXIT_OK
+        return EXIT_FAILED
+    sys.stderr.write(f"{status}: {trainer.step} steps{tail}. Run directory: {trainer.run_dir}\n")
+    return EXIT_INTERRUPTED if state["signal"] == signal.SIGINT else EXIT_OK
 
 
 def _main_thread() -> bool:

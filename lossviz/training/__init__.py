@@ -1,8 +1,9 @@
-"""Training: the tutorial CNN, its data, the trainer, run directories, jobs, metrics and figures."""
+"""Training: the tutorial CNN, its data, the trainer (a process, torchrun-aware), run directories,
+the process manager, metrics, TensorBoard files, what the page decides, and figures."""
 
 from __future__ import annotations
 
-from lossviz.training import data, runs
+from lossviz.training import data, runs, view
 from lossviz.training.figures import (
     make_accuracy_figure,
     make_grad_norm_figure,
@@ -11,7 +12,7 @@ from lossviz.training.figures import (
     make_overlay_figure,
     progress_summary,
 )
-from lossviz.training.jobs import JobManager, stop_all_managers
+from lossviz.training.jobs import JobManager, max_workers, stop_all_managers, train_command
 from lossviz.training.metrics_log import MetricsLog, MetricsSnapshot
 from lossviz.training.model import (
     RELU_EXPLANATION,
@@ -23,6 +24,7 @@ from lossviz.training.model import (
 )
 from lossviz.training.trainer import (
     CLASSIFICATION_LOSSES,
+    DistInfo,
     TrainConfig,
     Trainer,
     chance_loss,
@@ -36,6 +38,7 @@ __all__ = [
     "JobManager",
     "MetricsLog",
     "MetricsSnapshot",
+    "DistInfo",
     "TrainConfig",
     "Trainer",
     "available_devices",
@@ -50,9 +53,12 @@ __all__ = [
     "make_layer_grad_figure",
     "make_loss_figure",
     "make_overlay_figure",
+    "max_workers",
     "progress_summary",
     "recommended_threads",
     "runs",
     "steps_per_epoch",
     "stop_all_managers",
+    "train_command",
+    "view",
 ]

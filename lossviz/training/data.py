@@ -107,12 +107,21 @@ def page_data_dir(text: str | os.PathLike[str] | None, root: str | os.PathLike[s
     raw = str(text or "").strip()
     if not raw:
         return base
-    p = Path(raw).expanduser()
-    candidate = (p if p.is_absolute() else base / p).resolve()
+    if "\x00" in raw or any(ord(ch) < 32 for ch in raw):
+        raise LossvizInputError("the CIFAR-10 folder name contains a control character: type a plain folder name")
+    if len(raw.encode("utf-8", errors="replace")) > 1024 or any(
+        len(part.encode("utf-8", errors="replace")) > 255 for part in Path(raw).parts
+    ):
+        raise LossvizInputError("the CIFAR-10 folder name is too long: use a shorter folder inside the data folder")
+    try:
+        p = Path(raw).expanduser() if raw.startswith("~") else Path(raw)
+        candidate = (p if p.is_absolute() else base / p).resolve()
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise LossvizInputError(f"the CIFAR-10 folder cannot be used ({type(exc).__name__}): type a plain folder name") from exc
     if candidate != base and base not in candidate.parents:
         raise LossvizInputError(
-            f"the CIFAR-10 folder must be {base} or a folder inside it; the server's LOSSVIZ_DATA setting "
-            "chooses another root"
+            "the CIFAR-10 folder must be the server's data folder or a folder inside it; the server's "
+            "LOSSVIZ_DATA setting chooses another root"
         )
     return candidate
 
@@ -125,11 +134,14 @@ def cifar10_status(data_dir: str | os.PathLike[str] | None = None) -> str:
 
     Presence is cheap to check; corruption shows only when loading (see :func:`load_cifar10`).
     """
-    folder = Path(data_dir if data_dir is not None else default_data_dir()) / CIFAR_FOLDER
-    if not folder.is_dir():
+    try:
+        folder = Path(data_dir if data_dir is not None else default_data_dir()) / CIFAR_FOLDER
+        if not folder.is_dir():
+            return "missing"
+        names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]
+        found = sum((folder / n).is_file() for n in names)
+    except (OSError, ValueError):  # a NUL byte or an over-long name: nothing usable there
         return "missing"
-    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]
-    found = sum((folder / n).is_file() for n in names)
     return "present" if found == len(names) else ("missing" if found == 0 else "partial")
 
 
@@ -148,10 +160,13 @@ def _corrupt_message(root: Path, why: str) -> str:
     )
 
 
-def download_cifar10(data_dir: str | os.PathLike[str] | None = None, dataset_cls: Any = None) -> Path:
+def download_cifar10(
+    data_dir: str | os.PathLike[str] | None = None, dataset_cls: Any = None, shown_as: str | None = None
+) -> Path:
     """Download and unpack CIFAR-10 into ``data_dir`` through torchvision; only called when a user asks.
 
-    Offline machines get a LossvizInputError that says so, never a traceback.
+    Offline machines get a LossvizInputError that says so, never a traceback; it names the folder
+    as ``shown_as`` (the page passes a name relative to the server's data root).
     """
     from torchvision.datasets import CIFAR10
 
@@ -162,7 +177,8 @@ def download_cifar10(data_dir: str | os.PathLike[str] | None = None, dataset_cls
         cls(root=str(root), train=False, download=True)
     except Exception as exc:  # network errors come in many types (URLError, OSError, ssl, http)
         raise LossvizInputError(
-            f"could not download CIFAR-10 into {root}: {type(exc).__name__}: {exc}. "
+            f"could not download CIFAR-10 into {shown_as or root}: {type(exc).__name__}"
+            f"{'' if shown_as else f': {exc}'}. "
             "This machine may be offline: copy cifar-10-python.tar.gz's folder there by hand, "
             "or train on the synthetic set."
         ) from exc

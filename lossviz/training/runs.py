@@ -1,8 +1,11 @@
 """Run directories: where every training run lives on disk, and how to read them back.
 
 A run is ``<runs dir>/<name>/`` holding ``config.json``, ``metrics.jsonl`` (one JSON object per
-batch, appended and flushed as training goes), ``summary.json`` (status and final figures) and
-``model.pt`` (a state dict; load it with ``torch.load(..., weights_only=True)``).
+batch, appended and flushed as training goes), ``summary.json`` (status and final figures),
+``model.safetensors`` (the weights; older runs have ``model.pt``, read with ``weights_only=True``),
+TensorBoard event files (``events.out.tfevents.*``) and, while it trains, ``control.json``: the
+file a controller writes (``{"state": "run" | "pause" | "stop"}``) and the trainer reads before
+each batch.
 
 JSON files are written atomically (temp file + ``os.replace``) and a new run directory appears
 only once its config and first summary are complete. Names are checked so that nothing outside
@@ -11,6 +14,7 @@ the runs directory can be addressed.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import math
@@ -30,7 +34,10 @@ from lossviz.training.metrics_log import MetricsLog
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
 SUMMARY_FILE = "summary.json"
-MODEL_FILE = "model.pt"
+MODEL_FILE = "model.safetensors"
+LEGACY_MODEL_FILE = "model.pt"
+CONTROL_FILE = "control.json"
+CONTROL_STATES = ("run", "pause", "stop")
 LIVE_STATUSES = ("running", "paused")
 FINAL_STATUSES = ("finished", "stopped", "diverged", "failed", "interrupted")
 #: A live run whose summary has not been refreshed for this long is considered interrupted.
@@ -123,7 +130,7 @@ def atomic_write_json(path: Path, obj: Any) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(_jsonable(obj), f, indent=2, allow_nan=False)
+            json.dump(jsonable(obj), f, indent=2, allow_nan=False)
             f.write("\n")
         os.replace(tmp, path)
     except BaseException:
@@ -134,14 +141,14 @@ def atomic_write_json(path: Path, obj: Any) -> None:
         raise
 
 
-def _jsonable(obj: Any) -> Any:
+def jsonable(obj: Any) -> Any:
     """Replace non-finite floats by None so the JSON stays standard."""
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
     if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
+        return [jsonable(v) for v in obj]
     return obj
 
 
@@ -150,7 +157,7 @@ def read_json(path: Path) -> dict[str, Any] | None:
     try:
         with open(path, encoding="utf-8") as f:
             obj = json.load(f)
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     return obj if isinstance(obj, dict) else None
 
@@ -205,7 +212,10 @@ class RunWriter:
             "dataset": config.get("dataset"),
             "dataset_label": config.get("dataset_label"),
         }
-        tmp = Path(tempfile.mkdtemp(prefix=".creating-", dir=root))
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix=".creating-", dir=root))
+        except OSError as exc:
+            raise LossvizInputError(write_failure_message(exc, root)) from exc
         try:
             for attempt in range(1, 1000):
                 candidate = base if attempt == 1 else f"{base}-{attempt}"
@@ -221,17 +231,22 @@ class RunWriter:
                     if final.exists():
                         if explicit:
                             raise LossvizInputError(
-                                f"a run named {candidate!r} already exists in {root}: choose another name"
+                                f"a run named {candidate!r} already exists: choose another name"
                             ) from None
                         continue
                     raise
                 return cls(final, config, summary)
             raise LossvizInputError(f"too many runs named {base!r}: choose another name")
+        except OSError as exc:  # a full disk or a folder that became read-only while creating
+            raise LossvizInputError(write_failure_message(exc, root)) from exc
         finally:
-            if tmp.exists():
-                for p in tmp.iterdir():
-                    p.unlink()
-                tmp.rmdir()
+            try:
+                if tmp.exists():
+                    for p in tmp.iterdir():
+                        p.unlink()
+                    tmp.rmdir()
+            except OSError:
+                pass
 
     def append(self, line: str) -> None:
         """Append one already-serialised JSON line (no newline) to metrics.jsonl and flush it."""
@@ -239,13 +254,22 @@ class RunWriter:
         self._metrics.flush()
 
     def append_record(self, record: Mapping[str, Any]) -> None:
-        self.append(json.dumps(_jsonable(record), allow_nan=False))
+        self.append(json.dumps(jsonable(record), allow_nan=False))
 
     def update_summary(self, **fields: Any) -> None:
         """Merge ``fields`` into summary.json (with a fresh ``updated`` heartbeat) and rewrite it atomically."""
         self.summary.update(fields)
         self.summary["updated"] = self._last_heartbeat = time.time()
-        atomic_write_json(self.path / SUMMARY_FILE, self.summary)
+        try:
+            atomic_write_json(self.path / SUMMARY_FILE, self.summary)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            # A full disk has no room for the temp file; rewriting in place reuses the old file's
+            # blocks, so the final "failed" status still reaches the page.
+            text = json.dumps(jsonable(self.summary), indent=2, allow_nan=False) + "\n"
+            with open(self.path / SUMMARY_FILE, "w", encoding="utf-8") as f:
+                f.write(text)
 
     def heartbeat(self, every_s: float = 5.0, **fields: Any) -> None:
         """Refresh summary.json at most every ``every_s`` seconds (proves the run is alive)."""
@@ -253,14 +277,14 @@ class RunWriter:
             self.update_summary(**fields)
 
     def save_model(self, state_dict: Mapping[str, Any]) -> Path:
-        """Save the weights to model.pt atomically."""
-        import torch
+        """Save the weights to model.safetensors atomically (no pickle: any tool can read them)."""
+        from safetensors.torch import save_file
 
         target = self.path / MODEL_FILE
         fd, tmp = tempfile.mkstemp(prefix=".model.", suffix=".tmp", dir=self.path)
         os.close(fd)
         try:
-            torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, tmp)
+            save_file({k: v.detach().cpu().contiguous() for k, v in state_dict.items()}, tmp)
             os.replace(tmp, target)
         except BaseException:
             if os.path.exists(tmp):
@@ -271,6 +295,54 @@ class RunWriter:
     def close(self) -> None:
         if not self._metrics.closed:
             self._metrics.close()
+
+
+def write_failure_message(exc: OSError, where: str | os.PathLike[str] | None = None) -> str:
+    """A plain sentence for a failed write (full disk, read-only folder, no permission)."""
+    why = {
+        errno.ENOSPC: "the disk is full",
+        errno.EDQUOT: "the disk quota is used up",
+        errno.EROFS: "the folder is read-only",
+        errno.EACCES: "there is no permission to write there",
+        errno.EPERM: "there is no permission to write there",
+    }.get(exc.errno or 0, exc.strerror or type(exc).__name__)
+    place = f" ({where})" if where is not None else ""
+    full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    advice = "Free some space or choose another runs folder" if full else "Choose a runs folder you can write to"
+    return f"Training stopped: the run files could not be written{place} because {why}. {advice}, then start again."
+
+
+# ----------------------------------------------------------------------------- controlling a run
+
+
+def write_control(run_dir: str | os.PathLike[str], state: str) -> None:
+    """Ask the trainer of ``run_dir`` to run, pause or stop (it reads the file before each batch)."""
+    if state not in CONTROL_STATES:
+        raise LossvizInputError(f"control state {state!r} is unknown: use one of {', '.join(CONTROL_STATES)}")
+    atomic_write_json(Path(run_dir) / CONTROL_FILE, {"state": state, "time": time.time()})
+
+
+class ControlFile:
+    """Reads ``control.json`` when it changes (one ``stat`` per call otherwise)."""
+
+    def __init__(self, run_dir: str | os.PathLike[str]) -> None:
+        self.path = Path(run_dir) / CONTROL_FILE
+        self._key: tuple[int, int] | None = None
+        self.state = "run"
+
+    def poll(self) -> str:
+        """The state asked for: "run", "pause" or "stop" (a missing or damaged file means "run")."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return self.state
+        key = (st.st_mtime_ns, st.st_size)
+        if key != self._key:
+            self._key = key
+            obj = read_json(self.path) or {}
+            state = obj.get("state")
+            self.state = state if state in CONTROL_STATES else "run"
+        return self.state
 
 
 # ----------------------------------------------------------------------------- reading runs
@@ -285,7 +357,7 @@ def parse_metrics_text(text: str) -> list[dict[str, Any]]:
             continue
         try:
             obj = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # cut short by a crash, or nested too deep to read
             continue
         if isinstance(obj, dict):
             records.append(obj)
@@ -334,6 +406,33 @@ class MetricsTail:
         records = parse_metrics_text(data[: cut + 1].decode("utf-8", errors="replace"))
         self.log.extend(records)
         return records
+
+
+TAIL_BYTES = 65536
+
+
+def last_step(run_dir: str | os.PathLike[str]) -> int | None:
+    """The ``step`` of the last readable batch record in metrics.jsonl (reads only the file's end).
+
+    None when the file is missing or its last 64 KB hold no batch record.
+    """
+    path = Path(run_dir) / METRICS_FILE
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - TAIL_BYTES))
+            chunk = f.read()
+    except OSError:
+        return None
+    lines = chunk.decode("utf-8", errors="replace").splitlines()
+    if size > TAIL_BYTES and lines:
+        lines = lines[1:]  # the first line of the window may be cut
+    for rec in reversed(parse_metrics_text("\n".join(lines[-200:]))):
+        step = rec.get("step")
+        if rec.get("kind", "batch") == "batch" and isinstance(step, int) and not isinstance(step, bool):
+            return max(0, step)
+    return None
 
 
 def _pid_alive(pid: Any) -> bool:
@@ -386,6 +485,15 @@ class RunInfo:
     def live(self) -> bool:
         return self.status in LIVE_STATUSES
 
+    @property
+    def steps(self) -> int:
+        """Batches recorded, counted from metrics.jsonl (summary.json is only refreshed every few seconds)."""
+        step = last_step(self.path)
+        if step is not None:
+            return step
+        steps = self.summary.get("steps", 0)
+        return steps if isinstance(steps, int) and not isinstance(steps, bool) else 0
+
     def row(self) -> dict[str, Any]:
         """A flat dict for a table."""
         s, c = self.summary, self.config
@@ -394,7 +502,7 @@ class RunInfo:
             "run": self.name,
             "data": self.dataset_label,
             "status": self.status,
-            "steps": s.get("steps", 0),
+            "steps": self.steps,
             "last loss": s.get("last_loss"),
             "test loss": s.get("test_loss"),
             "test accuracy": s.get("test_accuracy"),
@@ -413,9 +521,7 @@ def read_run(runs_dir: str | os.PathLike[str] | None, name: str) -> RunInfo:
     path = run_path(runs_dir, name)
     config = read_json(path / CONFIG_FILE)
     if config is None:
-        raise LossvizInputError(
-            f"no run named {name!r} in {_runs_root(runs_dir)}: pick one from the run list"
-        )
+        raise LossvizInputError(f"no run named {name!r} in the runs folder: pick one from the run list")
     summary = read_json(path / SUMMARY_FILE) or {}
     label = str(config.get("dataset_label") or config.get("dataset") or "?")
     return RunInfo(name, path, effective_status(summary), label, config, summary)
@@ -439,21 +545,33 @@ def list_runs(runs_dir: str | os.PathLike[str] | None = None) -> list[RunInfo]:
 
 
 def load_model_state(runs_dir: str | os.PathLike[str] | None, name: str) -> dict[str, Any]:
-    """The saved state dict of a run, loaded with ``weights_only=True``."""
-    import torch
+    """The saved weights of a run: model.safetensors (no pickle), or an older run's model.pt
+    loaded with ``weights_only=True``."""
+    run = run_path(runs_dir, name)
+    path = run / MODEL_FILE
+    if path.is_file():
+        from safetensors.torch import load_file
 
-    path = run_path(runs_dir, name) / MODEL_FILE
-    if not path.is_file():
-        raise LossvizInputError(
-            f"run {name!r} has no saved model yet (model.pt is written at each epoch's end)"
-        )
-    return torch.load(path, map_location="cpu", weights_only=True)
+        return dict(load_file(str(path), device="cpu"))
+    legacy = run / LEGACY_MODEL_FILE
+    if legacy.is_file():
+        import torch
+
+        return torch.load(legacy, map_location="cpu", weights_only=True)
+    raise LossvizInputError(
+        f"run {name!r} has no saved model yet ({MODEL_FILE} is written at each epoch's end)"
+    )
 
 
 def records_to_rows(
-    records: list[Mapping[str, Any]], run_name: str = "", dataset_label: str = ""
+    records: list[Mapping[str, Any]],
+    run_name: str = "",
+    dataset_label: str = "",
+    labels: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Flat rows for CSV: ``layer_grad_norms`` become ``grad_norm[<layer>]`` columns; each row names its run and data."""
+    """Flat rows for CSV: ``layer_grad_norms`` become ``grad_norm[<layer label>]`` columns (``labels``
+    maps ``0.weight`` to ``conv1 weight``, as on the charts); each row names its run and data."""
+    labels = labels or {}
     rows = []
     for rec in records:
         row: dict[str, Any] = {"run": run_name, "data": dataset_label, "kind": rec.get("kind", "batch")}
@@ -462,18 +580,23 @@ def records_to_rows(
                 continue
             if key == "layer_grad_norms" and isinstance(value, Mapping):
                 for layer, v in value.items():
-                    row[f"grad_norm[{layer}]"] = v
+                    row[f"grad_norm[{labels.get(str(layer), layer)}]"] = v
             elif not isinstance(value, Mapping | list):
                 row[key] = value
         rows.append(row)
     return rows
 
 
-def metrics_csv(records: list[Mapping[str, Any]], run_name: str = "", dataset_label: str = "") -> str:
+def metrics_csv(
+    records: list[Mapping[str, Any]],
+    run_name: str = "",
+    dataset_label: str = "",
+    labels: Mapping[str, str] | None = None,
+) -> str:
     """All records as CSV text (batch and eval rows, one column per field)."""
     import csv
 
-    rows = records_to_rows(records, run_name, dataset_label)
+    rows = records_to_rows(records, run_name, dataset_label, labels)
     columns: list[str] = []
     for row in rows:
         for key in row:
@@ -488,5 +611,8 @@ def metrics_csv(records: list[Mapping[str, Any]], run_name: str = "", dataset_la
 
 def run_csv(runs_dir: str | os.PathLike[str] | None, name: str) -> str:
     """CSV of one run's metrics.jsonl, every row labelled with the run and its data (e.g. "synthetic")."""
+    from lossviz.training.model import layer_labels_for
+
     info = read_run(runs_dir, name)
-    return metrics_csv(read_metrics(info.path), info.name, info.dataset_label)
+    labels = layer_labels_for(bool(info.config.get("relu")))
+    return metrics_csv(read_metrics(info.path), info.name, info.dataset_label, labels)

@@ -1,14 +1,17 @@
-"""The training loop behind the training page and ``python -m lossviz train``.
+"""The training loop behind ``python -m lossviz train`` (which the training page starts as a process).
 
-A :class:`Trainer` trains the tutorial's CNN in a background thread (it never imports
-streamlit). Every batch produces one record::
+A :class:`Trainer` trains the tutorial's CNN in the calling process (it never imports streamlit),
+alone or as one rank of a ``torchrun`` job (DistributedDataParallel). Every batch produces one record::
 
     {"kind": "batch", "step", "epoch", "batch", "loss", "grad_norm", "layer_grad_norms": {name: norm},
      "lr", "batch_accuracy", "images_per_s", "time"}
 
 and every finished epoch one ``{"kind": "eval", "test_loss", "test_accuracy", ...}`` record.
-Records go to the run's metrics.jsonl, to an in-memory :class:`~lossviz.training.metrics_log.MetricsLog`
-and to any subscribed queue. Pause and stop are ``threading.Event`` s checked before each batch.
+Records go to the run's metrics.jsonl, its TensorBoard event file, an in-memory
+:class:`~lossviz.training.metrics_log.MetricsLog` and the ``on_record`` callback. Pause and stop
+come from :meth:`Trainer.pause`/:meth:`Trainer.stop` (signal handlers call them) or from the run
+directory's control.json, and are checked before each batch; under torchrun the ranks agree on
+them in the same all-reduce that sums the batch's loss, so every rank stops at the same step.
 
 The gradient norms stay on the device (``torch._foreach_norm``) and are copied to the host
 together with the loss and the accuracy in one transfer per batch.
@@ -19,7 +22,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import queue
 import threading
 import time
 import traceback
@@ -37,8 +39,8 @@ from lossviz.losses import chance_loss as _chance_loss
 from lossviz.losses import get_loss, training_loss, training_losses
 from lossviz.training.data import DATASET_KINDS, DatasetBundle, load_dataset
 from lossviz.training.metrics_log import MetricsLog
-from lossviz.training.model import build_model, parameter_names, resolve_device
-from lossviz.training.runs import RunWriter, _jsonable
+from lossviz.training.model import build_model, layer_labels, parameter_names, resolve_device
+from lossviz.training.runs import ControlFile, RunWriter, jsonable, write_failure_message
 
 #: Losses from torch.nn that fit 10-class classification from raw scores, with how they are applied
 #: (each loss's spec says so: LossSpec.training).
@@ -77,6 +79,7 @@ class TrainConfig:
     device: str = "auto"
     threads: int | None = None
     evaluate: bool = True
+    amp: bool = False
 
     def validated(self) -> TrainConfig:
         """This config with names normalised, or LossvizInputError naming the bad value and the fix."""
@@ -142,6 +145,37 @@ def make_loss(config: TrainConfig) -> Callable[[torch.Tensor, torch.Tensor], tor
     return training_loss(config.loss, label_smoothing=config.label_smoothing, margin=config.margin)
 
 
+@dataclass(frozen=True)
+class DistInfo:
+    """Where this process sits in a torchrun job (``world_size == 1``: training alone)."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> DistInfo:
+        """Read torchrun's RANK / WORLD_SIZE / LOCAL_RANK (absent: a single process)."""
+        env = os.environ if env is None else env
+
+        def whole(key: str, default: int) -> int:
+            text = str(env.get(key, "")).strip()
+            return int(text) if text.isdigit() else default
+
+        return cls(whole("RANK", 0), max(1, whole("WORLD_SIZE", 1)), whole("LOCAL_RANK", 0))
+
+
+def shard(index: torch.Tensor, dist: DistInfo) -> torch.Tensor:
+    """This rank's part of a global batch (contiguous, sizes differ by at most one)."""
+    if dist.world_size == 1:
+        return index
+    return index.tensor_split(dist.world_size)[dist.rank]
+
+
 def make_optimizer(config: TrainConfig, params: Any) -> torch.optim.Optimizer:
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr)
@@ -161,22 +195,26 @@ def divergence_advice(config: TrainConfig, step: int, value: float, what: str = 
     )
 
 
-def batch_statistics(
+def batch_tensors(
     loss: torch.Tensor, scores: torch.Tensor, target: torch.Tensor, params: list[torch.Tensor]
-) -> list[float]:
-    """``[loss, total grad norm, correct count, norm of each param's grad...]`` in one host transfer.
-
-    The norms are computed on the device (``torch._foreach_norm``, then the L2 norm of the
-    per-tensor norms, which equals the L2 norm over all gradient entries); the loss, the norms
-    and the accuracy count are concatenated and copied to the host once.
-    """
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """On the device: ``[loss, correct count]`` (summed across ranks under torchrun) and
+    ``[total grad norm, norm of each param's grad...]`` (of the synchronized gradients, so the same
+    on every rank). The norms use ``torch._foreach_norm``; the total is the L2 norm of the
+    per-tensor norms, which equals the L2 norm over all gradient entries."""
     norms = torch.stack(torch._foreach_norm([p.grad for p in params]))
     total = torch.linalg.vector_norm(norms)
     correct = (scores.detach().argmax(dim=1) == target).sum()
-    packed = torch.cat(
-        [loss.detach().reshape(1).float(), total.reshape(1), correct.reshape(1).float(), norms]
-    )
-    return packed.tolist()
+    summed = torch.stack([loss.detach().float(), correct.float()])
+    return summed, torch.cat([total.reshape(1), norms])
+
+
+def batch_statistics(
+    loss: torch.Tensor, scores: torch.Tensor, target: torch.Tensor, params: list[torch.Tensor]
+) -> list[float]:
+    """``[loss, total grad norm, correct count, norm of each param's grad...]`` in one host transfer."""
+    summed, norms = batch_tensors(loss, scores, target, params)
+    return torch.cat([summed[:1], norms[:1], summed[1:], norms[1:]]).tolist()
 
 
 def chance_loss(loss: str, margin: float = 1.0, num_classes: int = 10) -> float:
@@ -204,14 +242,15 @@ def steps_per_epoch(n_images: int, batch_size: int) -> int:
 
 
 class Trainer:
-    """Trains the tutorial's CNN, in a background thread (:meth:`start`) or in the caller's (:meth:`run`).
+    """Trains the tutorial's CNN in the calling thread (:meth:`run`); one rank of a torchrun job when
+    ``dist.world_size > 1`` (the process group must be initialised; only rank 0 writes the run).
 
     Creating a Trainer validates the config, loads the data and creates the run directory, so every
-    input problem surfaces as a LossvizInputError before any thread starts.
+    input problem surfaces as a LossvizInputError before training starts.
 
     Example:
         >>> t = Trainer(TrainConfig(dataset="synthetic", max_batches=5), runs_dir=tmp)  # doctest: +SKIP
-        >>> t.start(); t.join(); t.status  # doctest: +SKIP
+        >>> t.run()  # doctest: +SKIP
         'finished'
     """
 
@@ -223,14 +262,25 @@ class Trainer:
         run_name: str | None = None,
         dataset: DatasetBundle | None = None,
         write_run: bool = True,
+        dist: DistInfo | None = None,
+        on_record: Callable[[dict[str, Any]], None] | None = None,
+        tensorboard: bool = True,
     ) -> None:
         self.config = config.validated()
+        self.dist = dist or DistInfo()
+        if self.config.batch_size < self.dist.world_size:
+            raise LossvizInputError(
+                f"batch size {self.config.batch_size} is smaller than the {self.dist.world_size} workers: "
+                "give every worker at least one image per batch"
+            )
         self.device = resolve_device(self.config.device)
+        if self.device.type == "cuda" and self.dist.world_size > 1:
+            self.device = torch.device("cuda", self.dist.local_rank % max(1, torch.cuda.device_count()))
         c = self.config
         self.data = dataset or load_dataset(
             c.dataset,
             c.data_dir,
-            download=c.download,
+            download=c.download and self.dist.local_rank == 0,
             synthetic_seed=c.seed,
             synthetic_train=c.synthetic_train,
             synthetic_test=c.synthetic_test,
@@ -240,6 +290,7 @@ class Trainer:
         total = self.steps_per_epoch * c.epochs
         self.total_steps = min(total, c.max_batches) if c.max_batches else total
         self.log = MetricsLog()
+        self.on_record = on_record
         self.status = "ready"
         self._ending = "finished"  # how the loop ended; published to ``status`` after the summary
         self.message = ""
@@ -250,15 +301,30 @@ class Trainer:
         self.model: nn.Module | None = None
         self.model_saved = False
         self.error_traceback = ""
+        # requests (from signals, methods or control.json) and the decision all ranks agreed on
+        self._stop_req = threading.Event()
+        self._pause_req = threading.Event()
         self._stop = threading.Event()
-        self._pause = threading.Event()
-        self._done = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._subscribers: list[queue.Queue[dict[str, Any]]] = []
-        self._sub_lock = threading.Lock()
+        self._paused = False
         self.writer: RunWriter | None = None
-        if write_run:
+        self.tb: Any = None
+        self.control: ControlFile | None = None
+        if write_run and self.dist.is_main:
             self.writer = RunWriter.create(runs_dir, run_name, self.run_config())
+            self.control = ControlFile(self.writer.path)
+            if tensorboard:
+                try:
+                    from lossviz.training.tboard import TensorBoardLog
+
+                    self.tb = TensorBoardLog(self.writer.path, layer_labels(build_model(c.relu)))
+                except OSError as exc:
+                    message = write_failure_message(exc, self.writer.path)
+                    try:
+                        self.writer.close()
+                        self.writer.update_summary(status="failed", message=message, finished=time.time())
+                    except OSError:
+                        pass
+                    raise LossvizInputError(message) from exc
         self.run_name = self.writer.name if self.writer else (run_name or "unsaved")
         self.run_dir: Path | None = self.writer.path if self.writer else None
 
@@ -277,6 +343,8 @@ class Trainer:
             "n_train": len(self.data.train),
             "n_test": len(self.data.test),
             "device_resolved": str(self.device),
+            "world_size": self.dist.world_size,
+            "backend": self._backend(),
             "steps_per_epoch": self.steps_per_epoch,
             "total_steps": self.total_steps,
             "layers": parameter_names(model),
@@ -284,19 +352,15 @@ class Trainer:
             "torch": torch.__version__,
         }
 
+    def _backend(self) -> str | None:
+        if self.dist.world_size == 1:
+            return None
+        return "nccl" if self.device.type == "cuda" else "gloo"
+
     @property
     def progress(self) -> float:
         """Fraction of the planned steps done, 0..1."""
         return min(1.0, self.step / self.total_steps) if self.total_steps else 0.0
-
-    @property
-    def alive(self) -> bool:
-        """True while the thread is training or paused."""
-        return self._thread is not None and self._thread.is_alive()
-
-    @property
-    def done(self) -> bool:
-        return self._done.is_set()
 
     def eta_seconds(self) -> float | None:
         """Seconds left at the current speed (None before the first batch)."""
@@ -306,60 +370,86 @@ class Trainer:
         remaining = (self.total_steps - self.step) * self.config.batch_size
         return max(0.0, remaining / rec["images_per_s"])
 
-    # ------------------------------------------------------------------ controls
+    # ------------------------------------------------------------------ a thread, for tests and notebooks
 
     def start(self) -> Trainer:
-        """Train in a daemon thread; returns at once."""
-        if self._thread is not None:
+        """Run :meth:`run` in a daemon thread (tests, notebooks); the page and the CLI use a process."""
+        if getattr(self, "_thread", None) is not None:
             raise LossvizInputError("this run has already been started: start a new run instead")
         self._thread = threading.Thread(target=self.run, name=f"lossviz-train-{self.run_name}", daemon=True)
         self.status = "running"
         self._thread.start()
         return self
 
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for :meth:`start`'s thread; True when the run has ended."""
+        thread = getattr(self, "_thread", None)
+        if thread is not None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return self.status not in ("ready", "running", "paused")
+
+    # ------------------------------------------------------------------ controls (safe from signal handlers)
+
     def pause(self) -> None:
-        if not self.done:
-            self._pause.set()
+        self._pause_req.set()
 
     def resume(self) -> None:
-        self._pause.clear()
+        self._pause_req.clear()
 
     def stop(self) -> None:
         """Ask the loop to stop; it finishes the current batch (or eval batch) and exits."""
-        self._stop.set()
+        self._stop_req.set()
 
     @property
     def paused(self) -> bool:
-        return self._pause.is_set() and not self.done
+        return self._paused
 
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait for the thread; True when it has finished."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return self.done
+    def _read_control(self) -> None:
+        """Fold control.json into the requests (rank 0 only: the run directory lives there)."""
+        if self.control is None:
+            return
+        state = self.control.poll()
+        if state == "stop":
+            self._stop_req.set()
+        elif state == "pause":
+            self._pause_req.set()
+        elif state == "run" and self.control.path.exists():
+            self._pause_req.clear()
 
-    def subscribe(self) -> queue.Queue[dict[str, Any]]:
-        """A queue that receives every record from now on (drain it; it is unbounded)."""
-        q: queue.Queue[dict[str, Any]] = queue.Queue()
-        with self._sub_lock:
-            self._subscribers.append(q)
-        return q
+    def _agree(self, summed: torch.Tensor | None = None, local: torch.Tensor | None = None) -> list[float]:
+        """Sum ``summed`` plus this rank's stop/pause requests across ranks (one all-reduce), copy it
+        and ``local`` to the host in one transfer, and set the agreed stop/pause.
 
-    def unsubscribe(self, q: queue.Queue[dict[str, Any]]) -> None:
-        with self._sub_lock:
-            if q in self._subscribers:
-                self._subscribers.remove(q)
+        Returns ``summed`` (reduced) followed by ``local``, without the two flags.
+        """
+        self._read_control()
+        flags = torch.tensor(
+            [float(self._stop_req.is_set()), float(self._pause_req.is_set())], device=self.device
+        )
+        vec = flags if summed is None else torch.cat([summed, flags])
+        if self.dist.world_size > 1:
+            import torch.distributed as tdist
+
+            tdist.all_reduce(vec)
+        k = vec.shape[0] - 2
+        host = (vec if local is None else torch.cat([vec, local])).tolist()
+        stop, pause = host[k], host[k + 1]
+        if stop > 0:
+            self._stop.set()
+        self._paused = pause > 0 and not self._stop.is_set()
+        return host[:k] + host[k + 2 :]
 
     # ------------------------------------------------------------------ the loop
 
     def _emit(self, record: dict[str, Any]) -> None:
         if self.writer is not None:
-            self.writer.append(json.dumps(_jsonable(record), allow_nan=False))
+            self.writer.append(json.dumps(jsonable(record), allow_nan=False))
+        if self.tb is not None:
+            self.tb.add(record)
         self.log.add(record)
-        if self._subscribers:
-            with self._sub_lock:
-                for q in self._subscribers:
-                    q.put(record)
+        if self.on_record is not None:
+            self.on_record(record)
 
     def _summary_fields(self) -> dict[str, Any]:
         rec = self.last_record or {}
@@ -376,22 +466,24 @@ class Trainer:
             "elapsed_s": rec.get("time"),
             "test_loss": ev.get("test_loss"),
             "test_accuracy": ev.get("test_accuracy"),
-            "paused": self._pause.is_set(),
+            "paused": self._paused,
             "model_saved": self.model_saved,
+            "world_size": self.dist.world_size,
         }
 
     def _wait_while_paused(self) -> float:
-        """Block while paused (heartbeat every few seconds); returns the seconds spent paused."""
-        if not self._pause.is_set():
-            return 0.0
+        """Block while the ranks agree to pause (heartbeat every few seconds); returns the seconds paused."""
         t0 = time.perf_counter()
         # The summary on disk says "paused" before the in-memory status does, so anyone who sees
         # ``status == "paused"`` (the page, a test) can rely on the run directory agreeing.
         if self.writer:
             self.writer.update_summary(**{**self._summary_fields(), "status": "paused"})
+        if self.tb is not None:
+            self.tb.flush()
         self.status = "paused"
-        while self._pause.is_set() and not self._stop.is_set():
-            self._stop.wait(0.05)
+        while self._paused and not self._stop.is_set():
+            time.sleep(0.05)
+            self._agree()
             if self.writer:
                 self.writer.heartbeat(**self._summary_fields())
         if self.writer:
@@ -400,33 +492,57 @@ class Trainer:
         return time.perf_counter() - t0
 
     def run(self) -> str:
-        """Train to the end (or until stopped/diverged) in the calling thread; returns the final status."""
+        """Train to the end (or until stopped/diverged) in the calling thread; returns the final status.
+
+        Never raises for a failed write: a full disk, a read-only or forbidden folder ends the run as
+        "failed" with a plain message (written to summary.json if that still works).
+        """
         self.status = "running"
-        # The loop records how it ended in ``self._ending``; ``status`` shows it only once summary.json
-        # says so too (the same order as pause), so a reader never sees "stopped" on a half-written run.
         try:
             self._train()
-        except Exception as exc:  # the thread must always leave a readable summary behind
+        except OSError as exc:
+            self._ending = "failed"
+            self.message = write_failure_message(exc)
+            self.error_traceback = traceback.format_exc()
+        except Exception as exc:  # the run must always leave a readable summary behind
             self._ending = "failed"
             self.message = f"Training stopped with an internal error: {type(exc).__name__}: {exc}"
             self.error_traceback = traceback.format_exc()
         finally:
-            if self.writer is not None:
-                try:
-                    self.writer.update_summary(
-                        **{**self._summary_fields(), "status": self._ending}, finished=time.time()
-                    )
-                finally:
-                    self.writer.close()
-            self.data = None  # type: ignore[assignment]  # free the images; the log keeps the curves
-            self.status = self._ending
-            self._done.set()
+            self._finish()
         return self.status
+
+    def _finish(self) -> None:
+        """Write the final summary and close the files; each step survives the others failing."""
+        if self.tb is not None:
+            try:
+                self.tb.close()
+            except Exception as exc:  # noqa: BLE001 - tensorboard re-raises its writer thread's error
+                if self._ending != "failed":
+                    self._ending = "failed"
+                    self.message = write_failure_message(exc) if isinstance(exc, OSError) else str(exc)
+        if self.writer is not None:
+            try:
+                self.writer.close()
+            except OSError as exc:
+                if self._ending != "failed":
+                    self._ending, self.message = "failed", write_failure_message(exc)
+            try:
+                self.writer.update_summary(
+                    **{**self._summary_fields(), "status": self._ending}, finished=time.time()
+                )
+            except OSError as exc:
+                if self._ending != "failed":
+                    self._ending, self.message = "failed", write_failure_message(exc)
+        self.data = None  # type: ignore[assignment]  # free the images; the log keeps the curves
+        self.status = self._ending
 
     def _train(self) -> None:
         c = self.config
         if c.threads:
             torch.set_num_threads(int(c.threads))
+        elif self.dist.world_size > 1 and self.device.type == "cpu":
+            torch.set_num_threads(max(1, (os.cpu_count() or 1) // self.dist.world_size))
         device = self.device
         data = self.data.to(device)
         train, test = data.train, data.test
@@ -434,6 +550,11 @@ class Trainer:
             torch.manual_seed(c.seed)
             model = build_model(c.relu).to(device)
         self.model = model
+        net: nn.Module = model
+        if self.dist.world_size > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
         loss_fn = make_loss(c)
         optimizer = make_optimizer(c, model.parameters())
         params = list(model.parameters())
@@ -442,42 +563,51 @@ class Trainer:
         n_train = len(train)
         bs = c.batch_size
         lr = float(c.lr)
+        world = self.dist.world_size
+        amp = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bool(c.amp))
 
         t_start = time.perf_counter()
         paused_total = 0.0
         window: deque[tuple[float, int]] = deque(maxlen=21)  # (active time, images) at recent batch ends
         window.append((0.0, 0))
         images_seen = 0
+        self._agree()
 
         for epoch in range(1, c.epochs + 1):
             if self._stop.is_set() or self.step >= self.total_steps:
                 break
             self.epoch = epoch - 1
             perm = torch.randperm(n_train, generator=gen).to(device)
-            model.train()
+            net.train()
             completed_epoch = True
             for b in range(self.steps_per_epoch):
                 if self.step >= self.total_steps:
                     completed_epoch = False
                     break
-                if self._pause.is_set():
+                if self._paused:
                     paused_total += self._wait_while_paused()
                 if self._stop.is_set():
                     completed_epoch = False
                     break
-                idx = perm[b * bs : (b + 1) * bs]
+                idx_global = perm[b * bs : (b + 1) * bs]
+                n = int(idx_global.shape[0])
+                idx = shard(idx_global, self.dist)
+                n_local = int(idx.shape[0])
                 x, y = train.batch(idx)
-                scores = model(x)
-                loss = loss_fn(scores, y)
+                with amp:
+                    scores = net(x)
+                    # a rank whose share of a short last batch is empty still joins DDP's all-reduce
+                    loss = loss_fn(scores.float(), y) if n_local else scores.float().sum() * 0.0
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                host = batch_statistics(loss, scores, y, params)  # one host transfer
-                loss_v, norm_v, correct_v = host[0], host[1], host[2]
+                # DDP averages the ranks' gradients; weighting each rank's mean loss by its share of the
+                # global batch makes that average the gradient of the global batch's mean loss.
+                (loss * (n_local * world / n) if world > 1 else loss).backward()
+                host = self._agree(*batch_tensors(loss * n_local, scores, y, params))
+                loss_v, correct_v, norm_v = host[0] / n, host[1], host[2]
                 step = self.step + 1
                 finite = math.isfinite(loss_v) and math.isfinite(norm_v)
                 if finite:
                     optimizer.step()
-                n = int(idx.shape[0])
                 images_seen += n
                 now = time.perf_counter()
                 active = now - t_start - paused_total
@@ -509,9 +639,9 @@ class Trainer:
             stopped = self._stop.is_set()
             if completed_epoch and not stopped:
                 self.epoch = epoch
-            # evaluate after every full epoch, and once at the end of a --max-batches run
+            # evaluate after every full epoch, and once at the end of a --max-batches run (rank 0 only)
             last_partial = not completed_epoch and not stopped and self.step >= self.total_steps
-            if c.evaluate and not stopped and (completed_epoch or last_partial):
+            if c.evaluate and self.dist.is_main and not stopped and (completed_epoch or last_partial):
                 ev = self._evaluate(model, loss_fn, test, epoch, t_start)
                 if ev is not None:
                     self.last_eval = ev
@@ -520,6 +650,8 @@ class Trainer:
                 self._save_model(model)
             if self.writer is not None:
                 self.writer.update_summary(**self._summary_fields())
+            if self.tb is not None:
+                self.tb.flush()
         if self._stop.is_set():
             self._ending = "stopped"
             self.message = f"Stopped by request after {self.step} of {self.total_steps} steps."
@@ -538,18 +670,20 @@ class Trainer:
     def _evaluate(
         self, model: nn.Module, loss_fn: Callable[..., torch.Tensor], test: Any, epoch: int, t_start: float
     ) -> dict[str, Any] | None:
-        """Test loss and accuracy over the whole test split; None if stopped half-way."""
+        """Test loss and accuracy over the whole test split; None if stopped half-way (alone only:
+        under torchrun the other ranks wait for rank 0 at the next batch, so it finishes)."""
         model.eval()
         total_loss = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device, dtype=torch.int64)
         n = len(test)
         for start in range(0, n, EVAL_BATCH):
-            if self._stop.is_set():
+            if self.dist.world_size == 1 and self._stop_req.is_set():
                 model.train()
                 return None
             idx = torch.arange(start, min(n, start + EVAL_BATCH), device=self.device)
             x, y = test.batch(idx)
-            scores = model(x)
+            with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=bool(self.config.amp)):
+                scores = model(x).float()
             total_loss += loss_fn(scores, y) * idx.shape[0]
             correct += (scores.argmax(dim=1) == y).sum()
         model.train()

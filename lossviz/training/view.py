@@ -1,0 +1,124 @@
+"""What the training page decides before it draws: which run to show, what state it is in, which
+device trains it, and how server paths are shown to students (relative to the server's roots)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lossviz.errors import LossvizInputError
+from lossviz.training import runs as lv_runs
+from lossviz.training.data import page_data_dir
+from lossviz.training.model import layer_labels_for
+from lossviz.training.trainer import chance_loss
+
+LIVE = ("starting", "running", "paused")
+
+
+def choose_view(requested: str | None, active: str | None, run_names: Sequence[str]) -> str | None:
+    """The run the page shows: the live run while one trains (unless the viewer picked another
+    existing run), else the requested run if it exists, else the newest run, else None.
+
+    Example:
+        >>> choose_view(None, "live", ["old"])
+        'live'
+        >>> choose_view("old", "live", ["live", "old"])
+        'old'
+        >>> choose_view("gone", None, ["b", "a"])
+        'b'
+    """
+    if requested and requested in run_names and requested != active:
+        return requested
+    if active is not None:
+        return active
+    if requested in run_names:
+        return requested
+    return run_names[0] if run_names else None
+
+
+def shown_path(path: str | os.PathLike[str], root: str | os.PathLike[str], root_name: str) -> str:
+    """``path`` as a student may see it: relative to the server's ``root``, named ``root_name``.
+
+    Example:
+        >>> shown_path("/srv/data/cifar", "/srv/data", "data folder")
+        'data folder/cifar'
+        >>> shown_path("/etc/passwd", "/srv/data", "data folder")
+        'data folder'
+    """
+    try:
+        rel = Path(path).resolve().relative_to(Path(root).resolve())
+    except (ValueError, OSError):
+        return root_name
+    return root_name if str(rel) in ("", ".") else f"{root_name}/{rel.as_posix()}"
+
+
+def data_folder(text: str, root: str | os.PathLike[str] | None = None) -> tuple[Path, str | None]:
+    """The data folder typed in the page box and an error sentence (then the root is used)."""
+    try:
+        return page_data_dir(text, root), None
+    except LossvizInputError as exc:
+        return page_data_dir(None, root), str(exc)
+
+
+def device_text(config: dict[str, Any]) -> str:
+    """Which device trains a run: ``"cpu"``, ``"cuda:0"``, ``"cpu × 2 workers (gloo)"``."""
+    device = str(config.get("device_resolved") or config.get("device") or "?")
+    world = config.get("world_size")
+    amp = " · bf16" if config.get("amp") else ""
+    if isinstance(world, int) and world > 1:
+        device = device.split(":")[0]
+        backend = config.get("backend") or ("nccl" if device == "cuda" else "gloo")
+        return f"{device} × {world} workers ({backend}){amp}"
+    return device + amp
+
+
+@dataclass
+class RunState:
+    """One run as the page shows it."""
+
+    name: str
+    status: str
+    message: str = ""
+    total: int = 1
+    batch_size: int = 1
+    label: str = "?"
+    loss: str = "loss"
+    chance: float = 0.0
+    labels: dict[str, str] = field(default_factory=dict)
+    device: str = ""
+    path: Path | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.status in LIVE
+
+
+def run_state(runs_dir: str | os.PathLike[str], name: str, job: Any = None) -> RunState:
+    """The state of run ``name``: from its files, with the status and message of the process that
+    writes it when this server started it (``job``). A job still loading its data has no files yet."""
+    try:
+        info = lv_runs.read_run(runs_dir, name)
+    except LossvizInputError:
+        if job is None:
+            raise
+        return RunState(name, job.status, job.message, label=job.label)
+    c = info.config
+    status, message = info.status, str(info.summary.get("message") or "")
+    if job is not None:
+        status, message = job.status, job.message or message
+    return RunState(
+        name=name,
+        status=status,
+        message=message,
+        total=int(c.get("total_steps") or info.summary.get("total_steps") or 1),
+        batch_size=int(c.get("batch_size") or 1),
+        label=info.dataset_label,
+        loss=str(c.get("loss", "loss")),
+        chance=chance_loss(str(c.get("loss")), float(c.get("margin", 1.0) or 1.0)),
+        labels=layer_labels_for(bool(c.get("relu"))),
+        device=device_text(c),
+        path=info.path,
+    )
