@@ -3,9 +3,10 @@
 In one process, with alternating repeats, the same network (the tutorial's CNN), batch size 64,
 the same in-memory data (uint8 tensors scaled per batch) and the same number of torch threads:
 
-* ``trainer``  - lossviz's Trainer in its background thread with every per-batch metric
+* ``trainer``  - lossviz's Trainer (run in a thread here) with every per-batch metric
   (loss, grad norm overall and per layer, accuracy, images/s), a JSON line appended and
-  flushed to metrics.jsonl, the in-memory log, heartbeats;
+  flushed to metrics.jsonl, the TensorBoard event, the in-memory log, heartbeats, the
+  control-file check;
 * ``bare``     - the plain PyTorch loop: zero_grad, forward, loss, backward, step;
 * ``tutorial`` - the classic tutorial's loop, one image per step (batch size 1), for context.
 
@@ -47,7 +48,8 @@ import torch  # noqa: E402
 from lossviz.training.data import DatasetBundle, make_synthetic  # noqa: E402
 from lossviz.training.metrics_log import MetricsLog  # noqa: E402
 from lossviz.training.model import build_model  # noqa: E402
-from lossviz.training.runs import RunWriter, _jsonable  # noqa: E402
+from lossviz.training.runs import RunWriter, jsonable  # noqa: E402
+from lossviz.training.tboard import TensorBoardLog  # noqa: E402
 from lossviz.training.trainer import TrainConfig, Trainer, batch_statistics, recommended_threads  # noqa: E402
 
 BATCH = 64
@@ -74,10 +76,14 @@ def steady_rate(times: list[float], batch: int, warmup: int = WARMUP) -> float:
     return (len(times) - warmup) * batch / span
 
 
+DEVICE = "cpu"
+
+
 def run_trainer(data: DatasetBundle, batches: int, seed: int, runs_dir: str) -> float:
     cfg = TrainConfig(
-        dataset="synthetic", batch_size=BATCH, max_batches=batches, evaluate=False, seed=seed, epochs=1000
-    )
+        dataset="synthetic", batch_size=BATCH, max_batches=batches, evaluate=False, seed=seed, epochs=1000,
+        device=DEVICE,
+    )  # fmt: skip
     cpu0 = time.process_time()
     trainer = Trainer(cfg, runs_dir=runs_dir, dataset=data)
     trainer.start()
@@ -93,12 +99,12 @@ def run_bare(data: DatasetBundle, batches: int, seed: int) -> float:
     cpu0 = time.process_time()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = build_model()
+        model = build_model().to(DEVICE)
     loss_fn = torch.nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     gen = torch.Generator().manual_seed(seed)
-    train = data.train
-    perm = torch.randperm(len(train), generator=gen)
+    train = data.train.to(DEVICE)
+    perm = torch.randperm(len(train), generator=gen).to(DEVICE)
     per_epoch = len(train) // BATCH
     t0 = time.perf_counter()
     times = []
@@ -109,6 +115,8 @@ def run_bare(data: DatasetBundle, batches: int, seed: int) -> float:
         loss = loss_fn(model(x), y)
         loss.backward()
         optimizer.step()
+        if DEVICE != "cpu":
+            loss.item()  # the trainer copies its figures to the host once per batch too
         times.append(time.perf_counter() - t0)
     CPU["bare"].append((time.process_time() - cpu0) / (batches * BATCH))
     return steady_rate(times, BATCH)
@@ -146,6 +154,7 @@ def bookkeeping_ms(data: DatasetBundle, runs_dir: str, iterations: int = 300) ->
     loss = torch.nn.CrossEntropyLoss()(scores, y)
     loss.backward()
     writer = RunWriter.create(runs_dir, None, {"dataset": "synthetic", "bench": True})
+    tb = TensorBoardLog(writer.path, {})
     log = MetricsLog()
     t0 = time.perf_counter()
     for step in range(1, iterations + 1):
@@ -163,11 +172,28 @@ def bookkeeping_ms(data: DatasetBundle, runs_dir: str, iterations: int = 300) ->
             "images_per_s": 1000.0,
             "time": time.perf_counter() - t0,
         }
-        writer.append(json.dumps(_jsonable(record), allow_nan=False))
+        writer.append(json.dumps(jsonable(record), allow_nan=False))
+        tb.add(record)
         log.add(record)
         writer.heartbeat()
     elapsed = time.perf_counter() - t0
     writer.close()
+    tb.close()
+    return 1000 * elapsed / iterations
+
+
+def tensorboard_ms(runs_dir: str, iterations: int = 300) -> float:
+    """Milliseconds per batch of writing the TensorBoard event alone (13 scalars in one event)."""
+    names = [n for n, _ in build_model().named_parameters()]
+    path = tempfile.mkdtemp(dir=runs_dir)
+    tb = TensorBoardLog(path, {})
+    record = {"kind": "batch", "step": 0, "loss": 2.3, "grad_norm": 1.0, "batch_accuracy": 0.1,
+              "layer_grad_norms": dict.fromkeys(names, 0.5)}  # fmt: skip
+    t0 = time.perf_counter()
+    for step in range(1, iterations + 1):
+        tb.add({**record, "step": step})
+    elapsed = time.perf_counter() - t0
+    tb.close()
     return 1000 * elapsed / iterations
 
 
@@ -182,7 +208,10 @@ def main() -> None:
         default=recommended_threads(),
         help="torch threads for all loops (default: what the page trains with, all cores but one)",
     )
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (the trainer and the bare loop)")
     args = ap.parse_args()
+    global DEVICE
+    DEVICE = args.device
     torch.set_num_threads(max(1, args.threads))
     threads = torch.get_num_threads()
     # one epoch longer than a timed run, so no end-of-epoch work (model save) falls inside the timing
@@ -212,6 +241,7 @@ def main() -> None:
                 flush=True,
             )
         book_ms = statistics.median(bookkeeping_ms(data, runs_dir) for _ in range(3))
+        tb_ms = statistics.median(tensorboard_ms(runs_dir) for _ in range(3))
     trainer_med = statistics.median(trainer_rates)
     bare_med = statistics.median(bare_rates)
     pair_ratios = [t / b for t, b in zip(trainer_rates, bare_rates, strict=True)]
@@ -226,6 +256,9 @@ def main() -> None:
         "bookkeeping_ms_per_batch": round(book_ms, 4),
         "bare_ms_per_batch": round(1000 * BATCH / bare_med, 3),
         "bookkeeping_share_of_batch": round(book_ms / (1000 * BATCH / bare_med), 5),
+        "tensorboard_ms_per_batch": round(tb_ms, 4),
+        "tensorboard_share_of_batch": round(tb_ms / (1000 * BATCH / bare_med), 5),
+        "device": DEVICE,
         "batch_size": BATCH,
         "threads": threads,
         "repeats": args.repeats,

@@ -362,3 +362,28 @@ def test_choose_view_prefers_the_live_run_but_keeps_a_chosen_one() -> None:
     assert lv_view.choose_view("gone", None, ["new", "old"]) == "new"
     assert lv_view.device_text({"device_resolved": "cpu", "world_size": 2, "backend": "gloo"}) == "cpu × 2 workers (gloo)"
     assert lv_view.device_text({"device_resolved": "cuda:0", "world_size": 1, "amp": True}) == "cuda:0 · bf16"
+
+
+# ----------------------------------------------------------------------------- CUDA (bench/gpu_check.sh runs these)
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+
+@cuda
+def test_cuda_run_with_amp_keeps_one_host_copy_per_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    copies = 0
+    original = torch.Tensor.tolist
+
+    def counted(self: torch.Tensor) -> list:
+        nonlocal copies
+        if self.is_cuda:
+            copies += 1
+        return original(self)
+
+    monkeypatch.setattr(torch.Tensor, "tolist", counted)
+    trainer = Trainer(tiny(device="cuda", amp=True, max_batches=4, evaluate=False), runs_dir=tmp_path, run_name="gpu")
+    assert trainer.run() == "finished", trainer.message
+    assert copies == 4 + 1  # one per batch, plus the agreement before the first batch
+    config = json.loads((tmp_path / "gpu" / "config.json").read_text())
+    assert config["device_resolved"].startswith("cuda") and config["amp"] is True
+    assert all(map(lambda r: r["loss"] > 0, lv_runs.read_metrics(tmp_path / "gpu")))
