@@ -277,6 +277,12 @@ class Trainer:
         if self.device.type == "cuda" and self.dist.world_size > 1:
             self.device = torch.device("cuda", self.dist.local_rank % max(1, torch.cuda.device_count()))
         c = self.config
+        # threads first: making the synthetic set with torch's default (every core) on a busy small
+        # machine takes seconds longer than with the threads the run will train with
+        if c.threads:
+            torch.set_num_threads(int(c.threads))
+        elif self.dist.world_size > 1 and self.device.type == "cpu":
+            torch.set_num_threads(max(1, (os.cpu_count() or 1) // self.dist.world_size))
         self.data = dataset or load_dataset(
             c.dataset,
             c.data_dir,
@@ -539,10 +545,6 @@ class Trainer:
 
     def _train(self) -> None:
         c = self.config
-        if c.threads:
-            torch.set_num_threads(int(c.threads))
-        elif self.dist.world_size > 1 and self.device.type == "cpu":
-            torch.set_num_threads(max(1, (os.cpu_count() or 1) // self.dist.world_size))
         device = self.device
         data = self.data.to(device)
         train, test = data.train, data.test
