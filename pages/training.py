@@ -72,12 +72,12 @@ def disk_snapshot(path: str, size: int, mtime: float) -> MetricsSnapshot:
 def owner_token() -> str:
     """This browser's random token (session, then cookie once it starts a run; never in the URL)."""
     token = st.session_state.get("owner")
-    if not (isinstance(token, str) and token.isalnum() and 8 <= len(token) <= 40):
+    if not lv_view.valid_token(token):
         try:
             token = st.context.cookies.get(OWNER_COOKIE)
         except Exception:  # noqa: BLE001 - no cookies (e.g. AppTest) is simply a new browser
             token = None
-    if not (isinstance(token, str) and token.isalnum() and 8 <= len(token) <= 40):
+    if not lv_view.valid_token(token):
         token = uuid.uuid4().hex[:16]
     st.session_state.owner = token
     if "owner" in st.query_params:  # links from older versions carried the token: drop it
@@ -86,15 +86,12 @@ def owner_token() -> str:
 
 
 def snapshot(state: lv_view.RunState) -> MetricsSnapshot:
+    """A live run's points from the shared follower; an ended run's from the cache (keyed by file size and time)."""
     if state.path is None:
         return MetricsLog().snapshot()
     if state.live:
-        tail = tail_for(str(state.path))
-        tail.poll()
-        return tail.log.snapshot()
-    mfile = state.path / lv_runs.METRICS_FILE
-    stat = mfile.stat() if mfile.exists() else None
-    return disk_snapshot(str(state.path), stat.st_size if stat else 0, stat.st_mtime if stat else 0.0)
+        return lv_view.follow(tail_for(str(state.path)))
+    return disk_snapshot(str(state.path), *lv_view.file_key(state.path / lv_runs.METRICS_FILE))
 
 
 def settings_ui(manager: JobManager, owner: str) -> tuple[TrainConfig, int, str, bool]:
@@ -254,13 +251,7 @@ runs_dir = lv_runs.default_runs_dir()
 manager = job_manager()
 owner = owner_token()
 st.title("Watch a CNN learn")
-st.markdown(
-    "The network from the classic PyTorch tutorial is learning to sort 32×32 colour images into 10 classes. "
-    "After every **batch** of images it measures how wrong it was — the **loss** — and backpropagation computes "
-    "the **gradient**: for every weight, which way would make the loss bigger. The optimizer then nudges all "
-    "weights a little the other way. Watch the loss fall. The **gradient norm** is the length of that gradient: "
-    "big means steep ground and big updates; a sudden jump warns that training is becoming unstable."
-)
+st.markdown(lv_view.INTRO)
 with st.sidebar:
     config, workers, run_label, start = settings_ui(manager, owner)
 if start:
@@ -301,11 +292,4 @@ else:
     live_panel()
 runs_ui(runs_dir, manager, all_runs, view)
 with st.expander("How does this page relate to the tutorial?"):
-    st.markdown(
-        "The tutorial loops over CIFAR-10 one image at a time (`batch_size=1`), calls `loss.backward()` and "
-        "`optimizer.step()`, and prints the loss. This page runs the same network and the same calls on batches in "
-        "a separate process — the same `python -m lossviz train` a terminal runs, or `torchrun` with several "
-        "workers — and records for each batch the loss, the gradient norm (overall and per layer), the accuracy "
-        "and the speed. Reloading the page never stops a run. Each run also writes TensorBoard files: "
-        "`tensorboard --logdir runs`."
-    )
+    st.markdown(lv_view.TUTORIAL_NOTE)

@@ -9,7 +9,8 @@ one, so that only that browser may pause, resume or stop it.
 
 Control goes through the run directory's control.json (pause/resume/stop, read by the trainer
 before each batch) plus SIGTERM to the whole process group on Stop; a group still alive
-STOP_GRACE_S after Stop is killed.
+STOP_GRACE_S after Stop is killed. On Linux a run also gets SIGTERM when the server process dies
+(``PR_SET_PDEATHSIG``), so it ends as "stopped" rather than training on out of everyone's reach.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import IO, Any
 from lossviz.errors import LossvizInputError
 from lossviz.training import runs as lv_runs
 from lossviz.training.data import cifar10_status
-from lossviz.training.trainer import TrainConfig
+from lossviz.training.trainer import TrainConfig, check_workers
 
 KEEP_FINISHED = 8
 STOP_GRACE_S = 20.0
@@ -58,6 +59,22 @@ def max_workers() -> int:
     if env and env.isdigit() and int(env) > 0:
         return int(env)
     return _cuda_count() or max(1, (os.cpu_count() or 1) // 2)
+
+
+#: Run before the training command on Linux: ask the kernel to send SIGTERM when the server dies
+#: (kept across exec, so it covers torchrun too), then exec the real command. A run then ends as
+#: "stopped" with its server instead of training on with nobody able to stop it.
+_STOP_WITH_PARENT = (
+    "import ctypes, os, sys; ctypes.CDLL(None, use_errno=True).prctl(1, 15, 0, 0, 0); "
+    "os.getppid() == int(sys.argv[1]) or sys.exit(1); os.execv(sys.argv[2], sys.argv[2:])"
+)
+
+
+def with_parent_watch(command: list[str], parent: int | None = None) -> list[str]:
+    """``command`` wrapped so that it gets SIGTERM when process ``parent`` (default: this one) ends (Linux)."""
+    if not sys.platform.startswith("linux"):
+        return command
+    return [sys.executable, "-S", "-c", _STOP_WITH_PARENT, str(parent or os.getpid()), *command]
 
 
 def train_command(
@@ -222,10 +239,7 @@ class JobManager:
         limit = max_workers()
         if not isinstance(workers, int) or not 1 <= workers <= limit:
             raise LossvizInputError(f"workers={workers!r} is out of range: give a whole number from 1 to {limit}")
-        if config.batch_size < workers:
-            raise LossvizInputError(
-                f"batch size {config.batch_size} is smaller than the {workers} workers: give every worker at least one image"
-            )
+        check_workers(config.batch_size, workers)
         if config.dataset == "cifar10" and cifar10_status(config.data_dir) != "present":
             raise LossvizInputError(
                 "CIFAR-10 is not in the data folder (expected cifar-10-batches-py/): download it, or train on the "
@@ -247,7 +261,7 @@ class JobManager:
             env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
             try:
                 process = subprocess.Popen(
-                    train_command(config, root.resolve(), run_name, workers),
+                    with_parent_watch(train_command(config, root.resolve(), run_name, workers)),
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL,
                     stderr=stderr,

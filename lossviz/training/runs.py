@@ -22,6 +22,7 @@ import os
 import re
 import socket
 import tempfile
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -385,9 +386,14 @@ class MetricsTail:
         self.log = log if log is not None else MetricsLog()
         self._offset = 0
         self._pending = b""
+        self._lock = threading.Lock()
 
     def poll(self) -> list[dict[str, Any]]:
-        """New complete records since the last call (also added to :attr:`log`)."""
+        """New complete records since the last call (also added to :attr:`log`); safe from several threads."""
+        with self._lock:
+            return self._poll()
+
+    def _poll(self) -> list[dict[str, Any]]:
         try:
             with open(self.path, "rb") as f:
                 f.seek(self._offset)

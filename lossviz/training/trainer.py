@@ -169,6 +169,14 @@ class DistInfo:
         return cls(whole("RANK", 0), max(1, whole("WORLD_SIZE", 1)), whole("LOCAL_RANK", 0))
 
 
+def check_workers(batch_size: int, workers: int) -> None:
+    """LossvizInputError unless every worker gets at least one image of each (global) batch."""
+    if batch_size < workers:
+        raise LossvizInputError(
+            f"batch size {batch_size} is smaller than the {workers} workers: give every worker at least one image per batch"
+        )
+
+
 def shard(index: torch.Tensor, dist: DistInfo) -> torch.Tensor:
     """This rank's part of a global batch (contiguous, sizes differ by at most one)."""
     if dist.world_size == 1:
@@ -268,11 +276,7 @@ class Trainer:
     ) -> None:
         self.config = config.validated()
         self.dist = dist or DistInfo()
-        if self.config.batch_size < self.dist.world_size:
-            raise LossvizInputError(
-                f"batch size {self.config.batch_size} is smaller than the {self.dist.world_size} workers: "
-                "give every worker at least one image per batch"
-            )
+        check_workers(self.config.batch_size, self.dist.world_size)
         self.device = resolve_device(self.config.device)
         if self.device.type == "cuda" and self.dist.world_size > 1:
             self.device = torch.device("cuda", self.dist.local_rank % max(1, torch.cuda.device_count()))

@@ -12,10 +12,47 @@ from typing import Any
 from lossviz.errors import LossvizInputError
 from lossviz.training import runs as lv_runs
 from lossviz.training.data import page_data_dir
+from lossviz.training.metrics_log import MetricsSnapshot
 from lossviz.training.model import layer_labels_for
 from lossviz.training.trainer import chance_loss
 
 LIVE = ("starting", "running", "paused")
+
+INTRO = (
+    "The network from the classic PyTorch tutorial is learning to sort 32×32 colour images into 10 classes. "
+    "After every **batch** of images it measures how wrong it was — the **loss** — and backpropagation computes "
+    "the **gradient**: for every weight, which way would make the loss bigger. The optimizer then nudges all "
+    "weights a little the other way. Watch the loss fall. The **gradient norm** is the length of that gradient: "
+    "big means steep ground and big updates; a sudden jump warns that training is becoming unstable."
+)
+TUTORIAL_NOTE = (
+    "The tutorial loops over CIFAR-10 one image at a time (`batch_size=1`), calls `loss.backward()` and "
+    "`optimizer.step()`, and prints the loss. This page runs the same network and the same calls on batches in "
+    "a separate process — the same `python -m lossviz train` a terminal runs, or `torchrun` with several "
+    "workers — and records for each batch the loss, the gradient norm (overall and per layer), the accuracy "
+    "and the speed. Reloading the page never stops a run. Each run also writes TensorBoard files: "
+    "`tensorboard --logdir runs`."
+)
+
+
+def valid_token(token: object) -> bool:
+    """An owner token as the page makes them (8-40 letters and digits); anything else is ignored."""
+    return isinstance(token, str) and token.isalnum() and token.isascii() and 8 <= len(token) <= 40
+
+
+def follow(tail: lv_runs.MetricsTail) -> MetricsSnapshot:
+    """New records of a live run, then all its points so far."""
+    tail.poll()
+    return tail.log.snapshot()
+
+
+def file_key(path: Path) -> tuple[int, float]:
+    """(size, mtime) of a file, (0, 0.0) when it is missing: a cache key that changes with the file."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return 0, 0.0
+    return stat.st_size, stat.st_mtime
 
 
 def choose_view(requested: str | None, active: str | None, run_names: Sequence[str]) -> str | None:

@@ -4,12 +4,16 @@
   still going (with its controls), and Stop stops it;
 - two browsers press Start at once: exactly one run starts, the other browser gets a plain
   message and watches it read-only;
-- the server is killed (SIGKILL) mid-run: the run folder stays readable, and the next server
-  lists the run as interrupted.
+- the server is killed (SIGKILL) mid-run: its training process gets SIGTERM from the kernel and
+  ends the run as "stopped" with a complete folder, which the next server lists and opens;
+- the training process is killed (SIGKILL): the page shows the run as interrupted;
+- a 2-worker (torchrun) run started from the page is followed with its device line.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import signal
 import time
@@ -213,7 +217,7 @@ def test_two_browsers_press_start_at_once(idle_trainer: Server, browser: Any) ->
 
 
 def test_server_killed_mid_run(app: Server, browser: Any) -> None:
-    """SIGKILL the server that trains: the folder stays readable; the next server lists the run as interrupted."""
+    """SIGKILL the server: its run (its own process group) stops cleanly; the next server lists it as stopped."""
     from playwright.sync_api import expect
 
     name = "killed-mid-run"
@@ -231,8 +235,8 @@ def test_server_killed_mid_run(app: Server, browser: Any) -> None:
         ctx.close()
         stop_server(victim)
 
+    wait_until(lambda: lv_runs.read_run(app.runs_dir, name).status == "stopped", "the orphaned run to stop")
     info = lv_runs.read_run(app.runs_dir, name)
-    assert info.status == "interrupted", info.summary
     records = lv_runs.read_metrics(info.path)
     assert len(records) >= 5
     assert all({"step", "loss", "grad_norm"} <= set(r) for r in records if r.get("kind") != "eval")
@@ -241,17 +245,65 @@ def test_server_killed_mid_run(app: Server, browser: Any) -> None:
     )
     assert lv_runs.run_csv(app.runs_dir, name).count("\n") >= len(records) + 1  # header + one row per record
 
-    # the other (still running) server lists it as interrupted, and opens it with its points
+    # the other (still running) server lists it as stopped, and opens it with its points
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
         pg = ctx.new_page()
         open_page(pg, app.url + "/training")
-        choose(pg, "Open a run", f"{name} (synthetic, interrupted)", exact=True)
-        expect(pg.get_by_text(f"run {name}")).to_be_visible(timeout=60_000)
-        expect(pg.get_by_text(re.compile("stopped without saying goodbye"))).to_be_visible(timeout=60_000)
+        choose(pg, "Open a run", f"{name} (synthetic, stopped)", exact=True)
+        expect(pg.get_by_text(re.compile(f"^run {name}"))).to_be_visible(timeout=60_000)
+        expect(pg.get_by_text(re.compile(r"^⏹️ Stopped"))).to_be_visible(timeout=60_000)
         wait_idle(pg)
         assert_charts_drawn(pg, 4)
         assert pg.locator('[data-testid="stException"]').count() == 0
-        screenshot(pg, "training-4-interrupted")
+        screenshot(pg, "training-4-stopped-with-server")
     finally:
         ctx.close()
+
+
+def test_killed_training_process_shows_interrupted(idle_trainer: Server, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    app = idle_trainer
+    name = "process-killed"
+    open_page(page, app.url + "/training")
+    prepare_run(page, name)
+    page.get_by_role("button", name=START).click()
+    wait_until(lambda: len(lv_runs.read_metrics(app.runs_dir / name)) >= 3, "a few batches", limit_s=90)
+    pid = lv_runs.read_run(app.runs_dir, name).summary["pid"]
+    os.kill(pid, signal.SIGKILL)
+    expect(page.get_by_text(re.compile("stopped without saying goodbye"))).to_be_visible(timeout=60_000)
+    expect(page.get_by_text(re.compile(r"^✂️ Interrupted"))).to_be_visible(timeout=60_000)
+    assert page.get_by_role("button", name=STOP).count() == 0
+    assert page.locator('[data-testid="stException"]').count() == 0
+    screenshot(page, "training-5-process-killed")
+
+
+def test_two_worker_run_from_the_page(app: Server, browser: Any) -> None:
+    """A torchrun run with two gloo workers, started and followed from the page (screenshot at 1400 px)."""
+    from playwright.sync_api import expect
+
+    name = "two-workers"
+    server = start_server(app.runs_dir, app.runs_dir.parent / "data", ARTIFACTS / "server-workers.log",
+                          extra_env={"LOSSVIZ_MAX_WORKERS": "2"})  # fmt: skip
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        wait_until(lambda: not live_runs(app.runs_dir), "earlier runs to end")
+        pg = ctx.new_page()
+        open_page(pg, server.url + "/training")
+        prepare_run(pg, name, epochs=3)
+        pg.get_by_text("Machine and synthetic data").click()
+        set_number(pg, "Workers (processes)", 2)
+        set_number(pg, "Synthetic training images", 4000)
+        pg.get_by_role("button", name=START).click()
+        expect(pg.get_by_text(re.compile("trains on cpu × 2 workers"))).to_be_visible(timeout=90_000)
+        watch_updates(pg, 3, limit_s=120)
+        assert_charts_drawn(pg, 4)
+        assert_clean(pg)
+        screenshot(pg, "training-6-two-workers")
+        assert json.loads((app.runs_dir / name / "config.json").read_text())["world_size"] == 2
+        pg.get_by_role("button", name=STOP).click()
+        wait_until(lambda: lv_runs.read_run(app.runs_dir, name).status == "stopped", "the 2-worker run to stop")
+    finally:
+        ctx.close()
+        stop_server(server)
