@@ -24,7 +24,9 @@ WARMUP = 5
 
 
 def images_per_s(run_dir: Path, batch: int) -> float:
-    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    records = [
+        json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()
+    ]
     times = [r["time"] for r in records if r.get("kind") == "batch"]
     steady = times[WARMUP:]
     return batch * (len(steady) - 1) / (steady[-1] - steady[0])
@@ -67,7 +69,11 @@ def main() -> None:
             result["cuda_single_images_per_s"] = round(one, 1)
             if gpus >= 2:
                 every = train(runs, "gpus", gpus, 1, args, "cuda")
-                result.update(cuda_ddp_images_per_s=round(every, 1), cuda_ratio=round(every / one, 4), cuda_world_size=gpus)
+                result.update(
+                    cuda_ddp_images_per_s=round(every, 1),
+                    cuda_ratio=round(every / one, 4),
+                    cuda_world_size=gpus,
+                )
     result = {
         "single_images_per_s": round(single, 1),
         "ddp_images_per_s": round(ddp, 1),

@@ -275,7 +275,9 @@ with st.expander("What does the ReLU switch change?", expanded=False):
 all_runs = lv_runs.list_runs(runs_dir)
 latest = manager.latest(runs_dir)
 live_job = latest.name if latest is not None and latest.active else None
-view = lv_view.choose_view(st.session_state.get("view_run"), live_job, [r.name for r in all_runs])
+asked = st.session_state.get("view_run")  # this browser's own run may have failed before writing a folder
+known = [r.name for r in all_runs] + ([asked] if manager.get(asked) and asked not in all_runs else [])
+view = lv_view.choose_view(asked, live_job, known)
 st.session_state.view_run = view
 if any(r.live and manager.get(r.name) is None for r in all_runs):
     st.sidebar.warning("Another program is training right now; a second run would slow both down. You can watch it below.")

@@ -29,7 +29,17 @@ from lossviz.training.model import build_model
 from lossviz.training.trainer import DistInfo, TrainConfig, Trainer, shard
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["--synthetic", "--synthetic-train", "128", "--synthetic-test", "32", "--batch-size", "16", "--threads", "1"]
+TINY = [
+    "--synthetic",
+    "--synthetic-train",
+    "128",
+    "--synthetic-test",
+    "32",
+    "--batch-size",
+    "16",
+    "--threads",
+    "1",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -46,8 +56,19 @@ def env() -> dict[str, str]:
 
 
 def run_cli(*args: str, torchrun: int = 0) -> subprocess.CompletedProcess[str]:
-    head = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(torchrun)] if torchrun else [sys.executable]
-    return subprocess.run([*head, "-m", "lossviz", "train", *args], capture_output=True, text=True, cwd=ROOT, env=env(), timeout=300)
+    head = (
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(torchrun)]
+        if torchrun
+        else [sys.executable]
+    )
+    return subprocess.run(
+        [*head, "-m", "lossviz", "train", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env(),
+        timeout=300,
+    )
 
 
 def wait_until(cond: Callable[[], bool], what: str, limit_s: float = 90.0) -> None:
@@ -59,7 +80,9 @@ def wait_until(cond: Callable[[], bool], what: str, limit_s: float = 90.0) -> No
 
 
 def tiny(**overrides: object) -> TrainConfig:
-    base = dict(dataset="synthetic", synthetic_train=256, synthetic_test=64, batch_size=16, epochs=1, threads=1)
+    base = dict(
+        dataset="synthetic", synthetic_train=256, synthetic_test=64, batch_size=16, epochs=1, threads=1
+    )
     base.update(overrides)
     return TrainConfig(**base)  # type: ignore[arg-type]
 
@@ -106,6 +129,26 @@ def test_a_page_run_is_a_process_group_that_stop_ends_within_a_batch(tmp_path: P
     assert rows["proc"]["status"] == "stopped" and rows["proc"]["steps"] == summary["steps"]
 
 
+def test_a_run_started_from_a_short_lived_thread_keeps_training(tmp_path: Path) -> None:
+    """Streamlit runs each script in a thread that ends with the rerun; the run must outlive it
+    (the kernel's parent-death signal follows the thread that forked)."""
+    import threading
+
+    manager = JobManager(max_jobs=1)
+    jobs = []
+
+    def script_run() -> None:  # starts the run, then draws the page for a moment, then ends
+        jobs.append(manager.start(tiny(epochs=200), runs_dir=tmp_path, owner="a"))
+        time.sleep(2.0)
+
+    thread = threading.Thread(target=script_run)
+    thread.start()
+    thread.join()
+    (job,) = jobs
+    wait_until(lambda: len(batch_steps(job.run_dir)) >= 3, "three batches after the starting thread ended")
+    assert job.active and job.status == "running"
+
+
 def test_a_killed_run_shows_as_interrupted_and_frees_the_slot(tmp_path: Path) -> None:
     manager = JobManager(max_jobs=1)
     job = manager.start(tiny(epochs=200), runs_dir=tmp_path, name="killed", owner="a")
@@ -131,7 +174,9 @@ def test_a_process_that_fails_to_start_reports_its_error_line(tmp_path: Path) ->
 def test_read_only_runs_folder_is_a_plain_refusal(tmp_path: Path) -> None:
     ro = tmp_path / "ro"
     ro.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", str(ro)], capture_output=True).returncode:
+    if subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", str(ro)], capture_output=True
+    ).returncode:
         ro.chmod(0o500)
         if os.access(ro, os.W_OK):
             pytest.skip("cannot make a read-only folder here (root without mount)")
@@ -150,7 +195,12 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
     """A 48 KB tmpfs (needs root; skipped otherwise)."""
     mnt = tmp_path / "small"
     mnt.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs", str(mnt)], capture_output=True).returncode:
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs", str(mnt)], capture_output=True
+        ).returncode
+    ):
         pytest.skip("mounting a small tmpfs needs root")
     yield mnt
     subprocess.run(["umount", str(mnt)], capture_output=True)
@@ -171,7 +221,9 @@ def test_full_disk_in_a_page_run_shows_failed_not_running_forever(tiny_disk: Pat
     job = manager.start(cfg, runs_dir=tiny_disk / "runs", owner="a")
     assert job.wait(120), "a full disk must end the process"
     assert job.process.returncode == 1 and job.status == "failed" and "disk is full" in job.message
-    assert manager.start(tiny(max_batches=1), runs_dir=tiny_disk / "other", owner="b").wait(60)  # nothing stuck
+    assert manager.start(tiny(max_batches=1), runs_dir=tiny_disk / "other", owner="b").wait(
+        60
+    )  # nothing stuck
 
 
 # ----------------------------------------------------------------------------- torchrun / DDP
@@ -213,7 +265,16 @@ def test_grad_norms_are_those_of_the_synchronized_gradients_on_every_rank(tmp_pa
     script = tmp_path / "ranks.py"
     script.write_text(RANK_SCRIPT)
     out = str(tmp_path / "norms")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(script), out]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        str(script),
+        out,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env(), timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     r0, r1 = torch.load(f"{out}.0"), torch.load(f"{out}.1")
@@ -254,7 +315,9 @@ def test_tensorboard_event_files_read_back_with_tensorboards_reader(tmp_path: Pa
     assert [e.step for e in loss] == [r["step"] for r in batches]
     assert [e.value for e in loss] == pytest.approx([r["loss"] for r in batches], rel=1e-6)
     conv1 = acc.Scalars("grad_norm/conv1 weight")
-    assert [e.value for e in conv1] == pytest.approx([r["layer_grad_norms"]["0.weight"] for r in batches], rel=1e-6)
+    assert [e.value for e in conv1] == pytest.approx(
+        [r["layer_grad_norms"]["0.weight"] for r in batches], rel=1e-6
+    )
     ev = acc.Scalars("eval/accuracy")
     assert [e.step for e in ev] == [r["step"] for r in evals]
     assert [e.value for e in ev] == pytest.approx([r["test_accuracy"] for r in evals], rel=1e-6)
@@ -360,7 +423,10 @@ def test_choose_view_prefers_the_live_run_but_keeps_a_chosen_one() -> None:
     assert lv_view.choose_view("old", "live", ["live", "old"]) == "old"
     assert lv_view.choose_view("live", "live", ["live", "old"]) == "live"
     assert lv_view.choose_view("gone", None, ["new", "old"]) == "new"
-    assert lv_view.device_text({"device_resolved": "cpu", "world_size": 2, "backend": "gloo"}) == "cpu × 2 workers (gloo)"
+    assert (
+        lv_view.device_text({"device_resolved": "cpu", "world_size": 2, "backend": "gloo"})
+        == "cpu × 2 workers (gloo)"
+    )
     assert lv_view.device_text({"device_resolved": "cuda:0", "world_size": 1, "amp": True}) == "cuda:0 · bf16"
 
 
@@ -370,7 +436,9 @@ cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
 
 @cuda
-def test_cuda_run_with_amp_keeps_one_host_copy_per_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cuda_run_with_amp_keeps_one_host_copy_per_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     copies = 0
     original = torch.Tensor.tolist
 
@@ -381,7 +449,9 @@ def test_cuda_run_with_amp_keeps_one_host_copy_per_batch(tmp_path: Path, monkeyp
         return original(self)
 
     monkeypatch.setattr(torch.Tensor, "tolist", counted)
-    trainer = Trainer(tiny(device="cuda", amp=True, max_batches=4, evaluate=False), runs_dir=tmp_path, run_name="gpu")
+    trainer = Trainer(
+        tiny(device="cuda", amp=True, max_batches=4, evaluate=False), runs_dir=tmp_path, run_name="gpu"
+    )
     assert trainer.run() == "finished", trainer.message
     assert copies == 4 + 1  # one per batch, plus the agreement before the first batch
     config = json.loads((tmp_path / "gpu" / "config.json").read_text())

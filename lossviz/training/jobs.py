@@ -24,6 +24,7 @@ import tempfile
 import threading
 import time
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -92,7 +93,14 @@ def train_command(
     args += ["--synthetic-train", str(c.synthetic_train), "--synthetic-test", str(c.synthetic_test)]
     if c.relu:
         args.append("--relu")
-    args += ["--loss", c.loss, "--label-smoothing", repr(float(c.label_smoothing)), "--margin", repr(float(c.margin))]
+    args += [
+        "--loss",
+        c.loss,
+        "--label-smoothing",
+        repr(float(c.label_smoothing)),
+        "--margin",
+        repr(float(c.margin)),
+    ]
     args += ["--optimizer", c.optimizer, "--lr", repr(float(c.lr)), "--momentum", repr(float(c.momentum))]
     args += ["--batch-size", str(c.batch_size), "--epochs", str(c.epochs), "--seed", str(c.seed)]
     if c.max_batches:
@@ -105,7 +113,15 @@ def train_command(
     if c.amp:
         args.append("--amp")
     if workers > 1:
-        return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(workers), *args]
+        return [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            str(workers),
+            *args,
+        ]
     return [sys.executable, *args]
 
 
@@ -134,7 +150,7 @@ class Job:
 
     @property
     def status(self) -> str:
-        """"starting" until the run directory exists; then its summary's status. A dead process whose
+        """ "starting" until the run directory exists; then its summary's status. A dead process whose
         summary still says running or paused is "interrupted"; one that died before writing any is "failed"."""
         summary = self.summary()
         alive = self.active
@@ -222,6 +238,10 @@ class JobManager:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._download = threading.Lock()
+        # The kernel's parent-death signal follows the *thread* that forked the child, and Streamlit
+        # runs each script in a thread that ends with the rerun: start processes from one thread
+        # that lives as long as the manager.
+        self._launcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lossviz-launcher")
         _MANAGERS.add(self)
 
     def start(
@@ -238,7 +258,9 @@ class JobManager:
         config = config.validated()
         limit = max_workers()
         if not isinstance(workers, int) or not 1 <= workers <= limit:
-            raise LossvizInputError(f"workers={workers!r} is out of range: give a whole number from 1 to {limit}")
+            raise LossvizInputError(
+                f"workers={workers!r} is out of range: give a whole number from 1 to {limit}"
+            )
         check_workers(config.batch_size, workers)
         if config.dataset == "cifar10" and cifar10_status(config.data_dir) != "present":
             raise LossvizInputError(
@@ -260,17 +282,20 @@ class JobManager:
             env = {**os.environ, "PYTHONUNBUFFERED": "1"}
             env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
             try:
-                process = subprocess.Popen(
+                process = self._launcher.submit(
+                    subprocess.Popen,
                     with_parent_watch(train_command(config, root.resolve(), run_name, workers)),
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL,
                     stderr=stderr,
                     env=env,
                     start_new_session=True,  # its own process group: Stop reaches every worker
-                )
+                ).result()
             except OSError as exc:
                 stderr.close()
-                raise LossvizInputError(f"could not start the training process: {exc.strerror or exc}") from exc
+                raise LossvizInputError(
+                    f"could not start the training process: {exc.strerror or exc}"
+                ) from exc
             label = "synthetic" if config.dataset == "synthetic" else "CIFAR-10"
             job = Job(run_name, owner, root, root.resolve() / run_name, process, stderr, workers, label)
             self._jobs[run_name] = job

@@ -21,7 +21,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-BATCH_SCALARS = (("train/loss", "loss"), ("train/grad_norm", "grad_norm"), ("train/accuracy", "batch_accuracy"))
+BATCH_SCALARS = (
+    ("train/loss", "loss"),
+    ("train/grad_norm", "grad_norm"),
+    ("train/accuracy", "batch_accuracy"),
+)
 EVAL_SCALARS = (("eval/loss", "test_loss"), ("eval/accuracy", "test_accuracy"))
 FLUSH_SECS = 2
 
