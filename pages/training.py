@@ -14,29 +14,7 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from lossviz import LossvizInputError
-from lossviz.training import (
-    CLASSIFICATION_LOSSES,
-    RELU_EXPLANATION,
-    JobManager,
-    MetricsLog,
-    MetricsSnapshot,
-    TrainConfig,
-    available_devices,
-    build_model,
-    count_parameters,
-    describe_model,
-    make_accuracy_figure,
-    make_grad_norm_figure,
-    make_layer_grad_figure,
-    make_loss_figure,
-    make_overlay_figure,
-    max_workers,
-    progress_summary,
-    recommended_threads,
-)
-from lossviz.training import data as lv_data
-from lossviz.training import runs as lv_runs
-from lossviz.training import view as lv_view
+from lossviz import training as lt
 
 if PagesManager.uses_pages_directory:  # a deep link opened first: hand over to app.py's navigation
     PagesManager.uses_pages_directory = False
@@ -50,34 +28,34 @@ PLOT = {"displaylogo": False}
 
 
 @st.cache_resource
-def job_manager() -> JobManager:
+def job_manager() -> lt.JobManager:
     """One job manager per server process: it caps concurrent runs and owns the processes it started."""
-    return JobManager()
+    return lt.JobManager()
 
 
 @st.cache_resource(max_entries=8)
-def tail_for(path: str) -> lv_runs.MetricsTail:
+def tail_for(path: str) -> lt.runs.MetricsTail:
     """One follower per live run directory, shared by every viewer."""
-    return lv_runs.MetricsTail(Path(path))
+    return lt.runs.MetricsTail(Path(path))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def disk_snapshot(path: str, size: int, mtime: float) -> MetricsSnapshot:
+def disk_snapshot(path: str, size: int, mtime: float) -> lt.MetricsSnapshot:
     """All points of an ended run (cached by file size and time)."""
-    log = MetricsLog()
-    log.extend(lv_runs.read_metrics(Path(path)))
+    log = lt.MetricsLog()
+    log.extend(lt.runs.read_metrics(Path(path)))
     return log.snapshot()
 
 
 def owner_token() -> str:
     """This browser's random token (session, then cookie once it starts a run; never in the URL)."""
     token = st.session_state.get("owner")
-    if not lv_view.valid_token(token):
+    if not lt.view.valid_token(token):
         try:
             token = st.context.cookies.get(OWNER_COOKIE)
         except Exception:  # noqa: BLE001 - no cookies (e.g. AppTest) is simply a new browser
             token = None
-    if not lv_view.valid_token(token):
+    if not lt.view.valid_token(token):
         token = uuid.uuid4().hex[:16]
     st.session_state.owner = token
     if "owner" in st.query_params:  # links from older versions carried the token: drop it
@@ -85,42 +63,42 @@ def owner_token() -> str:
     return token
 
 
-def snapshot(state: lv_view.RunState) -> MetricsSnapshot:
+def snapshot(state: lt.view.RunState) -> lt.MetricsSnapshot:
     """A live run's points from the shared follower; an ended run's from the cache (keyed by file size and time)."""
     if state.path is None:
-        return MetricsLog().snapshot()
+        return lt.MetricsLog().snapshot()
     if state.live:
-        return lv_view.follow(tail_for(str(state.path)))
-    return disk_snapshot(str(state.path), *lv_view.file_key(state.path / lv_runs.METRICS_FILE))
+        return lt.view.follow(tail_for(str(state.path)))
+    return disk_snapshot(str(state.path), *lt.view.file_key(state.path / lt.runs.METRICS_FILE))
 
 
-def settings_ui(manager: JobManager, owner: str) -> tuple[TrainConfig, int, str, bool]:
+def settings_ui(manager: lt.JobManager, owner: str) -> tuple[lt.TrainConfig, int, str, bool]:
     """The sidebar: returns the config, the number of workers, the run name and whether Start was pressed."""
-    root = lv_data.default_data_dir()
+    root = lt.data.default_data_dir()
     st.header("Run settings")
     text = st.text_input("CIFAR-10 folder", value="", key="data_dir", placeholder="(the server's data folder)",
                          help="Empty: the server's data folder. Or a folder inside it.")  # fmt: skip
-    data_dir, problem = lv_view.data_folder(text, root)
+    data_dir, problem = lt.view.data_folder(text, root)
     if problem:
         st.error(problem)
-    present = lv_data.cifar10_status(data_dir) == "present"
+    present = lt.data.cifar10_status(data_dir) == "present"
     sources = ["Synthetic images (always available)", "CIFAR-10 (real photos)"]
     use_cifar = st.radio("Data", sources, index=int(present), key="data_source") == sources[1]
     if present:
-        st.caption(f"CIFAR-10 found in {lv_view.shown_path(data_dir, root, 'the data folder')}.")
+        st.caption(f"CIFAR-10 found in {lt.view.shown_path(data_dir, root, 'the data folder')}.")
     else:
         st.caption("CIFAR-10 is not on this machine, so the page trains on a **synthetic** set: ten noisy colour "
                    "patterns shaped like CIFAR images. Everything trained on it is labelled *synthetic*.")  # fmt: skip
         if st.button("Download CIFAR-10 (170 MB)", key="download", help="Into the server's data folder."):
             try:
                 with st.spinner("Downloading CIFAR-10…"):
-                    manager.download(owner, lambda: lv_data.download_cifar10(root, shown_as="the data folder"))
+                    manager.download(owner, lambda: lt.data.download_cifar10(root, shown_as="the data folder"))
                 st.rerun()
             except LossvizInputError as exc:
                 st.error(str(exc), icon="🚫")
     relu = st.toggle("Add ReLU activations", value=False, key="relu", help="The tutorial's network has none.")
-    loss = st.selectbox("Loss function", list(CLASSIFICATION_LOSSES), key="loss",
-                        help="\n\n".join(f"**{k}**: {v}" for k, v in CLASSIFICATION_LOSSES.items()))  # fmt: skip
+    loss = st.selectbox("Loss function", list(lt.CLASSIFICATION_LOSSES), key="loss",
+                        help="\n\n".join(f"**{k}**: {v}" for k, v in lt.CLASSIFICATION_LOSSES.items()))  # fmt: skip
     smoothing = st.slider("Label smoothing", 0.0, 0.5, 0.0, 0.05, key="label_smoothing") if loss == "CrossEntropyLoss" else 0.0
     margin = st.number_input("Margin", 0.0, 10.0, 1.0, 0.5, key="margin") if loss == "MultiMarginLoss" else 1.0
     optimizer = st.radio("Optimizer", ["sgd", "adam"], key="optimizer", horizontal=True,
@@ -132,10 +110,10 @@ def settings_ui(manager: JobManager, owner: str) -> tuple[TrainConfig, int, str,
     max_batches = st.number_input("Stop after this many batches (0 = no limit)", 0, 10**7, 0, key="max_batches")
     seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="seed")
     with st.expander("Machine and synthetic data"):
-        device = st.selectbox("Device", ["auto", *available_devices()], key="device", help="auto: cuda, then mps, then cpu.")
-        workers = st.number_input("Workers (processes)", 1, max_workers(), 1, key="workers",
+        device = st.selectbox("Device", ["auto", *lt.available_devices()], key="device", help="auto: cuda, then mps, then cpu.")
+        workers = st.number_input("Workers (processes)", 1, lt.max_workers(), 1, key="workers",
                                   help="More than one trains with torchrun: one process per GPU, or per two CPU cores.")  # fmt: skip
-        threads = st.number_input("CPU threads per worker", 1, 256, recommended_threads(), key="threads",
+        threads = st.number_input("CPU threads per worker", 1, 256, lt.recommended_threads(), key="threads",
                                   help="By default one core stays free so the charts stay smooth.")  # fmt: skip
         amp = st.toggle("bf16 autocast (--amp)", value=False, key="amp")
         syn_train = st.number_input("Synthetic training images", 10, 200_000, 10_000, 1000, key="syn_train")
@@ -143,7 +121,7 @@ def settings_ui(manager: JobManager, owner: str) -> tuple[TrainConfig, int, str,
     name = st.text_input("Run name (optional)", key="run_name", placeholder="e.g. relu-adam")
     start = st.button("▶ Start training", type="primary", key="start", width="stretch")
     st.caption("Runs are saved in the server's runs folder; each one trains in its own process.")
-    config = TrainConfig(
+    config = lt.TrainConfig(
         dataset="cifar10" if use_cifar else "synthetic", data_dir=str(data_dir), relu=bool(relu), loss=loss,
         label_smoothing=float(smoothing), margin=float(margin), optimizer=optimizer, lr=float(lr),
         momentum=float(momentum), batch_size=int(batch), epochs=int(epochs), seed=int(seed),
@@ -153,7 +131,7 @@ def settings_ui(manager: JobManager, owner: str) -> tuple[TrainConfig, int, str,
     return config, int(workers), name.strip(), start
 
 
-def controls_ui(state: lv_view.RunState, job: object, owner: str) -> None:
+def controls_ui(state: lt.view.RunState, job: object, owner: str) -> None:
     """Status line and, for the browser that started the run, pause/resume/stop."""
     head, buttons = st.columns([3, 2], vertical_alignment="center")
     data_note = "**synthetic data**" if state.label == "synthetic" else "CIFAR-10"
@@ -170,17 +148,17 @@ def controls_ui(state: lv_view.RunState, job: object, owner: str) -> None:
         buttons.caption("Started from another browser or from the command line: you are watching it read-only.")
 
 
-def draw_run(runs_dir: Path, name: str, manager: JobManager, owner: str) -> bool:
+def draw_run(runs_dir: Path, name: str, manager: lt.JobManager, owner: str) -> bool:
     """Status, controls, progress and the four charts; returns True while the run is live."""
     job = manager.get(name)
     try:
-        state = lv_view.run_state(runs_dir, name, job)
+        state = lt.view.run_state(runs_dir, name, job)
     except LossvizInputError as exc:
         st.error(str(exc), icon="🚫")
         return False
     snap = snapshot(state)
     controls_ui(state, job, owner)
-    prog = progress_summary(snap, state.total, state.batch_size)
+    prog = lt.progress_summary(snap, state.total, state.batch_size)
     if state.status == "starting":
         st.progress(0.0, text="Starting the training process and loading the data…")
     elif state.live or state.status in ("finished", "stopped"):
@@ -197,19 +175,19 @@ def draw_run(runs_dir: Path, name: str, manager: JobManager, owner: str) -> bool
                 help="Share of test images (never trained on) classified right, measured after each epoch.")  # fmt: skip
     m[3].metric("Images per second", f"{prog['images_per_s']:,.0f}" if prog["images_per_s"] else "—")
     c1, c2 = st.columns(2)
-    c1.plotly_chart(make_loss_figure(snap, state.label, loss_name=state.loss, chance=state.chance), key="fig_loss", config=PLOT)
-    c2.plotly_chart(make_accuracy_figure(snap, state.label), key="fig_acc", config=PLOT)
+    c1.plotly_chart(lt.make_loss_figure(snap, state.label, loss_name=state.loss, chance=state.chance), key="fig_loss", config=PLOT)
+    c2.plotly_chart(lt.make_accuracy_figure(snap, state.label), key="fig_acc", config=PLOT)
     c3, c4 = st.columns(2)
-    c3.plotly_chart(make_grad_norm_figure(snap, state.label), key="fig_grad", config=PLOT)
+    c3.plotly_chart(lt.make_grad_norm_figure(snap, state.label), key="fig_grad", config=PLOT)
     chart = c4.container()
     mode = c4.segmented_control("Per-layer view", ["lines", "heatmap"], default="lines", key="layer_mode",
                                 format_func={"lines": "one line per layer", "heatmap": "layer × step heatmap"}.get)  # fmt: skip
-    chart.plotly_chart(make_layer_grad_figure(snap, mode or "lines", state.label, max_points=300, labels=state.labels),
+    chart.plotly_chart(lt.make_layer_grad_figure(snap, mode or "lines", state.label, max_points=300, labels=state.labels),
                        key="fig_layers", config=PLOT)  # fmt: skip
     return state.live
 
 
-def runs_ui(runs_dir: Path, manager: JobManager, all_runs: list, view: str | None) -> None:
+def runs_ui(runs_dir: Path, manager: lt.JobManager, all_runs: list, view: str | None) -> None:
     """The run table, reopening a run, its CSV, and the comparison chart."""
     st.divider()
     st.header("Runs")
@@ -231,27 +209,27 @@ def runs_ui(runs_dir: Path, manager: JobManager, all_runs: list, view: str | Non
     st.session_state.open_run = view if view in names else names[0]
     chosen = col_open.selectbox("Open a run", names, format_func=labels.get, key="open_run",
                                 on_change=lambda: st.session_state.update(view_run=st.session_state.open_run))  # fmt: skip
-    col_dl.download_button("⬇ Metrics as CSV", data=lambda: lv_runs.run_csv(runs_dir, chosen), file_name=f"{chosen}-metrics.csv",
+    col_dl.download_button("⬇ Metrics as CSV", data=lambda: lt.runs.run_csv(runs_dir, chosen), file_name=f"{chosen}-metrics.csv",
                            mime="text/csv", key="download_csv", width="stretch")  # fmt: skip
     compare = st.multiselect("Compare runs on one chart", names, default=[], format_func=labels.get, key="compare_runs", max_selections=8)
     if compare:
         metric = st.radio("Compare", ["loss", "accuracy", "grad_norm"], horizontal=True, key="compare_metric",
                           format_func={"loss": "training loss", "accuracy": "accuracy", "grad_norm": "gradient norm"}.get)  # fmt: skip
         try:
-            states = [lv_view.run_state(runs_dir, n, manager.get(n)) for n in compare]
+            states = [lt.view.run_state(runs_dir, n, manager.get(n)) for n in compare]
             series = [(f"{s.name} ({s.label})", snapshot(s)) for s in states]
-            st.plotly_chart(make_overlay_figure(series, metric), key="fig_overlay", config=PLOT)
+            st.plotly_chart(lt.make_overlay_figure(series, metric), key="fig_overlay", config=PLOT)
         except LossvizInputError as exc:
             st.error(str(exc), icon="🚫")
         if len(compare) == 1:
             st.caption("Pick one more run to compare.")
 
 
-runs_dir = lv_runs.default_runs_dir()
+runs_dir = lt.runs.default_runs_dir()
 manager = job_manager()
 owner = owner_token()
 st.title("Watch a CNN learn")
-st.markdown(lv_view.INTRO)
+st.markdown(lt.view.INTRO)
 with st.sidebar:
     config, workers, run_label, start = settings_ui(manager, owner)
 if start:
@@ -267,24 +245,19 @@ if start:
         if manager.active_jobs():  # show the run that is in the way
             st.session_state.view_run = manager.active_jobs()[0].name
 with st.expander("What does the ReLU switch change?", expanded=False):
-    st.markdown(RELU_EXPLANATION)
-    model = build_model(config.relu)
-    st.caption(f"The network as configured now ({count_parameters(model):,} weights):")
-    st.code("\n".join(describe_model(model)), language="text")
+    st.markdown(lt.RELU_EXPLANATION)
+    model = lt.build_model(config.relu)
+    st.caption(f"The network as configured now ({lt.count_parameters(model):,} weights):")
+    st.code("\n".join(lt.describe_model(model)), language="text")
 
-all_runs = lv_runs.list_runs(runs_dir)
-latest = manager.latest(runs_dir)
-live_job = latest.name if latest is not None and latest.active else None
-asked = st.session_state.get("view_run")  # this browser's own run may have failed before writing a folder
-known = [r.name for r in all_runs] + ([asked] if manager.get(asked) and asked not in all_runs else [])
-view = lv_view.choose_view(asked, live_job, known)
+all_runs = lt.runs.list_runs(runs_dir)
+view, live_now = lt.view.pick_run(st.session_state.get("view_run"), manager, all_runs, runs_dir)
 st.session_state.view_run = view
 if any(r.live and manager.get(r.name) is None for r in all_runs):
     st.sidebar.warning("Another program is training right now; a second run would slow both down. You can watch it below.")
 if view is None:
     st.info("No runs yet. Pick your settings in the sidebar and press **Start training**.")
 else:
-    live_now = view == live_job or any(r.name == view and r.live for r in all_runs)
 
     @st.fragment(run_every=REFRESH_S if live_now else None)
     def live_panel() -> None:
@@ -294,4 +267,4 @@ else:
     live_panel()
 runs_ui(runs_dir, manager, all_runs, view)
 with st.expander("How does this page relate to the tutorial?"):
-    st.markdown(lv_view.TUTORIAL_NOTE)
+    st.markdown(lt.view.TUTORIAL_NOTE)

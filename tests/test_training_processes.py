@@ -415,6 +415,8 @@ def test_run_table_counts_steps_from_the_records_not_the_summary(tmp_path: Path)
     (tmp_path / "lag" / "summary.json").write_text(json.dumps(summary))
     (row,) = JobManager(max_jobs=1).run_rows(tmp_path)
     assert row["steps"] == 5
+    last = [r for r in lv_runs.read_metrics(tmp_path / "lag") if r["kind"] == "batch"][-1]
+    assert row["last loss"] == last["loss"]
 
 
 def test_choose_view_prefers_the_live_run_but_keeps_a_chosen_one() -> None:
@@ -457,3 +459,18 @@ def test_cuda_run_with_amp_keeps_one_host_copy_per_batch(
     config = json.loads((tmp_path / "gpu" / "config.json").read_text())
     assert config["device_resolved"].startswith("cuda") and config["amp"] is True
     assert all(map(lambda r: r["loss"] > 0, lv_runs.read_metrics(tmp_path / "gpu")))
+
+
+def test_pick_run_follows_a_starting_job_and_a_failed_start(tmp_path: Path) -> None:
+    manager = JobManager(max_jobs=1)
+    job = manager.start(tiny(epochs=200), runs_dir=tmp_path, name="fresh", owner="a")
+    try:
+        view, live = lv_view.pick_run(None, manager, [], tmp_path)  # no folder yet: still shown, live
+        assert (view, live) == ("fresh", True)
+    finally:
+        job.kill()
+        job.wait(30)
+    view, live = lv_view.pick_run("fresh", manager, [], tmp_path)  # ended without a folder: still shown
+    assert view == "fresh" and not live
+    assert lv_view.run_state(tmp_path, "fresh", job).status in ("failed", "interrupted")
+    assert lv_view.pick_run("someone-else", manager, [], tmp_path) == (None, False)

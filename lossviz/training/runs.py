@@ -422,6 +422,12 @@ def last_step(run_dir: str | os.PathLike[str]) -> int | None:
 
     None when the file is missing or its last 64 KB hold no batch record.
     """
+    rec = last_batch(run_dir)
+    return None if rec is None else max(0, rec["step"])
+
+
+def last_batch(run_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The last readable batch record (with a whole-number ``step``) in the last 64 KB of metrics.jsonl."""
     path = Path(run_dir) / METRICS_FILE
     try:
         with open(path, "rb") as f:
@@ -437,7 +443,7 @@ def last_step(run_dir: str | os.PathLike[str]) -> int | None:
     for rec in reversed(parse_metrics_text("\n".join(lines[-200:]))):
         step = rec.get("step")
         if rec.get("kind", "batch") == "batch" and isinstance(step, int) and not isinstance(step, bool):
-            return max(0, step)
+            return rec
     return None
 
 
@@ -500,6 +506,12 @@ class RunInfo:
         steps = self.summary.get("steps", 0)
         return steps if isinstance(steps, int) and not isinstance(steps, bool) else 0
 
+    def last_loss(self) -> float | None:
+        """The last batch's loss from the records (the summary's lags while a run trains)."""
+        rec = last_batch(self.path)
+        loss = rec.get("loss") if rec is not None else self.summary.get("last_loss")
+        return float(loss) if isinstance(loss, int | float) and not isinstance(loss, bool) else None
+
     def row(self) -> dict[str, Any]:
         """A flat dict for a table."""
         s, c = self.summary, self.config
@@ -509,7 +521,7 @@ class RunInfo:
             "data": self.dataset_label,
             "status": self.status,
             "steps": self.steps,
-            "last loss": s.get("last_loss"),
+            "last loss": self.last_loss(),
             "test loss": s.get("test_loss"),
             "test accuracy": s.get("test_accuracy"),
             "loss fn": c.get("loss"),

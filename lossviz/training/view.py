@@ -76,6 +76,19 @@ def choose_view(requested: str | None, active: str | None, run_names: Sequence[s
     return run_names[0] if run_names else None
 
 
+def pick_run(asked: str | None, manager: Any, all_runs: Sequence[Any], runs_dir: Any) -> tuple[str | None, bool]:
+    """The run to show (see :func:`choose_view`) and whether it is live. The live run is the
+    manager's active job (possibly still starting, without a folder); ``asked`` also counts when it
+    is this server's job that failed before writing its folder, so its message can be shown."""
+    latest = manager.latest(runs_dir)
+    live_job = latest.name if latest is not None and latest.active else None
+    names = [r.name for r in all_runs]
+    known = names + ([asked] if asked and asked not in names and manager.get(asked) is not None else [])
+    view = choose_view(asked, live_job, known)
+    live = view is not None and (view == live_job or any(r.name == view and r.live for r in all_runs))
+    return view, live
+
+
 def shown_path(path: str | os.PathLike[str], root: str | os.PathLike[str], root_name: str) -> str:
     """``path`` as a student may see it: relative to the server's ``root``, named ``root_name``.
 

@@ -300,6 +300,11 @@ def test_two_worker_run_from_the_page(app: Server, browser: Any) -> None:
         watch_updates(pg, 3, limit_s=120)
         assert_charts_drawn(pg, 4)
         assert_clean(pg)
+        # stretch the viewport to the page first and let plotly redraw, so the screenshot shows the charts
+        height = pg.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+        pg.set_viewport_size({"width": 1400, "height": int(min(max(height, 800), 5000))})
+        pg.wait_for_timeout(2500)
+        assert_charts_drawn(pg, 4)
         screenshot(pg, "training-6-two-workers")
         assert json.loads((app.runs_dir / name / "config.json").read_text())["world_size"] == 2
         pg.get_by_role("button", name=STOP).click()
