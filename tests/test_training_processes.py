@@ -474,3 +474,15 @@ def test_pick_run_follows_a_starting_job_and_a_failed_start(tmp_path: Path) -> N
     assert view == "fresh" and not live
     assert lv_view.run_state(tmp_path, "fresh", job).status in ("failed", "interrupted")
     assert lv_view.pick_run("someone-else", manager, [], tmp_path) == (None, False)
+
+
+def test_amp_bf16_autocast_trains_on_cpu_and_is_recorded(tmp_path: Path) -> None:
+    trainer = Trainer(tiny(amp=True, max_batches=3), runs_dir=tmp_path, run_name="amp")
+    assert trainer.run() == "finished", trainer.message
+    config = json.loads((tmp_path / "amp" / "config.json").read_text())
+    assert config["amp"] is True and lv_view.device_text(config) == "cpu · bf16"
+    first = lv_runs.read_metrics(tmp_path / "amp")[0]
+    plain = Trainer(tiny(max_batches=1, evaluate=False), write_run=False)
+    plain.run()
+    # bf16 rounds the forward pass: close to the float32 loss, not equal to it
+    assert 0 < abs(first["loss"] - plain.last_record["loss"]) < 0.05
