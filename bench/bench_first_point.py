@@ -2,9 +2,9 @@
 
 Start goes through the page's own path (JobManager.start: a ``python -m lossviz train`` process in
 its own group); the first point exists once the process has appended its first batch record to
-metrics.jsonl, which the page's live panel (refreshed every REFRESH_S = 1 s) then draws. Reported:
-the median over repeats of the time to that record, and the same plus the page's refresh period
-(the worst case a viewer waits).
+metrics.jsonl, which the page's live panel then draws (it redraws every FIRST_POINT_REFRESH_S =
+0.25 s until the first point is there). Reported: the median over repeats of the time to that
+record, and the same plus that refresh period (the worst case a viewer waits).
 
 Run: ``.venv/bin/python bench/bench_first_point.py [--repeats 5]``; the last line is one JSON object.
 """
@@ -24,8 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from lossviz.training import runs as lv_runs  # noqa: E402
 from lossviz.training.jobs import JobManager  # noqa: E402
 from lossviz.training.trainer import TrainConfig, recommended_threads  # noqa: E402
-
-REFRESH_S = 1.0
+from lossviz.training.view import FIRST_POINT_REFRESH_S as REFRESH_S  # noqa: E402
 
 
 def main() -> None:

@@ -148,14 +148,14 @@ def controls_ui(state: lt.view.RunState, job: object, owner: str) -> None:
         buttons.caption("Started from another browser or from the command line: you are watching it read-only.")
 
 
-def draw_run(runs_dir: Path, name: str, manager: lt.JobManager, owner: str) -> bool:
-    """Status, controls, progress and the four charts; returns True while the run is live."""
+def draw_run(runs_dir: Path, name: str, manager: lt.JobManager, owner: str) -> tuple[bool, int]:
+    """Status, controls, progress and the four charts; returns whether the run is live and its batch count."""
     job = manager.get(name)
     try:
         state = lt.view.run_state(runs_dir, name, job)
     except LossvizInputError as exc:
         st.error(str(exc), icon="🚫")
-        return False
+        return False, 0
     snap = snapshot(state)
     controls_ui(state, job, owner)
     prog = lt.progress_summary(snap, state.total, state.batch_size)
@@ -184,7 +184,7 @@ def draw_run(runs_dir: Path, name: str, manager: lt.JobManager, owner: str) -> b
                                 format_func={"lines": "one line per layer", "heatmap": "layer × step heatmap"}.get)  # fmt: skip
     chart.plotly_chart(lt.make_layer_grad_figure(snap, mode or "lines", state.label, max_points=300, labels=state.labels),
                        key="fig_layers", config=PLOT)  # fmt: skip
-    return state.live
+    return state.live, snap.n_batches
 
 
 def runs_ui(runs_dir: Path, manager: lt.JobManager, all_runs: list, view: str | None) -> None:
@@ -259,10 +259,13 @@ if view is None:
     st.info("No runs yet. Pick your settings in the sidebar and press **Start training**.")
 else:
 
-    @st.fragment(run_every=REFRESH_S if live_now else None)
+    refresh = lt.view.refresh_seconds(live_now, lt.runs.last_step(runs_dir / view) is not None, REFRESH_S)
+
+    @st.fragment(run_every=refresh)
     def live_panel() -> None:
-        if not draw_run(runs_dir, view, manager, owner) and live_now:
-            st.rerun()  # the run just ended: redraw the whole page once (run list, timers off)
+        live, points = draw_run(runs_dir, view, manager, owner)
+        if live_now and (not live or (points and refresh != REFRESH_S)):
+            st.rerun()  # ended, or its first point arrived: redraw the page once (run list, timer)
 
     live_panel()
 runs_ui(runs_dir, manager, all_runs, view)

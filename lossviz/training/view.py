@@ -89,6 +89,23 @@ def pick_run(asked: str | None, manager: Any, all_runs: Sequence[Any], runs_dir:
     return view, live
 
 
+FIRST_POINT_REFRESH_S = 0.25
+
+
+def refresh_seconds(live: bool, has_points: bool, every_s: float = 1.0) -> float | None:
+    """How often the live panel redraws: not at all for an ended run, every FIRST_POINT_REFRESH_S
+    until a just-started run's first batch is recorded (so it shows within a quarter second), then
+    every ``every_s``.
+
+    Example:
+        >>> refresh_seconds(True, False), refresh_seconds(True, True), refresh_seconds(False, True)
+        (0.25, 1.0, None)
+    """
+    if not live:
+        return None
+    return every_s if has_points else FIRST_POINT_REFRESH_S
+
+
 def shown_path(path: str | os.PathLike[str], root: str | os.PathLike[str], root_name: str) -> str:
     """``path`` as a student may see it: relative to the server's ``root``, named ``root_name``.
 
