@@ -55,6 +55,8 @@ bench: venv
 	$(PY) bench/bench_surface.py
 	$(PY) bench/bench_landscape_rerun.py
 	$(PY) bench/bench_train.py
+	$(PY) bench/bench_ddp.py
+	$(PY) bench/bench_first_point.py
 
 # Thirty real browser sessions against one server while a run trains (needs Chromium).
 bench-load: venv chromium
