@@ -385,6 +385,17 @@ def test_page_messages_show_paths_relative_to_the_roots(tmp_path: Path) -> None:
     assert str(tmp_path) not in str(err.value)
 
 
+def test_a_failed_runs_message_on_the_page_names_no_server_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOSSVIZ_DATA", str(tmp_path / "data"))
+    Trainer(tiny(max_batches=1), runs_dir=tmp_path, run_name="f").run()
+    summary = lv_runs.read_json(tmp_path / "f" / "summary.json")
+    summary.update(status="failed", message=f"Training stopped: could not write ({tmp_path.resolve()}/f/x) or {tmp_path}/data")
+    (tmp_path / "f" / "summary.json").write_text(json.dumps(summary))
+    state = lv_view.run_state(tmp_path, "f")
+    assert state.status == "failed" and str(tmp_path) not in state.message
+    assert "the runs folder/f/x" in state.message and "the data folder" in state.message
+
+
 def test_downloads_only_for_the_controlling_browser_one_at_a_time(tmp_path: Path) -> None:
     manager = JobManager(max_jobs=1)
     calls: list[str] = []

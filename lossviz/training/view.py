@@ -122,6 +122,26 @@ def shown_path(path: str | os.PathLike[str], root: str | os.PathLike[str], root_
     return root_name if str(rel) in ("", ".") else f"{root_name}/{rel.as_posix()}"
 
 
+def without_server_paths(text: str, roots: dict[str, str]) -> str:
+    """``text`` with each server root (absolute path, resolved or not) replaced by its name, e.g. a
+    failed run's stderr line that quotes ``/srv/lossviz/runs/x``.
+
+    Example:
+        >>> without_server_paths("cannot write /srv/runs/a", {"/srv/runs": "the runs folder"})
+        'cannot write the runs folder/a'
+    """
+    for root, name in sorted(roots.items(), key=lambda kv: -len(kv[0])):
+        variants = {str(root)}
+        try:
+            variants.add(str(Path(root).resolve()))
+        except (OSError, RuntimeError):
+            pass
+        for v in sorted(variants, key=len, reverse=True):
+            if v and v != "/":
+                text = text.replace(v, name)
+    return text
+
+
 def data_folder(text: str, root: str | os.PathLike[str] | None = None) -> tuple[Path, str | None]:
     """The data folder typed in the page box and an error sentence (then the root is used)."""
     try:
@@ -166,12 +186,15 @@ class RunState:
 def run_state(runs_dir: str | os.PathLike[str], name: str, job: Any = None) -> RunState:
     """The state of run ``name``: from its files, with the status and message of the process that
     writes it when this server started it (``job``). A job still loading its data has no files yet."""
+    from lossviz.training.data import default_data_dir
+
+    roots = {str(runs_dir): "the runs folder", str(default_data_dir()): "the data folder"}
     try:
         info = lv_runs.read_run(runs_dir, name)
     except LossvizInputError:
         if job is None:
             raise
-        return RunState(name, job.status, job.message, label=job.label)
+        return RunState(name, job.status, without_server_paths(job.message, roots), label=job.label)
     c = info.config
     status, message = info.status, str(info.summary.get("message") or "")
     if job is not None:
@@ -179,7 +202,7 @@ def run_state(runs_dir: str | os.PathLike[str], name: str, job: Any = None) -> R
     return RunState(
         name=name,
         status=status,
-        message=message,
+        message=without_server_paths(message, roots),
         total=int(c.get("total_steps") or info.summary.get("total_steps") or 1),
         batch_size=int(c.get("batch_size") or 1),
         label=info.dataset_label,
