@@ -172,16 +172,21 @@ def test_a_planted_cifar_folder_is_never_unpickled(tmp_path: Path) -> None:
 
 
 def test_saved_models_load_with_weights_only(tmp_path: Path) -> None:
-    """A model.pt that is a pickle of anything but tensors is refused, not executed."""
+    """An older run's model.pt that is a pickle of anything but tensors is refused, not executed;
+    model.safetensors is never unpickled at all (a pickle there is just a broken file)."""
     import torch
 
-    from lossviz.training.runs import MODEL_FILE, load_model_state
+    from lossviz.training.runs import LEGACY_MODEL_FILE, MODEL_FILE, load_model_state
 
     marker = tmp_path / "marker.txt"
     run = tmp_path / "runs" / "evil"
     run.mkdir(parents=True)
     (run / "config.json").write_text("{}")
-    torch.save({"w": _Boom(str(marker))}, run / MODEL_FILE)
+    torch.save({"w": _Boom(str(marker))}, run / LEGACY_MODEL_FILE)
     with pytest.raises(Exception):  # noqa: B017 - torch's UnpicklingError, whatever its exact type
+        load_model_state(tmp_path / "runs", "evil")
+    assert not marker.exists()
+    (run / LEGACY_MODEL_FILE).rename(run / MODEL_FILE)
+    with pytest.raises(Exception):  # noqa: B017 - safetensors' header error
         load_model_state(tmp_path / "runs", "evil")
     assert not marker.exists()
