@@ -158,22 +158,15 @@ def draw_run(runs_dir: Path, name: str, manager: lt.JobManager, owner: str) -> t
         return False, 0
     snap = snapshot(state)
     controls_ui(state, job, owner)
-    prog = lt.progress_summary(snap, state.total, state.batch_size)
-    if state.status == "starting":
-        st.progress(0.0, text="Starting the training process and loading the data…")
-    elif state.live or state.status in ("finished", "stopped"):
-        st.progress(float(prog["fraction"]), text=str(prog["text"]) if state.live else f"{state.status}: step {prog['step']:,} of {prog['total']:,}")
+    progress = lt.view.progress_line(state, snap)
+    if progress is not None:
+        st.progress(*progress)
     if state.status in ("diverged", "failed"):
         st.error(state.message or f"Training {state.status}.", icon=ICONS[state.status])
     elif state.status == "interrupted":
         st.warning("This run stopped without saying goodbye (its process was killed). Its points so far are shown.")
-    m = st.columns(4)
-    last_loss, test_acc = snap.last("loss"), snap.eval["test_accuracy"]
-    m[0].metric("Batches seen", f"{prog['step']:,}")
-    m[1].metric("Loss (last batch)", f"{last_loss:.3f}" if last_loss is not None else "—")
-    m[2].metric("Test accuracy", f"{100 * test_acc[-1]:.1f}%" if test_acc.size else "—",
-                help="Share of test images (never trained on) classified right, measured after each epoch.")  # fmt: skip
-    m[3].metric("Images per second", f"{prog['images_per_s']:,.0f}" if prog["images_per_s"] else "—")
+    for col, (label, value, help_text) in zip(st.columns(4), lt.view.metric_cards(state, snap), strict=True):
+        col.metric(label, value, help=help_text)
     c1, c2 = st.columns(2)
     c1.plotly_chart(lt.make_loss_figure(snap, state.label, loss_name=state.loss, chance=state.chance), key="fig_loss", config=PLOT)
     c2.plotly_chart(lt.make_accuracy_figure(snap, state.label), key="fig_acc", config=PLOT)

@@ -497,3 +497,24 @@ def test_amp_bf16_autocast_trains_on_cpu_and_is_recorded(tmp_path: Path) -> None
     plain.run()
     # bf16 rounds the forward pass: close to the float32 loss, not equal to it
     assert 0 < abs(first["loss"] - plain.last_record["loss"]) < 0.05
+
+
+def test_progress_line_and_metric_cards(tmp_path: Path) -> None:
+    from lossviz.training.metrics_log import MetricsLog
+
+    Trainer(tiny(synthetic_train=64, batch_size=16, epochs=1), runs_dir=tmp_path, run_name="m").run()
+    state = lv_view.run_state(tmp_path, "m")
+    log = MetricsLog()
+    log.extend(lv_runs.read_metrics(tmp_path / "m"))
+    snap = log.snapshot()
+    assert lv_view.progress_line(state, snap) == (1.0, "finished: step 4 of 4")
+    cards = dict((label, value) for label, value, _ in lv_view.metric_cards(state, snap))
+    last = [r for r in lv_runs.read_metrics(tmp_path / "m") if r["kind"] == "batch"][-1]
+    ev = [r for r in lv_runs.read_metrics(tmp_path / "m") if r["kind"] == "eval"][-1]
+    assert cards["Batches seen"] == "4" and cards["Loss (last batch)"] == f"{last['loss']:.3f}"
+    assert cards["Test accuracy"] == f"{100 * ev['test_accuracy']:.1f}%"
+    empty = MetricsLog().snapshot()
+    starting = lv_view.RunState("s", "starting")
+    assert lv_view.progress_line(starting, empty)[0] == 0.0
+    assert [v for _, v, _ in lv_view.metric_cards(starting, empty)] == ["0", "—", "—", "—"]
+    assert lv_view.progress_line(lv_view.RunState("d", "diverged"), empty) is None

@@ -12,6 +12,7 @@ from typing import Any
 from lossviz.errors import LossvizInputError
 from lossviz.training import runs as lv_runs
 from lossviz.training.data import page_data_dir
+from lossviz.training.figures import progress_summary
 from lossviz.training.metrics_log import MetricsSnapshot
 from lossviz.training.model import layer_labels_for
 from lossviz.training.trainer import chance_loss
@@ -181,6 +182,33 @@ class RunState:
     @property
     def live(self) -> bool:
         return self.status in LIVE
+
+
+def progress_line(state: RunState, snap: MetricsSnapshot) -> tuple[float, str] | None:
+    """(fraction, text) for the progress bar, or None when no bar fits (diverged, failed, interrupted)."""
+    if state.status == "starting":
+        return 0.0, "Starting the training process and loading the data…"
+    if not (state.live or state.status in ("finished", "stopped")):
+        return None
+    prog = progress_summary(snap, state.total, state.batch_size)
+    text = str(prog["text"]) if state.live else f"{state.status}: step {prog['step']:,} of {prog['total']:,}"
+    return float(prog["fraction"]), text
+
+
+def metric_cards(state: RunState, snap: MetricsSnapshot) -> list[tuple[str, str, str | None]]:
+    """The four figures over the charts: (label, value, help); "—" for what is not measured yet."""
+    prog = progress_summary(snap, state.total, state.batch_size)
+    loss, acc, speed = snap.last("loss"), snap.eval["test_accuracy"], prog["images_per_s"]
+    return [
+        ("Batches seen", f"{prog['step']:,}", None),
+        ("Loss (last batch)", f"{loss:.3f}" if loss is not None else "—", None),
+        (
+            "Test accuracy",
+            f"{100 * acc[-1]:.1f}%" if acc.size else "—",
+            "Share of test images (never trained on) classified right, measured after each epoch.",
+        ),
+        ("Images per second", f"{speed:,.0f}" if speed else "—", None),
+    ]
 
 
 def run_state(runs_dir: str | os.PathLike[str], name: str, job: Any = None) -> RunState:
