@@ -251,7 +251,6 @@ if any(r.live and manager.get(r.name) is None for r in all_runs):
 if view is None:
     st.info("No runs yet. Pick your settings in the sidebar and press **Start training**.")
 else:
-
     refresh = lt.view.refresh_seconds(live_now, lt.runs.last_step(runs_dir / view) is not None, REFRESH_S)
 
     @st.fragment(run_every=refresh)
