@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -64,12 +65,19 @@ def small_settings(at: AppTest, max_batches: int = 0) -> None:
     at.number_input(key="epochs").set_value(50)
 
 
+def summary_pid(run_dir: Path) -> int:
+    return int(read_json(run_dir / "summary.json")["pid"])
+
+
 def metrics_lines(runs: Path) -> int:
     files = list(runs.glob("*/metrics.jsonl"))
     return sum(1 for _ in open(files[0])) if files else 0
 
 
 def test_page_starts_and_stops_a_synthetic_run(page_env: Path) -> None:
+    from lossviz.training import data as lv_data
+
+    cached_before = set(lv_data._CACHE)
     at = new_page()
     assert at.title[0].value == "Watch a CNN learn"
     assert any("No runs yet" in i.value for i in at.info)
@@ -101,6 +109,8 @@ def test_page_starts_and_stops_a_synthetic_run(page_env: Path) -> None:
     assert row["last loss"] != "—" and float(row["last loss"]) > 0
     config = json.loads((run.path / "config.json").read_text())
     assert config["dataset_label"] == "synthetic"
+    # the run trained in its own process: this (server) process built no data set for it
+    assert set(lv_data._CACHE) == cached_before and summary_pid(run.path) != os.getpid()
 
 
 def test_pause_and_resume_buttons(page_env: Path) -> None:
