@@ -226,6 +226,7 @@ st.markdown(lt.view.INTRO)
 with st.sidebar:
     config, workers, run_label, start = settings_ui(manager, owner)
 if start:
+    st.session_state.pop("refusal", None)
     try:
         job = manager.start(config, runs_dir=runs_dir, name=run_label or None, owner=owner, workers=workers)
         st.session_state.view_run = job.name
@@ -234,9 +235,12 @@ if start:
                     unsafe_allow_javascript=True)  # fmt: skip
         st.toast(f"Started {job.name}", icon="▶️")
     except LossvizInputError as exc:
-        st.error(str(exc), icon="🚫")
+        st.session_state.refusal = (str(exc), [j.name for j in manager.active_jobs()])
         if manager.active_jobs():  # show the run that is in the way
             st.session_state.view_run = manager.active_jobs()[0].name
+refusal = lt.view.refusal_to_show(st.session_state.get("refusal"), manager, just_pressed=start)
+if refusal:  # a "run in progress" refusal stays while that run trains (the page redraws meanwhile)
+    st.error(refusal, icon="🚫")
 with st.expander("What does the ReLU switch change?", expanded=False):
     st.markdown(lt.RELU_EXPLANATION)
     model = lt.build_model(config.relu)

@@ -518,3 +518,21 @@ def test_progress_line_and_metric_cards(tmp_path: Path) -> None:
     assert lv_view.progress_line(starting, empty)[0] == 0.0
     assert [v for _, v, _ in lv_view.metric_cards(starting, empty)] == ["0", "—", "—", "—"]
     assert lv_view.progress_line(lv_view.RunState("d", "diverged"), empty) is None
+
+
+def test_a_refusal_stays_while_the_run_in_the_way_trains(tmp_path: Path) -> None:
+    manager = JobManager(max_jobs=1)
+    job = manager.start(tiny(epochs=200), runs_dir=tmp_path, name="busy", owner="a")
+    try:
+        with pytest.raises(LossvizInputError) as err:
+            manager.start(tiny(), runs_dir=tmp_path, owner="b")
+        refusal = (str(err.value), ["busy"])
+        assert lv_view.refusal_to_show(refusal, manager, just_pressed=True) == str(err.value)
+        assert lv_view.refusal_to_show(refusal, manager, just_pressed=False) == str(err.value)
+    finally:
+        job.kill()
+        job.wait(30)
+    assert lv_view.refusal_to_show(refusal, manager, just_pressed=False) is None  # the run ended
+    assert lv_view.refusal_to_show(("bad lr", []), manager, just_pressed=True) == "bad lr"
+    assert lv_view.refusal_to_show(("bad lr", []), manager, just_pressed=False) is None
+    assert lv_view.refusal_to_show(None, manager, just_pressed=True) is None

@@ -107,6 +107,18 @@ def refresh_seconds(live: bool, has_points: bool, every_s: float = 1.0) -> float
     return every_s if has_points else FIRST_POINT_REFRESH_S
 
 
+def refusal_to_show(refusal: Any, manager: Any, just_pressed: bool) -> str | None:
+    """The message of this browser's refused Start, while it still applies: right after the press,
+    and afterwards as long as a run that was in the way is still training (so a page redraw, e.g.
+    when that run's first point arrives, does not wipe the explanation)."""
+    if not (isinstance(refusal, tuple) and len(refusal) == 2):
+        return None
+    text, blockers = refusal
+    if just_pressed:
+        return str(text)
+    return str(text) if any((job := manager.get(n)) is not None and job.active for n in blockers) else None
+
+
 def shown_path(path: str | os.PathLike[str], root: str | os.PathLike[str], root_name: str) -> str:
     """``path`` as a student may see it: relative to the server's ``root``, named ``root_name``.
 
