@@ -11,14 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 
 from lossviz import LossvizInputError
 from lossviz import training as lt
+from pages import deep_link_guard
 
-if PagesManager.uses_pages_directory:  # a deep link opened first: hand over to app.py's navigation
-    PagesManager.uses_pages_directory = False
-    st.rerun()
+deep_link_guard()
 
 REFRESH_S = 1.0
 OWNER_COOKIE = "lossviz_owner"
