@@ -530,3 +530,42 @@ def tr_phrase(text: str, lang: str = "en") -> str:
             groups = {k: (tr_phrase(v, lang) if k in nested else v) for k, v in m.groupdict().items()}
             return template.format(**groups)
     return text
+
+
+# --------------------------------------------------------------------------- lessons page
+
+TEXT["en"].update({
+    "nav.lessons": "Lessons",
+    "lessons.title": "📚 Lessons",
+    "lessons.intro": "Step-by-step walks through the classic tutorials on PyTorch losses. Every number is "
+    "computed live by torch; each step has its own link.",
+    "lessons.pick": "Lesson",
+    "lessons.back": "← Back",
+    "lessons.next": "Next →",
+    "lessons.progress": "Step {step} of {n}",
+    "lessons.notice": "**What to notice:** {text}",
+    "lessons.open_explorer": "Open this example in the explorer",
+    "lessons.refused": "This is what PyTorch does with these tensors: it refuses them. The next step shows the fix.",
+    "lessons.computing": "Computing with torch…",
+    "lessons.quantity": "computed live",
+    "lessons.value": "value",
+    "lessons.watch_train": "Watch it train: open the training page",
+    "lessons.unknown": "The link names an unknown lesson {name!r}; showing the first lesson.",
+})
+TEXT["zh"].update({
+    "nav.lessons": "课程",
+    "lessons.title": "📚 课程",
+    "lessons.intro": "按步骤学习 PyTorch 损失函数的经典教程。所有数字都由 torch 实时计算；每一步都有自己的链接。",
+    "lessons.pick": "课程",
+    "lessons.back": "← 上一步",
+    "lessons.next": "下一步 →",
+    "lessons.progress": "第 {step} 步，共 {n} 步",
+    "lessons.notice": "**注意：** {text}",
+    "lessons.open_explorer": "在探索页中打开这个例子",
+    "lessons.refused": "这就是 PyTorch 对这些张量的处理：它拒绝计算。下一步给出正确写法。",
+    "lessons.computing": "正在用 torch 计算……",
+    "lessons.quantity": "实时计算",
+    "lessons.value": "数值",
+    "lessons.watch_train": "观察训练过程：打开训练页面",
+    "lessons.unknown": "链接中的课程 {name!r} 不存在；显示第一课。",
+})
