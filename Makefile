@@ -13,7 +13,7 @@ SESSIONS ?= 30
 DURATION ?= 60
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast test-browser venv chromium lint bench bench-load clean
+.PHONY: run test test-fast test-browser venv chromium lint bench bench-load clean i18n i18n-compile
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,14 +34,26 @@ chromium:
 		$(SUDO) apt-get update && $(SUDO) apt-get install -y fonts-noto-cjk fonts-noto-color-emoji; \
 	fi
 
-run: venv
+# Message catalogs: the .po files are the source (what a translator edits); the .mo files are built.
+I18N_KEYWORDS := -k N_ -k msg -k Message -k gettext
+i18n-compile: venv
+	$(VENV)/bin/pybabel compile -d lossviz/locale -D lossviz
+
+# After adding or changing user-visible text: extract the ids, merge them into every .po, compile.
+i18n: venv
+	$(VENV)/bin/pybabel extract -F babel.cfg $(I18N_KEYWORDS) --no-location --sort-output \
+		--project lossviz --version 0.1.0 -o lossviz/locale/lossviz.pot .
+	$(VENV)/bin/pybabel update -i lossviz/locale/lossviz.pot -d lossviz/locale -D lossviz --no-fuzzy-matching --ignore-obsolete
+	$(VENV)/bin/pybabel compile -d lossviz/locale -D lossviz
+
+run: venv i18n-compile
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS) $(STREAMLIT_ARGS)
 
-test: venv chromium
+test: venv chromium i18n-compile
 	$(PY) -m pytest
 
 # Everything but the real-browser tests (no Chromium needed).
-test-fast: venv
+test-fast: venv i18n-compile
 	$(PY) -m pytest -m "not browser"
 
 test-browser: venv chromium

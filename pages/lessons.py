@@ -10,7 +10,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from lossviz import LossvizInputError
 from lossviz.explore import Example, make_grad_figure, make_loss_figure, snippet
 from lossviz.explore.lessons import Computation, Lesson, LessonStep, lesson_from_query, list_lessons
-from lossviz.i18n import lang_from, tr, tr_phrase
+from lossviz.i18n import gettext, lang_from, render, tr
 
 # A deep link opened before anyone loaded "/" runs this file in Streamlit's legacy pages/ mode:
 # hand over to app.py's navigation (see pages/explorer.py).
@@ -38,7 +38,7 @@ def lesson_ui() -> tuple[Lesson, int]:
             st.session_state["lessons_note"] = notes[0]
     lessons = {lesson.key: lesson for lesson in list_lessons()}
     key, step = st.session_state["lessons_pos"]
-    titles = {k: lesson.title(L()) for k, lesson in lessons.items()}
+    titles = {k: gettext(lesson.title, L()) for k, lesson in lessons.items()}
     with st.sidebar:
         picked = st.radio(tr("lessons.pick", L()), list(lessons), index=list(lessons).index(key),
                           format_func=titles.__getitem__, key="lessons_pick")
@@ -77,11 +77,11 @@ def show_example(ex: Example, key: str) -> None:
     try:
         r = ex.evaluate()
     except LossvizInputError as exc:
-        st.error(tr_phrase(str(exc), L()), icon="🚫")
+        st.error(render(str(exc), L()), icon="🚫")
         st.caption(tr("lessons.refused", L()))
         return
     for w in r.warnings:
-        st.warning(tr_phrase(w, L()), icon="⚠️")
+        st.warning(render(w, L()), icon="⚠️")
     c1, c2, c3 = st.columns([1, 2, 2])
     label = "explorer.loss_value" if r.is_scalar else "explorer.loss_sum"
     c1.metric(tr(label, L(), reduction=r.reduction, n=r.output.numel()), f"{r.value:.6g}")
@@ -97,10 +97,10 @@ def show_example(ex: Example, key: str) -> None:
 
 def show_computation(c: Computation) -> None:
     # A markdown table, not st.metric: long labels wrap instead of being cut at a laptop's width.
-    rows = "\n".join(f"| {fact.label(L())} | **{fact.value:.6g}** |" for fact in c.facts)
+    rows = "\n".join(f"| {render(fact.label, L())} | **{fact.value:.6g}** |" for fact in c.facts)
     st.markdown(f"| {tr('lessons.quantity', L())} | {tr('lessons.value', L())} |\n|---|---:|\n{rows}")
     if c.table is not None:
-        st.dataframe(pd.DataFrame(list(c.table.rows), columns=[t(L()) for t in c.table.columns]),
+        st.dataframe(pd.DataFrame(list(c.table.rows), columns=[gettext(t, L()) for t in c.table.columns]),
                      hide_index=True, width="stretch")
     with st.expander(tr("explorer.tab_code", L()), expanded=False):
         st.code(c.code, language="python")
@@ -114,14 +114,14 @@ def computed(lesson_key: str, step_key: str) -> Computation:
 
 
 def show_step(lesson: Lesson, s: LessonStep) -> None:
-    st.subheader(s.title(L()))
-    st.markdown(s.explain(L()))
+    st.subheader(gettext(s.title, L()))
+    st.markdown(gettext(s.explain, L()))
     if s.example is not None:
         show_example(s.example, f"{lesson.key}_{s.key}")
     elif s.compute is not None:
         with st.spinner(tr("lessons.computing", L())):
             show_computation(computed(lesson.key, s.key))
-    st.info(tr("lessons.notice", L(), text=s.notice(L())), icon="💡")
+    st.info(tr("lessons.notice", L(), text=gettext(s.notice, L())), icon="💡")
     if s.opens == "training" and st.button(tr("lessons.watch_train", L()), icon="🏋️", key="lessons_train"):
         st.switch_page("pages/training.py", query_params={"lang": L()})
 
@@ -134,8 +134,8 @@ lesson, step = lesson_ui()
 note = st.session_state.pop("lessons_note", None)
 if note:
     st.warning(tr("lessons.unknown", L(), name=note), icon="🔗")
-st.header(lesson.title(L()))
-st.caption(lesson.source(L()))
+st.header(gettext(lesson.title, L()))
+st.caption(gettext(lesson.source, L()))
 nav_ui(lesson, step, "top")
 show_step(lesson, lesson.step(step))
 nav_ui(lesson, step, "bottom")
