@@ -1,0 +1,146 @@
+"""For the projector: presentation mode's sizes and the "share with the class" QR code.
+
+Presentation mode (``?present=1`` or the sidebar toggle) hides the controls a demo does not need
+and makes text and charts readable from the back of a room: body text 22 px, chart ticks 18 px,
+titles larger, all in the theme's near-black on white (contrast about 18:1, far above WCAG's
+4.5:1). The share box turns the page's own link into a QR code that students scan with a phone.
+
+Example:
+    >>> present_from("1"), present_from("no")
+    (True, False)
+    >>> qr_png("http://192.168.1.20:8501/lessons?lesson=kl").startswith(b"\\x89PNG")
+    True
+"""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import plotly.graph_objects as go
+
+from lossviz.errors import LossvizInputError
+from lossviz.i18n import msg
+
+#: Body text in presentation mode (px): readable from about 10 m on a 2 m wide projection.
+BODY_PX = 22
+#: Chart tick labels, axis titles, chart titles and legends in presentation mode (px).
+TICK_PX = 18
+AXIS_TITLE_PX = 20
+TITLE_PX = 24
+LEGEND_PX = 18
+#: Text and background colours of the theme (.streamlit/config.toml) and their contrast ratio.
+TEXT_COLOR = "#111111"
+BACKGROUND_COLOR = "#ffffff"
+#: Longest link turned into a QR code (a phone scans version 25 codes fine; longer gets unreadable).
+MAX_QR_URL = 1200
+
+_TRUE = ("1", "true", "yes", "on")
+
+
+def present_from(value: object) -> bool:
+    """Presentation mode from a query value or a toggle: ``1``/``true``/``yes``/``on`` turn it on."""
+    if isinstance(value, list | tuple):
+        value = value[-1] if value else None
+    return str(value or "").strip().lower()[:8] in _TRUE
+
+
+def presentation_css() -> str:
+    """CSS for presentation mode: larger body text and widgets, less chrome."""
+    return f"""
+<style>
+  [data-testid="stMain"] p, [data-testid="stMain"] li, [data-testid="stMarkdownContainer"],
+  [data-testid="stCaptionContainer"], [data-testid="stWidgetLabel"] p {{ font-size: {BODY_PX}px !important; }}
+  [data-testid="stMain"] h1 {{ font-size: 46px !important; }}
+  [data-testid="stMain"] h2 {{ font-size: 36px !important; }}
+  [data-testid="stMain"] h3 {{ font-size: 30px !important; }}
+  [data-testid="stMetricValue"] {{ font-size: 52px !important; }}
+  [data-testid="stMetricLabel"] p {{ font-size: {BODY_PX}px !important; }}
+  [data-testid="stCode"] code, .stCode code {{ font-size: 19px !important; }}
+  [data-testid="stToolbar"], [data-testid="stDecoration"] {{ display: none !important; }}
+  [data-testid="stMainBlockContainer"] {{ padding-top: 2.2rem !important; }}
+</style>
+"""
+
+
+def for_projector(fig: go.Figure) -> go.Figure:
+    """``fig`` with fonts large enough for a projector (ticks ≥ 16 px); returns the same figure."""
+    fig.update_layout(
+        font=dict(size=TICK_PX, color=TEXT_COLOR),
+        title_font=dict(size=TITLE_PX),
+        legend=dict(font=dict(size=LEGEND_PX)),
+        hoverlabel=dict(font_size=TICK_PX),
+    )
+    fig.update_xaxes(tickfont=dict(size=TICK_PX), title_font=dict(size=AXIS_TITLE_PX))
+    fig.update_yaxes(tickfont=dict(size=TICK_PX), title_font=dict(size=AXIS_TITLE_PX))
+    if any(t.type in ("surface",) for t in fig.data):
+        for axis in ("xaxis", "yaxis", "zaxis"):
+            fig.update_scenes({axis: dict(tickfont=dict(size=TICK_PX - 2), title_font=dict(size=AXIS_TITLE_PX))})
+    return fig
+
+
+def contrast_ratio(fg: str, bg: str) -> float:
+    """WCAG 2 contrast ratio of two ``#rrggbb`` colours (1 to 21)."""
+
+    def lum(hex_color: str) -> float:
+        h = hex_color.lstrip("#")
+        if len(h) != 6:
+            raise ValueError(f"not a #rrggbb colour: {hex_color!r}")
+        chans = [int(h[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in chans]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    a, b = sorted((lum(fg), lum(bg)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
+
+
+@dataclass(frozen=True)
+class ShareLink:
+    """The link to show the class, and whether students' devices can reach it at all."""
+
+    url: str
+    loopback: bool  # 127.0.0.1 / localhost / ::1: only this computer can open it
+
+
+def share_link(url: str) -> ShareLink:
+    """Check a page's own URL for sharing; a loopback host is flagged (students cannot open it)."""
+    url = str(url or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise LossvizInputError(msg("This page's address ({url}) is not a web link that can be shared.", url=url[:80]))
+    if len(url) > MAX_QR_URL:
+        raise LossvizInputError(
+            msg("This link is {n} characters long, too long for a QR code a phone can read (at most {limit}).",
+                n=len(url), limit=MAX_QR_URL)
+        )
+    host = parts.hostname
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost")
+    return ShareLink(url, loopback)
+
+
+def qr_png(url: str, *, scale: int = 8) -> bytes:
+    """A PNG QR code of ``url`` (segno; error correction M, a 2-module quiet zone)."""
+    import segno
+
+    link = share_link(url)
+    buf = io.BytesIO()
+    segno.make(link.url, error="m", micro=False).save(buf, kind="png", scale=max(1, min(int(scale), 20)), border=2)
+    return buf.getvalue()
+
+
+__all__ = [
+    "BODY_PX",
+    "TICK_PX",
+    "ShareLink",
+    "contrast_ratio",
+    "for_projector",
+    "present_from",
+    "presentation_css",
+    "qr_png",
+    "share_link",
+]
