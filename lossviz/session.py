@@ -20,12 +20,15 @@ from __future__ import annotations
 EXAMPLE = "lossviz_example"  #: the one lossviz.explore.Example of this session
 LANG = "lossviz_lang"  #: "en" or "zh"
 LANG_QUERY = "lang"  #: the URL key of the language
+PRESENT = "lossviz_present"  #: presentation mode (bool), shared by every page
+PRESENT_QUERY = "present"  #: its URL key (present=1)
 LINK_NOTES = "lossviz_notes"  #: sentences about a link's unusable values, shown once
 
 # --- widget prefixes, one per page
 EXPLORER = "w_"
 LANDSCAPE = "ls_"
 TRAINING = "tr_"
+LESSONS = "le_"
 
 # --- the explorer
 EXPLORER_SWITCH_NOTE = "lossviz_switch_note"  #: why a loss switch replaced the numbers
@@ -55,3 +58,8 @@ TRAINING_LOSS = TRAINING + "loss"
 def owns(key: str, prefix: str) -> bool:
     """Whether ``key`` belongs to the page whose widgets carry ``prefix``."""
     return str(key).startswith(prefix)
+
+# --- the lessons page (each is also its URL key)
+LESSON_KEY = "lesson"
+LESSON_STEP = "step"
+LESSON_POSITION = "_" + LESSONS + "pos"  #: (lesson key, 1-based step) of this session

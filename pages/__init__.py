@@ -9,13 +9,18 @@ Every page starts with ``deep_link_guard()``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
 
+import plotly.graph_objects as go
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
+from lossviz import LossvizInputError
 from lossviz import session as K
+from lossviz.classroom import for_projector, present_from, presentation_css, qr_png, share_link
 from lossviz.explore import Example
-from lossviz.i18n import LANGS, lang_from, tr
+from lossviz.i18n import LANGS, lang_from, render, tr
 
 
 def deep_link_guard() -> None:
@@ -28,10 +33,74 @@ def deep_link_guard() -> None:
 
 
 def language() -> str:
-    """The session's language: chosen on a page, else the link's ``lang``, else English."""
+    """The session's language: chosen on a page, else the link's ``lang``, else the browser's language
+    (``zh*`` gives Chinese), else English."""
     if K.LANG not in st.session_state:
-        st.session_state[K.LANG] = lang_from(_query_value(K.LANG_QUERY))
+        st.session_state[K.LANG] = lang_from(_query_value(K.LANG_QUERY) or _browser_locale())
     return st.session_state[K.LANG]
+
+
+def _browser_locale() -> str | None:
+    try:
+        return st.context.locale
+    except Exception:  # noqa: BLE001 - no browser (AppTest, bare mode): no preference
+        return None
+
+
+def presenting() -> bool:
+    """Presentation mode: switched on the sidebar, else the link's ``present=1``."""
+    if K.PRESENT not in st.session_state:
+        st.session_state[K.PRESENT] = present_from(_query_value(K.PRESENT_QUERY))
+    return bool(st.session_state[K.PRESENT])
+
+
+def classroom_ui(prefix: str) -> bool:
+    """The presentation toggle and the "share with the class" QR box (sidebar); returns presentation mode.
+
+    In presentation mode the page's text and charts are sized for a projector (lossviz.classroom).
+    """
+    key = prefix + "present"
+    st.session_state[key] = presenting()
+
+    def toggled() -> None:
+        st.session_state[K.PRESENT] = bool(st.session_state[key])
+
+    lang = language()
+    st.sidebar.toggle(tr("classroom.present", lang), key=key, on_change=toggled, help=tr("classroom.present_help", lang))
+    with st.sidebar.expander(tr("classroom.share", lang), icon="📱"):
+        _share_box(lang)
+    if presenting():
+        st.markdown(presentation_css(), unsafe_allow_html=True)
+    return presenting()
+
+
+def _share_box(lang: str) -> None:
+    try:
+        url = str(st.context.url or "")
+    except Exception:  # noqa: BLE001 - no browser (AppTest): nothing to share
+        url = ""
+    if not url:
+        st.caption(tr("classroom.no_url", lang))
+        return
+    params = query()
+    full = url.split("?", 1)[0] + ("?" + urlencode(params) if params else "")
+    try:
+        link = share_link(full)
+        png = qr_png(link.url)
+    except LossvizInputError as exc:
+        st.caption(render(exc, lang))
+        return
+    st.image(png, caption=tr("classroom.scan", lang), width="stretch")
+    st.code(link.url, language=None, wrap_lines=True)
+    if link.loopback:
+        st.warning(tr("classroom.loopback", lang), icon="⚠️")
+
+
+def chart(where: Any, fig: go.Figure, *, key: str, **kwargs: Any) -> None:
+    """Draw ``fig`` in ``where`` (st or a column), sized for the projector in presentation mode."""
+    if presenting():
+        fig = for_projector(go.Figure(fig))  # a copy: cached figures stay as they were
+    where.plotly_chart(fig, theme="streamlit", key=key, **{"width": "stretch", **kwargs})
 
 
 def language_ui(prefix: str) -> str:
@@ -85,5 +154,7 @@ def write_link(params: Mapping[str, str]) -> None:
     lang = language()
     if lang != "en":
         want[K.LANG_QUERY] = lang
+    if presenting():
+        want[K.PRESENT_QUERY] = "1"
     if query() != want:
         st.query_params.from_dict(want)

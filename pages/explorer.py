@@ -14,9 +14,18 @@ import torch
 import lossviz.explore as xp
 from lossviz import LossvizInputError
 from lossviz import session as K
-from lossviz.i18n import tr, tr_phrase
+from lossviz.i18n import render, tr, tr_phrase
 from lossviz.losses import REDUCTION_DOC, TRANSFORMS, LossResult, format_tensor, get_loss, list_losses
-from pages import deep_link_guard, language_ui, link_notes, shared_example, write_link
+from pages import (
+    chart,
+    classroom_ui,
+    deep_link_guard,
+    language_ui,
+    link_notes,
+    presenting,
+    shared_example,
+    write_link,
+)
 from pages import language as L  # noqa: N812 - reads like the tr() calls it feeds
 
 deep_link_guard()
@@ -85,10 +94,8 @@ def loss_ui(ex: xp.Example) -> None:
                  args=("transform",), horizontal=True, help=help_list(transforms, TRANSFORMS))
     if L() == "zh":
         st.markdown(f"**{spec.title_zh}**　{spec.advice_zh}")
-        st.caption(spec.advice)
     else:
         st.markdown(f"**{spec.task.capitalize()}.** {spec.advice}")
-        st.caption(spec.advice_zh)
     st.latex(spec.formula)
     cols = st.columns(min(len(spec.params), 4)) if spec.params else []
     for i, p in enumerate(spec.params):
@@ -160,6 +167,8 @@ def sidebar_ui() -> None:
         if L() == "zh":
             st.caption(xp.get_preset(st.session_state[W + "preset"]).title_zh)
         st.button(tr("explorer.load", L()), on_click=on_preset, type="primary", width="stretch", key=W + "load")
+        if presenting():  # a demo needs the examples, not the random-input tools
+            return
         st.subheader(tr("explorer.random", L()))
         st.session_state.setdefault(W + "seed", 0)
         st.number_input(tr("explorer.seed", L()), min_value=0, max_value=2**31 - 1, step=1, key=W + "seed")
@@ -174,7 +183,7 @@ def results(ex: xp.Example) -> None:
     try:
         r = ex.evaluate()
     except LossvizInputError as exc:
-        st.error(str(exc), icon="🚫")
+        st.error(render(exc, L()), icon="🚫")
         st.caption(tr("explorer.fix", L()))
         return
     except Exception as exc:  # never a traceback in the page: say what failed, keep the page usable
@@ -212,13 +221,12 @@ def results(ex: xp.Example) -> None:
 
 def charts(r: LossResult, means: str) -> None:
     c1, c2 = st.columns(2)
-    c1.plotly_chart(xp.make_loss_figure(r.per_element, lang=L()), width="stretch", theme="streamlit", key=W + "fig_loss")
+    chart(c1, xp.make_loss_figure(r.per_element, lang=L()), key=W + "fig_loss")
     c1.caption(tr("explorer.none_caption", L(), means=means))
     names = list(r.grads)
     name = c2.radio(tr("explorer.grad_wrt", L()), names, horizontal=True, key=W + "grad_slot") if len(names) > 1 \
         else names[0]
-    c2.plotly_chart(xp.make_grad_figure(r.grads[name], name=name, lang=L()), width="stretch", theme="streamlit",
-                    key=W + "fig_grad")
+    chart(c2, xp.make_grad_figure(r.grads[name], name=name, lang=L()), key=W + "fig_grad")
     c2.caption(tr("explorer.grad_caption", L()))
 
 
@@ -248,6 +256,7 @@ switch = st.session_state.pop(K.EXPLORER_SWITCH_NOTE, None)
 if switch:
     st.info(switch, icon="↪️")
 language_ui(W)
+classroom_ui(W)
 sidebar_ui()
 loss_ui(shared_example())
 tensors_ui(shared_example())

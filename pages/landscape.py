@@ -15,9 +15,18 @@ import lossviz.landscape as ls
 from lossviz import LossvizInputError
 from lossviz import session as K
 from lossviz.explore import Example
-from lossviz.i18n import tr
+from lossviz.i18n import render, tr
 from lossviz.losses import get_loss, list_losses
-from pages import deep_link_guard, language_ui, link_notes, query, shared_example, write_link
+from pages import (
+    chart,
+    classroom_ui,
+    deep_link_guard,
+    language_ui,
+    link_notes,
+    query,
+    shared_example,
+    write_link,
+)
 
 deep_link_guard()
 VIEW_KEYS = (K.LANDSCAPE_X, K.LANDSCAPE_Y, K.LANDSCAPE_RESOLUTION, K.LANDSCAPE_RANGE, K.LANDSCAPE_LR,
@@ -154,6 +163,7 @@ def link() -> None:
 # --------------------------------------------------------------------------- page
 
 L = language_ui(K.LANDSCAPE)
+classroom_ui(K.LANDSCAPE)
 st.title(tr("landscape.title", L))
 st.markdown(tr("landscape.intro", L))
 top = st.columns([1.3, 1, 1.6, 1.6])
@@ -196,9 +206,8 @@ with tabs[0]:
     if tabs[0].open is not False:
         st.caption(tr("landscape.surface_caption", L, steps=path.taken, lr=f"{lr:g}", auto=auto))
         left, right = st.columns(2)
-        left.plotly_chart(_fig("contour", *grid, bool(view[K.LANDSCAPE_ARROWS])), theme="streamlit",
-                          key="ls_fig_contour")
-        right.plotly_chart(_fig("3d", *grid), theme="streamlit", key="ls_fig_3d")
+        chart(left, _fig("contour", *grid, bool(view[K.LANDSCAPE_ARROWS])), key="ls_fig_contour")
+        chart(right, _fig("3d", *grid), key="ls_fig_3d")
         st.caption(tr("landscape.grid_caption", L, n=surface.resolution, method=surface.method,
                       ms=f"{surface.seconds * 1000:.0f}"))
 
@@ -208,8 +217,8 @@ with tabs[1]:
                                                        message=path.message))
         st.caption(tr("landscape.descent_caption", L))
         left, right = st.columns([1.2, 1])
-        left.plotly_chart(_fig("anim", *grid), theme="streamlit", key="ls_fig_anim")
-        right.plotly_chart(ls.make_descent_loss_figure(path), theme="streamlit", key="ls_fig_steps")
+        chart(left, _fig("anim", *grid), key="ls_fig_anim")
+        chart(right, ls.make_descent_loss_figure(path), key="ls_fig_steps")
 
 with tabs[2]:
     if tabs[2].open:
@@ -223,16 +232,16 @@ with tabs[2]:
         st.caption(tr("landscape.curve_caption", L, x=ls.element_label(setup, ls.parse_element(setup, xk))))
         try:
             curves = _curves(ex, xk, xr, tuple(overlay))
-            st.plotly_chart(ls.make_curve_figure(curves), theme="streamlit", key="ls_fig_curve")
+            chart(st, ls.make_curve_figure(curves), key="ls_fig_curve")
             for a, b in ls.coinciding(curves):
                 st.caption(tr("landscape.same_curve", L, a=a, b=b))
         except LossvizInputError as exc:
-            st.error(str(exc))
+            st.error(render(exc, L))
         margin = st.expander(tr("landscape.margin", L), key=K.LANDSCAPE_MARGIN, on_change="rerun")
         with margin:
             if margin.open:
                 st.caption(tr("landscape.margin_caption", L))
-                st.plotly_chart(_margin_fig(L), theme="streamlit", key="ls_fig_margin")
+                chart(st, _margin_fig(L), key="ls_fig_margin")
 
 with tabs[3]:
     if tabs[3].open:
@@ -241,15 +250,13 @@ with tabs[3]:
             r = ls.reduction_ratio(red_curves).get("sum")
             if r and r == r:
                 st.markdown(tr("landscape.sum_ratio", L, r=f"{r:.4g}"))
-            st.plotly_chart(ls.make_curve_figure(red_curves, title=tr("landscape.red_title", L, loss=ex.loss)),
-                            theme="streamlit", key="ls_fig_red")
+            chart(st, ls.make_curve_figure(red_curves, title=tr("landscape.red_title", L, loss=ex.loss)), key="ls_fig_red")
             reds = ls.other_reductions(setup)
             paths = [_path(ex.replace(reduction=red), (xk, yk), lr, steps) for red in reds]
             st.caption(tr("landscape.red_paths", L, lr=f"{lr:g}"))
-            st.plotly_chart(ls.make_descent_loss_figure(paths, labels=[f"'{red}'" for red in reds]),
-                            theme="streamlit", key="ls_fig_red_steps")
+            chart(st, ls.make_descent_loss_figure(paths, labels=[f"'{red}'" for red in reds]), key="ls_fig_red_steps")
         except LossvizInputError as exc:
-            st.error(str(exc))
+            st.error(render(exc, L))
 
 if setup.warnings:
     with st.expander(tr("landscape.warnings", L)):

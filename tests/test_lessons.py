@@ -174,8 +174,8 @@ def test_lessons_page_walks_every_step(lang: str) -> None:
             assert at.query_params["step"] == [str(n)] or at.query_params["step"] == str(n)
             assert any(gettext(lesson.steps[n - 1].notice, lang) in i.value for i in at.info)
             if n < len(lesson.steps):
-                at = at.button(key="lessons_next_bottom").click().run()
-        assert at.button(key="lessons_next_bottom").disabled
+                at = at.button(key="le_next_bottom").click().run()
+        assert at.button(key="le_next_bottom").disabled
 
 
 def test_lessons_page_back_and_unknown_link() -> None:
@@ -184,5 +184,16 @@ def test_lessons_page_back_and_unknown_link() -> None:
     assert at.warning and "unknown" in at.warning[0].value
     at = page_test("lessons.py", {"lesson": "reduction", "step": "3"})
     assert at.metric[0].value == "1.33333"
-    at = at.button(key="lessons_back_top").click().run()
+    at = at.button(key="le_back_top").click().run()
     assert at.metric[0].value == "0.666667"
+
+
+def test_presentation_mode_from_the_link_and_the_toggle() -> None:
+    at = page_test("lessons.py", {"lesson": "reduction", "step": "1", "present": "1"})
+    assert not at.exception
+    assert at.toggle(key="le_present").value is True
+    assert any("font-size: 22px" in m.value for m in at.markdown)
+    assert at.query_params["present"] in ("1", ["1"])
+    at = at.toggle(key="le_present").set_value(False).run()
+    assert not any("font-size: 22px" in m.value for m in at.markdown)
+    assert "present" not in at.query_params

@@ -125,6 +125,12 @@ TEXT: dict[str, dict[str, str]] = {
         "lessons.value": N_("value"),
         "lessons.watch_train": N_("Watch it train: open the training page"),
         "lessons.unknown": N_("The link names an unknown lesson {name!r}; showing the first lesson."),
+        "classroom.present": N_("Presentation mode"),
+        "classroom.present_help": N_("Large text and charts for a projector; the controls a demo does not need are hidden. In the link as present=1."),
+        "classroom.share": N_("Share with the class"),
+        "classroom.scan": N_("Scan to open this page on your own device"),
+        "classroom.no_url": N_("This page's address is not known yet; reload the page to get its QR code."),
+        "classroom.loopback": N_("This address only works on this computer (127.0.0.1 / localhost). Start the server with make run ADDRESS=0.0.0.0 and open the page through this computer's network address, so students' devices can reach it."),
     },
 }
 
