@@ -96,6 +96,13 @@ def _share_box(lang: str) -> None:
         st.warning(tr("classroom.loopback", lang), icon="⚠️")
 
 
+def page_chrome(prefix: str) -> str:
+    """Every page's sidebar controls: the language switch, presentation mode, the share box; returns the language."""
+    lang = language_ui(prefix)
+    classroom_ui(prefix)
+    return lang
+
+
 def chart(where: Any, fig: go.Figure, *, key: str, **kwargs: Any) -> None:
     """Draw ``fig`` in ``where`` (st or a column), sized for the projector in presentation mode."""
     if presenting():

@@ -16,16 +16,7 @@ from lossviz import LossvizInputError
 from lossviz import session as K
 from lossviz.i18n import render, tr, tr_phrase
 from lossviz.losses import REDUCTION_DOC, TRANSFORMS, LossResult, format_tensor, get_loss, list_losses
-from pages import (
-    chart,
-    classroom_ui,
-    deep_link_guard,
-    language_ui,
-    link_notes,
-    presenting,
-    shared_example,
-    write_link,
-)
+from pages import chart, deep_link_guard, link_notes, page_chrome, presenting, shared_example, write_link
 from pages import language as L  # noqa: N812 - reads like the tr() calls it feeds
 
 deep_link_guard()
@@ -255,8 +246,7 @@ for note in link_notes():
 switch = st.session_state.pop(K.EXPLORER_SWITCH_NOTE, None)
 if switch:
     st.info(switch, icon="↪️")
-language_ui(W)
-classroom_ui(W)
+page_chrome(W)
 sidebar_ui()
 loss_ui(shared_example())
 tensors_ui(shared_example())

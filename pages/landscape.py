@@ -17,16 +17,7 @@ from lossviz import session as K
 from lossviz.explore import Example
 from lossviz.i18n import render, tr
 from lossviz.losses import get_loss, list_losses
-from pages import (
-    chart,
-    classroom_ui,
-    deep_link_guard,
-    language_ui,
-    link_notes,
-    query,
-    shared_example,
-    write_link,
-)
+from pages import chart, deep_link_guard, link_notes, page_chrome, query, shared_example, write_link
 
 deep_link_guard()
 VIEW_KEYS = (K.LANDSCAPE_X, K.LANDSCAPE_Y, K.LANDSCAPE_RESOLUTION, K.LANDSCAPE_RANGE, K.LANDSCAPE_LR,
@@ -162,8 +153,7 @@ def link() -> None:
 
 # --------------------------------------------------------------------------- page
 
-L = language_ui(K.LANDSCAPE)
-classroom_ui(K.LANDSCAPE)
+L = page_chrome(K.LANDSCAPE)
 st.title(tr("landscape.title", L))
 st.markdown(tr("landscape.intro", L))
 top = st.columns([1.3, 1, 1.6, 1.6])

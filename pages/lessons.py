@@ -11,10 +11,19 @@ import streamlit as st
 
 from lossviz import LossvizInputError
 from lossviz import session as K
-from lossviz.explore import Example, make_grad_figure, make_loss_figure, snippet
-from lossviz.explore.lessons import Computation, Lesson, LessonStep, lesson_from_query, list_lessons
+from lossviz.explore import (
+    Computation,
+    Example,
+    Lesson,
+    LessonStep,
+    lesson_from_query,
+    list_lessons,
+    make_grad_figure,
+    make_loss_figure,
+    snippet,
+)
 from lossviz.i18n import gettext, render, tr
-from pages import chart, classroom_ui, deep_link_guard, language_ui, query, write_link
+from pages import chart, deep_link_guard, page_chrome, query, write_link
 
 deep_link_guard()
 W = K.LESSONS
@@ -115,8 +124,7 @@ def show_step(lesson: Lesson, s: LessonStep, lang: str) -> None:
 
 # --------------------------------------------------------------------------- page
 
-lang = language_ui(W)
-classroom_ui(W)
+lang = page_chrome(W)
 st.title(tr("lessons.title", lang))
 st.caption(tr("lessons.intro", lang))
 lesson, step = lesson_ui(lang)

@@ -1,4 +1,4 @@
-"""The explorer: the one Example (with its URL codec), presets, derivations, snippets and figures."""
+"""The explorer: the one Example (with its URL codec), presets, lessons, derivations, snippets and figures."""
 
 from __future__ import annotations
 
@@ -7,10 +7,24 @@ from lossviz.explore.example import DEFAULT_LOSS, Example, allowed_transforms
 from lossviz.explore.explain import Derivation, Step, agreement, explain, explained_losses, has_derivation
 from lossviz.explore.figures import make_grad_figure, make_loss_figure, make_tensor_figure
 from lossviz.explore.grid import GRID_MAX, EmptyCell, grid_rows, grid_text
+from lossviz.explore.lessons import (
+    Computation,
+    Lesson,
+    LessonStep,
+    get_lesson,
+    lesson_from_query,
+    list_lessons,
+)
 from lossviz.explore.presets import Preset, default_texts, get_preset, list_presets, random_texts
 
 __all__ = [
     "GRID_MAX",
+    "Computation",
+    "Lesson",
+    "LessonStep",
+    "get_lesson",
+    "lesson_from_query",
+    "list_lessons",
     "EmptyCell",
     "agreement",
     "grid_rows",
