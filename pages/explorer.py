@@ -76,7 +76,7 @@ def loss_ui(ex: xp.Example) -> None:
         st.session_state.setdefault(W + field, getattr(ex, field))
     c1, c2, c3 = st.columns([2.2, 2, 1.6])
     c1.selectbox(tr("explorer.loss", L()), list_losses(), key=K.EXPLORER_LOSS, on_change=on_loss,
-                 format_func=lambda n: f"{n} · {get_loss(n).title_zh}")
+                 format_func=xp.loss_labels(L()).__getitem__)
     c2.radio(tr("explorer.reduction", L()), spec.reductions, key=W + "reduction", on_change=on_field,
              args=("reduction",), horizontal=True, help=help_list(spec.reductions, REDUCTION_DOC))
     transforms = xp.allowed_transforms(spec)
@@ -154,9 +154,7 @@ def sidebar_ui() -> None:
         presets = xp.list_presets()
         st.session_state.setdefault(W + "preset", shared_example().preset or presets[0].key)
         st.selectbox(tr("explorer.example", L()), [p.key for p in presets], key=W + "preset",
-                     format_func=lambda k: xp.get_preset(k).title)  # one label per option in every language
-        if L() == "zh":
-            st.caption(xp.get_preset(st.session_state[W + "preset"]).title_zh)
+                     format_func=xp.preset_titles(L()).__getitem__)
         st.button(tr("explorer.load", L()), on_click=on_preset, type="primary", width="stretch", key=W + "load")
         if presenting():  # a demo needs the examples, not the random-input tools
             return

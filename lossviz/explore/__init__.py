@@ -15,7 +15,15 @@ from lossviz.explore.lessons import (
     lesson_from_query,
     list_lessons,
 )
-from lossviz.explore.presets import Preset, default_texts, get_preset, list_presets, random_texts
+from lossviz.explore.presets import (
+    Preset,
+    default_texts,
+    get_preset,
+    list_presets,
+    loss_labels,
+    preset_titles,
+    random_texts,
+)
 
 __all__ = [
     "GRID_MAX",
@@ -41,6 +49,8 @@ __all__ = [
     "get_preset",
     "has_derivation",
     "list_presets",
+    "loss_labels",
+    "preset_titles",
     "make_grad_figure",
     "make_loss_figure",
     "make_tensor_figure",

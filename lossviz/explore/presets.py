@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import torch
 
 from lossviz.errors import LossvizInputError
-from lossviz.losses import LossSpec, get_loss
+from lossviz.i18n import gettext
+from lossviz.losses import LossSpec, get_loss, list_losses
 from lossviz.losses.parsing import format_tensor
 
 
@@ -130,6 +131,16 @@ PRESETS: tuple[Preset, ...] = (
 )
 
 _BY_KEY = {p.key: p for p in PRESETS}
+
+
+def preset_titles(lang: str = "en") -> dict[str, str]:
+    """Each preset's title in ``lang``, by key (a page's picker labels, computed once per run)."""
+    return {p.key: gettext(p.title, lang) for p in PRESETS}
+
+
+def loss_labels(lang: str = "en") -> dict[str, str]:
+    """The loss picker's labels: torch's name, and in Chinese the Chinese name after it."""
+    return {name: (f"{name} · {get_loss(name).title_zh}" if lang == "zh" else name) for name in list_losses()}
 
 
 def list_presets() -> list[Preset]:

@@ -1,0 +1,50 @@
+"""Each page speaks one language: in Chinese no English phrase, in English no Chinese, anywhere on the
+page (titles, text, labels, help, options, tabs, messages, chart titles, axes and legends).
+
+The collector and the phrase rule are in tests/page_text.py; code, LaTeX and API names such as
+``CrossEntropyLoss`` or ``reduction='mean'`` are not phrases.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import page_test
+from tests.page_text import chinese, english_phrases, page_texts
+
+#: (page, link) pairs walked in each language: the default view and views that show more text.
+VIEWS = [
+    ("explorer.py", {}),
+    ("explorer.py", {"ex": "kl_batchmean"}),
+    ("explorer.py", {"loss": "HingeEmbeddingLoss", "t_input": "0.3, 1.5, 0.2", "t_target": "1, 0, 1"}),
+    ("explorer.py", {"loss": "CrossEntropyLoss", "t_input": "0.1, 0.2", "t_target": "[5]"}),
+    ("lessons.py", {"lesson": "reduction", "step": "1"}),
+    ("lessons.py", {"lesson": "ce_forms", "step": "5"}),
+    ("lessons.py", {"lesson": "ce_batch", "step": "2"}),
+    ("lessons.py", {"lesson": "backward", "step": "1", "present": "1"}),
+]
+
+
+def test_the_phrase_rule_can_fail() -> None:
+    assert english_phrases("the lowest point on the grid")
+    assert not english_phrases("CrossEntropyLoss(reduction='mean') · `x.sum()` · $\\frac{a}{b}$ 的损失")
+    assert not english_phrases("nn.L1Loss · log_softmax · 损失函数 · ‖grad‖ of conv1")
+    assert chinese("损失") and not chinese("loss")
+
+
+@pytest.mark.parametrize(("page", "query"), VIEWS, ids=lambda v: str(v))
+def test_chinese_page_has_no_english_phrase(page: str, query: dict[str, str]) -> None:
+    at = page_test(page, {**query, "lang": "zh"})
+    assert not at.exception
+    texts = page_texts(at)
+    assert len(texts) > 10
+    bad = [(kind, text[:100], english_phrases(text)) for kind, text in texts if english_phrases(text)]
+    assert not bad, bad
+
+
+@pytest.mark.parametrize(("page", "query"), VIEWS, ids=lambda v: str(v))
+def test_english_page_has_no_chinese(page: str, query: dict[str, str]) -> None:
+    at = page_test(page, {**query, "lang": "en"})
+    assert not at.exception
+    bad = [(kind, text[:100]) for kind, text in page_texts(at) if chinese(text)]
+    assert not bad, bad
