@@ -66,16 +66,18 @@ def _curves(ex: Example, key: str, xr: tuple, others: tuple[str, ...] | None) ->
 # Figures are cached as shared objects (st.plotly_chart only reads them): an unrelated widget does not rebuild them.
 @st.cache_resource(max_entries=32, show_spinner=False)
 def _fig(kind: str, ex: Example, xk: str, yk: str, xr: tuple, yr: tuple, res: int, lr: float, steps: int,
-         arrows: bool = False) -> go.Figure:
+         arrows: bool = False, lang: str = "en") -> go.Figure:
     surface, path = _surface(ex, xk, yk, xr, yr, res), _path(ex, (xk, yk), lr, steps)
     if kind == "contour":
-        return ls.make_contour_figure(surface, path=path, arrows=17 if arrows else 0)
-    return ls.make_surface3d_figure(surface, path=path) if kind == "3d" else ls.make_descent_animation_figure(surface, path)
+        return ls.make_contour_figure(surface, path=path, arrows=17 if arrows else 0, lang=lang)
+    if kind == "3d":
+        return ls.make_surface3d_figure(surface, path=path, lang=lang)
+    return ls.make_descent_animation_figure(surface, path, lang=lang)
 
 
 @st.cache_resource(show_spinner=False)
 def _margin_fig(lang: str) -> go.Figure:
-    return ls.make_margin_figure(tr("landscape.margin_title", lang), tr("landscape.margin_x", lang))
+    return ls.make_margin_figure(tr("landscape.margin_title", lang), tr("landscape.margin_x", lang), lang=lang)
 
 
 # --------------------------------------------------------------------------- what the user chose
@@ -196,8 +198,8 @@ with tabs[0]:
     if tabs[0].open is not False:
         st.caption(tr("landscape.surface_caption", L, steps=path.taken, lr=f"{lr:g}", auto=auto))
         left, right = st.columns(2)
-        chart(left, _fig("contour", *grid, bool(view[K.LANDSCAPE_ARROWS])), key="ls_fig_contour")
-        chart(right, _fig("3d", *grid), key="ls_fig_3d")
+        chart(left, _fig("contour", *grid, bool(view[K.LANDSCAPE_ARROWS]), lang=L), key="ls_fig_contour")
+        chart(right, _fig("3d", *grid, lang=L), key="ls_fig_3d")
         st.caption(tr("landscape.grid_caption", L, n=surface.resolution, method=surface.method,
                       ms=f"{surface.seconds * 1000:.0f}"))
 
@@ -207,8 +209,8 @@ with tabs[1]:
                                                        message=path.message))
         st.caption(tr("landscape.descent_caption", L))
         left, right = st.columns([1.2, 1])
-        chart(left, _fig("anim", *grid), key="ls_fig_anim")
-        chart(right, ls.make_descent_loss_figure(path), key="ls_fig_steps")
+        chart(left, _fig("anim", *grid, lang=L), key="ls_fig_anim")
+        chart(right, ls.make_descent_loss_figure(path, lang=L), key="ls_fig_steps")
 
 with tabs[2]:
     if tabs[2].open:
@@ -222,7 +224,7 @@ with tabs[2]:
         st.caption(tr("landscape.curve_caption", L, x=ls.element_label(setup, ls.parse_element(setup, xk))))
         try:
             curves = _curves(ex, xk, xr, tuple(overlay))
-            chart(st, ls.make_curve_figure(curves), key="ls_fig_curve")
+            chart(st, ls.make_curve_figure(curves, lang=L), key="ls_fig_curve")
             for a, b in ls.coinciding(curves):
                 st.caption(tr("landscape.same_curve", L, a=a, b=b))
         except LossvizInputError as exc:
@@ -240,11 +242,13 @@ with tabs[3]:
             r = ls.reduction_ratio(red_curves).get("sum")
             if r and r == r:
                 st.markdown(tr("landscape.sum_ratio", L, r=f"{r:.4g}"))
-            chart(st, ls.make_curve_figure(red_curves, title=tr("landscape.red_title", L, loss=ex.loss)), key="ls_fig_red")
+            chart(st, ls.make_curve_figure(red_curves, title=tr("landscape.red_title", L, loss=ex.loss), lang=L),
+                  key="ls_fig_red")
             reds = ls.other_reductions(setup)
             paths = [_path(ex.replace(reduction=red), (xk, yk), lr, steps) for red in reds]
             st.caption(tr("landscape.red_paths", L, lr=f"{lr:g}"))
-            chart(st, ls.make_descent_loss_figure(paths, labels=[f"'{red}'" for red in reds]), key="ls_fig_red_steps")
+            chart(st, ls.make_descent_loss_figure(paths, labels=[f"'{red}'" for red in reds], lang=L),
+                  key="ls_fig_red_steps")
         except LossvizInputError as exc:
             st.error(render(exc, L))
 

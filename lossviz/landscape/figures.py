@@ -16,6 +16,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import N_, gettext
 from lossviz.landscape.curves import Curve, margin_curves
 from lossviz.landscape.descent import DescentPath
 from lossviz.landscape.surfaces import Surface
@@ -32,6 +33,12 @@ LEGEND_BELOW = legend_below(-0.14)
 LEGEND_BELOW_2 = legend_below(-0.12)
 #: Most animation frames (longer descents are subsampled).
 MAX_FRAMES = 120
+
+
+#: Legend names shared by several figures (message ids, translated where drawn).
+LOWEST = N_("lowest point on the grid")
+CURRENT_NAME = N_("current example")
+DESCENT_NAME = N_("gradient descent (lr {lr})")
 
 
 def _check_surface(surface: Surface) -> None:
@@ -96,24 +103,24 @@ def _arrows(surface: Surface, per_axis: int) -> tuple[np.ndarray, np.ndarray]:
     return out_x.astype(np.float32), out_y.astype(np.float32)
 
 
-def _hover(surface: Surface, capped: bool = False) -> str:
+def _hover(surface: Surface, capped: bool = False, lang: str = "en") -> str:
     xl, yl = surface.x_label, surface.y_label
     loss = "%{customdata[2]:.5g}" if capped else "%{z:.5g}"
     return (
-        f"{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}<br>loss = {loss}"
+        f"{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}<br>{gettext('loss', lang)} = {loss}"
         f"<br>∂L/∂{xl} = %{{customdata[0]:.4g}}<br>∂L/∂{yl} = %{{customdata[1]:.4g}}<extra></extra>"
     )
 
 
-def _point_hover(surface: Surface, what: str) -> str:
+def _point_hover(surface: Surface, what: str, lang: str = "en") -> str:
     xl, yl = surface.x_label, surface.y_label
     return (
-        f"<b>{what}</b><br>{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}<br>loss = %{{customdata[0]:.5g}}"
+        f"<b>{what}</b><br>{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}<br>{gettext('loss', lang)} = %{{customdata[0]:.5g}}"
         f"<br>∂L/∂{xl} = %{{customdata[1]:.4g}}<br>∂L/∂{yl} = %{{customdata[2]:.4g}}<extra></extra>"
     )
 
 
-def _contour_trace(surface: Surface, *, hover: bool = True, colorbar: bool = True) -> go.Contour:
+def _contour_trace(surface: Surface, *, hover: bool = True, colorbar: bool = True, lang: str = "en") -> go.Contour:
     cap = _color_cap(surface.z)
     kw: dict = {}
     if cap is not None:
@@ -128,21 +135,21 @@ def _contour_trace(surface: Surface, *, hover: bool = True, colorbar: bool = Tru
         contours=dict(coloring="heatmap", showlines=True),
         line=dict(width=0.6, color="rgba(255,255,255,0.35)"),
         customdata=custom,
-        hovertemplate=_hover(surface) if hover else None,
+        hovertemplate=_hover(surface, lang=lang) if hover else None,
         hoverinfo=None if hover else "skip",
         colorbar=dict(
-            title=dict(text="loss" + (" (capped)" if cap is not None else ""), side="right"), len=0.8
+            title=dict(text=gettext(N_("loss (capped)") if cap is not None else N_("loss"), lang), side="right"), len=0.8
         )
         if colorbar
         else None,
         showscale=colorbar,
-        name="loss",
+        name=gettext("loss", lang),
         **kw,
     )
 
 
-def _marker_traces(surface: Surface, *, legend: bool = True) -> list[go.Scatter]:
-    marks = ((surface.minimum, MINIMUM, "lowest point on the grid"), (surface.current, CURRENT, "current example"))
+def _marker_traces(surface: Surface, *, legend: bool = True, lang: str = "en") -> list[go.Scatter]:
+    marks = ((surface.minimum, MINIMUM, gettext(LOWEST, lang)), (surface.current, CURRENT, gettext(CURRENT_NAME, lang)))
     return [
         go.Scatter(
             x=[p.coords[0]],
@@ -152,18 +159,18 @@ def _marker_traces(surface: Surface, *, legend: bool = True) -> list[go.Scatter]
             cliponaxis=False,
             name=name,
             customdata=[[p.loss, *p.grad]],
-            hovertemplate=_point_hover(surface, name),
+            hovertemplate=_point_hover(surface, name, lang),
             showlegend=legend,
         )
         for p, marker, name in marks
     ]
 
 
-def _path_hover(path: DescentPath, surface: Surface) -> str:
+def _path_hover(path: DescentPath, surface: Surface, lang: str = "en") -> str:
     xl, yl = surface.x_label, surface.y_label
     return (
-        f"step %{{customdata[0]}}<br>{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}<br>loss = %{{customdata[1]:.5g}}"
-        "<extra>descent</extra>"
+        f"{gettext('step', lang)} %{{customdata[0]}}<br>{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}"
+        f"<br>{gettext('loss', lang)} = %{{customdata[1]:.5g}}<extra>{gettext('descent', lang)}</extra>"
     )
 
 
@@ -234,6 +241,7 @@ def make_contour_figure(
     arrows: int = 17,
     title: str | None = None,
     height: int = 560,
+    lang: str = "en",
 ) -> go.Figure:
     """Contour map of the loss with the gradient field (arrows of −∇L), the current point and the minimum.
 
@@ -244,7 +252,7 @@ def make_contour_figure(
     if not 0 <= int(arrows) <= 40:
         raise LossvizInputError("arrows per axis must be from 0 to 40")
     fig = go.Figure()
-    fig.add_trace(_contour_trace(surface))
+    fig.add_trace(_contour_trace(surface, lang=lang))
     if arrows:
         ax, ay = _arrows(surface, int(arrows))
         if ax.size:
@@ -265,7 +273,7 @@ def make_contour_figure(
                     mode="lines",
                     line=dict(color="rgba(255,255,255,0.9)", width=1.3),
                     hoverinfo="skip",
-                    name="−∇L (downhill)",
+                    name=gettext("−∇L (downhill)", lang),
                 )
             )
     if path is not None:
@@ -286,16 +294,17 @@ def make_contour_figure(
                 mode="lines+markers",
                 line=PATH_LINE,
                 marker=PATH_MARK,
-                name=f"gradient descent (lr {path.lr:g})",
+                name=gettext(DESCENT_NAME, lang, lr=f"{path.lr:g}"),
                 customdata=_path_custom(path),
-                hovertemplate=_path_hover(path, surface),
+                hovertemplate=_path_hover(path, surface, lang),
             )
         )
-    for t in _marker_traces(surface):
+    for t in _marker_traces(surface, lang=lang):
         fig.add_trace(t)
     _axes(fig, surface)
     fig.update_layout(
-        title=dict(text=title or f"{surface.loss}, '{surface.reduction}': contours and −∇L"),
+        title=dict(text=title or gettext("{loss}, '{reduction}': contours and −∇L", lang, loss=surface.loss,
+                                         reduction=surface.reduction)),
         height=height,
         margin=dict(l=10, r=10, t=50, b=10),
         legend=LEGEND_BELOW,
@@ -310,6 +319,7 @@ def make_surface3d_figure(
     path: DescentPath | None = None,
     title: str | None = None,
     height: int = 560,
+    lang: str = "en",
 ) -> go.Figure:
     """The loss as a 3-D surface you can rotate, with the current point, the minimum and a descent path.
 
@@ -329,9 +339,9 @@ def make_surface3d_figure(
             z=z.astype(np.float32),
             colorscale=LOSS_SCALE,
             customdata=custom,
-            hovertemplate=_hover(surface, capped=True),
-            colorbar=dict(title=dict(text="loss"), len=0.75),
-            name="loss",
+            hovertemplate=_hover(surface, capped=True, lang=lang),
+            colorbar=dict(title=dict(text=gettext("loss", lang)), len=0.75),
+            name=gettext("loss", lang),
             opacity=0.95,
             contours=dict(z=dict(show=True, usecolormap=True, project=dict(z=True), width=1)),
         )
@@ -356,9 +366,9 @@ def make_surface3d_figure(
                 mode="lines+markers",
                 line=dict(color="white", width=7),
                 marker=dict(size=4, color="white", line=dict(color="black", width=1)),
-                name=f"gradient descent (lr {path.lr:g})",
+                name=gettext(DESCENT_NAME, lang, lr=f"{path.lr:g}"),
                 customdata=_path_custom(path)[:keep],
-                hovertemplate=_path_hover(path, surface),
+                hovertemplate=_path_hover(path, surface, lang),
             )
         )
     fig.add_trace(
@@ -367,10 +377,10 @@ def make_surface3d_figure(
             y=[m.coords[1]],
             z=[_z(m.loss)],
             mode="markers",
-            name="lowest point on the grid",
+            name=gettext(LOWEST, lang),
             marker=dict(symbol="diamond", size=8, color="white", line=dict(color="black", width=2)),
             customdata=[[m.loss, *m.grad]],
-            hovertemplate=_point_hover(surface, "lowest point on the grid"),
+            hovertemplate=_point_hover(surface, gettext(LOWEST, lang), lang),
         )
     )
     fig.add_trace(
@@ -379,29 +389,32 @@ def make_surface3d_figure(
             y=[c.coords[1]],
             z=[_z(c.loss)],
             mode="markers",
-            name="current example",
+            name=gettext(CURRENT_NAME, lang),
             marker=dict(symbol="circle", size=8, color=CURRENT["color"], line=dict(color="black", width=2)),
             customdata=[[c.loss, *c.grad]],
-            hovertemplate=_point_hover(surface, "current example"),
+            hovertemplate=_point_hover(surface, gettext(CURRENT_NAME, lang), lang),
         )
     )
     fig.update_layout(
-        title=dict(text=title or f"{surface.loss}, '{surface.reduction}': 3-D surface (drag to rotate)"),
+        title=dict(text=title or gettext("{loss}, '{reduction}': 3-D surface (drag to rotate)", lang, loss=surface.loss,
+                                         reduction=surface.reduction)),
         height=height,
         margin=dict(l=0, r=0, t=50, b=0),
         legend=legend_below(0.0),
         scene=dict(
             xaxis=dict(title=dict(text=surface.x_label), range=[float(surface.xs[0]), float(surface.xs[-1])]),
             yaxis=dict(title=dict(text=surface.y_label), range=[float(surface.ys[0]), float(surface.ys[-1])]),
-            zaxis=dict(title=dict(text="loss")),
+            zaxis=dict(title=dict(text=gettext("loss", lang))),
             camera=dict(eye=dict(x=1.35, y=-1.55, z=1.45)),
             aspectmode="manual",
             aspectratio=dict(x=1, y=1, z=0.7),
         ),
     )
     notes = (
-        (left_at is not None, 1.0, f"the descent path leaves the plotted range at step {(left_at or 0) + 1}"),
-        (cap is not None, 0.0, f"heights above {cap or 0:.3g} drawn flat (true loss in the hover)"),
+        (left_at is not None, 1.0,
+         gettext("the descent path leaves the plotted range at step {step}", lang, step=(left_at or 0) + 1)),
+        (cap is not None, 0.0,
+         gettext("heights above {cap} drawn flat (true loss in the hover)", lang, cap=f"{cap or 0:.3g}")),
     )
     for show, y, text in notes:
         if show:
@@ -417,6 +430,7 @@ def make_descent_animation_figure(
     title: str | None = None,
     height: int = 560,
     frame_ms: int = 250,
+    lang: str = "en",
 ) -> go.Figure:
     """The descent path drawn step by step over the contour map (Plotly frames with a play button)."""
     _check_surface(surface)
@@ -426,11 +440,11 @@ def make_descent_animation_figure(
     n = len(path.points)
     ks = np.unique(np.linspace(1, n, min(n, MAX_FRAMES)).round().astype(int))
     fig = go.Figure()
-    fig.add_trace(_contour_trace(surface, hover=False))
-    for t in _marker_traces(surface):
+    fig.add_trace(_contour_trace(surface, hover=False, lang=lang))
+    for t in _marker_traces(surface, lang=lang):
         fig.add_trace(t)
     custom = _path_custom(path)
-    hov = _path_hover(path, surface)
+    hov = _path_hover(path, surface, lang)
 
     def path_trace(k: int) -> go.Scatter:
         return go.Scatter(
@@ -439,7 +453,7 @@ def make_descent_animation_figure(
             mode="lines+markers",
             line=PATH_LINE,
             marker=PATH_MARK,
-            name=f"gradient descent (lr {path.lr:g})",
+            name=gettext(DESCENT_NAME, lang, lr=f"{path.lr:g}"),
             customdata=custom[:k],
             hovertemplate=hov,
         )
@@ -456,7 +470,8 @@ def make_descent_animation_figure(
                 data=[
                     dict(type="scatter", x=path.points[:k, 0], y=path.points[:k, 1], customdata=custom[:k])
                 ],
-                layout=dict(title=dict(text=f"step {k - 1} of {n - 1}: loss {path.losses[k - 1]:.4g}")),
+                layout=dict(title=dict(text=gettext("step {k} of {n}: loss {loss}", lang, k=k - 1, n=n - 1,
+                                                    loss=f"{path.losses[k - 1]:.4g}"))),
             )
         )
     play = dict(
@@ -466,7 +481,7 @@ def make_descent_animation_figure(
         mode="immediate",
     )
     fig.update_layout(
-        title=dict(text=title or f"gradient descent, lr {path.lr:g}: press ▶"),
+        title=dict(text=title or gettext("gradient descent, lr {lr}: press ▶", lang, lr=f"{path.lr:g}")),
         height=height,
         margin=dict(l=10, r=10, t=50, b=10),
         showlegend=False,
@@ -480,9 +495,9 @@ def make_descent_animation_figure(
                 yanchor="top",
                 showactive=False,
                 buttons=[
-                    dict(label="▶ play", method="animate", args=[None, play]),
+                    dict(label=gettext("▶ play", lang), method="animate", args=[None, play]),
                     dict(
-                        label="❚❚ pause",
+                        label=gettext("❚❚ pause", lang),
                         method="animate",
                         args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")],
                     ),
@@ -497,7 +512,7 @@ def make_descent_animation_figure(
                 len=1.0,
                 xanchor="left",
                 yanchor="top",
-                currentvalue=dict(prefix="step "),
+                currentvalue=dict(prefix=gettext("step", lang) + " "),
                 pad=dict(t=0),
                 steps=[
                     dict(
@@ -519,7 +534,8 @@ def make_descent_animation_figure(
 
 
 def make_descent_loss_figure(
-    paths: Sequence[DescentPath] | DescentPath, *, labels: Sequence[str] | None = None, height: int = 480
+    paths: Sequence[DescentPath] | DescentPath, *, labels: Sequence[str] | None = None, height: int = 480,
+    lang: str = "en",
 ) -> go.Figure:
     """Loss after each step (top) and the length of each step (bottom): L1's steps stay the same size,
     MSE's shrink near the minimum, and a too-large learning rate makes both grow."""
@@ -529,7 +545,7 @@ def make_descent_loss_figure(
     labels = list(labels) if labels is not None else [f"lr {p.lr:g}" for p in paths]
     if len(labels) != len(paths):
         raise LossvizInputError("give one label per path")
-    fig = _two_panels("loss after each step", "length of each step", "step")
+    fig = _two_panels(gettext("loss after each step", lang), gettext("length of each step", lang), gettext("step", lang))
     traces = []
     for i, (p, lab) in enumerate(zip(paths, labels, strict=True)):
         col, dash = OKABE_ITO[i % len(OKABE_ITO)], DASHES[i % len(DASHES)]
@@ -543,7 +559,7 @@ def make_descent_loss_figure(
                 legendgroup=lab,
                 line=dict(color=col, dash=dash),
                 marker=dict(size=5),
-                hovertemplate="step %{x}<br>loss %{y:.5g}<extra>" + lab + "</extra>",
+                hovertemplate=f"{gettext('step', lang)} %{{x}}<br>{gettext('loss', lang)} %{{y:.5g}}<extra>{lab}</extra>",
             )
         )
         if len(p.points) > 1:
@@ -558,7 +574,7 @@ def make_descent_loss_figure(
                     line=dict(color=col, dash=dash),
                     marker=dict(size=5),
                     showlegend=False,
-                    hovertemplate="step %{x}<br>moved %{y:.4g}<extra>" + lab + "</extra>",
+                    hovertemplate=f"{gettext('step', lang)} %{{x}}<br>{gettext('moved', lang)} %{{y:.4g}}<extra>{lab}</extra>",
                 )
             )
     fig.add_traces(traces)
@@ -568,8 +584,8 @@ def make_descent_loss_figure(
         height=height,
         margin=dict(l=10, r=10, t=30, b=10),
         showlegend=len(paths) > 1,
-        yaxis=dict(title=dict(text="loss"), type="log" if log else "linear", exponentformat="power"),
-        yaxis2=dict(title=dict(text="step length"), rangemode="tozero", exponentformat="power"),
+        yaxis=dict(title=dict(text=gettext("loss", lang)), type="log" if log else "linear", exponentformat="power"),
+        yaxis2=dict(title=dict(text=gettext("step length", lang)), rangemode="tozero", exponentformat="power"),
         legend=LEGEND_BELOW_2,
     )
     return fig
@@ -584,6 +600,7 @@ def make_curve_figure(
     mark_current: bool = True,
     loss_range: tuple[float, float] | None = None,
     slope_range: tuple[float, float] | None = None,
+    lang: str = "en",
 ) -> go.Figure:
     """Loss (top) and its derivative (bottom) as one element sweeps a range; several losses overlaid.
 
@@ -597,7 +614,9 @@ def make_curve_figure(
     main = curves[0]
     xl = main.x_label
     fig = _two_panels(
-        "loss L", f"slope ∂L/∂{xl}: what backprop sends (the step goes the other way)", x_title or xl
+        gettext("loss L", lang),
+        gettext("slope ∂L/∂{x}: what backprop sends (the step goes the other way)", lang, x=xl),
+        x_title or xl,
     )
     traces = []
     for i, c in enumerate(curves):
@@ -612,7 +631,8 @@ def make_curve_figure(
                 legendgroup=c.name,
                 line=dict(color=col, dash=dash, width=width),
                 customdata=c.slope,
-                hovertemplate=f"{xl} = %{{x:.4g}}<br>loss = %{{y:.5g}}<br>∂L/∂{xl} = %{{customdata:.4g}}<extra>{c.name}</extra>",
+                hovertemplate=f"{xl} = %{{x:.4g}}<br>{gettext('loss', lang)} = %{{y:.5g}}<br>∂L/∂{xl} = "
+                f"%{{customdata:.4g}}<extra>{c.name}</extra>",
             )
         )
         traces.append(
@@ -640,11 +660,11 @@ def make_curve_figure(
                     y=[yv],
                     mode="markers",
                     marker=CURRENT,
-                    name="current example",
+                    name=gettext(CURRENT_NAME, lang),
                     yaxis=axis,
                     legendgroup="current",
                     showlegend=axis == "y",
-                    hovertemplate=f"<b>current example</b><br>{xl} = %{{x:.4g}}<br>%{{y:.5g}}<extra></extra>",
+                    hovertemplate=f"<b>{gettext(CURRENT_NAME, lang)}</b><br>{xl} = %{{x:.4g}}<br>%{{y:.5g}}<extra></extra>",
                 )
             )
         shapes.append(
@@ -661,15 +681,16 @@ def make_curve_figure(
         )
     fig.add_traces(traces)
     fig.update_layout(
-        title=dict(text=title or f"sweeping {xl}, everything else fixed"),
+        title=dict(text=title or gettext("sweeping {x}, everything else fixed", lang, x=xl)),
         height=height,
         shapes=shapes,
         margin=dict(l=10, r=10, t=50, b=10),
         yaxis=dict(
-            title=dict(text="loss"), exponentformat="power", range=list(loss_range) if loss_range else None
+            title=dict(text=gettext("loss", lang)), exponentformat="power", range=list(loss_range) if loss_range else None
         ),
         yaxis2=dict(
-            title=dict(text="slope"), exponentformat="power", range=list(slope_range) if slope_range else None
+            title=dict(text=gettext("slope", lang)), exponentformat="power",
+            range=list(slope_range) if slope_range else None
         ),
         legend=LEGEND_BELOW_2,
         hovermode="closest",
@@ -677,8 +698,9 @@ def make_curve_figure(
     return fig
 
 
-def make_margin_figure(title: str = "losses against the margin m = y·z", x_title: str = "margin m = y·z") -> go.Figure:
+def make_margin_figure(title: str | None = None, x_title: str | None = None, lang: str = "en") -> go.Figure:
     """The classic picture: classification losses of one example against its margin (``margin_curves``),
     with axes fixed so the logistic, hinge and squared losses can be told apart."""
-    return make_curve_figure(margin_curves(), title=title, x_title=x_title, mark_current=False,
-                             loss_range=(-0.2, 4.0), slope_range=(-3.0, 1.5))
+    return make_curve_figure(margin_curves(), title=title or gettext("losses against the margin m = y·z", lang),
+                             x_title=x_title or gettext("margin m = y·z", lang), mark_current=False,
+                             loss_range=(-0.2, 4.0), slope_range=(-3.0, 1.5), lang=lang)
