@@ -97,7 +97,7 @@ def example_ui(lang: str, col_loss: Any, col_red: Any) -> Example:
     """The session's example, with this page's loss and reduction selectors (they change it for both pages)."""
     ex = shared_example()
     for n in link_notes():
-        st.warning(n)
+        st.warning(render(n, lang))
     st.session_state[K.LANDSCAPE_LOSS], st.session_state[K.LANDSCAPE_REDUCTION] = ex.loss, ex.reduction
     col_loss.selectbox(tr("landscape.loss", lang), list_losses(), key=K.LANDSCAPE_LOSS, on_change=_on_loss,
                        help=tr("landscape.loss_help", lang))
@@ -118,7 +118,7 @@ def drawable_ui(lang: str, ex: Example) -> tuple[Example, ls.Setup, str]:
     try:
         return small, _setup(small), tr("landscape.from_fallback", lang)
     except LossvizInputError as exc:
-        st.error(str(exc))
+        st.error(render(exc, lang))
         st.stop()
         raise
 
@@ -131,7 +131,7 @@ def view_ui(lang: str, ex: Example, setup: ls.Setup, cols: list[Any], row: list[
         st.info(tr("landscape.one_number", lang))
         st.stop()
     for n in notes:
-        st.warning(n)
+        st.warning(render(n, lang))
     st.session_state.update(values)
     labels = _labels(ex)
     cols[0].selectbox(tr("landscape.x", lang), list(labels), key=K.LANDSCAPE_X, format_func=labels.get)
@@ -170,14 +170,14 @@ if xk == yk:
 
 ranges = ls.resolve_ranges(setup, xk, yk, view[K.LANDSCAPE_RANGE] or "")
 for level, text in ranges.messages():
-    getattr(st, level)(text)
+    getattr(st, level)(render(text, L))
 xr, yr = ranges.x, ranges.y
 lr, automatic = ls.learning_rate(setup, xk, yk, ranges, view[K.LANDSCAPE_LR])
 auto = tr("landscape.automatic", L) if automatic else ""
 try:
     surface, path = _surface(ex, xk, yk, xr, yr, res), _path(ex, (xk, yk), lr, steps)
 except LossvizInputError as exc:
-    st.error(str(exc))
+    st.error(render(exc, L))
     st.stop()
 
 c = surface.current
@@ -188,7 +188,7 @@ st.markdown(
     + (tr("landscape.none_sum", L) if ex.reduction == "none" else "")
 )
 for n in surface.notes:
-    st.info(n)
+    st.info(render(n, L))
 
 st.session_state[K.LANDSCAPE_TAB] = ls.tab_label(ls.tab_key(st.session_state.get(K.LANDSCAPE_TAB)), L)
 tabs = st.tabs([ls.tab_label(k, L) for k in ls.TABS], key=K.LANDSCAPE_TAB, on_change="rerun")

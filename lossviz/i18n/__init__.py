@@ -82,7 +82,7 @@ def gettext(message: str, lang: str = "en", /, **params: object) -> str:
     """``message`` in ``lang`` (English when the catalog lacks it), with its named ``params`` filled in."""
     text = translations(lang).gettext(message) if lang in LOCALES and message else message
     if params:
-        params = {k: (v.render(lang) if isinstance(v, Message) else v) for k, v in params.items()}
+        params = {k: (render(v, lang) if isinstance(v, Message | BaseException) else v) for k, v in params.items()}
         return text.format(**params)
     return text
 
@@ -105,6 +105,12 @@ class Message:
 
     def __str__(self) -> str:
         return self.render("en")
+
+    def __hash__(self) -> int:  # notes are de-duplicated in dicts and sets
+        return hash((self.msgid, tuple(sorted((k, str(v)) for k, v in self.params.items()))))
+
+    def __contains__(self, text: str) -> bool:  # "converged" in path.message, as for a str
+        return text in str(self)
 
 
 def msg(msgid: str, **params: object) -> Message:

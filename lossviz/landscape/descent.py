@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import Message, msg
 from lossviz.landscape.elements import (
     DTYPE,
     EPS,
@@ -45,7 +46,7 @@ class DescentPath:
     losses: np.ndarray  # (n + 1,)
     grads: np.ndarray  # (n + 1, k)
     status: str  # converged | diverged | bouncing | descending | stuck
-    message: str
+    message: Message  # the verdict in words, rendered in the page's language
     clamped: bool = False
 
     @property
@@ -140,7 +141,6 @@ def _judge(
 ) -> tuple[str, str]:
     """Name what the path did: converged, diverged, bouncing (no shrinking), stuck or still descending."""
     n = len(P) - 1
-    s = "s" if n != 1 else ""
     gnorm = float(np.linalg.norm(G[-1])) if np.isfinite(G[-1]).all() else math.inf
     g0 = float(np.linalg.norm(G[0])) if np.isfinite(G[0]).all() else math.inf
     tol = 10 * EPS * (1 + abs(L[0])) if math.isfinite(L[0]) else 0.0
@@ -159,23 +159,30 @@ def _judge(
             status = "stuck"
         else:
             status = "descending"
-    msg = {
-        "converged": f"converged after {n} step{s}: the gradient is (almost) zero here.",
-        "diverged": f"diverged after {n} step{s}: the loss ended at {L[-1]:.4g}, higher than where it started "
-        f"({L[0]:.4g}), because the steps overshoot. The learning rate {lr:g} is too large for this curvature; "
-        "try a smaller one.",
-        "bouncing": f"after {n} steps the path bounces back and forth across the minimum without the steps "
-        "shrinking: either the gradient does not fade near the minimum (L1, hinge), or the learning rate sits "
-        "at the edge of stability, so each step overshoots as much as it corrects. A smaller learning rate "
-        "makes the bounce smaller.",
-        "stuck": f"after {n} steps the loss has not gone down: the path sits on a flat part of the landscape.",
-        "descending": f"still going down after {n} steps (loss {L[0]:.4g} → {L[-1]:.4g})"
-        + (", zig-zagging across the valley" if zigzag else "")
-        + "; more steps or a larger learning rate would get closer to the minimum.",
+    text = {
+        "converged": (msg("converged after {n} step: the gradient is (almost) zero here.", n=n) if n == 1 else
+                      msg("converged after {n} steps: the gradient is (almost) zero here.", n=n)),
+        "diverged": msg("diverged after {n} steps: the loss ended at {end}, higher than where it started ({start}), "
+                        "because the steps overshoot. The learning rate {lr} is too large for this curvature; "
+                        "try a smaller one.", n=n, end=format(L[-1], ".4g"), start=format(L[0], ".4g"),
+                        lr=format(lr, "g")),
+        "bouncing": msg("after {n} steps the path bounces back and forth across the minimum without the steps "
+                        "shrinking: either the gradient does not fade near the minimum (L1, hinge), or the learning "
+                        "rate sits at the edge of stability, so each step overshoots as much as it corrects. A "
+                        "smaller learning rate makes the bounce smaller.", n=n),
+        "stuck": msg("after {n} steps the loss has not gone down: the path sits on a flat part of the landscape.", n=n),
+        "descending": (
+            msg("still going down after {n} steps (loss {start} → {end}), zig-zagging across the valley; more "
+                "steps or a larger learning rate would get closer to the minimum.",
+                n=n, start=format(L[0], ".4g"), end=format(L[-1], ".4g"))
+            if zigzag else
+            msg("still going down after {n} steps (loss {start} → {end}); more steps or a larger learning rate "
+                "would get closer to the minimum.", n=n, start=format(L[0], ".4g"), end=format(L[-1], ".4g"))
+        ),
     }[status]
     if clamped:
-        msg += " Some steps left the allowed values and were clamped back to the edge."
-    return status, msg
+        text = msg("{verdict} Some steps left the allowed values and were clamped back to the edge.", verdict=text)
+    return status, text
 
 
 @_in_engine_threads

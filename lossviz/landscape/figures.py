@@ -37,6 +37,10 @@ MAX_FRAMES = 120
 
 #: Legend names shared by several figures (message ids, translated where drawn).
 LOWEST = N_("lowest point on the grid")
+LOSS = N_("loss")
+STEP = N_("step")
+MOVED = N_("moved")
+DESCENT = N_("descent")
 CURRENT_NAME = N_("current example")
 DESCENT_NAME = N_("gradient descent (lr {lr})")
 
@@ -107,7 +111,7 @@ def _hover(surface: Surface, capped: bool = False, lang: str = "en") -> str:
     xl, yl = surface.x_label, surface.y_label
     loss = "%{customdata[2]:.5g}" if capped else "%{z:.5g}"
     return (
-        f"{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}<br>{gettext('loss', lang)} = {loss}"
+        f"{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}<br>{gettext(LOSS, lang)} = {loss}"
         f"<br>∂L/∂{xl} = %{{customdata[0]:.4g}}<br>∂L/∂{yl} = %{{customdata[1]:.4g}}<extra></extra>"
     )
 
@@ -115,7 +119,7 @@ def _hover(surface: Surface, capped: bool = False, lang: str = "en") -> str:
 def _point_hover(surface: Surface, what: str, lang: str = "en") -> str:
     xl, yl = surface.x_label, surface.y_label
     return (
-        f"<b>{what}</b><br>{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}<br>{gettext('loss', lang)} = %{{customdata[0]:.5g}}"
+        f"<b>{what}</b><br>{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}<br>{gettext(LOSS, lang)} = %{{customdata[0]:.5g}}"
         f"<br>∂L/∂{xl} = %{{customdata[1]:.4g}}<br>∂L/∂{yl} = %{{customdata[2]:.4g}}<extra></extra>"
     )
 
@@ -169,8 +173,8 @@ def _marker_traces(surface: Surface, *, legend: bool = True, lang: str = "en") -
 def _path_hover(path: DescentPath, surface: Surface, lang: str = "en") -> str:
     xl, yl = surface.x_label, surface.y_label
     return (
-        f"{gettext('step', lang)} %{{customdata[0]}}<br>{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}"
-        f"<br>{gettext('loss', lang)} = %{{customdata[1]:.5g}}<extra>{gettext('descent', lang)}</extra>"
+        f"{gettext(STEP, lang)} %{{customdata[0]}}<br>{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}"
+        f"<br>{gettext(LOSS, lang)} = %{{customdata[1]:.5g}}<extra>{gettext(DESCENT, lang)}</extra>"
     )
 
 
@@ -481,7 +485,7 @@ def make_descent_animation_figure(
         mode="immediate",
     )
     fig.update_layout(
-        title=dict(text=title or gettext("gradient descent, lr {lr}: press ▶", lang, lr=f"{path.lr:g}")),
+        title=dict(text=title or gettext("gradient descent, lr {lr}: press ▶", lang, lr=format(path.lr, "g"))),
         height=height,
         margin=dict(l=10, r=10, t=50, b=10),
         showlegend=False,
@@ -559,7 +563,7 @@ def make_descent_loss_figure(
                 legendgroup=lab,
                 line=dict(color=col, dash=dash),
                 marker=dict(size=5),
-                hovertemplate=f"{gettext('step', lang)} %{{x}}<br>{gettext('loss', lang)} %{{y:.5g}}<extra>{lab}</extra>",
+                hovertemplate=f"{gettext(STEP, lang)} %{{x}}<br>{gettext(LOSS, lang)} %{{y:.5g}}<extra>{lab}</extra>",
             )
         )
         if len(p.points) > 1:
@@ -574,7 +578,7 @@ def make_descent_loss_figure(
                     line=dict(color=col, dash=dash),
                     marker=dict(size=5),
                     showlegend=False,
-                    hovertemplate=f"{gettext('step', lang)} %{{x}}<br>{gettext('moved', lang)} %{{y:.4g}}<extra>{lab}</extra>",
+                    hovertemplate=f"{gettext(STEP, lang)} %{{x}}<br>{gettext(MOVED, lang)} %{{y:.4g}}<extra>{lab}</extra>",
                 )
             )
     fig.add_traces(traces)
@@ -631,7 +635,7 @@ def make_curve_figure(
                 legendgroup=c.name,
                 line=dict(color=col, dash=dash, width=width),
                 customdata=c.slope,
-                hovertemplate=f"{xl} = %{{x:.4g}}<br>{gettext('loss', lang)} = %{{y:.5g}}<br>∂L/∂{xl} = "
+                hovertemplate=f"{xl} = %{{x:.4g}}<br>{gettext(LOSS, lang)} = %{{y:.5g}}<br>∂L/∂{xl} = "
                 f"%{{customdata:.4g}}<extra>{c.name}</extra>",
             )
         )

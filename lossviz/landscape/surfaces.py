@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import Message, msg
 from lossviz.landscape.elements import (
     DEFAULT_RESOLUTION,
     DTYPE,
@@ -68,7 +69,7 @@ class Surface:
     minimum: Point
     method: str
     seconds: float
-    notes: tuple[str, ...] = ()
+    notes: tuple[str | Message, ...] = ()  # sentences for the page, rendered in its language
     flat: bool = False
 
     @property
@@ -127,10 +128,8 @@ def _notes_for(setup: Setup, el: Element, grads: np.ndarray, extra: list[str]) -
     if why:
         notes.append(why)
     elif np.all(np.nan_to_num(np.abs(grads), nan=0.0) == 0.0):
-        notes.append(
-            f"{element_label(setup, el)} does not change the loss anywhere in this range "
-            "(its gradient is zero everywhere here), so the landscape is flat along it."
-        )
+        notes.append(msg("{element} does not change the loss anywhere in this range (its gradient is zero "
+                         "everywhere here), so the landscape is flat along it.", element=element_label(setup, el)))
     return notes
 
 
@@ -182,9 +181,8 @@ def compute_surface(
     current = Point((setup.current(x), setup.current(y)), float(cv[0]), (float(cg[0, 0]), float(cg[0, 1])))
     finite = np.isfinite(z)
     if not finite.all():
-        notes.append(
-            f"the loss is not finite at {int((~finite).sum())} of {z.size} grid points (left blank)."
-        )
+        notes.append(msg("the loss is not finite at {n} of {total} grid points (left blank).",
+                         n=int((~finite).sum()), total=int(z.size)))
     if finite.any():
         k = int(np.argmin(np.where(finite, z, np.inf)))
         i, j = divmod(k, res)
@@ -198,11 +196,12 @@ def compute_surface(
                     dlo, dhi, _ = element_domain(setup, e)
                     edge = (element_label(setup, e), dlo if near[0] == lo_b else dhi)
             notes.append(
-                f"the lowest point on the grid lies at the edge of the values {edge[0]} may take: the loss only "
-                f"gets smaller in the limit {edge[0]} → {edge[1]:g}, which it never reaches."
+                msg("the lowest point on the grid lies at the edge of the values {element} may take: the loss only "
+                    "gets smaller in the limit {element} → {limit}, which it never reaches.",
+                    element=edge[0], limit=format(edge[1], "g"))
                 if edge
-                else "the lowest point on the grid lies on its edge: the loss keeps going down beyond this range "
-                "(cross-entropy, for example, only reaches 0 as the logits run off to infinity)."
+                else msg("the lowest point on the grid lies on its edge: the loss keeps going down beyond this range "
+                         "(cross-entropy, for example, only reaches 0 as the logits run off to infinity).")
             )
     else:
         minimum = current
@@ -211,7 +210,7 @@ def compute_surface(
     zf = z[finite]
     flat = bool(zf.size == 0 or (zf.max() - zf.min()) <= 10 * EPS * (1.0 + abs(zf.max())))
     if flat:
-        notes.append("the loss is the same at every point of this range: the surface is flat.")
+        notes.append(msg("the loss is the same at every point of this range: the surface is flat."))
     return Surface(
         loss=setup.loss,
         reduction=setup.reduction,
