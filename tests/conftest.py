@@ -16,6 +16,12 @@ if str(ROOT) not in sys.path:
 # CI gates a release, so there the property tests draw the same examples every run (a fresh
 # clone has no example database); on a developer's machine they keep exploring new ones.
 settings.register_profile("ci", derandomize=True, print_blob=True)
+
+# The CLI speaks the language of LC_ALL / LC_MESSAGES / LANG: the suite pins English (tests of the
+# Chinese CLI set --lang or the variable themselves), so a developer's zh_CN shell changes nothing.
+for _var in ("LC_ALL", "LC_MESSAGES"):
+    os.environ.pop(_var, None)
+os.environ["LANG"] = "C.UTF-8"
 if os.environ.get("CI"):
     settings.load_profile("ci")
 

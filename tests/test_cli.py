@@ -106,3 +106,27 @@ def test_bad_input_exit_2_one_error_line(args: list[str]) -> None:
 def test_unknown_command_is_exit_2() -> None:
     out = cli("frobnicate")
     assert out.returncode == 2 and out.stderr.startswith("error: ")
+
+
+def test_cli_speaks_chinese_with_lang_or_the_environment() -> None:
+    """Errors and warnings on stderr follow --lang, else LANG; the JSON stays English (a contract)."""
+    import os
+    import subprocess
+    import sys
+
+    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "lossviz", *args], capture_output=True, text=True,
+                              env={**os.environ, **(env or {})}, timeout=120)
+
+    bad = ("eval", "--loss", "NoSuchLoss", "--input", "1", "--target", "1")
+    en = run(*bad)
+    assert en.returncode == 2 and en.stderr.startswith("error: ")
+    zh = run("--lang", "zh", *bad)
+    assert zh.returncode == 2 and zh.stderr.startswith("error: ")
+    zh_env = run(*bad, env={"LANG": "zh_CN.UTF-8"})
+    assert zh_env.stderr == zh.stderr
+    warn = ("eval", "--loss", "HingeEmbeddingLoss", "--input", "0.3, 1.5", "--target", "1, 0", "--json")
+    en_w, zh_w = run(*warn), run(*warn, "--lang", "zh")
+    assert en_w.returncode == zh_w.returncode == 0 and en_w.stdout == zh_w.stdout
+    assert "warning: " in zh_w.stderr and any("\u4e00" <= ch <= "\u9fff" for ch in zh_w.stderr)
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in en_w.stderr)

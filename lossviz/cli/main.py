@@ -1,7 +1,8 @@
 """``python -m lossviz list | eval | train``: the command-line contract of DESIGN.md.
 
 Bad input: exit status 2 and one line ``error: ...`` on stderr. Warnings go to
-stderr as ``warning: ...`` (and into the JSON with ``--json``).
+stderr as ``warning: ...`` (and into the JSON with ``--json``, always in English). Messages on stderr
+are in ``--lang`` (en or zh), else the language of ``LC_ALL`` / ``LC_MESSAGES`` / ``LANG``.
 
 Losses with more than one input take extra options:
 
@@ -24,6 +25,7 @@ from typing import Any
 
 from lossviz.cli.parsing import OneLineErrorParser
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import cli_lang, render
 from lossviz.losses import REDUCTION_DOC, get_loss, list_losses
 from lossviz.losses.evaluate import TRANSFORMS, evaluate_text
 from lossviz.losses.parsing import format_tensor
@@ -46,11 +48,14 @@ _Parser = OneLineErrorParser
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m lossviz", description="Look inside PyTorch losses from the terminal.")
+    lang_help = "language of error and warning messages: en or zh (default: from LC_ALL / LC_MESSAGES / LANG)"
+    parser.add_argument("--lang", help=lang_help)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     sub.required = True
 
     p_list = sub.add_parser("list", help="list the loss catalog")
     p_list.add_argument("--json", action="store_true", help="print the catalog as JSON")
+    p_list.add_argument("--lang", default=argparse.SUPPRESS, help=lang_help)
 
     p_eval = sub.add_parser("eval", help="evaluate one loss: value, per-element loss, gradient")
     p_eval.add_argument("--loss", required=True, help="a catalog name, e.g. CrossEntropyLoss")
@@ -66,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_eval.add_argument("--input-shape", help="reshape the input, e.g. '(1, 1, 1, 3)'")
     p_eval.add_argument("--target-shape", help="reshape the target")
     p_eval.add_argument("--json", action="store_true", help="print one JSON object")
+    p_eval.add_argument("--lang", default=argparse.SUPPRESS, help=lang_help)
 
     try:
         from lossviz.cli.train import add_train_parser
@@ -159,7 +165,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         shapes=shapes,
     )
     for w in result.warnings:
-        sys.stderr.write(f"warning: {w}\n")
+        sys.stderr.write(f"warning: {render(w, cli_lang(args.lang))}\n")
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
         return 0
@@ -187,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_train(args)
     except LossvizInputError as exc:
-        sys.stderr.write(f"error: {' '.join(str(exc).split())}\n")
+        sys.stderr.write(f"error: {' '.join(render(exc, cli_lang(args.lang)).split())}\n")
         return EXIT_BAD_INPUT
     parser.error(f"unknown command {args.command!r}")
     return EXIT_BAD_INPUT

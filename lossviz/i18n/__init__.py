@@ -119,11 +119,21 @@ def msg(msgid: str, **params: object) -> Message:
 
 
 def render(text: object, lang: str = "en") -> str:
-    """Any message-like value in ``lang``: a :class:`Message`, an exception carrying one, or a plain msgid."""
+    """Any message-like value in ``lang``: a :class:`Message`, an exception carrying one, or a plain msgid.
+
+    Transitional: a plain English sentence that still carries its numbers inline (not yet a Message at
+    its source) falls back to lossviz/i18n/_legacy_patterns.py in Chinese.
+    """
     m = getattr(text, "message", text)
     if isinstance(m, Message):
         return m.render(lang)
-    return gettext(str(m), lang)
+    s = str(m)
+    out = gettext(s, lang)
+    if lang == "zh" and out == s and s:
+        from lossviz.i18n._legacy_patterns import legacy_zh
+
+        return legacy_zh(s, lambda part: render(part, lang)) or out
+    return out
 
 
 def cli_lang(flag: str | None = None) -> str:
@@ -161,14 +171,5 @@ __all__ = [
 
 
 def tr_phrase(text: str, lang: str = "en") -> str:
-    """A sentence lossviz wrote in English, in ``lang``: its message id in the catalog.
-
-    Transitional: sentences that still carry their numbers inline fall back to
-    lossviz/i18n/_legacy_patterns.py until their source emits a :class:`Message`.
-    """
-    out = render(text, lang)
-    if lang == "zh" and out == str(text):
-        from lossviz.i18n._legacy_patterns import legacy_zh
-
-        return legacy_zh(str(text), lambda s: tr_phrase(s, lang)) or out
-    return out
+    """A sentence lossviz wrote in English, in ``lang`` (the same as :func:`render`)."""
+    return render(text, lang)

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import msg
 
 Tensor = torch.Tensor
 Role = Literal["prediction", "target", "aux"]
@@ -290,5 +291,5 @@ def get_loss(name: str) -> LossSpec:
         if key in (n.lower(), n.lower().removesuffix("loss")):
             return spec
     shown = str(name)[:60]
-    raise LossvizInputError(f"unknown loss {shown!r}; choose one of: {', '.join(_REGISTRY)}")
+    raise LossvizInputError(msg("unknown loss {name}; choose one of: {names}", name=repr(shown), names=", ".join(_REGISTRY)))
 
