@@ -22,6 +22,8 @@ from pages import deep_link_guard, language_ui, link_notes, query, shared_exampl
 deep_link_guard()
 VIEW_KEYS = (K.LANDSCAPE_X, K.LANDSCAPE_Y, K.LANDSCAPE_RESOLUTION, K.LANDSCAPE_RANGE, K.LANDSCAPE_LR,
              K.LANDSCAPE_STEPS, K.LANDSCAPE_ARROWS, K.LANDSCAPE_TAB, K.LANDSCAPE_MARGIN, K.LANDSCAPE_COMPARE)
+#: Seconds a surface or figure stays cached after it was made (bench/load_sessions.py's --settle waits past it).
+BIG_CACHE_TTL_S = 120
 
 # --------------------------------------------------------------------------- cached computations
 
@@ -43,7 +45,10 @@ def _comparable(ex: Example) -> tuple[list[str], list[str]]:
     return ls.comparable_losses(s), ls.default_comparison(s)
 
 
-@st.cache_data(max_entries=64, show_spinner="Computing the surface…")
+# A 301x301 surface pickles to ~1.04 MB: 48 MB holds the last ~46 of them. The big caches (this one and the
+# figures) also let an entry go 2 minutes after it was made, so the server shrinks back once a class ends
+# (README: Serving a classroom; bench/load_sessions.py --landscape measures it).
+@st.cache_data(max_entries=64, max_size="48MB", ttl=BIG_CACHE_TTL_S, show_spinner="Computing the surface…")
 def _surface(ex: Example, xk: str, yk: str, xr: tuple, yr: tuple, res: int) -> ls.Surface:
     s = _setup(ex)
     return ls.compute_surface(s, ls.parse_element(s, xk), ls.parse_element(s, yk), x_range=xr, y_range=yr,
@@ -64,7 +69,10 @@ def _curves(ex: Example, key: str, xr: tuple, others: tuple[str, ...] | None) ->
 
 
 # Figures are cached as shared objects (st.plotly_chart only reads them): an unrelated widget does not rebuild them.
-@st.cache_resource(max_entries=32, show_spinner=False)
+# st.cache_resource has no byte limit and sits outside server.maxCacheDataSize, so the bound is the entry count:
+# at 301x301 a contour figure holds ~1.2 MB, a 3-D one ~1.5 MB, an animation ~2.5 MB (README: Serving a
+# classroom). A few views keep the shared default views hot; a sweep misses anyway.
+@st.cache_resource(max_entries=12, ttl=BIG_CACHE_TTL_S, show_spinner=False)
 def _fig(kind: str, ex: Example, xk: str, yk: str, xr: tuple, yr: tuple, res: int, lr: float, steps: int,
          arrows: bool = False) -> go.Figure:
     surface, path = _surface(ex, xk, yk, xr, yr, res), _path(ex, (xk, yk), lr, steps)
@@ -73,7 +81,7 @@ def _fig(kind: str, ex: Example, xk: str, yk: str, xr: tuple, yr: tuple, res: in
     return ls.make_surface3d_figure(surface, path=path) if kind == "3d" else ls.make_descent_animation_figure(surface, path)
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(max_entries=2, show_spinner=False)  # one per language
 def _margin_fig(lang: str) -> go.Figure:
     return ls.make_margin_figure(tr("landscape.margin_title", lang), tr("landscape.margin_x", lang))
 
