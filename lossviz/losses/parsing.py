@@ -359,14 +359,14 @@ def parse_number(text: str, *, name: str = "value", whole: bool = False) -> floa
         if foreign:
             raise LossvizInputError(f"{name}: {shown!r} {foreign}")
         raise LossvizInputError(f"{name} must be a number such as 0.5, -2 or 1e-3, not {shown!r}")
-    if _INTEGER.fullmatch(t):
+    if whole and _INTEGER.fullmatch(t):
         digits = len(t.lstrip("+-").lstrip("0"))
-        if digits > _MAX_INT_DIGITS or not MIN_INT <= int(t) <= MAX_INT:
+        if digits > _MAX_INT_DIGITS or not MIN_INT <= int(t) <= MAX_INT:  # never int() 5,000 digits
             raise LossvizInputError(
                 f"{name}: {shown} is too large; whole numbers must fit in 64 bits (from {MIN_INT} to {MAX_INT})"
             )
-        return int(t) if whole else float(int(t))
-    v = float(t)
+        return int(t)
+    v = float(t)  # float() has no digit limit: a 5,000-digit number is inf, refused below
     if not math.isfinite(v):
         raise LossvizInputError(f"{name} must be a finite number, not {shown!r}")
     if not whole:
