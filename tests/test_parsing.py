@@ -252,3 +252,11 @@ def test_parse_number_follows_the_parser() -> None:
                        ("9" * 5000, "64 bits"), ("1.5", "whole number"), ("nan", "finite"), ("", "empty")):
         with pytest.raises(LossvizInputError, match=words):
             parse_number(bad, whole=True)
+
+
+def test_leading_zeros_do_not_count_against_the_digit_limit() -> None:
+    """Python's int() limit counts leading zeros; 5,000 zeros before a 7 is still 7 (found by hypothesis)."""
+    from lossviz.losses.parsing import parse_number
+
+    assert int(parse_tensor("-" + "0" * 5000 + "7")) == -7
+    assert parse_number("0" * 5000 + "12", whole=True) == 12

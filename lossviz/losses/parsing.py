@@ -260,11 +260,18 @@ def _flatten(node: object, out: list[_Tok]) -> None:
         _flatten(child, out)
 
 
+def _whole(s: str) -> int:
+    """``int(s)`` for an ASCII whole number of at most 19 significant digits, however many leading zeros
+    (Python's 4,300-digit limit counts them too)."""
+    body = s.lstrip("+-").lstrip("0") or "0"
+    return -int(body) if s.startswith("-") else int(body)
+
+
 def _to_number(tok: _Tok, text: str, name: str, allow_nonfinite: bool, as_int: bool) -> float | int:
     s = tok.text
     if as_int:
         digits = len(s.lstrip("+-").lstrip("0"))
-        v = int(s) if digits <= _MAX_INT_DIGITS else None  # never int() a 5,000-digit text
+        v = _whole(s) if digits <= _MAX_INT_DIGITS else None  # never int() a 5,000-digit text
         if v is None or not MIN_INT <= v <= MAX_INT:
             shown = s if len(s) <= 30 else f"{s[:12]}…{s[-6:]} ({digits:,} digits)"
             raise LossvizInputError(
@@ -361,11 +368,11 @@ def parse_number(text: str, *, name: str = "value", whole: bool = False) -> floa
         raise LossvizInputError(f"{name} must be a number such as 0.5, -2 or 1e-3, not {shown!r}")
     if whole and _INTEGER.fullmatch(t):
         digits = len(t.lstrip("+-").lstrip("0"))
-        if digits > _MAX_INT_DIGITS or not MIN_INT <= int(t) <= MAX_INT:  # never int() 5,000 digits
+        if digits > _MAX_INT_DIGITS or not MIN_INT <= _whole(t) <= MAX_INT:  # never int() 5,000 digits
             raise LossvizInputError(
                 f"{name}: {shown} is too large; whole numbers must fit in 64 bits (from {MIN_INT} to {MAX_INT})"
             )
-        return int(t)
+        return _whole(t)
     v = float(t)  # float() has no digit limit: a 5,000-digit number is inf, refused below
     if not math.isfinite(v):
         raise LossvizInputError(f"{name} must be a finite number, not {shown!r}")
