@@ -753,13 +753,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def warm_up(port: int, landscape: bool = True) -> None:
-    """One session on the explorer (and one on the landscape), opened and closed."""
+    """One session on the explorer (and one on the landscape, which also asks for a 301 x 301 grid with
+    ranges of its own, loading every module a sweep needs), opened and closed."""
     for page in ("", "landscape") if landscape else ("",):
         sess = WsSession(port)
         try:
             await sess.connect()
             if page:
                 await sess.send_rerun(page_name=page)
+                await sess.read_run(None, 180)
+                await sess.send_rerun(page_name=page, states={
+                    sess.widgets[RES_LABEL]: ("string_array_value", [SWEEP[-1]]),
+                    sess.widgets[RANGE_LABEL]: ("string_value", "-2.5, 2.5, -1.5, 1.5")})
             else:
                 await sess.send_rerun(query=f"ex={PRESET}")
             await sess.read_run(None, 180)

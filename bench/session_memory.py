@@ -39,7 +39,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from load_sessions import LOOPBACK, PRESET, SLOT_LABEL, WsSession, free_port, make_plan, rss_bytes, stop_group  # noqa: E402
+from load_sessions import (  # noqa: E402
+    BIG_CACHE_TTL_S,
+    LOOPBACK,
+    PRESET,
+    RANGE_LABEL,
+    RES_LABEL,
+    SLOT_LABEL,
+    SWEEP,
+    WsSession,
+    free_port,
+    make_plan,
+    rss_bytes,
+    stop_group,
+)
 
 # The server, started under tracemalloc; SIGUSR1 writes a snapshot to $LV_TM_OUT (then renames it, so a
 # reader never sees half a file).
@@ -142,6 +155,30 @@ async def rerun_explorer(port: int, plan: Any, n: int, every: int, at: Any) -> N
         await sess.close()
 
 
+async def sweep_landscape(port: int, n: int, seed: int) -> None:
+    """One student sweeping the landscape: ``n`` reruns, each a new resolution (up to 301) and new ranges."""
+    import random
+
+    rng = random.Random(seed)
+    sess = WsSession(port)
+    try:
+        await sess.connect()
+        await sess.send_rerun(page_name="landscape")
+        await sess.read_run(None, 120)
+        ids = {"res": sess.widgets[RES_LABEL], "range": sess.widgets[RANGE_LABEL]}
+        for k in range(n):
+            res = SWEEP[k % len(SWEEP)]
+            cx, cy, a = round(rng.uniform(-1, 2), 2), round(rng.uniform(-1, 2), 2), rng.choice((0.5, 1.0, 2.0))
+            await sess.send_rerun(page_name="landscape", states={
+                ids["res"]: ("string_array_value", [res]),
+                ids["range"]: ("string_value", f"{cx - a:g}, {cx + a:g}, {cy - a:g}, {cy + a:g}")})
+            await sess.read_run(None, 120)
+            if sess.bad or not any(f"{res}×{res} grid" in c for c in sess.captions):
+                raise RuntimeError(f"sweep {k}: {sess.bad or 'no grid caption'}")
+    finally:
+        await sess.close()
+
+
 def top_growth(a: tracemalloc.Snapshot, b: tracemalloc.Snapshot, n: int = 8) -> list[str]:
     out = []
     for d in b.compare_to(a, "lineno")[:n]:
@@ -157,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--reruns", type=int, default=300)
+    ap.add_argument("--sweepers", type=int, default=0,
+                    help="then this many sessions sweep the landscape (--sweeps reruns each, up to 301x301); "
+                         "snapshot after the caches' ttl has passed")
+    ap.add_argument("--sweeps", type=int, default=15)
     ap.add_argument("--settle", type=float, default=None,
                     help="seconds to wait after a round closes (default: the disconnected-session TTL + 5)")
     ap.add_argument("--server-arg", action="append", default=[], help="extra streamlit option, e.g. "
@@ -211,6 +252,24 @@ def main(argv: list[str] | None = None) -> int:
             growth_reruns = top_growth(rerun_snaps[0], rerun_snaps[-1])
         else:
             per_100, growth_reruns = None, []
+        sweep_growth: list[str] = []
+        sweep_kib = None
+        if args.sweepers:
+            before = snapshot(proc, out)
+            rss["before_sweeps"] = rss_bytes(proc.pid) / 2**20
+
+            async def sweepers() -> None:
+                await asyncio.gather(*[sweep_landscape(port, args.sweeps, i) for i in range(args.sweepers)])
+
+            asyncio.run(sweepers())
+            rss["after_sweeps_open"] = rss_bytes(proc.pid) / 2**20
+            time.sleep(max(args.settle, BIG_CACHE_TTL_S + 5))
+            asyncio.run(round_of(1))  # expired entries leave their caches when the caches next store one
+            time.sleep(2)
+            after = snapshot(proc, out)
+            rss["after_sweeps_settled"] = rss_bytes(proc.pid) / 2**20
+            sweep_kib = (total(after) - total(before)) / 1024
+            sweep_growth = top_growth(before, after)
     finally:
         stop_group(proc)
     result = {
@@ -224,6 +283,9 @@ def main(argv: list[str] | None = None) -> int:
         "rss_mib": {k: round(v, 1) for k, v in rss.items()},
         "grew_most_over_rounds": growth_sessions,
         "grew_most_over_reruns": growth_reruns,
+        "landscape_sweeps": args.sweepers * args.sweeps,
+        "kib_left_after_sweeps": None if sweep_kib is None else round(sweep_kib, 1),
+        "grew_most_over_sweeps": sweep_growth,
         "server_args": args.server_arg,
     }
     print(json.dumps(result))
