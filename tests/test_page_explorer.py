@@ -180,30 +180,30 @@ def test_i18n_tables_have_the_same_keys() -> None:
 
 
 @pytest.mark.parametrize(
-    ("query", "words"),
+    ("query", "words", "fix"),
     [
         # issue 11: "could not evaluate (OverflowError)" / a ValueError once; now the parser's sentence
         ({"loss": "CrossEntropyLoss", "t_input": "[[0.1, 0.2, 0.3]]", "t_target": "[1]", "p_ignore_index": "1e300"},
-         "64 bits"),
+         "64 bits", ("w_p_ignore_index", "-100")),
         ({"loss": "NLLLoss", "t_input": "[[-1.1, -1.2, -1.0]]", "t_target": "[1]", "p_ignore_index": "9" * 4301},
-         "64 bits"),
-        ({"loss": "MSELoss", "t_input": "9" * 5000, "t_target": "1"}, "too large"),
+         "64 bits", ("w_p_ignore_index", "-100")),
+        ({"loss": "MSELoss", "t_input": "9" * 5000, "t_target": "1"}, "too large", ("w_t_input", "1.5")),
         ({"loss": "CrossEntropyLoss", "t_input": "[[0.1, 0.2, 0.3]]", "t_target": "[1]", "p_weight": "1" * 4301},
-         "too large"),
-        ({"loss": "MSELoss", "t_input": "\u0661\u0662\u0663", "t_target": "1"}, "digits that are not 0-9"),
+         "too large", ("w_p_weight", "1, 1, 1")),
+        ({"loss": "MSELoss", "t_input": "\u0661\u0662\u0663", "t_target": "1"}, "digits that are not 0-9",
+         ("w_t_input", "1.5")),
     ],
 )
-def test_links_with_numbers_beyond_limits_say_so(query: dict, words: str) -> None:
+def test_links_with_numbers_beyond_limits_say_so(query: dict, words: str, fix: tuple[str, str]) -> None:
     at = page_test("explorer.py", query)
     _no_exception(at)
     messages = [e.value for e in at.error]
     assert len(messages) == 1 and words in messages[0], messages
     assert "could not evaluate" not in messages[0]
-    # the page is still usable: a good value brings the result back
-    bad = next(k for k in query if k.startswith(("p_", "t_")) and len(query[k]) > 2 and k != "t_target"
-               and query[k] not in ("[[0.1, 0.2, 0.3]]", "[[-1.1, -1.2, -1.0]]"))
-    widget = at.text_input(key=f"w_p_{bad[2:]}") if bad.startswith("p_") else at.text_area(key=f"w_t_{bad[2:]}")
-    widget.set_value({"p_ignore_index": "-100", "p_weight": "1, 1, 1"}.get(bad, "1.5")).run()
+    # the page is still usable: a good value in the same box brings the result back
+    key, good = fix
+    widget = at.text_area(key=key) if key.startswith("w_t_") else at.text_input(key=key)
+    widget.set_value(good).run()
     _no_exception(at)
     assert not at.error, [e.value for e in at.error]
     assert len(at.metric) == 1
