@@ -11,9 +11,13 @@ Accepted forms (numbers separated by commas, spaces, tabs or new lines):
 - ``1 2\\n3 4`` or ``1 2; 3 4``      -> shape (2, 2) (one row per line or ``;``)
 - an optional shape to reshape to: ``(1, 1, 1, 3)``, ``1x3``, ``-1, 2``
 
-Whole numbers only (``1, 0, 2``) give an int64 tensor (class indices);
-anything with a decimal point or exponent gives float32. NaN and inf are
-refused unless the caller asks for them on purpose (``allow_nonfinite``).
+Whole numbers only (``1, 0, 2``) give an int64 tensor (class indices; any
+int64, however many digits are typed, else "too large"); anything with a
+decimal point or exponent gives float32. NaN and inf are refused unless the
+caller asks for them on purpose (``allow_nonfinite``). Digits are ASCII 0-9
+only (``١٢٣`` or ``１２`` are refused in words, never read); the punctuation a
+Chinese input method types (``，［］（）－`` ...) reads as its ASCII twin.
+``parse_number`` applies the same rules to one number (parameters, ranges).
 
 Example:
     >>> parse_tensor("[[0.8, 0.2], [0.1, 0.9]]").shape
