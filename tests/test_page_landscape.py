@@ -266,3 +266,15 @@ def test_soft_margin_broadcast_target_matches_torch() -> None:
     _ok(at)
     want = torch.nn.SoftMarginLoss()(torch.tensor([1.5, -0.3, -2.2]), torch.tensor(1.0))
     assert f"L = **{float(want):.5g}**" in at.markdown[1].value
+
+
+@pytest.mark.parametrize(("key", "value"), [("ls_lr", "\u0661"), ("ls_steps", "\uff15"), ("ls_lr", "1_0")])
+def test_link_numbers_in_other_digits_are_not_read(key: str, value: str) -> None:
+    """float() reads '١' or '５' as a number; the landscape refuses such a link value in words and uses its default."""
+    at = _app(ls_res="21", **{key: value})
+    _ok(at)
+    assert any("not allowed" in w.value and value in w.value for w in at.warning), [w.value for w in at.warning]
+    if key == "ls_lr":
+        assert at.number_input(key="ls_lr").value is None  # the automatic rate
+    else:
+        assert at.number_input(key="ls_steps").value == 30

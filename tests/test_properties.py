@@ -434,28 +434,34 @@ def _query_for(spec: LossSpec, draw: st.DrawFn) -> dict[str, str]:
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_any_query_value(name: str, data: st.DataObject) -> None:
-    """Any value of any URL key reaches the pages' own code path (the explorer's Example, the landscape's
-    read_example / setup / surface / ranges) and comes out as a result or one LossvizInputError."""
+    """Any value of any URL key reaches the pages' own code path (the explorer's Example; the landscape's
+    setup, view, ranges and surface) and comes out as a result or one LossvizInputError."""
+    import lossviz.landscape as ls
+    from lossviz import session as K
     from lossviz.explore import Example as ExplorerExample
     from lossviz.explore import explain
-    from lossviz.landscape import surfaces as S
 
     spec = get_loss(name)
     q = _query_for(spec, data.draw)
+    for key in (K.LANDSCAPE_RANGE, K.LANDSCAPE_LR, K.LANDSCAPE_STEPS, K.LANDSCAPE_RESOLUTION):
+        if data.draw(st.booleans()):
+            q[key] = data.draw(NASTY)
     ex, notes = ExplorerExample.from_query(q)
     assert all(isinstance(n, str) for n in notes)
     try:
         explain(ex.evaluate())
+        setup = ls.setup_for(ex)
     except LossvizInputError:
-        event("explorer: refused")
-    example, _ = S.read_example(q)
+        event("refused")
+        return
+    view, view_notes = ls.read_view(q, setup)
+    assert all(isinstance(n, str) for n in view_notes)
+    for key in (K.LANDSCAPE_LR, K.LANDSCAPE_STEPS):  # a number read from the link is an ASCII number
+        if key in view:
+            assert not any(c.isdigit() and not "0" <= c <= "9" for c in q[key]), (q[key], view[key])
     try:
-        setup = example.setup()
-        x, y = S.default_elements(setup)
-        S.compute_surface(setup, x, y, resolution=5)
+        x, y = ls.default_elements(setup)
+        ranges = ls.resolve_ranges(setup, x.key, y.key, str(q.get(K.LANDSCAPE_RANGE, "")))
+        ls.compute_surface(setup, x, y, x_range=ranges.x, y_range=ranges.y, resolution=5)
     except LossvizInputError:
         event("landscape: refused")
-    try:
-        S.parse_ranges(data.draw(NASTY, label="ls_range"))
-    except LossvizInputError:
-        pass
