@@ -22,8 +22,7 @@ from pages import deep_link_guard, language_ui, link_notes, query, shared_exampl
 deep_link_guard()
 VIEW_KEYS = (K.LANDSCAPE_X, K.LANDSCAPE_Y, K.LANDSCAPE_RESOLUTION, K.LANDSCAPE_RANGE, K.LANDSCAPE_LR,
              K.LANDSCAPE_STEPS, K.LANDSCAPE_ARROWS, K.LANDSCAPE_TAB, K.LANDSCAPE_MARGIN, K.LANDSCAPE_COMPARE)
-#: Seconds a surface or figure stays cached after it was made (bench/load_sessions.py's --settle waits past it).
-BIG_CACHE_TTL_S = 120
+BIG_CACHE_TTL_S = 120  # seconds a surface or figure stays cached (README: Serving a classroom, Caches)
 
 # --------------------------------------------------------------------------- cached computations
 
@@ -45,9 +44,6 @@ def _comparable(ex: Example) -> tuple[list[str], list[str]]:
     return ls.comparable_losses(s), ls.default_comparison(s)
 
 
-# A 301x301 surface pickles to ~1.04 MB: 48 MB holds the last ~46 of them. The big caches (this one and the
-# figures) also let an entry go 2 minutes after it was made, so the server shrinks back once a class ends
-# (README: Serving a classroom; bench/load_sessions.py --landscape measures it).
 @st.cache_data(max_entries=64, max_size="48MB", ttl=BIG_CACHE_TTL_S, show_spinner="Computing the surface…")
 def _surface(ex: Example, xk: str, yk: str, xr: tuple, yr: tuple, res: int) -> ls.Surface:
     s = _setup(ex)
@@ -68,10 +64,7 @@ def _curves(ex: Example, key: str, xr: tuple, others: tuple[str, ...] | None) ->
     return ls.compare_reductions(s, el, x_range=xr) if others is None else ls.compare_curves(s, el, others, x_range=xr)
 
 
-# Figures are cached as shared objects (st.plotly_chart only reads them): an unrelated widget does not rebuild them.
-# st.cache_resource has no byte limit and sits outside server.maxCacheDataSize, so the bound is the entry count:
-# at 301x301 a contour figure holds ~1.2 MB, a 3-D one ~1.5 MB, an animation ~2.5 MB (README: Serving a
-# classroom). A few views keep the shared default views hot; a sweep misses anyway.
+# Shared figure objects (st.plotly_chart only reads them), bounded by entries: <= 2.5 MB each (README: Caches).
 @st.cache_resource(max_entries=12, ttl=BIG_CACHE_TTL_S, show_spinner=False)
 def _fig(kind: str, ex: Example, xk: str, yk: str, xr: tuple, yr: tuple, res: int, lr: float, steps: int,
          arrows: bool = False) -> go.Figure:
