@@ -454,12 +454,12 @@ def test_any_query_value(name: str, data: st.DataObject) -> None:
     except LossvizInputError:
         event("refused")
         return
-    view, view_notes = ls.read_view(q, setup)
-    assert all(isinstance(n, str) for n in view_notes)
-    for key in (K.LANDSCAPE_LR, K.LANDSCAPE_STEPS):  # a number read from the link is an ASCII number
-        if key in view:
-            assert not any(c.isdigit() and not "0" <= c <= "9" for c in q[key]), (q[key], view[key])
     try:
+        view, view_notes = ls.read_view(q, setup)
+        assert all(isinstance(n, str) for n in view_notes)
+        for key in (K.LANDSCAPE_LR, K.LANDSCAPE_STEPS):  # a number read from the link is an ASCII number
+            if key in view:
+                assert not any(c.isdigit() and not "0" <= c <= "9" for c in q[key]), (q[key], view[key])
         x, y = ls.default_elements(setup)
         ranges = ls.resolve_ranges(setup, x.key, y.key, str(q.get(K.LANDSCAPE_RANGE, "")))
         ls.compute_surface(setup, x, y, x_range=ranges.x, y_range=ranges.y, resolution=5)
