@@ -4,8 +4,12 @@ import streamlit as st
 
 from lossviz import session as K
 from lossviz.i18n import lang_from, tr
+from lossviz.memory import start_trimmer
 
 st.set_page_config(page_title="lossviz", page_icon="📉", layout="wide")
+# Once per server process (later calls do nothing): memory that finished reruns freed goes back to the
+# operating system, so the server shrinks again when a class ends (lossviz/memory.py, README: Memory).
+start_trimmer()
 
 # Page titles follow the language the explorer chose (or ?lang= on a first visit); url_paths never change.
 lang = lang_from(st.session_state.get(K.LANG) or st.query_params.get(K.LANG_QUERY))

@@ -31,10 +31,18 @@ dropped connection), session load times, peak RSS of the server process and its 
 (sampled from /proc every 0.25 s; psutil is not needed), CPU seconds used by the server, the
 trainer and the clients during the window, the trainer's own peak RSS, and train_ratio_vs_idle.
 
-Targets on the 2-core development machine: 30 sessions, zero errors, p95 <= 2 s, server peak
-RSS <= 2 GiB.
+With ``--landscape K`` (websocket clients), K of the sessions, spread through the class, use the
+landscape instead: each action sends a new resolution (101 to 301 points per axis, in turn) and new
+ranges, and counts when the run finishes with both charts drawn, the asked-for grid in the caption,
+and no error. The server's RSS is also taken at the start (after one student of each kind has
+opened and closed the app) and at the end (every session closed, ``--settle`` seconds past the
+disconnected-session TTL), for end_vs_start.
 
-Run: ``.venv/bin/python bench/load_sessions.py [--sessions 30] [--duration 60] [--client ws|browser]``
+Targets on the 2-core development machine: 30 sessions, zero errors, p95 <= 2 s, server peak
+RSS <= 1.5 GiB, end RSS within 10 % of the start.
+
+Run: ``.venv/bin/python bench/load_sessions.py [--sessions 30] [--duration 60] [--client ws|browser]
+[--landscape 10]``
 The last line is one JSON object.
 """
 
@@ -64,6 +72,7 @@ sys.path.insert(0, str(ROOT))
 
 from lossviz.explore.example import Example  # noqa: E402
 from lossviz.explore.presets import get_preset  # noqa: E402
+from lossviz.memory import TRIM_EVERY_S  # noqa: E402
 from lossviz.training.runs import MetricsTail, read_json  # noqa: E402
 
 CHROMIUM = os.environ.get("LOSSVIZ_CHROMIUM", "/usr/bin/chromium")
@@ -72,6 +81,13 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 LOOPBACK = "127.0.0.1"
 PRESET = "ce_4x4_mean"
 SLOT_LABEL = "logits z · input"  # the box label: our name for the tensor · torch's argument name
+# The landscape's controls a sweeping student changes (labels, as the page draws them).
+RES_LABEL = "Resolution (points per axis)"
+RANGE_LABEL = "Ranges: x from, x to, y from, y to"
+#: pages/landscape.py's BIG_CACHE_TTL_S: surfaces and figures expire this long after they were made.
+BIG_CACHE_TTL_S = 120
+#: Resolutions a landscape student sweeps through, up to the page's largest (301 x 301 = 90,601 points).
+SWEEP = ("101", "151", "201", "251", "301")
 BATCH = 64
 GIB = 1024**3
 
@@ -308,6 +324,8 @@ class Stats:
     errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     teacher_updates: set[str] = field(default_factory=set)
+    landscape_latencies: list[float] = field(default_factory=list)
+    closed_at: float | None = None  # when the last session closed its websocket
 
 
 class Student:
@@ -355,6 +373,8 @@ class WsSession:
         self.widgets: dict[str, str] = {}  # label -> widget id
         self.metrics: dict[str, str] = {}  # label -> body, from the last run
         self.bad: list[str] = []  # exception elements and error messages of the last run
+        self.charts = 0  # plotly charts drawn by the last run
+        self.captions: list[str] = []  # captions and markdown of the last run
         # fragment id -> interval: every st.fragment(run_every=...) of the page, each on its own timer
         # (the training page has two: the live charts every second, the run table every few seconds)
         self.auto_reruns: dict[str, float] = {}
@@ -386,7 +406,10 @@ class WsSession:
         for wid, (kind, value) in (states or {}).items():
             w = cs.widget_states.widgets.add()
             w.id = wid
-            setattr(w, kind, value)
+            if kind == "string_array_value":  # a select_slider: the chosen option as text
+                w.string_array_value.data[:] = value
+            else:
+                setattr(w, kind, value)
         await self.ws.send(msg.SerializeToString())
 
     async def read_run(self, want: str | None = None, timeout_s: float = 60) -> float | None:
@@ -396,6 +419,8 @@ class WsSession:
         t0 = time.monotonic()
         seen_at = None
         self.bad = []
+        self.charts = 0
+        self.captions = []
         deadline = t0 + timeout_s
         while True:
             left = deadline - time.monotonic()
@@ -412,8 +437,12 @@ class WsSession:
                     self.metrics[el.metric.label] = el.metric.body
                     if want is not None and el.metric.body == want and seen_at is None:
                         seen_at = time.monotonic()
-                elif et in ("radio", "text_area", "selectbox", "button", "number_input", "text_input"):
+                elif et in ("radio", "text_area", "selectbox", "button", "number_input", "text_input", "slider"):
                     self.widgets[getattr(el, et).label] = getattr(el, et).id
+                elif et == "plotly_chart":
+                    self.charts += 1
+                elif et == "markdown":
+                    self.captions.append(el.markdown.body[:300])
                 elif et == "exception":
                     self.bad.append(f"exception element: {el.exception.message[:120]}")
                 elif et == "alert" and el.alert.format == 1:
@@ -458,6 +487,58 @@ async def ws_student(s: Student, port: int, start_at: float, window: Window, tim
                 stats.errors.append(f"session {s.i}: " + "; ".join(sess.bad))
     except Exception as exc:  # noqa: BLE001 - a dropped session is an error of the run
         stats.errors.append(f"session {s.i}: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}")
+    finally:
+        await sess.close()
+
+
+async def ws_landscape(s: Student, port: int, start_at: float, window: Window, timeout_s: float,
+                       stats: Stats) -> None:
+    """A student on the landscape: each action a new resolution (sweeping up to 301 x 301) and new ranges,
+    so every rerun computes a surface and builds figures the caches have not seen; it counts when the run
+    finishes with both charts drawn and no error or exception element."""
+    sess = WsSession(port)
+    rng = random.Random(1000 + s.i)
+    try:
+        await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+        t0 = time.monotonic()
+        await sess.connect()
+        await sess.send_rerun(page_name="landscape")
+        await sess.read_run(None, timeout_s * 4)
+        if sess.bad or sess.charts < 2:
+            raise RuntimeError(f"the landscape opened with {sess.charts} charts; {'; '.join(sess.bad)}")
+        stats.loads.append(time.monotonic() - t0)
+        ids = {"res": sess.widgets[RES_LABEL], "range": sess.widgets[RANGE_LABEL]}
+        await window.started.wait()
+        k = 0
+        while time.monotonic() < window.stop_at:
+            await s.pause()
+            if time.monotonic() >= window.stop_at:
+                break
+            k += 1
+            res = SWEEP[(s.i + k) % len(SWEEP)]
+            cx, cy = round(rng.uniform(-1.0, 2.0), 2), round(rng.uniform(-1.0, 2.0), 2)
+            a, b = rng.choice((0.5, 1.0, 2.0, 3.0)), rng.choice((0.5, 1.0, 2.0, 3.0))
+            ranges = f"{cx - a:g}, {cx + a:g}, {cy - b:g}, {cy + b:g}"
+            t = time.monotonic()
+            await sess.send_rerun(page_name="landscape", states={ids["res"]: ("string_array_value", [res]),
+                                                                 ids["range"]: ("string_value", ranges)})
+            try:
+                await sess.read_run(None, timeout_s)
+            except TimeoutError:
+                stats.errors.append(f"landscape {s.i}: no surface within {timeout_s:g} s ({res}, {ranges})")
+                continue
+            if sess.bad or sess.charts < 2:
+                stats.errors.append(f"landscape {s.i}: {sess.charts} charts; " + "; ".join(sess.bad))
+                continue
+            if not any(f"{res}×{res} grid" in c for c in sess.captions):  # the page computed what was asked
+                stats.errors.append(f"landscape {s.i}: no {res}×{res} grid in the captions")
+                continue
+            lat = time.monotonic() - t
+            stats.latencies.append(lat)
+            stats.landscape_latencies.append(lat)
+    except Exception as exc:  # noqa: BLE001 - a dropped session is an error of the run
+        stats.errors.append(f"landscape {s.i}: {type(exc).__name__}: "
+                            f"{str(exc).splitlines()[0][:200] if str(exc) else ''}")
     finally:
         await sess.close()
 
@@ -580,11 +661,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--idle-window", type=float, default=20.0, help="seconds of the idle training measurement")
     ap.add_argument("--train-threads", type=int, default=max(1, (os.cpu_count() or 1) - 1),
                     help="torch threads of the training run (default: all cores but one, like the page)")
+    ap.add_argument("--landscape", type=int, default=0,
+                    help="how many of the sessions sweep the landscape (resolution up to 301 x 301 and new "
+                         "ranges each action) instead of using the explorer; websocket clients only")
+    ap.add_argument("--settle", type=float, default=None,
+                    help="after the class: seconds to wait once every session has closed before the end RSS "
+                         "(default: the server's disconnected-session TTL + 5)")
     ap.add_argument("--no-training", action="store_true", help="sessions only")
     ap.add_argument("--keep-runs", action="store_true", help="keep the temporary runs folder (default: delete it)")
     args = ap.parse_args(argv)
     if not 1 <= args.sessions <= 60 or not 10 <= args.duration <= 600 or not 0.1 <= args.think <= 60:
         ap.error("--sessions must be 1..60, --duration 10..600 and --think 0.1..60")
+    if not 0 <= args.landscape <= args.sessions or (args.landscape and args.client != "ws"):
+        ap.error("--landscape must be 0..--sessions, with --client ws")
+    if args.settle is None:  # past the closed-session TTL and the landscape's big caches' ttl
+        from streamlit import config
+
+        config.get_config_options(force_reparse=True)
+        args.settle = max(float(config.get_option("server.disconnectedSessionTTL") or 0), BIG_CACHE_TTL_S) + 5
     if args.client == "browser" and not Path(CHROMIUM).is_file():
         ap.error(f"Chromium is not installed at {CHROMIUM}: run `make chromium`")
 
@@ -607,8 +701,23 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_training:
             idle.append(idle_run(runs, data, "idle-before", args, sampler))
 
-        # 2. the classroom
+        # 2. the classroom, after one student of each kind has opened and closed the app (so "start" is a
+        # server that has imported torch and the pages), with the server's memory before and after
+        asyncio.run(warm_up(port))
+        time.sleep(min(args.settle, 35.0))
+        asyncio.run(warm_up(port, landscape=False))  # the store of closed sessions expires on its next change
+        time.sleep(2)
+        start_rss = sum(rss_bytes(p) for p in descendants(server.pid))
         result = asyncio.run(classroom(args, port, plan, runs, data, sampler, server.pid))
+        time.sleep(args.settle)
+        # the next student: closed sessions and expired cache entries leave their stores when those next change
+        asyncio.run(warm_up(port))
+        time.sleep(max(2.0, 1.5 * TRIM_EVERY_S))  # and the trimmer has run since
+        end_rss = sum(rss_bytes(p) for p in descendants(server.pid))
+        result["start_rss_mb"] = round(start_rss / 2**20, 1)
+        result["end_rss_mb"] = round(end_rss / 2**20, 1)
+        result["end_vs_start"] = round(end_rss / start_rss, 3) if start_rss else None
+        result["settle_s"] = args.settle
 
         if not args.no_training:
             idle.append(idle_run(runs, data, "idle-after", args, sampler))
@@ -630,15 +739,37 @@ def main(argv: list[str] | None = None) -> int:
     result["targets"] = {
         "zero_errors": result.get("errors") == 0,
         "p95_le_2s": result.get("p95_s") is not None and result["p95_s"] <= 2.0,
-        "rss_le_2gib": sampler.peak_server <= 2 * GIB,
+        "rss_le_1_5gib": sampler.peak_server <= 1.5 * GIB,
+        "end_rss_within_10pct": result.get("end_vs_start") is not None and result["end_vs_start"] <= 1.10,
     }
     result["targets_met"] = all(result["targets"].values())
-    ordered = {k: result.get(k) for k in ("sessions", "errors", "p50_s", "p95_s", "peak_rss_mb",
-                                          "train_ratio_vs_idle")}
+    ordered = {k: result.get(k) for k in ("sessions", "landscape_sessions", "errors", "p50_s", "p95_s",
+                                          "landscape_p95_s", "peak_rss_mb", "start_rss_mb", "end_rss_mb",
+                                          "end_vs_start", "train_ratio_vs_idle")}
     ordered.update({k: v for k, v in result.items() if k not in ordered})
     (out_dir / f"load_sessions_{args.client}.json").write_text(json.dumps(ordered, indent=2) + "\n")
     print(json.dumps(ordered))
     return 0
+
+
+async def warm_up(port: int, landscape: bool = True) -> None:
+    """One session on the explorer (and one on the landscape, which also asks for a 301 x 301 grid with
+    ranges of its own, loading every module a sweep needs), opened and closed."""
+    for page in ("", "landscape") if landscape else ("",):
+        sess = WsSession(port)
+        try:
+            await sess.connect()
+            if page:
+                await sess.send_rerun(page_name=page)
+                await sess.read_run(None, 180)
+                await sess.send_rerun(page_name=page, states={
+                    sess.widgets[RES_LABEL]: ("string_array_value", [SWEEP[-1]]),
+                    sess.widgets[RANGE_LABEL]: ("string_value", "-2.5, 2.5, -1.5, 1.5")})
+            else:
+                await sess.send_rerun(query=f"ex={PRESET}")
+            await sess.read_run(None, 180)
+        finally:
+            await sess.close()
 
 
 def idle_run(runs: Path, data: Path, name: str, args: argparse.Namespace, sampler: Sampler) -> float:
@@ -685,8 +816,11 @@ async def classroom(args: argparse.Namespace, port: int, plan: Plan, runs: Path,
         tasks = [asyncio.create_task(browser_student(s, browser, url, ramp + 0.4 * s.i, window, args.timeout, stats))
                  for s in students]
     else:
-        tasks = [asyncio.create_task(ws_student(s, port, ramp + 0.1 * s.i, window, args.timeout, stats))
-                 for s in students]
+        # the landscape students are spread through the class (every k-th), not bunched at the start
+        every = args.sessions / args.landscape if args.landscape else 0
+        sweeping = {int(j * every) for j in range(args.landscape)}
+        tasks = [asyncio.create_task((ws_landscape if s.i in sweeping else ws_student)(
+            s, port, ramp + 0.1 * s.i, window, args.timeout, stats)) for s in students]
     trainer = None
     status = None
     try:
@@ -742,6 +876,10 @@ async def classroom(args: argparse.Namespace, port: int, plan: Plan, runs: Path,
         "errors": len(stats.errors) + len(stats.page_errors),
         "p50_s": round(statistics.median(lat), 3) if lat else None,
         "p95_s": round(pct(lat, 0.95), 3) if lat else None,
+        "landscape_sessions": args.landscape,
+        "landscape_interactions": len(stats.landscape_latencies),
+        "landscape_p50_s": round(statistics.median(stats.landscape_latencies), 3) if stats.landscape_latencies else None,
+        "landscape_p95_s": round(pct(stats.landscape_latencies, 0.95), 3) if stats.landscape_latencies else None,
         "max_s": round(max(lat), 3) if lat else None,
         "load_p50_s": round(statistics.median(stats.loads), 2) if stats.loads else None,
         "load_p95_s": round(pct(stats.loads, 0.95), 2) if stats.loads else None,

@@ -22,6 +22,7 @@ from pages import chart, deep_link_guard, link_notes, page_chrome, query, shared
 deep_link_guard()
 VIEW_KEYS = (K.LANDSCAPE_X, K.LANDSCAPE_Y, K.LANDSCAPE_RESOLUTION, K.LANDSCAPE_RANGE, K.LANDSCAPE_LR,
              K.LANDSCAPE_STEPS, K.LANDSCAPE_ARROWS, K.LANDSCAPE_TAB, K.LANDSCAPE_MARGIN, K.LANDSCAPE_COMPARE)
+BIG_CACHE_TTL_S = 120  # seconds a surface or figure stays cached (README: Serving a classroom, Caches)
 
 # --------------------------------------------------------------------------- cached computations
 
@@ -43,7 +44,7 @@ def _comparable(ex: Example) -> tuple[list[str], list[str]]:
     return ls.comparable_losses(s), ls.default_comparison(s)
 
 
-@st.cache_data(max_entries=64, show_spinner="Computing the surface…")
+@st.cache_data(max_entries=64, max_size="48MB", ttl=BIG_CACHE_TTL_S, show_spinner="Computing the surface…")
 def _surface(ex: Example, xk: str, yk: str, xr: tuple, yr: tuple, res: int) -> ls.Surface:
     s = _setup(ex)
     return ls.compute_surface(s, ls.parse_element(s, xk), ls.parse_element(s, yk), x_range=xr, y_range=yr,
@@ -63,8 +64,8 @@ def _curves(ex: Example, key: str, xr: tuple, others: tuple[str, ...] | None) ->
     return ls.compare_reductions(s, el, x_range=xr) if others is None else ls.compare_curves(s, el, others, x_range=xr)
 
 
-# Figures are cached as shared objects (st.plotly_chart only reads them): an unrelated widget does not rebuild them.
-@st.cache_resource(max_entries=32, show_spinner=False)
+# Shared figure objects (st.plotly_chart only reads them), bounded by entries: <= 2.5 MB each (README: Caches).
+@st.cache_resource(max_entries=12, ttl=BIG_CACHE_TTL_S, show_spinner=False)
 def _fig(kind: str, ex: Example, xk: str, yk: str, xr: tuple, yr: tuple, res: int, lr: float, steps: int,
          arrows: bool = False, lang: str = "en") -> go.Figure:
     surface, path = _surface(ex, xk, yk, xr, yr, res), _path(ex, (xk, yk), lr, steps)
@@ -75,7 +76,7 @@ def _fig(kind: str, ex: Example, xk: str, yk: str, xr: tuple, yr: tuple, res: in
     return ls.make_descent_animation_figure(surface, path, lang=lang)
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(max_entries=2, show_spinner=False)  # one per language
 def _margin_fig(lang: str) -> go.Figure:
     return ls.make_margin_figure(tr("landscape.margin_title", lang), tr("landscape.margin_x", lang), lang=lang)
 

@@ -37,7 +37,7 @@ def tail_for(path: str) -> lt.runs.MetricsTail:
     return lt.runs.MetricsTail(Path(path))
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_data(max_entries=32, max_size="32MB", show_spinner=False)
 def disk_snapshot(path: str, size: int, mtime: float) -> lt.MetricsSnapshot:
     """All points of an ended run (cached by file size and time)."""
     log = lt.MetricsLog()

@@ -44,6 +44,8 @@ PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "explorer.py")
 FIX_WORDS = ("must", "use ", "give", "choose", "type", "replace", "write", "remove", "add ", "apply",
              "set ", "pick", "make", "turn on", "should", "close it", "at most", "per ", "needs", "need ", "run from", "may not")
 CLASS_INDEX_LOSSES = ("CrossEntropyLoss", "NLLLoss", "MultiMarginLoss")
+#: What the parser says about digits other than ASCII 0-9.
+NOT_ASCII = "digits that are not 0-9"
 
 
 @dataclass(frozen=True)
@@ -93,10 +95,34 @@ def _generic(spec: LossSpec) -> Iterator[Case]:
     yield Case(spec.name, "over-char-cap", {first: too_long}, expect=(f"limit of {MAX_CHARS}",))
     yield Case(spec.name, "unclosed-bracket", {first: "[[0.1, 0.2]"}, expect=("never closed",))
     yield Case(spec.name, "too-deep", {first: deep}, expect=("deeper",))
+    # whole numbers beyond int64, and beyond Python's 4,300-digit int-string limit (a ValueError once)
+    yield Case(spec.name, "huge-integer", {first: "9" * 5000}, expect=("too large",))
+    yield Case(spec.name, "int64-plus-one", {first: str(2**63)}, expect=("too large",))
+    yield Case(spec.name, "int64-minus-one", {first: str(-(2**63) - 1)}, expect=("too large",))
+    # digits of other scripts are refused in words, never read as numbers (\d matched them once)
+    yield Case(spec.name, "arabic-indic-digits", {first: "0.1, ١٢٣, 0.3"}, expect=(NOT_ASCII,))
+    yield Case(spec.name, "full-width-digits", {first: "0.1, １２, 0.3"}, expect=(NOT_ASCII,))
     for slot in spec.slots[1:]:
         yield Case(spec.name, f"{slot.name}-words", {slot.name: "1, two, 3"}, expect=("not a number",))
         yield Case(spec.name, f"{slot.name}-nan", {slot.name: "nan"}, expect=("nan",))
         yield Case(spec.name, f"{slot.name}-empty", {slot.name: ""}, expect=("empty",))
+        yield Case(spec.name, f"{slot.name}-devanagari-digits", {slot.name: "१, २"}, expect=(NOT_ASCII,))
+        yield Case(spec.name, f"{slot.name}-huge-integer", {slot.name: "1" * 4301}, expect=("too large",))
+    # every number parameter: the classes of text that once escaped as ValueError / OverflowError
+    for p in spec.params:
+        if p.kind == "int":
+            yield Case(spec.name, f"{p.name}-1e300", params={p.name: "1e300"}, expect=("64 bits",))
+            yield Case(spec.name, f"{p.name}-4301-digits", params={p.name: "9" * 4301}, expect=("64 bits",))
+            yield Case(spec.name, f"{p.name}-int64-plus-one", params={p.name: str(2**63)}, expect=("64 bits",))
+            yield Case(spec.name, f"{p.name}-arabic-digit", params={p.name: "١"}, expect=(NOT_ASCII,))
+            yield Case(spec.name, f"{p.name}-underscore", params={p.name: "1_0"}, expect=("must be a number",))
+        elif p.kind == "float":
+            yield Case(spec.name, f"{p.name}-4301-digits", params={p.name: "9" * 4301}, expect=("finite",))
+            yield Case(spec.name, f"{p.name}-full-width-digit", params={p.name: "０.５"}, expect=(NOT_ASCII,))
+            yield Case(spec.name, f"{p.name}-underscore", params={p.name: "1_0"}, expect=("must be a number",))
+        elif p.kind == "tensor":
+            yield Case(spec.name, f"{p.name}-4301-digits", params={p.name: "9" * 4301}, expect=("too large",))
+            yield Case(spec.name, f"{p.name}-arabic-digits", params={p.name: "١, ٢"}, expect=(NOT_ASCII,))
 
 
 def _specific(spec: LossSpec) -> Iterator[Case]:
@@ -419,6 +445,15 @@ REAL_PROCESS = [
      "label_smoothing=2"],
     ["eval", "--loss", "NoSuchLoss", "--input", "1", "--target", "1"],
     ["eval", "--loss", "MSELoss", "--input", "1, 2"],
+    # issue 11's reproductions, verbatim: a traceback and exit 1 each before
+    ["eval", "--loss", "MSELoss", "--input", "9" * 5000, "--target", "1"],
+    ["eval", "--loss", "CrossEntropyLoss", "--input", "[[0.1, 0.2, 0.3]]", "--target", "[1]", "--param",
+     "weight=" + "9" * 4301],
+    ["eval", "--loss", "CrossEntropyLoss", "--input", "[[0.1, 0.2, 0.3]]", "--target", "[1]", "--param",
+     "ignore_index=1e300"],
+    ["eval", "--loss", "NLLLoss", "--input", "[[-1.1, -1.2, -1.0]]", "--target", "[1]", "--param",
+     "ignore_index=1e300"],
+    ["eval", "--loss", "MSELoss", "--input", "١٢٣", "--target", "1"],
 ]
 
 

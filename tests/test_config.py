@@ -190,3 +190,33 @@ def test_saved_models_load_with_weights_only(tmp_path: Path) -> None:
     with pytest.raises(Exception):  # noqa: B017 - safetensors' header error
         load_model_state(tmp_path / "runs", "evil")
     assert not marker.exists()
+
+
+def test_a_closed_session_is_not_kept_long() -> None:
+    """Streamlit keeps a disconnected session for a reconnect; lossviz keeps it 30 s, not 120."""
+    assert 5 <= CONFIG["server"]["disconnectedSessionTTL"] <= 60
+
+
+def _cache_decorators(path: Path) -> list[tuple[str, dict[str, ast.expr], int]]:
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for dec in node.decorator_list:
+            call = dec if isinstance(dec, ast.Call) else None
+            target = call.func if call else dec
+            name = ast.unparse(target)
+            if name in ("st.cache_data", "st.cache_resource"):
+                kw = {k.arg: k.value for k in call.keywords} if call else {}
+                out.append((f"{path.name}:{node.name}", kw, len(node.args.args)))
+    return out
+
+
+@pytest.mark.parametrize("path", sorted(ROOT.joinpath("pages").glob("*.py")), ids=lambda p: p.name)
+def test_every_page_cache_is_bounded(path: Path) -> None:
+    """Every st.cache_data / st.cache_resource has an entry or byte bound (or takes no arguments: one
+    entry); the README's classroom section states each bound."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for where, kw, nargs in _cache_decorators(path):
+        assert nargs == 0 or "max_entries" in kw or "max_size" in kw, f"{where} has no bound"
+        assert where.split(":")[1] in readme, f"{where} is not in README's cache table"

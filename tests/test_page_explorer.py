@@ -175,3 +175,44 @@ def test_every_page_text_keeps_its_placeholders_in_chinese() -> None:
     for key, en in TEXT["en"].items():
         assert fields(en) == fields(tr(key, "zh")), key
     assert tr("explorer.title", "xx") == TEXT["en"]["explorer.title"]
+
+
+@pytest.mark.parametrize(
+    ("query", "words", "fix"),
+    [
+        # issue 11: "could not evaluate (OverflowError)" / a ValueError once; now the parser's sentence
+        ({"loss": "CrossEntropyLoss", "t_input": "[[0.1, 0.2, 0.3]]", "t_target": "[1]", "p_ignore_index": "1e300"},
+         "64 bits", ("w_p_ignore_index", "-100")),
+        ({"loss": "NLLLoss", "t_input": "[[-1.1, -1.2, -1.0]]", "t_target": "[1]", "p_ignore_index": "9" * 4301},
+         "64 bits", ("w_p_ignore_index", "-100")),
+        ({"loss": "MSELoss", "t_input": "9" * 5000, "t_target": "1"}, "too large", ("w_t_input", "1.5")),
+        ({"loss": "CrossEntropyLoss", "t_input": "[[0.1, 0.2, 0.3]]", "t_target": "[1]", "p_weight": "1" * 4301},
+         "too large", ("w_p_weight", "1, 1, 1")),
+        ({"loss": "MSELoss", "t_input": "\u0661\u0662\u0663", "t_target": "1"}, "digits that are not 0-9",
+         ("w_t_input", "1.5")),
+    ],
+)
+def test_links_with_numbers_beyond_limits_say_so(query: dict, words: str, fix: tuple[str, str]) -> None:
+    at = page_test("explorer.py", query)
+    _no_exception(at)
+    messages = [e.value for e in at.error]
+    assert len(messages) == 1 and words in messages[0], messages
+    assert "could not evaluate" not in messages[0]
+    # the page is still usable: a good value in the same box brings the result back
+    key, good = fix
+    widget = at.text_area(key=key) if key.startswith("w_t_") else at.text_input(key=key)
+    widget.set_value(good).run()
+    _no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+    assert len(at.metric) == 1
+
+
+def test_chinese_keyboard_punctuation_reads_as_ascii() -> None:
+    """， ［ ］ － typed by a Chinese input method read as their ASCII twins; the value is torch's."""
+    at = page_test("explorer.py", {"loss": "MSELoss", "t_input": "［1.5，－2，0］", "t_target": "1，2，3"})
+    _no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+    import torch
+
+    want = torch.nn.MSELoss()(torch.tensor([1.5, -2.0, 0.0]), torch.tensor([1.0, 2.0, 3.0]))
+    assert _value(at) == f"{float(want):.6g}"

@@ -228,3 +228,53 @@ def test_both_pages_share_one_example_through_the_app() -> None:
     assert at.metric, "the explorer evaluates the landscape's example"
     at.switch_page("pages/landscape.py").run()  # and back: still the same example, not a reset
     assert at.selectbox(key="ls_loss").value == "HuberLoss" and at.selectbox(key="ls_red").value == "sum"
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        # issue 11's links, verbatim: each was a crash box
+        ({"loss": "SoftMarginLoss", "t_input": "1.5,-0.3,-2.2", "t_target": "1."}, None),
+        ({"loss": "CrossEntropyLoss", "t_input": "[[0.1,0.2,0.3]]", "t_target": "[1]", "p_ignore_index": "1e300"},
+         "64 bits"),
+        ({"loss": "MSELoss", "t_input": "9" * 5000, "t_target": "1"}, "too large"),
+        ({"loss": "MSELoss", "t_input": "\u0661\u0662\u0663, 1", "t_target": "1, 2"}, "digits that are not 0-9"),
+        ({"loss": "MSELoss", "t_input": "1, 2", "t_target": "1, 2", "ls_range": "\uff11, 2, 0, 1"},
+         "digits that are not 0-9"),
+    ],
+)
+def test_links_that_crashed_now_draw(query: dict[str, str], words: str | None) -> None:
+    at = _app(ls_res="21", **query)
+    _ok(at)
+    errors = [e.value for e in at.error]
+    if words is None:
+        assert not errors, errors
+    else:
+        assert len(errors) == 1 and words in errors[0], errors
+    # still usable: the contour and the surface are drawn (from the example, or the small one)
+    assert [c["data"][0]["type"] for c in _charts(at)] == ["contour", "surface"]
+    at.select_slider(key="ls_res").set_value(41).run()
+    _ok(at)
+    assert "41×41 grid" in " ".join(c.value for c in at.caption)
+
+
+def test_soft_margin_broadcast_target_matches_torch() -> None:
+    """A target () against an input (3,) broadcasts in torch; the landscape's value is torch's."""
+    import torch
+
+    at = _app(loss="SoftMarginLoss", t_input="1.5,-0.3,-2.2", t_target="1.", ls_res="21")
+    _ok(at)
+    want = torch.nn.SoftMarginLoss()(torch.tensor([1.5, -0.3, -2.2]), torch.tensor(1.0))
+    assert f"L = **{float(want):.5g}**" in at.markdown[1].value
+
+
+@pytest.mark.parametrize(("key", "value"), [("ls_lr", "\u0661"), ("ls_steps", "\uff15"), ("ls_lr", "1_0")])
+def test_link_numbers_in_other_digits_are_not_read(key: str, value: str) -> None:
+    """float() reads '١' or '５' as a number; the landscape refuses such a link value in words and uses its default."""
+    at = _app(ls_res="21", **{key: value})
+    _ok(at)
+    assert any("not allowed" in w.value and value in w.value for w in at.warning), [w.value for w in at.warning]
+    if key == "ls_lr":
+        assert at.number_input(key="ls_lr").value is None  # the automatic rate
+    else:
+        assert at.number_input(key="ls_steps").value == 30

@@ -192,3 +192,71 @@ def test_format_round_trips(t: torch.Tensor) -> None:
     assert torch.equal(back.to(torch.float32), t)
     pretty = parse_tensor(format_tensor(t, pretty=True))
     assert torch.equal(pretty.to(torch.float32), t)
+
+
+# --------------------------------------------------------------------------- issue 11 / issue 9: digits and limits
+
+
+def test_int64_bounds_are_both_accepted() -> None:
+    t = parse_tensor("-9223372036854775808, 9223372036854775807")
+    assert t.dtype == torch.int64 and t.tolist() == [-(2**63), 2**63 - 1]
+    for text in (str(2**63), str(-(2**63) - 1)):
+        with pytest.raises(LossvizInputError, match="too large"):
+            parse_tensor(text)
+
+
+def test_whole_number_past_pythons_digit_limit_is_refused_in_words() -> None:
+    for digits in (4300, 4301, 5000):
+        with pytest.raises(LossvizInputError, match=f"{digits:,} digits"):
+            parse_tensor("-" + "9" * digits)
+    # a decimal point makes it a float: too large for float32, said as such
+    with pytest.raises(LossvizInputError, match="too large"):
+        parse_tensor("9" * 5000 + ".0")
+
+
+@pytest.mark.parametrize("text", ["\u0661\u0662\u0663", "\uff11\uff12", "(\u0661,\u0662)", "1, \u0966", "\u0967.5"])
+def test_digits_of_other_scripts_are_refused(text: str) -> None:
+    with pytest.raises(LossvizInputError, match="digits that are not 0-9"):
+        parse_tensor(text)
+
+
+def test_digits_of_other_scripts_in_a_shape_are_refused() -> None:
+    with pytest.raises(LossvizInputError, match="digits that are not 0-9"):
+        parse_shape("(\u0661, 3)")
+    with pytest.raises(LossvizInputError, match="digits that are not 0-9"):
+        parse_tensor("1, 2, 3", shape="\uff11x3")
+
+
+@pytest.mark.parametrize(
+    ("typed", "ascii"),
+    [
+        ("\uff3b1\uff0c \uff0d2\uff3d", "[1, -2]"),  # ［1， －2］
+        ("\uff08\uff081\uff0c2\uff09\uff0c\uff083\uff0c4\uff09\uff09", "((1,2),(3,4))"),  # （（1，2），（3，4））
+        ("0\uff0e5\u30001\u3001\u22122", "0.5 1,-2"),  # full stop, ideographic space and comma, minus sign
+        ("1 2\uff1b3 4", "1 2;3 4"),
+    ],
+)
+def test_full_width_punctuation_reads_as_its_ascii_twin(typed: str, ascii: str) -> None:
+    got, want = parse_tensor(typed), parse_tensor(ascii)
+    assert got.dtype == want.dtype and torch.equal(got, want)
+    assert parse_shape("\uff081\uff0c\uff0d1\uff09", 4) == (1, 4)
+
+
+def test_parse_number_follows_the_parser() -> None:
+    from lossviz.losses.parsing import parse_number
+
+    assert parse_number("\uff0d2.5") == -2.5
+    assert parse_number("1e3", whole=True) == 1000 and isinstance(parse_number("1e3", whole=True), int)
+    assert parse_number("-9223372036854775808", whole=True) == -(2**63)
+    for bad, words in (("1_000", "must be a number"), ("\u0661", "digits that are not 0-9"), ("1e300", "64 bits"),
+                       ("9" * 5000, "64 bits"), ("1.5", "whole number"), ("nan", "finite"), ("", "empty")):
+        with pytest.raises(LossvizInputError, match=words):
+            parse_number(bad, whole=True)
+
+
+def test_leading_zeros_do_not_count_against_the_digit_limit() -> None:
+    """Python's int() limit counts leading zeros; 5,000 zeros before a 7 is still 7 (found by hypothesis)."""
+    from lossviz.losses.parsing import parse_number
+
+    assert int(parse_tensor("-" + "0" * 5000 + "7")) == -7
+    assert parse_number("0" * 5000 + "12", whole=True) == 12

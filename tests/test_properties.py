@@ -317,3 +317,151 @@ def test_text_round_trip(shape: tuple[int, ...], seed: int, scale: float, whole:
     back = parse_tensor(format_tensor(t))
     assert back.dtype == t.dtype and back.shape == t.shape
     assert torch.equal(back, t)
+
+
+# --------------------------------------------------------------------------- whole classes of text (issue 11, 9)
+#
+# Not the cases that once escaped, but the classes they came from: any whole number however long, any
+# digit of any script, any full-width punctuation, any value of any parameter, any value of any query key.
+
+#: Digits that are not ASCII 0-9 (Unicode category Nd): Arabic-Indic, Devanagari, full-width, Bengali...
+FOREIGN_DIGITS = st.characters(categories=["Nd"]).filter(lambda c: not "0" <= c <= "9")
+#: What a Chinese input method types instead of the ASCII punctuation, and the ASCII twins.
+FULL_WIDTH = {",": "\uff0c", "[": "\uff3b", "]": "\uff3d", "(": "\uff08", ")": "\uff09", "-": "\u2212",
+              ".": "\uff0e", " ": "\u3000", ";": "\uff1b"}
+NASTY = st.one_of(
+    st.text(TEXT_ALPHABET + "\uff0c\uff3b\uff3d\uff08\uff09\uff0d\u0661\uff11\u0967_", max_size=30),
+    st.text(max_size=12),  # any Unicode at all
+    st.builds(lambda sign, digits: sign + digits, st.sampled_from(["", "-", "+"]),
+              st.text("0123456789", min_size=1, max_size=5000)),
+    st.sampled_from(["1e300", "-1e300", "9" * 4301, str(2**63), str(-(2**63)), str(-(2**63) - 1), "1_0",
+                     "\u0661\u0662\u0663", "\uff11\uff12", "inf", "nan", "-0", "1e-400", "0x10", "1j"]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(sign=st.sampled_from(["", "-", "+"]), zeros=st.integers(0, 3),
+       digits=st.one_of(st.text("0123456789", min_size=1, max_size=25),
+                        st.text("0123456789", min_size=4290, max_size=5000)))
+def test_any_integer_text(sign: str, zeros: int, digits: str) -> None:
+    """Any whole number, however long: read exactly when it fits int64, refused as too large otherwise."""
+    text = sign + "0" * zeros + digits
+    significant = digits.lstrip("0")
+    if len(significant) <= 19 and -(2**63) <= int(sign + (significant or "0")) <= 2**63 - 1:
+        t = parse_tensor(text)
+        assert t.dtype == torch.int64 and int(t) == int(sign + (significant or "0"))
+    else:
+        with pytest.raises(LossvizInputError, match="too large"):
+            parse_tensor(text)
+        with pytest.raises(LossvizInputError, match="64 bits"):
+            get_loss("NLLLoss").param("ignore_index").coerce(text, "NLLLoss")
+
+
+@settings(max_examples=150, deadline=None)
+@given(before=st.text("0123456789., -[]", max_size=10), digit=FOREIGN_DIGITS,
+       after=st.text("0123456789., -[]", max_size=10))
+def test_a_digit_of_another_script_is_never_read(before: str, digit: str, after: str) -> None:
+    """Any text holding a digit other than 0-9 is refused in words, wherever the digit sits."""
+    from lossviz.losses.parsing import parse_number
+
+    text = before + digit + after
+    with pytest.raises(LossvizInputError):
+        parse_tensor(text)
+    with pytest.raises(LossvizInputError, match="digits that are not 0-9|not a number|must be a number"):
+        parse_number(text)
+    with pytest.raises(LossvizInputError, match="digits that are not 0-9"):
+        parse_tensor(digit)
+
+
+@settings(max_examples=80, deadline=None)
+@given(shape=shapes(1, 3), seed=st.integers(0, 2**16), whole=st.booleans(), data=st.data())
+def test_full_width_punctuation_reads_as_ascii(shape: tuple[int, ...], seed: int, whole: bool,
+                                              data: st.DataObject) -> None:
+    """Whatever a Chinese input method turns full width, the numbers read are the ASCII text's."""
+    g = _gen(seed)
+    t = torch.randint(-50, 50, shape, generator=g) if whole else torch.randn(shape, generator=g)
+    text = format_tensor(t)
+    typed = "".join(FULL_WIDTH[c] if c in FULL_WIDTH and data.draw(st.booleans()) else c for c in text)
+    back = parse_tensor(typed)
+    assert back.dtype == t.dtype and torch.equal(back, t)
+
+
+PARAM_VALUE = st.one_of(
+    NASTY,
+    st.integers(-(2**80), 2**80),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([10**5000, -(10**5000), True, False, None, 2**63, -(2**63), 2**63 - 1]),
+)
+
+
+@pytest.mark.parametrize("name", [n for n in list_losses() if get_loss(n).params])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_parameter_value(name: str, data: st.DataObject) -> None:
+    """Any value of any parameter (text or Python): refused with LossvizInputError, or what torch computes."""
+    from lossviz.losses.evaluate import resolve_params
+
+    spec = get_loss(name)
+    p = data.draw(st.sampled_from(spec.params), label="param")
+    value = data.draw(PARAM_VALUE, label="value")
+    tensors = spec.sample(_gen(0))
+    try:
+        clean = resolve_params(spec, {p.name: value})
+    except LossvizInputError as exc:
+        assert str(exc).strip() and len(str(exc)) < 600
+        event("refused")
+        return
+    event("accepted")
+    if p.kind == "int":
+        assert -(2**63) <= clean[p.name] <= 2**63 - 1
+    if isinstance(value, str) and any(c.isdigit() and not "0" <= c <= "9" for c in value):
+        raise AssertionError(f"{value!r} was read as {clean[p.name]!r}")
+    given_params = {p.name: clean[p.name]} if clean[p.name] is not None else {}
+    check_against_torch(spec, tensors, given_params, spec.default_reduction, "none")
+
+
+def _query_for(spec: LossSpec, draw: st.DrawFn) -> dict[str, str]:
+    keys = ["loss", "reduction", "transform"]
+    keys += [f"t_{s.name}" for s in spec.slots] + [f"s_{s.name}" for s in spec.slots]
+    keys += [f"p_{p.name}" for p in spec.params]
+    q = {"loss": spec.name}
+    for k in draw(st.lists(st.sampled_from(keys), min_size=1, max_size=3, unique=True)):
+        q[k] = draw(NASTY)
+    return q
+
+
+@pytest.mark.parametrize("name", list_losses())
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_query_value(name: str, data: st.DataObject) -> None:
+    """Any value of any URL key reaches the pages' own code path (the explorer's Example; the landscape's
+    setup, view, ranges and surface) and comes out as a result or one LossvizInputError."""
+    import lossviz.landscape as ls
+    from lossviz import session as K
+    from lossviz.explore import Example as ExplorerExample
+    from lossviz.explore import explain
+
+    spec = get_loss(name)
+    q = _query_for(spec, data.draw)
+    for key in (K.LANDSCAPE_RANGE, K.LANDSCAPE_LR, K.LANDSCAPE_STEPS, K.LANDSCAPE_RESOLUTION):
+        if data.draw(st.booleans()):
+            q[key] = data.draw(NASTY)
+    ex, notes = ExplorerExample.from_query(q)
+    assert all(isinstance(n, str) for n in notes)
+    try:
+        explain(ex.evaluate())
+        setup = ls.setup_for(ex)
+    except LossvizInputError:
+        event("refused")
+        return
+    try:
+        view, view_notes = ls.read_view(q, setup)
+        assert all(isinstance(n, str) for n in view_notes)
+        for key in (K.LANDSCAPE_LR, K.LANDSCAPE_STEPS):  # a number read from the link is an ASCII number
+            if key in view:
+                assert not any(c.isdigit() and not "0" <= c <= "9" for c in q[key]), (q[key], view[key])
+        x, y = ls.default_elements(setup)
+        ranges = ls.resolve_ranges(setup, x.key, y.key, str(q.get(K.LANDSCAPE_RANGE, "")))
+        ls.compute_surface(setup, x, y, x_range=ranges.x, y_range=ranges.y, resolution=5)
+    except LossvizInputError:
+        event("landscape: refused")

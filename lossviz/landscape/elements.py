@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from lossviz.errors import LossvizInputError
-from lossviz.losses import LossResult, LossSpec, evaluate, get_loss
+from lossviz.losses import LossResult, LossSpec, ascii_twins, evaluate, get_loss, parse_number
 
 Tensor = torch.Tensor
 
@@ -301,15 +301,16 @@ def parse_ranges(text: str) -> tuple[tuple[float, float], tuple[float, float] | 
 
     Raises ``LossvizInputError`` with the expected form for anything else.
     """
-    t = str(text or "").strip()[:200]
+    t = ascii_twins(str(text or "")).strip()[:200]
     if not t or t.lower() == "auto":
         return None
     parts = [p for p in t.replace(";", ",").replace(" to ", ",").replace(" ", ",").split(",") if p]
-    try:
-        nums = [float(p) for p in parts]
-    except ValueError:
+    try:  # the parser's number rules: ASCII digits only, never a silent read of '١٢٣' or '1_0'
+        nums = [float(parse_number(p, name="range")) for p in parts]
+    except LossvizInputError as exc:
         raise LossvizInputError(
-            f"ranges {t[:40]!r} are not numbers; write x from, x to, y from, y to, e.g. -3, 3, -2, 2 (or auto)"
+            f"ranges {t[:40]!r} are not numbers ({exc}); write x from, x to, y from, y to, e.g. -3, 3, -2, 2 "
+            "(or auto)"
         ) from None
     if len(nums) not in (2, 4):
         raise LossvizInputError(

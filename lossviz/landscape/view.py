@@ -36,6 +36,7 @@ from lossviz.landscape.elements import (
     prepare,  # noqa: F401 - used by the docstring example
 )
 from lossviz.landscape.surfaces import auto_range
+from lossviz.losses import parse_number
 
 RES_OPTIONS = (21, 41, 61, 81, 101, 151, 201, 251, 301)
 TABS = ("Surface", "Descent", "Loss curve", "sum vs mean")
@@ -124,7 +125,7 @@ def _element(setup: Setup) -> Callable[[str], str]:
 
 def _number_in(lo: float, hi: float, integer: bool = False) -> Callable[[str], float]:
     def ok(v: str) -> float:
-        f = float(v)
+        f = float(parse_number(v))  # ASCII digits only: float() would read '١' or '１' as 1
         if not lo <= f <= hi or (integer and f != int(f)):
             raise ValueError(v)
         return int(f) if integer else f

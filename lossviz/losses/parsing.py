@@ -11,9 +11,13 @@ Accepted forms (numbers separated by commas, spaces, tabs or new lines):
 - ``1 2\\n3 4`` or ``1 2; 3 4``      -> shape (2, 2) (one row per line or ``;``)
 - an optional shape to reshape to: ``(1, 1, 1, 3)``, ``1x3``, ``-1, 2``
 
-Whole numbers only (``1, 0, 2``) give an int64 tensor (class indices);
-anything with a decimal point or exponent gives float32. NaN and inf are
-refused unless the caller asks for them on purpose (``allow_nonfinite``).
+Whole numbers only (``1, 0, 2``) give an int64 tensor (class indices; any
+int64, however many digits are typed, else "too large"); anything with a
+decimal point or exponent gives float32. NaN and inf are refused unless the
+caller asks for them on purpose (``allow_nonfinite``). Digits are ASCII 0-9
+only (``١٢٣`` or ``１２`` are refused in words, never read); the punctuation a
+Chinese input method types (``，［］（）－`` ...) reads as its ASCII twin.
+``parse_number`` applies the same rules to one number (parameters, ranges).
 
 Example:
     >>> parse_tensor("[[0.8, 0.2], [0.1, 0.9]]").shape
@@ -41,12 +45,63 @@ MAX_DEPTH = 6
 MAX_ABS = 3.4e38
 #: Largest whole number accepted as an integer (int64 range).
 MAX_INT = 2**63 - 1
+#: Smallest whole number accepted as an integer (int64 range).
+MIN_INT = -(2**63)
+#: Most digits a whole number may have and still fit in int64 (checked before ``int()``, whose
+#: own limit of 4,300 digits would otherwise raise a ValueError).
+_MAX_INT_DIGITS = len(str(MAX_INT))
 
+# ASCII digits only: ``\d`` would also match Arabic-Indic, Devanagari or full-width digits.
 _NUMBER = re.compile(
-    r"[+-]?(?:(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?|nan|inf(?:inity)?)",
+    r"[+-]?(?:(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?|nan|inf(?:inity)?)",
     re.IGNORECASE,
 )
-_INTEGER = re.compile(r"[+-]?\d+")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+#: Punctuation a Chinese (or Japanese) input method types instead of its ASCII twin; read as the twin.
+#: One character for one, so every position in a message still points at what was typed.
+FULL_WIDTH = {
+    "\uff0c": ",",  # ， full-width comma
+    "\u3001": ",",  # 、 ideographic comma
+    "\uff1b": ";",  # ； full-width semicolon
+    "\uff3b": "[",  # ［
+    "\uff3d": "]",  # ］
+    "\uff08": "(",  # （
+    "\uff09": ")",  # ）
+    "\uff0d": "-",  # － full-width hyphen-minus
+    "\u2212": "-",  # − minus sign
+    "\uff0b": "+",  # ＋
+    "\uff0e": ".",  # ． full-width full stop
+    "\u3000": " ",  # ideographic space
+}
+_FULL_WIDTH_TABLE = str.maketrans(FULL_WIDTH)
+
+
+def ascii_twins(text: str) -> str:
+    """``text`` with full-width punctuation (``，［］（）－`` ...) replaced by its ASCII twin.
+
+    Digits are not touched: a digit of another script is refused by the parser, never read.
+
+    Example:
+        >>> ascii_twins("［1，－2］")
+        '[1,-2]'
+    """
+    return text.translate(_FULL_WIDTH_TABLE)
+
+
+def _foreign_digits(word: str) -> str | None:
+    """A message fragment when ``word`` holds digits other than ASCII 0-9 (else None)."""
+    odd = [ch for ch in word if ch.isdigit() and not ("0" <= ch <= "9")]
+    if not odd:
+        return None
+    try:
+        import unicodedata
+
+        twin = "".join(str(unicodedata.digit(ch)) if ch in odd else ch for ch in word)
+        fix = f"type it with the digits 0-9 ({twin!r})" if _NUMBER.fullmatch(twin) else "type it with the digits 0-9"
+    except (TypeError, ValueError):
+        fix = "type it with the digits 0-9"
+    return f"is written with digits that are not 0-9 ({''.join(dict.fromkeys(odd))}); lossviz reads only the digits 0-9, so {fix}"
 _OPEN = "[("
 _CLOSE = "])"
 _PAIR = {"[": "]", "(": ")"}
@@ -64,6 +119,16 @@ def _where(text: str, pos: int) -> str:
     line = text.count("\n", 0, pos) + 1
     col = pos - (text.rfind("\n", 0, pos) + 1) + 1
     return f"line {line}, column {col}"
+
+
+def _not_a_number(text: str, i: int, word: str, name: str) -> None:
+    foreign = _foreign_digits(word)
+    if foreign:
+        raise LossvizInputError(f"{name}: {word!r} at {_where(text, i)} {foreign}")
+    raise LossvizInputError(
+        f"{name}: {word!r} at {_where(text, i)} is not a number; "
+        "use numbers like 0.5, -2, 1e-3 separated by commas or spaces"
+    )
 
 
 def _tokenize(text: str, name: str, max_elements: int) -> list[_Tok]:
@@ -105,19 +170,11 @@ def _tokenize(text: str, name: str, max_elements: int) -> list[_Tok]:
         m = _NUMBER.match(text, i)
         if m is None or m.end() == i:
             bad = re.match(r"\S+?(?=[\s,;\[\]()]|$)", text[i:])
-            word = bad.group(0) if bad else ch
-            raise LossvizInputError(
-                f"{name}: {word!r} at {_where(text, i)} is not a number; "
-                "use numbers like 0.5, -2, 1e-3 separated by commas or spaces"
-            )
+            _not_a_number(text, i, bad.group(0) if bad else ch, name)
         end = m.end()
         if end < n and (text[end].isalnum() or text[end] in "._"):
             bad = re.match(r"[^\s,;\[\]()]+", text[i:])
-            word = bad.group(0) if bad else text[i : end + 1]
-            raise LossvizInputError(
-                f"{name}: {word!r} at {_where(text, i)} is not a number; "
-                "use numbers like 0.5, -2, 1e-3 separated by commas or spaces"
-            )
+            _not_a_number(text, i, bad.group(0) if bad else text[i : end + 1], name)
         numbers += 1
         if numbers > max_elements:
             raise LossvizInputError(
@@ -207,13 +264,23 @@ def _flatten(node: object, out: list[_Tok]) -> None:
         _flatten(child, out)
 
 
+def _whole(s: str) -> int:
+    """``int(s)`` for an ASCII whole number of at most 19 significant digits, however many leading zeros
+    (Python's 4,300-digit limit counts them too)."""
+    body = s.lstrip("+-").lstrip("0") or "0"
+    return -int(body) if s.startswith("-") else int(body)
+
+
 def _to_number(tok: _Tok, text: str, name: str, allow_nonfinite: bool, as_int: bool) -> float | int:
     s = tok.text
     if as_int:
-        v = int(s)
-        if abs(v) > MAX_INT:
+        digits = len(s.lstrip("+-").lstrip("0"))
+        v = _whole(s) if digits <= _MAX_INT_DIGITS else None  # never int() a 5,000-digit text
+        if v is None or not MIN_INT <= v <= MAX_INT:
+            shown = s if len(s) <= 30 else f"{s[:12]}…{s[-6:]} ({digits:,} digits)"
             raise LossvizInputError(
-                f"{name}: {s} at {_where(text, tok.pos)} is too large; whole numbers must fit in 64 bits"
+                f"{name}: {shown} at {_where(text, tok.pos)} is too large; whole numbers must fit in 64 bits "
+                f"(from {MIN_INT} to {MAX_INT})"
             )
         return v
     v = float(s)
@@ -252,6 +319,7 @@ def parse_tensor(
         raise LossvizInputError(
             f"{name}: {len(text)} characters is over the limit of {MAX_CHARS}; use a smaller example"
         )
+    text = ascii_twins(text)
     toks = _tokenize(text, name, max_elements)
     if not any(t.kind == "num" for t in toks):
         if any(t.kind in ("open", "close") for t in toks):
@@ -275,6 +343,52 @@ def parse_tensor(
     if shape is not None:
         tensor = reshape(tensor, shape, name=name)
     return tensor
+
+
+def parse_number(text: str, *, name: str = "value", whole: bool = False) -> float | int:
+    """One number typed by a user (a parameter, a range end): the parser's own rules, nothing looser.
+
+    ASCII digits only (``float()`` would read ``'١٢٣'``, ``'１２'`` and ``'1_000'``), full-width
+    punctuation read as its ASCII twin, finite, and with ``whole`` an integer within int64 (also
+    written ``1e3`` or ``2.0``). Raises ``LossvizInputError`` naming the value and the fix.
+
+    Example:
+        >>> parse_number("－2.5")
+        -2.5
+        >>> parse_number("1e3", whole=True)
+        1000
+    """
+    if not isinstance(text, str):
+        raise LossvizInputError(f"{name}: expected text, got {type(text).__name__}")
+    t = ascii_twins(text).strip()
+    shown = t if len(t) <= 30 else f"{t[:12]}…{t[-6:]} ({len(t):,} characters)"
+    m = _NUMBER.fullmatch(t)
+    if m is None:
+        if not t:
+            raise LossvizInputError(f"{name} is empty; type a number such as 0.5")
+        foreign = _foreign_digits(t[:200])
+        if foreign:
+            raise LossvizInputError(f"{name}: {shown!r} {foreign}")
+        raise LossvizInputError(f"{name} must be a number such as 0.5, -2 or 1e-3, not {shown!r}")
+    if whole and _INTEGER.fullmatch(t):
+        digits = len(t.lstrip("+-").lstrip("0"))
+        if digits > _MAX_INT_DIGITS or not MIN_INT <= _whole(t) <= MAX_INT:  # never int() 5,000 digits
+            raise LossvizInputError(
+                f"{name}: {shown} is too large; whole numbers must fit in 64 bits (from {MIN_INT} to {MAX_INT})"
+            )
+        return _whole(t)
+    v = float(t)  # float() has no digit limit: a 5,000-digit number is inf, refused below
+    if not math.isfinite(v):
+        raise LossvizInputError(f"{name} must be a finite number, not {shown!r}")
+    if not whole:
+        return v
+    if v != math.floor(v):
+        raise LossvizInputError(f"{name} must be a whole number, not {shown!r}")
+    if not MIN_INT <= int(v) <= MAX_INT:
+        raise LossvizInputError(
+            f"{name}: {shown} is too large; whole numbers must fit in 64 bits (from {MIN_INT} to {MAX_INT})"
+        )
+    return int(v)
 
 
 def _read_nodes(text: str, toks: list[_Tok], name: str) -> list[object]:
@@ -314,15 +428,23 @@ def parse_shape(text: str | Sequence[int], numel: int | None = None, *, name: st
     if isinstance(text, str):
         if len(text) > 200:
             raise LossvizInputError(f"{name}: too long; write a shape like (1, 1, 1, 3)")
-        body = text.strip()
+        body = ascii_twins(text).strip()
         if body.startswith(("(", "[")) and body.endswith((")", "]")):
             body = body[1:-1]
         parts = [p for p in re.split(r"[\s,x×*]+", body.strip()) if p]
         dims: list[int] = []
         for p in parts:
-            if not re.fullmatch(r"-?\d+", p):
+            if not re.fullmatch(r"-?[0-9]{1,9}", p):
+                foreign = _foreign_digits(p)
+                if foreign:
+                    raise LossvizInputError(f"{name}: {p!r} {foreign}")
+                if re.fullmatch(r"-?[0-9]+", p):
+                    raise LossvizInputError(
+                        f"{name}: {p[:20]!r} is not a valid size; each size is a positive whole number "
+                        f"up to {MAX_ELEMENTS} (or one -1)"
+                    )
                 raise LossvizInputError(
-                    f"{name}: {p!r} is not a whole number; write a shape like (1, 1, 1, 3) or 2x3"
+                    f"{name}: {p[:40]!r} is not a whole number; write a shape like (1, 1, 1, 3) or 2x3"
                 )
             dims.append(int(p))
     else:

@@ -28,6 +28,7 @@ from torch import nn
 
 from lossviz.errors import LossvizInputError
 from lossviz.i18n import msg
+from lossviz.losses.parsing import MAX_INT, MIN_INT, ascii_twins, parse_number
 
 Tensor = torch.Tensor
 Role = Literal["prediction", "target", "aux"]
@@ -97,30 +98,51 @@ class ParamSpec:
                 return value.strip().lower() in ("true", "1", "yes", "on")
             if isinstance(value, int | float) and value in (0, 1):
                 return bool(value)
-            raise LossvizInputError(f"{where} must be true or false, not {value!r}")
+            raise LossvizInputError(f"{where} must be true or false, not {_short(value)}")
         if self.kind == "choice":
             for c in self.choices:
-                if value == c or str(value).strip() == str(c):
+                if value == c or (isinstance(value, str) and ascii_twins(value).strip() == str(c)):
                     return c
-            raise LossvizInputError(f"{where} must be {self.range_text()}, not {value!r}")
-        # numbers
-        try:
-            num = float(value) if not isinstance(value, str) else float(value.strip())
-        except (TypeError, ValueError):
-            raise LossvizInputError(f"{where} must be a number, not {value!r}") from None
-        if not math.isfinite(num):
-            raise LossvizInputError(f"{where} must be a finite number, not {value!r}")
-        if self.kind == "int":
-            if num != int(num):
-                raise LossvizInputError(f"{where} must be a whole number, not {value!r}")
-            num = int(num)
+            raise LossvizInputError(f"{where} must be {self.range_text()}, not {_short(value)}")
+        # numbers: text through the safe parser (ASCII digits, no 5,000-digit int(), int64 for whole numbers)
+        whole = self.kind == "int"
+        num: float | int
+        if isinstance(value, str):
+            num = parse_number(value, name=where, whole=whole)
+        elif whole and isinstance(value, int) and not isinstance(value, bool):
+            num = value  # exact: a float would round 2**63 - 1
+        else:
+            try:
+                num = float(value)
+            except (TypeError, ValueError, OverflowError):
+                raise LossvizInputError(f"{where} must be a number, not {_short(value)}") from None
+            if not math.isfinite(num):
+                raise LossvizInputError(f"{where} must be a finite number, not {_short(value)}")
+            if whole:
+                if num != math.floor(num):
+                    raise LossvizInputError(f"{where} must be a whole number, not {_short(value)}")
+                num = int(num)
+        if whole and not MIN_INT <= num <= MAX_INT:
+            # torch keeps integer parameters in int64 (OverflowError beyond); say so before it does
+            raise LossvizInputError(
+                f"{where} must be a whole number from {MIN_INT} to {MAX_INT} (64 bits), not {_short(value)}"
+            )
         bad = (
             (self.low is not None and (num <= self.low if self.low_open else num < self.low))
             or (self.high is not None and (num >= self.high if self.high_open else num > self.high))
         )
         if bad:
-            raise LossvizInputError(f"{where} must be {self.range_text()}, not {value!r}")
+            raise LossvizInputError(f"{where} must be {self.range_text()}, not {_short(value)}")
         return num
+
+
+def _short(value: Any) -> str:
+    """``repr(value)`` cut to a readable length (a 5,000-digit int cannot even be printed in full)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int over Python's 4,300-digit limit
+        return f"a number of {value.bit_length():,} bits" if isinstance(value, int) else "that value"
+    return text if len(text) <= 40 else f"{text[:24]}…{text[-8:]} ({len(text):,} characters)"
 
 
 Checker = Callable[[dict[str, Tensor], dict[str, Any]], tuple[dict[str, Tensor], list[str]]]
