@@ -71,9 +71,8 @@ def _fig(kind: str, ex: Example, xk: str, yk: str, xr: tuple, yr: tuple, res: in
     surface, path = _surface(ex, xk, yk, xr, yr, res), _path(ex, (xk, yk), lr, steps)
     if kind == "contour":
         return ls.make_contour_figure(surface, path=path, arrows=17 if arrows else 0, lang=lang)
-    if kind == "3d":
-        return ls.make_surface3d_figure(surface, path=path, lang=lang)
-    return ls.make_descent_animation_figure(surface, path, lang=lang)
+    make = ls.make_surface3d_figure if kind == "3d" else ls.make_descent_animation_figure
+    return make(surface, path=path, lang=lang)
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)  # one per language
