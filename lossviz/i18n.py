@@ -530,3 +530,108 @@ def tr_phrase(text: str, lang: str = "en") -> str:
             groups = {k: (tr_phrase(v, lang) if k in nested else v) for k, v in m.groupdict().items()}
             return template.format(**groups)
     return text
+
+
+# --------------------------------------------------------------------------- weight-space landscape
+# (lossviz/training/weight_landscape*.py, lossviz/training/snapshots.py, pages/parts/weight_landscape.py)
+
+TEXT["en"].update(
+    {
+        "wl.title": "⛰️ The network's own loss landscape",
+        "wl.intro": "The loss as a function of the network's weights, on a 2-D slice through the current weights "
+        "(Li et al., NeurIPS 2018): each point is the same network with its weights moved a·x + b·y along two "
+        "directions, evaluated on {n} test images. The ★ is the current weights; the line is the path training took.",
+        "wl.plane": "Plane",
+        "wl.plane_random": "two random directions (filter-normalised)",
+        "wl.plane_pca": "top two PCA directions of the path",
+        "wl.grid": "Resolution (points per side)",
+        "wl.images": "Test images",
+        "wl.seed": "Direction seed",
+        "wl.span": "Span (± along each direction)",
+        "wl.compute": "Compute the landscape",
+        "wl.cancel": "Cancel",
+        "wl.cancelled": "Cancelled: showing the points computed so far.",
+        "wl.progress": "{done} of {total} points · about {eta} left",
+        "wl.progress_line": "The 1-D line: {done} of {total} points · about {eta} left",
+        "wl.done": "{points} points on {n} images in {seconds:.1f} s.",
+        "wl.weights_at": "Weights: {source}, step {step}.",
+        "wl.live_note": "This run is still training: the slice is around its latest saved weights.",
+        "wl.no_weights": "This run has no saved weights yet: the landscape appears after the first snapshot.",
+        "wl.contour_title": "Loss over a 2-D slice of weight space",
+        "wl.surface_title": "The same slice as a surface",
+        "wl.line_title": "Loss on the straight line from the initial to the current weights",
+        "wl.axis_x": "x direction (a)",
+        "wl.axis_y": "y direction (b)",
+        "wl.axis_pc1": "PC 1 ({pct:.0f}% of the path's variance)",
+        "wl.axis_pc2": "PC 2 ({pct:.0f}%)",
+        "wl.axis_alpha": "α (0 = initial weights, 1 = current weights)",
+        "wl.loss": "loss",
+        "wl.accuracy": "accuracy",
+        "wl.current": "current weights",
+        "wl.initial": "initial weights",
+        "wl.path": "training path",
+        "wl.step": "step",
+        "wl.coarse": "Coarse {n}×{n} picture; refining…",
+        "wl.why_random": "Why does the path hardly show on the random plane? The network has {n} weights. Two random "
+        "directions in a space that large are almost perpendicular to any fixed direction, including the one "
+        "training moved along (a typical overlap is 1/√{n} ≈ {overlap}), so the plane shows only {random}% of the "
+        "path's motion and the path collapses to a dot near the ★.",
+        "wl.why_random_pca": "Why does the path hardly show on the random plane? The network has {n} weights. Two random "
+        "directions in a space that large are almost perpendicular to any fixed direction, including the one "
+        "training moved along (a typical overlap is 1/√{n} ≈ {overlap}), so the plane shows only {random}% of the "
+        "path's motion and the path collapses to a dot near the ★. The PCA plane is built from the path itself and "
+        "shows {pca}% of it.",
+        "wl.snapshot_unreadable": "Skipped the weight snapshot {file}: it cannot be read ({why}); it may be damaged.",
+        "wl.snapshot_mismatch": "Skipped the weight snapshot {file}: its tensors do not match the run's network.",
+        "wl.busy": "The server is already computing other weight landscapes: try again in a minute.",
+        "wl.error": "The landscape could not be computed: {message}",
+    }
+)
+TEXT["zh"].update(
+    {
+        "wl.title": "⛰️ 网络自身的损失地形",
+        "wl.intro": "把损失看作网络权重的函数，在穿过当前权重的一个二维切片上画出来（Li 等，NeurIPS 2018）：每个点都是同一个网络，"
+        "权重沿两个方向移动 a·x + b·y 后，在 {n} 张测试图像上求得的损失。★ 是当前权重，折线是训练走过的路径。",
+        "wl.plane": "平面",
+        "wl.plane_random": "两个随机方向（按滤波器归一化）",
+        "wl.plane_pca": "路径的前两个主成分方向",
+        "wl.grid": "分辨率（每边点数）",
+        "wl.images": "测试图像数",
+        "wl.seed": "方向的随机种子",
+        "wl.span": "范围（沿每个方向 ±）",
+        "wl.compute": "计算损失地形",
+        "wl.cancel": "取消",
+        "wl.cancelled": "已取消：显示目前已算出的点。",
+        "wl.progress": "已算 {done} / {total} 个点 · 大约还需 {eta}",
+        "wl.progress_line": "一维直线：已算 {done} / {total} 个点 · 大约还需 {eta}",
+        "wl.done": "在 {n} 张图像上算了 {points} 个点，用时 {seconds:.1f} 秒。",
+        "wl.weights_at": "权重：{source}，第 {step} 步。",
+        "wl.live_note": "这个运行仍在训练：切片围绕的是它最近保存的权重。",
+        "wl.no_weights": "这个运行还没有保存权重：第一个快照写入后才能画出损失地形。",
+        "wl.contour_title": "权重空间二维切片上的损失",
+        "wl.surface_title": "同一切片的三维曲面",
+        "wl.line_title": "从初始权重到当前权重的直线上的损失",
+        "wl.axis_x": "x 方向 (a)",
+        "wl.axis_y": "y 方向 (b)",
+        "wl.axis_pc1": "主成分 1（占路径方差的 {pct:.0f}%）",
+        "wl.axis_pc2": "主成分 2（{pct:.0f}%）",
+        "wl.axis_alpha": "α（0 = 初始权重，1 = 当前权重）",
+        "wl.loss": "损失",
+        "wl.accuracy": "准确率",
+        "wl.current": "当前权重",
+        "wl.initial": "初始权重",
+        "wl.path": "训练路径",
+        "wl.step": "步",
+        "wl.coarse": "先显示 {n}×{n} 的粗略图，正在细化……",
+        "wl.why_random": "为什么在随机平面上几乎看不到路径？这个网络有 {n} 个权重。在这么高维的空间里，两个随机方向几乎与任何固定方向"
+        "都垂直，包括训练移动的方向（典型的重叠只有 1/√{n} ≈ {overlap}），所以这个平面只显示了路径 {random}% 的移动，"
+        "路径缩成 ★ 旁边的一个点。",
+        "wl.why_random_pca": "为什么在随机平面上几乎看不到路径？这个网络有 {n} 个权重。在这么高维的空间里，两个随机方向几乎与任何固定方向"
+        "都垂直，包括训练移动的方向（典型的重叠只有 1/√{n} ≈ {overlap}），所以这个平面只显示了路径 {random}% 的移动，"
+        "路径缩成 ★ 旁边的一个点。主成分平面由路径本身求得，显示了路径 {pca}% 的移动。",
+        "wl.snapshot_unreadable": "跳过了权重快照 {file}：无法读取（{why}），文件可能已损坏。",
+        "wl.snapshot_mismatch": "跳过了权重快照 {file}：其中的张量与这个运行的网络不符。",
+        "wl.busy": "服务器正在计算其他损失地形，请过一分钟再试。",
+        "wl.error": "无法计算损失地形：{message}",
+    }
+)
