@@ -500,6 +500,29 @@ class PathProjection:
     explained: tuple[float, float] | None = None
 
 
+def path_deltas(
+    path: Sequence[Mapping[str, torch.Tensor]], centre: Mapping[str, torch.Tensor]
+) -> torch.Tensor:
+    """The path as one float32 matrix: row ``i`` is ``w_i − centre`` flattened (parameter order of ``centre``)."""
+    names = list(centre)
+    c = torch.cat([centre[n].reshape(-1).float() for n in names])
+    return torch.stack([torch.cat([p[n].reshape(-1).float() for n in names]) for p in path]) - c
+
+
+def project_deltas(
+    deltas: torch.Tensor, steps: Sequence[int], dx_flat: torch.Tensor, dy_flat: torch.Tensor
+) -> PathProjection:
+    """Least-squares coordinates of each row of ``deltas`` in the plane spanned by two flat directions."""
+    basis = torch.stack([dx_flat.float(), dy_flat.float()])  # 2×P
+    gram = (basis @ basis.T).double()
+    coords = torch.linalg.solve(gram, (basis @ deltas.T).double())  # 2×S
+    # |projection|² = cᵀ G c: no P-sized work
+    proj_len = torch.einsum("is,ij,js->s", coords, gram, coords).clamp_min(0).sqrt()
+    lengths = deltas.double().norm(dim=1)
+    captured = torch.where(lengths > 0, proj_len / lengths.clamp_min(1e-300), torch.ones_like(lengths))
+    return PathProjection(list(steps), coords[0].numpy(), coords[1].numpy(), captured.clamp(0, 1).numpy())
+
+
 def project_path(
     path: Sequence[Mapping[str, torch.Tensor]],
     steps: Sequence[int],
@@ -513,17 +536,35 @@ def project_path(
     length of each projected displacement over its true length.
     """
     names = list(centre)
-    c = flatten(centre, names)
-    basis = torch.stack([flatten(dx, names), flatten(dy, names)], dim=1)  # P×2
-    gram = basis.T @ basis
-    deltas = torch.stack([flatten(p, names) - c for p in path], dim=1)  # P×S
-    coords = torch.linalg.solve(gram, basis.T @ deltas)  # 2×S
-    proj = basis @ coords
-    lengths = deltas.norm(dim=0)
-    captured = torch.where(
-        lengths > 0, proj.norm(dim=0) / lengths.clamp_min(1e-300), torch.ones_like(lengths)
-    )
-    return PathProjection(list(steps), coords[0].numpy(), coords[1].numpy(), captured.numpy())
+    return project_deltas(path_deltas(path, centre), steps, flatten(dx, names), flatten(dy, names))
+
+
+def pca_of_deltas(deltas: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tuple[float, float]]:
+    """Top two principal directions (flat, unit, orthogonal) of the rows of ``deltas`` and their shares
+    of the variance. Uses the small S×S Gram matrix (S snapshots ≪ P weights)."""
+    if deltas.shape[0] < 3:
+        raise LossvizInputError(
+            "the path needs at least 3 saved weight snapshots for PCA directions: train a little longer"
+        )
+    centred = deltas - deltas.mean(dim=0, keepdim=True)
+    k = (centred @ centred.T).double()
+    evals, evecs = torch.linalg.eigh(k)  # ascending
+    evals = evals.flip(0).clamp_min(0)
+    evecs = evecs.flip(1)
+    total = float(evals.sum())
+    if total <= 0 or float(evals[1]) <= total * 1e-12:
+        raise LossvizInputError("the saved weights do not move in two directions, so there is no PCA plane")
+    d1 = centred.T @ evecs[:, 0].float()
+    d1 = d1 / d1.norm()
+    d2 = centred.T @ evecs[:, 1].float()
+    d2 = d2 - (d2 @ d1) * d1  # re-orthogonalise after float32 rounding
+    d2 = d2 / d2.norm()
+    # orient each so the path starts at negative coordinates (a reproducible picture)
+    if float(deltas[0] @ d1) > 0:
+        d1 = -d1
+    if float(deltas[0] @ d2) > 0:
+        d2 = -d2
+    return d1, d2, (float(evals[0]) / total, float(evals[1]) / total)
 
 
 def pca_directions(
@@ -531,37 +572,22 @@ def pca_directions(
 ) -> tuple[Params, Params, tuple[float, float]]:
     """The top two principal directions of the path ``{w_i − w_final}`` (unit length, orthogonal) and
     the share of the path's variance each explains (Li et al. 2018, section 7)."""
-    if len(path) < 3:
-        raise LossvizInputError(
-            "the path needs at least 3 saved weight snapshots for PCA directions: train a little longer"
-        )
-    names = list(final)
-    f = flatten(final, names)
-    m = torch.stack([flatten(p, names) - f for p in path])  # S×P
-    centred = m - m.mean(dim=0, keepdim=True)
-    _, s, vh = torch.linalg.svd(centred, full_matrices=False)
-    var = s.square()
-    total = float(var.sum())
-    if total <= 0 or len(s) < 2 or float(var[1]) <= 0:
-        raise LossvizInputError("the saved weights do not move in two directions, so there is no PCA plane")
-    d1, d2 = vh[0], vh[1]
-    # orient each so the path starts at negative coordinates (a reproducible picture)
-    if float(m[0] @ d1) > 0:
-        d1 = -d1
-    if float(m[0] @ d2) > 0:
-        d2 = -d2
-    explained = (float(var[0]) / total, float(var[1]) / total)
+    d1, d2, explained = pca_of_deltas(path_deltas(path, final))
     return unflatten(d1, final), unflatten(d2, final), explained
 
 
 def project_path_pca(
-    path: Sequence[Mapping[str, torch.Tensor]], steps: Sequence[int], final: Mapping[str, torch.Tensor]
+    path: Sequence[Mapping[str, torch.Tensor]],
+    steps: Sequence[int],
+    final: Mapping[str, torch.Tensor],
+    deltas: torch.Tensor | None = None,
 ) -> tuple[PathProjection, Params, Params]:
     """The path on its own PCA plane through the final weights, and the two directions."""
-    d1, d2, explained = pca_directions(path, final)
-    proj = project_path(path, steps, final, d1, d2)
+    deltas = path_deltas(path, final) if deltas is None else deltas
+    d1, d2, explained = pca_of_deltas(deltas)
+    proj = project_deltas(deltas, steps, d1, d2)
     proj.explained = explained
-    return proj, d1, d2
+    return proj, unflatten(d1, final), unflatten(d2, final)
 
 
 def why_random_plane_note(n_params: int, random_capture: float, pca_capture: float | None) -> Note:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ import torch
 from lossviz.errors import LossvizInputError
 from lossviz.training import weight_landscape as W
 from lossviz.training.model import build_model
-from lossviz.training.snapshots import Note, Snapshot, load_snapshots, load_weights, snapshot_path
+from lossviz.training.snapshots import Note, Snapshot, load_snapshots, load_weights
 
 CONFIG_FILE = "config.json"
 SUMMARY_FILE = "summary.json"
@@ -151,11 +152,38 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunWeights:
     )
 
 
+_IMAGE_CACHE: OrderedDict[tuple[Any, ...], tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
+_IMAGE_CACHE_SIZE = 8
+_IMAGE_LOCK = threading.Lock()
+
+
 def evaluation_images(config: dict[str, Any], n: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first ``n`` test images of the run as the model sees them (float in [-1, 1]) and labels."""
+    """The first ``n`` test images of the run as the model sees them (float in [-1, 1]) and labels.
+
+    Regenerating a synthetic test split means regenerating its training split too (one random
+    stream), so the few evaluation images of recent runs are kept in a small cache (a few MB).
+    """
+    W.check_images(n)
+    key = tuple(
+        str(config.get(k))
+        for k in ("dataset", "seed", "synthetic_train", "synthetic_test", "data_dir", "data_source")
+    ) + (n,)
+    with _IMAGE_LOCK:
+        hit = _IMAGE_CACHE.get(key)
+        if hit is not None:
+            _IMAGE_CACHE.move_to_end(key)
+            return hit[0].clone(), hit[1].clone()
+    x, y = _evaluation_images(config, n)
+    with _IMAGE_LOCK:
+        _IMAGE_CACHE[key] = (x, y)
+        while len(_IMAGE_CACHE) > _IMAGE_CACHE_SIZE:
+            _IMAGE_CACHE.popitem(last=False)
+    return x.clone(), y.clone()
+
+
+def _evaluation_images(config: dict[str, Any], n: int) -> tuple[torch.Tensor, torch.Tensor]:
     from lossviz.training import data
 
-    W.check_images(n)
     kind = config.get("dataset")
     if kind == "synthetic":
         bundle = data.make_synthetic(
@@ -226,13 +254,14 @@ def plan(
     W.check_images(images)
     dx, dy = W.random_directions(run.centre, seed)
     steps = [s.step for s in run.path]
-    weights = [s.weights for s in run.path]
-    path_random = W.project_path(weights, steps, run.centre, dx, dy)
+    names = list(run.centre)
+    deltas = W.path_deltas([s.weights for s in run.path], run.centre)
+    path_random = W.project_deltas(deltas, steps, W.flatten(dx, names), W.flatten(dy, names))
     path_pca = None
     notes = list(run.notes)
-    if len(weights) >= 3:
+    if len(steps) >= 3:
         try:
-            path_pca, p1, p2 = W.project_path_pca(weights, steps, run.centre)
+            path_pca, p1, p2 = W.project_path_pca([], steps, run.centre, deltas)
         except LossvizInputError:
             path_pca = None
     first = 0  # the initial weights: the longest displacement, the fairest measure
@@ -324,5 +353,42 @@ def direction_tensors(land: Landscape) -> dict[str, torch.Tensor]:
     return out
 
 
-def snapshot_file(run_dir: Path, step: int) -> Path:
-    return snapshot_path(run_dir, step)
+class LandscapeJob(W.BackgroundJob):
+    """A landscape computed in a background thread: ``land`` appears as soon as the directions and the
+    path are ready (so a page can draw the path), then ``progress.result`` holds the partial slice."""
+
+    def __init__(
+        self,
+        run_dir: str | os.PathLike[str],
+        *,
+        plane: str = "random",
+        seed: int = 0,
+        span: float = W.DEFAULT_SPAN,
+        images: int = W.DEFAULT_IMAGES,
+        grid: int = W.DEFAULT_GRID,
+    ) -> None:
+        W.check_grid(grid)
+        W.check_images(images)
+        W.check_seed(seed)
+        W.check_span(span)
+        self.run_dir = Path(run_dir)
+        self.params = {"plane": plane, "seed": seed, "span": span, "images": images, "grid": grid}
+        self.land: Landscape | None = None
+        super().__init__(self._compute)
+
+    def _compute(self, progress: W.ProgressFn, cancel: threading.Event) -> Landscape:
+        p = self.params
+        run = load_run(self.run_dir)
+        land = plan(run, plane=p["plane"], seed=p["seed"], span=p["span"], images=p["images"])
+        self.land = land
+        x, y = evaluation_images(run.config, p["images"])
+        return compute(land, x, y, grid=p["grid"], progress=progress, cancel=cancel)
+
+    def picture(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """The finest complete level of the slice so far (see :meth:`SliceResult.picture`)."""
+        if self.land is not None and self.land.slice is not None:
+            return self.land.slice.picture()
+        prog = self.progress
+        if prog is not None and isinstance(prog.result, W.SliceResult):
+            return prog.result.picture()
+        return None
