@@ -158,7 +158,7 @@ def make_weight_contour_figure(
         legend=_LEGEND,
         hovermode="closest",
         font=dict(size=14),
-        xaxis=dict(title=dict(text=t["x"]), range=[a.min(), a.max()], constrain="domain"),
+        xaxis=dict(title=dict(text=t["x"]), range=[a.min(), a.max()]),
         yaxis=dict(title=dict(text=t["y"]), range=[b.min(), b.max()]),
     )
     return fig
@@ -208,9 +208,9 @@ def make_weight_surface_figure(
     fig.update_layout(
         title=dict(text=t["surface_title"]),
         height=height,
-        margin=dict(l=0, r=0, t=50, b=0),
+        margin=dict(l=0, r=0, t=50, b=30),
         legend=_LEGEND,
-        font=dict(size=14),
+        font=dict(size=13),
         scene=dict(
             xaxis=dict(title=dict(text=t["x"])),
             yaxis=dict(title=dict(text=t["y"])),

@@ -58,16 +58,16 @@ def _labels(lang: str, land: object | None) -> dict[str, str]:
 
 
 def _controls(key: str, lang: str) -> dict[str, object]:
-    c = st.columns([3, 2, 2, 1, 1])
-    plane = c[0].segmented_control(
+    plane = st.segmented_control(
         tr("wl.plane", lang),
         ["random", "pca"],
         default="random",
         key=f"{key}_plane",
         format_func=lambda p: tr(f"wl.plane_{p}", lang),
     )
-    grid = c[1].select_slider(tr("wl.grid", lang), GRID_CHOICES, value=W.DEFAULT_GRID, key=f"{key}_grid")
-    images = c[2].number_input(
+    c = st.columns([3, 2, 1, 1])
+    grid = c[0].select_slider(tr("wl.grid", lang), GRID_CHOICES, value=W.DEFAULT_GRID, key=f"{key}_grid")
+    images = c[1].number_input(
         tr("wl.images", lang),
         min_value=W.MIN_IMAGES,
         max_value=1024,
@@ -75,10 +75,10 @@ def _controls(key: str, lang: str) -> dict[str, object]:
         step=32,
         key=f"{key}_images",
     )
-    seed = c[3].number_input(
+    seed = c[2].number_input(
         tr("wl.seed", lang), min_value=0, max_value=2**31 - 1, value=0, key=f"{key}_seed"
     )
-    span = c[4].number_input(
+    span = c[3].number_input(
         tr("wl.span", lang),
         min_value=0.05,
         max_value=10.0,
