@@ -275,7 +275,13 @@ def make_weight_line_figure(
         xaxis=dict(title=dict(text=t["alpha"])),
         yaxis=dict(title=dict(text=t["loss"])),
         yaxis2=dict(
-            title=dict(text=t["accuracy"]), overlaying="y", side="right", range=[0, 1], tickformat=".0%"
+            title=dict(text=t["accuracy"]),
+            overlaying="y",
+            side="right",
+            range=[0, 1],
+            tickvals=[0, 0.25, 0.5, 0.75, 1],
+            tickformat=".0%",
+            showgrid=False,
         ),
     )
     return fig
