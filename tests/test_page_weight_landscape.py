@@ -70,3 +70,38 @@ def test_view_says_when_a_run_has_no_weights(tmp_path: Path, monkeypatch: pytest
     at.run()
     assert not at.exception
     assert len(at.error) == 1 and "no saved weights" in str(at.error[0].value)
+
+
+def test_cancel_stops_the_job_and_keeps_what_was_computed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = make_run(tmp_path)
+    monkeypatch.setenv("WL_RUN", str(run))
+    at = AppTest.from_function(_script, default_timeout=60)
+    at.run()
+    at.select_slider(key="wl_grid").set_value(41)  # 1,681 points: far longer than the test waits
+    at.button(key="wl_go").click().run()
+    job = at.session_state["wl_job"]
+    end = time.monotonic() + 60
+    while job.progress is None:  # the first chunk is in
+        assert time.monotonic() < end
+        time.sleep(0.05)
+    at.button(key="wl_cancel").click().run()
+    assert job.join(60), "the job ended after Cancel"
+    at.run()
+    assert not at.exception and not at.error
+    assert any("Cancelled" in str(m.value) for m in at.info)
+    assert job.land is not None and not job.land.slice.complete and job.land.line is None
+
+
+def test_a_busy_server_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lossviz.training import weight_landscape as W
+
+    run = make_run(tmp_path)
+    monkeypatch.setenv("WL_RUN", str(run))
+    monkeypatch.setattr(W.BackgroundJob, "MAX_JOBS", 0)
+    at = AppTest.from_function(_script, default_timeout=60)
+    at.run()
+    at.button(key="wl_go").click().run()
+    assert not at.exception and not at.error
+    assert len(at.warning) == 1 and "try again" in str(at.warning[0].value)

@@ -605,6 +605,10 @@ def why_random_plane_note(n_params: int, random_capture: float, pca_capture: flo
 # ----------------------------------------------------------------------------- background job
 
 
+class JobsBusy(LossvizInputError):
+    """Too many landscapes are being computed in this process right now."""
+
+
 class BackgroundJob:
     """Runs ``work(progress, cancel)`` in a daemon thread; a page polls :meth:`state`.
 
@@ -612,7 +616,7 @@ class BackgroundJob:
     ``threading.Event`` to check. Errors end the job with ``error`` set to a message (a
     LossvizInputError's text, or the exception's type and text) instead of a traceback.
     At most :data:`MAX_JOBS` run at once in a process (a shared server): a further
-    :meth:`start` raises LossvizInputError.
+    :meth:`start` raises :class:`JobsBusy` (a LossvizInputError).
     """
 
     MAX_JOBS = 2
@@ -633,7 +637,7 @@ class BackgroundJob:
     def start(self) -> BackgroundJob:
         with BackgroundJob._count_lock:
             if BackgroundJob._running >= BackgroundJob.MAX_JOBS:
-                raise LossvizInputError(
+                raise JobsBusy(
                     "the server is already computing other weight landscapes: try again in a minute"
                 )
             BackgroundJob._running += 1

@@ -380,6 +380,8 @@ class LandscapeJob(W.BackgroundJob):
         p = self.params
         run = load_run(self.run_dir)
         land = plan(run, plane=p["plane"], seed=p["seed"], span=p["span"], images=p["images"])
+        # the projections are done: a page keeps this job in its session, so drop the snapshots' weights
+        run.path = [Snapshot(sn.step, {}, sn.path) for sn in run.path]
         self.land = land
         x, y = evaluation_images(run.config, p["images"])
         return compute(land, x, y, grid=p["grid"], progress=progress, cancel=cancel)

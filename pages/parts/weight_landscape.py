@@ -110,6 +110,9 @@ def weight_landscape_view(run_dir: Path, *, lang: str = "en", key: str = "wl") -
         try:
             job = LandscapeJob(run_dir, **params).start()  # type: ignore[arg-type]
             st.session_state[job_key] = job
+        except W.JobsBusy:
+            st.warning(tr("wl.busy", lang))
+            return
         except LossvizInputError as exc:
             st.error(tr("wl.error", lang, message=str(exc)))
             return
