@@ -1,9 +1,10 @@
 """Training: the tutorial CNN, its data, the trainer (a process, torchrun-aware), run directories,
-the process manager, metrics, TensorBoard files, what the page decides, and figures."""
+the process manager, metrics, TensorBoard files, what the page decides, figures, and the network's
+own loss landscape over its weights (weight_landscape, snapshots)."""
 
 from __future__ import annotations
 
-from lossviz.training import data, runs, view
+from lossviz.training import data, runs, view, weight_landscape
 from lossviz.training.figures import (
     make_accuracy_figure,
     make_grad_norm_figure,
@@ -73,4 +74,5 @@ __all__ = [
     "stop_all_managers",
     "train_command",
     "view",
+    "weight_landscape",
 ]
