@@ -17,6 +17,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from lossviz.errors import LossvizInputError
+from lossviz.theme import HIGHLIGHT, LOSS_SCALE, PALETTE, legend_below
 
 LABELS_EN: dict[str, str] = {
     "contour_title": "Loss over a 2-D slice of weight space",
@@ -32,9 +33,10 @@ LABELS_EN: dict[str, str] = {
     "path": "training path",
     "step": "step",
 }
-COLORSCALE = "Viridis"
-PATH_COLOR = "#ff5a1f"
-_LEGEND = dict(orientation="h", yanchor="top", y=-0.14, xanchor="left", x=0.0)
+COLORSCALE = LOSS_SCALE
+PATH_COLOR = PALETTE[5]  # vermillion: stands out on every height of the loss scale
+CURRENT_COLOR = HIGHLIGHT
+_LEGEND = legend_below(-0.14)
 
 
 def _labels(labels: Mapping[str, str] | None) -> dict[str, str]:
@@ -145,7 +147,7 @@ def make_weight_contour_figure(
             x=[0.0],
             y=[0.0],
             mode="markers",
-            marker=dict(size=18, color="#ffd400", symbol="star", line=dict(color="black", width=1.5)),
+            marker=dict(size=18, color=CURRENT_COLOR, symbol="star", line=dict(color="black", width=1.5)),
             name=t["current"],
             hovertemplate=f"{t['current']}<extra></extra>",
         )
@@ -201,7 +203,7 @@ def make_weight_surface_figure(
                 y=[0.0],
                 z=[centre],
                 mode="markers",
-                marker=dict(size=6, color="#ffd400", line=dict(color="black", width=2)),
+                marker=dict(size=6, color=CURRENT_COLOR, line=dict(color="black", width=2)),
                 name=t["current"],
             )
         )
@@ -242,7 +244,7 @@ def make_weight_line_figure(
             y=np.where(np.isfinite(lo), lo, np.nan),
             mode="lines+markers",
             name=t["loss"],
-            line=dict(color="#1f4fd1", width=3),
+            line=dict(color=PALETTE[0], width=3),
             marker=dict(size=4),
             hovertemplate=f"α = %{{x:.3g}}<br>{t['loss']} = %{{y:.4f}}<extra></extra>",
         )
@@ -258,7 +260,7 @@ def make_weight_line_figure(
                 mode="lines",
                 name=t["accuracy"],
                 yaxis="y2",
-                line=dict(color="#1f9d55", width=2, dash="dash"),
+                line=dict(color=PALETTE[2], width=2, dash="dash"),
                 hovertemplate=f"α = %{{x:.3g}}<br>{t['accuracy']} = %{{y:.1%}}<extra></extra>",
             )
         )
