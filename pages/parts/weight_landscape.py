@@ -57,6 +57,11 @@ def _labels(lang: str, land: object | None) -> dict[str, str]:
     return out
 
 
+def _short_axes(labels: dict[str, str]) -> dict[str, str]:
+    """Axis titles without their parenthesis (a 3-D scene clips long ones)."""
+    return {k: labels[k].split(" (")[0].split("（")[0] for k in ("x", "y")}
+
+
 def _controls(key: str, lang: str) -> dict[str, object]:
     plane = st.segmented_control(
         tr("wl.plane", lang),
@@ -183,7 +188,7 @@ def _draw(job: LandscapeJob, key: str, lang: str) -> None:
             config={"displaylogo": False},
         )
         right.plotly_chart(
-            make_weight_surface_figure(alphas, betas, loss, labels=labels),
+            make_weight_surface_figure(alphas, betas, loss, labels={**labels, **_short_axes(labels)}),
             key=f"{key}_surface",
             config={"displaylogo": False},
         )
