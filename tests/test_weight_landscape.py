@@ -249,6 +249,19 @@ def test_snapshot_recorder_is_bounded_and_keeps_the_initial_weights(tmp_path: Pa
     assert len(list_snapshot_files(tmp_path / "b")) <= 3
 
 
+def test_a_failed_snapshot_write_switches_recording_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import safetensors.torch
+
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise safetensors.SafetensorError("Error while serializing: No space left on device (os error 28)")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", full_disk)
+    rec = SnapshotRecorder(tmp_path, every=1)
+    assert rec.observe(0, build_model()) is False and "No space left" in rec.error
+    assert rec.observe(1, build_model()) is False and list_snapshot_files(tmp_path) == []
+    assert not [p for p in (tmp_path / "snapshots").iterdir()], "no temp file left behind"
+
+
 def test_corrupted_snapshot_is_skipped_with_a_message(tmp_path: Path) -> None:
     run_dir = make_run(tmp_path, weights_format="safetensors")
     files = list_snapshot_files(run_dir)

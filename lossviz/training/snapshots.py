@@ -141,8 +141,9 @@ class SnapshotRecorder:
         try:
             path = save_weights(snapshot_path(self.run_dir, step), _cpu_state(model), step=str(step))
             self.bytes_per_snapshot = max(self.bytes_per_snapshot, path.stat().st_size)
-        except OSError as exc:
-            self.error = f"weight snapshots stopped at step {step}: {exc.strerror or exc}"
+        except Exception as exc:  # OSError, or safetensors' own error for a full disk (ENOSPC)
+            # snapshots are optional: the run goes on, and its own writes report a full disk
+            self.error = f"weight snapshots stopped at step {step}: {getattr(exc, 'strerror', None) or exc}"
             return False
         self.steps.append(int(step))
         return True
