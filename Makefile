@@ -69,6 +69,7 @@ bench: venv
 	$(PY) bench/bench_train.py
 	$(PY) bench/bench_ddp.py
 	$(PY) bench/bench_first_point.py
+	$(PY) bench/bench_weight_landscape.py
 
 # Thirty real browser sessions against one server while a run trains (needs Chromium).
 bench-load: venv chromium

@@ -14,7 +14,9 @@ import streamlit as st
 
 from lossviz import LossvizInputError
 from lossviz import training as lt
-from pages import deep_link_guard
+from lossviz.i18n import tr
+from pages import deep_link_guard, language
+from pages.parts.weight_landscape import weight_landscape_view
 
 deep_link_guard()
 
@@ -262,6 +264,8 @@ else:
             st.rerun()  # ended, or its first point arrived: redraw the page once (run list, timer)
 
     live_panel()
+    with st.expander(tr("wl.title", language()), expanded=bool(st.session_state.get("wl_job"))):
+        weight_landscape_view(runs_dir / view, lang=language())  # the run's own loss landscape (weights)
 runs_ui(runs_dir, manager, all_runs, view)
 with st.expander("How does this page relate to the tutorial?"):
     st.markdown(lt.view.TUTORIAL_NOTE)

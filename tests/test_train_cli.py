@@ -56,6 +56,7 @@ def test_cli_run_writes_a_complete_run_dir(tmp_path: Path) -> None:
         "config.json",
         "metrics.jsonl",
         "model.safetensors",
+        "snapshots",  # weight snapshots for the weight landscape's path
         "summary.json",
     ]
     config = json.loads((run / "config.json").read_text())

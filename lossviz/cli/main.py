@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
         add_train_parser = None
     if add_train_parser is not None:
         add_train_parser(sub)
+    from lossviz.cli.landscape import add_landscape_parser
+
+    add_landscape_parser(sub)
     return parser
 
 
@@ -192,6 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from lossviz.cli.train import run_train
 
             return run_train(args)
+        if args.command == "landscape":
+            return args.handler(args)
     except LossvizInputError as exc:
         sys.stderr.write(f"error: {' '.join(render(exc, cli_lang(args.lang)).split())}\n")
         return EXIT_BAD_INPUT

@@ -1,9 +1,10 @@
 """Training: the tutorial CNN, its data, the trainer (a process, torchrun-aware), run directories,
-the process manager, metrics, TensorBoard files, what the page decides, and figures."""
+the process manager, metrics, TensorBoard files, what the page decides, figures, and the network's
+own loss landscape over its weights (weight_landscape, snapshots)."""
 
 from __future__ import annotations
 
-from lossviz.training import data, runs, view
+from lossviz.training import data, runs, view, weight_landscape
 from lossviz.training.figures import (
     make_accuracy_figure,
     make_grad_norm_figure,
@@ -13,6 +14,11 @@ from lossviz.training.figures import (
     progress_summary,
 )
 from lossviz.training.jobs import JobManager, max_workers, stop_all_managers, train_command
+from lossviz.training.landscape_figures import (
+    make_weight_contour_figure,
+    make_weight_line_figure,
+    make_weight_surface_figure,
+)
 from lossviz.training.metrics_log import MetricsLog, MetricsSnapshot
 from lossviz.training.model import (
     RELU_EXPLANATION,
@@ -22,6 +28,7 @@ from lossviz.training.model import (
     describe_model,
     layer_labels_for,
 )
+from lossviz.training.snapshots import note_text
 from lossviz.training.trainer import (
     CLASSIFICATION_LOSSES,
     DistInfo,
@@ -31,11 +38,13 @@ from lossviz.training.trainer import (
     recommended_threads,
     steps_per_epoch,
 )
+from lossviz.training.weight_landscape_run import LandscapeJob
 
 __all__ = [
     "CLASSIFICATION_LOSSES",
     "RELU_EXPLANATION",
     "JobManager",
+    "LandscapeJob",
     "MetricsLog",
     "MetricsSnapshot",
     "DistInfo",
@@ -54,6 +63,10 @@ __all__ = [
     "make_loss_figure",
     "make_overlay_figure",
     "max_workers",
+    "make_weight_contour_figure",
+    "make_weight_line_figure",
+    "make_weight_surface_figure",
+    "note_text",
     "progress_summary",
     "recommended_threads",
     "runs",
@@ -61,4 +74,5 @@ __all__ = [
     "stop_all_managers",
     "train_command",
     "view",
+    "weight_landscape",
 ]

@@ -41,6 +41,7 @@ from lossviz.training.data import DATASET_KINDS, DatasetBundle, load_dataset
 from lossviz.training.metrics_log import MetricsLog
 from lossviz.training.model import build_model, layer_labels, parameter_names, resolve_device
 from lossviz.training.runs import ControlFile, RunWriter, jsonable, write_failure_message
+from lossviz.training.snapshots import SnapshotRecorder
 
 #: Losses from torch.nn that fit 10-class classification from raw scores, with how they are applied
 #: (each loss's spec says so: LossSpec.training).
@@ -561,6 +562,8 @@ class Trainer:
             from torch.nn.parallel import DistributedDataParallel
 
             net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        # weight snapshots for the landscape's path (run_dir is None on ranks other than 0)
+        snapshots = SnapshotRecorder.for_run(self.run_dir, self.total_steps)
         loss_fn = make_loss(c)
         optimizer = make_optimizer(c, model.parameters())
         params = list(model.parameters())
@@ -595,6 +598,8 @@ class Trainer:
                 if self._stop.is_set():
                     completed_epoch = False
                     break
+                if snapshots is not None:
+                    snapshots.observe(self.step, model)
                 idx_global = perm[b * bs : (b + 1) * bs]
                 n = int(idx_global.shape[0])
                 idx = shard(idx_global, self.dist)

@@ -1,0 +1,182 @@
+"""``python -m lossviz landscape RUN_DIR``: the loss over a 2-D slice of a run's weight space.
+
+With ``--json`` it prints one object::
+
+    {"alphas": [...], "betas": [...],          # coordinates along x and y, centre 0
+     "loss": [[...], ...],                      # rows follow betas, columns follow alphas
+     "accuracy": [[...], ...],
+     "directions": "<file>",                    # safetensors: x.<param>, y.<param> (and centre.<param>)
+     "images_file": "<file>",                   # torch.load(..., weights_only=True) -> (x, y)
+     "seconds": ..., ...}
+
+so any point can be recomputed independently: load the model with ``centre.*``, add
+``alphas[j]·x.* + betas[i]·y.*`` and evaluate the run's loss on ``(x, y)``. Without ``--json`` it
+prints a short summary. Bad input: exit status 2 and one ``error: ...`` line.
+
+Under ``torchrun --standalone --nproc_per_node N -m lossviz landscape ...`` the grid points are split
+across the ranks; rank 0 writes the files and prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from lossviz.errors import LossvizInputError
+
+EXIT_OK, EXIT_INPUT = 0, 2
+
+
+def add_landscape_parser(subparsers: Any) -> argparse.ArgumentParser:
+    from lossviz.training import weight_landscape as W
+
+    p = subparsers.add_parser(
+        "landscape",
+        help="the loss over a 2-D slice of a run's weight space (Li et al. 2018)",
+        description="The loss of a trained run over a 2-D slice of its weight space, along two "
+        "filter-normalised random directions, on a fixed set of its test images.",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by 'python -m lossviz train'")
+    p.add_argument(
+        "--grid", type=int, default=W.DEFAULT_GRID, help=f"points per side, {W.MIN_GRID}..{W.MAX_GRID}"
+    )
+    p.add_argument("--images", type=int, default=W.DEFAULT_IMAGES, help="test images to evaluate on")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random directions")
+    p.add_argument(
+        "--span", type=float, default=W.DEFAULT_SPAN, help="the slice covers -span..span on each axis"
+    )
+    p.add_argument("--plane", choices=["random", "pca"], default="random",
+                   help="random: filter-normalised random directions; pca: the top two PCA directions of the path")  # fmt: skip
+    p.add_argument("--no-line", action="store_true", help="skip the 1-D line from the initial weights")
+    p.add_argument(
+        "--out", default=None, help="folder for the directions and images files (default RUN_DIR/landscape)"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=run_landscape)
+    return p
+
+
+def _finite(values: Any) -> Any:
+    """Nested lists with NaN/inf as null (standard JSON)."""
+    if isinstance(values, list):
+        return [_finite(v) for v in values]
+    v = float(values)
+    return v if math.isfinite(v) else None
+
+
+def _distributed() -> tuple[int, int]:
+    """Join torchrun's process group when launched by it; returns ``(rank, world_size)``."""
+    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    if world <= 1:
+        return 0, 1
+    import torch
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        if backend == "nccl":
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group(backend)
+    return dist.get_rank(), dist.get_world_size()
+
+
+def run_landscape(args: argparse.Namespace) -> int:
+    """Compute and report; returns the exit status."""
+    import numpy as np
+    import torch
+
+    from lossviz.training import weight_landscape as W
+    from lossviz.training import weight_landscape_run as R
+    from lossviz.training.snapshots import note_text, save_weights
+
+    t0 = time.perf_counter()
+    try:
+        W.check_grid(args.grid)
+        W.check_images(args.images)
+        W.check_seed(args.seed)
+        W.check_span(args.span)
+        run = R.load_run(args.run_dir)
+        land = R.plan(run, plane=args.plane, seed=args.seed, span=args.span, images=args.images)
+        x, y = R.evaluation_images(run.config, args.images)
+        out = Path(args.out) if args.out else Path(args.run_dir) / "landscape"
+        rank, world = _distributed()
+    except LossvizInputError as exc:
+        sys.stderr.write(f"error: {' '.join(str(exc).split())}\n")
+        return EXIT_INPUT
+    try:
+        R.compute(land, x, y, grid=args.grid, line=not args.no_line, rank=rank, world_size=world)
+    finally:
+        if world > 1:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+    if rank != 0:
+        return EXIT_OK
+    tag = f"{args.plane}-seed{args.seed}" if args.plane == "random" else "pca"
+    directions = out / f"directions-{tag}.safetensors"
+    images_file = out / f"images-{len(y)}.pt"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        save_weights(directions, R.direction_tensors(land), plane=args.plane, seed=str(args.seed))
+        tmp = images_file.with_suffix(".pt.tmp")
+        torch.save((x, y), tmp)
+        os.replace(tmp, images_file)
+    except OSError as exc:
+        sys.stderr.write(f"error: cannot write the landscape files into {out}: {exc.strerror or exc}\n")
+        return EXIT_INPUT
+    for note in land.notes:
+        sys.stderr.write(f"warning: {note_text(note)}\n")
+    s = land.slice
+    assert s is not None
+    seconds = time.perf_counter() - t0
+    result: dict[str, Any] = {
+        "run": run.run_dir.name,
+        "plane": args.plane,
+        "seed": args.seed,
+        "span": args.span,
+        "grid": args.grid,
+        "images": int(len(y)),
+        "alphas": s.alphas.tolist(),
+        "betas": s.betas.tolist(),
+        "loss": _finite(s.loss.tolist()),
+        "accuracy": _finite(s.accuracy.tolist()),
+        "centre_loss": _finite(float(s.loss[len(s.betas) // 2, len(s.alphas) // 2])),
+        "loss_name": run.config.get("loss"),
+        "relu": bool(run.config.get("relu")),
+        "weights": run.centre_source,
+        "weights_step": run.centre_step,
+        "directions": str(directions),
+        "images_file": str(images_file),
+        "path": {
+            "steps": land.path_plane.steps if land.path_plane else [],
+            "x": _finite(land.path_plane.xs.tolist()) if land.path_plane else [],
+            "y": _finite(land.path_plane.ys.tolist()) if land.path_plane else [],
+            "pca_explained": list(land.path_pca.explained)
+            if land.path_pca and land.path_pca.explained
+            else None,
+        },
+        "line": {"alphas": land.line.alphas.tolist(), "loss": _finite(land.line.loss.tolist())}
+        if land.line
+        else None,
+        "world_size": world,
+        "seconds": seconds,
+    }
+    if args.json:
+        print(json.dumps(result, allow_nan=False))
+        return EXIT_OK
+    c = result["centre_loss"]
+    print(
+        f"{run.run_dir.name}: {args.grid}×{args.grid} {args.plane} slice of {run.config.get('loss')} on "
+        f"{len(y)} test images in {seconds:.1f} s; loss at the centre {c if c is None else f'{c:.4f}'}, "
+        f"min {float(np.nanmin(s.loss)):.4f}, max {float(np.nanmax(s.loss)):.4f}"
+    )
+    if land.why is not None:
+        print(note_text(land.why))
+    print(f"directions: {directions}\nimages: {images_file}")
+    return EXIT_OK

@@ -1,0 +1,212 @@
+"""Weight snapshots along a training run, for drawing the path the optimizer took.
+
+The trainer calls :meth:`SnapshotRecorder.observe` once per batch, before the batch's update; the
+recorder saves the weights as ``<run>/snapshots/step_000123.safetensors`` every ``every`` steps
+(``step_000000`` holds the initial weights). The folder stays bounded: when it holds ``max_count``
+snapshots, or would exceed ``max_bytes``, every second one is deleted (the initial weights are always
+kept) and the interval doubles, so a run of any length keeps an evenly spaced path.
+
+Files are safetensors (no pickle; their header records the step) written atomically, so a reader
+never sees half a file; :func:`load_snapshots` skips a damaged file and says which.
+
+Example:
+    >>> rec = SnapshotRecorder(run_dir, every=10)  # doctest: +SKIP
+    >>> for step in range(100): rec.observe(step, model); train_one_batch()  # doctest: +SKIP
+    >>> snaps, messages = load_snapshots(run_dir)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+SNAPSHOT_DIR = "snapshots"
+DEFAULT_MAX_COUNT = 64
+DEFAULT_MAX_BYTES = 16 * 2**20
+#: A message as data: a translation key and its named parameters.
+Note = tuple[str, dict[str, Any]]
+_NAME = re.compile(r"^step_(\d{6,12})\.safetensors$")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The weights after ``step`` optimizer updates (step 0: the initial weights)."""
+
+    step: int
+    weights: dict[str, torch.Tensor]
+    path: Path | None = None
+
+
+def snapshot_dir(run_dir: str | os.PathLike[str]) -> Path:
+    return Path(run_dir) / SNAPSHOT_DIR
+
+
+def snapshot_path(run_dir: str | os.PathLike[str], step: int) -> Path:
+    return snapshot_dir(run_dir) / f"step_{int(step):06d}.safetensors"
+
+
+def _cpu_state(weights: Mapping[str, torch.Tensor] | nn.Module) -> dict[str, torch.Tensor]:
+    items = weights.state_dict().items() if isinstance(weights, nn.Module) else weights.items()
+    return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in items}
+
+
+def save_weights(path: str | os.PathLike[str], weights: Mapping[str, torch.Tensor], **metadata: str) -> Path:
+    """Write ``weights`` as safetensors at ``path`` atomically (temp file in the same folder, then rename)."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(_cpu_state(weights), tmp, metadata={k: str(v) for k, v in metadata.items()})
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def load_weights(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
+    """Read a safetensors file (any error is raised as is: callers decide whether to skip)."""
+    from safetensors.torch import load_file
+
+    return load_file(str(path), device="cpu")
+
+
+class SnapshotRecorder:
+    """Saves the weights every ``every`` steps, bounded in count and bytes (see the module docstring).
+
+    ``observe(step, model)`` is meant to be called before each update with the number of updates
+    done so far; it costs nothing on the steps it does not save. A disk error switches recording off
+    for the rest of the run (``error`` says why) rather than stopping training.
+    """
+
+    def __init__(
+        self,
+        run_dir: str | os.PathLike[str],
+        *,
+        every: int = 10,
+        max_count: int = DEFAULT_MAX_COUNT,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
+        if every < 1 or max_count < 2 or max_bytes < 1:
+            raise ValueError("every >= 1, max_count >= 2 and max_bytes >= 1 are required")
+        self.run_dir = Path(run_dir)
+        self.every = int(every)
+        self.max_count = int(max_count)
+        self.max_bytes = int(max_bytes)
+        self.steps: list[int] = []
+        self.bytes_per_snapshot = 0
+        self.error = ""
+
+    @classmethod
+    def for_run(
+        cls, run_dir: str | os.PathLike[str] | None, total_steps: int | None
+    ) -> SnapshotRecorder | None:
+        """A recorder spacing ~32 snapshots over ``total_steps`` (None when the run is not saved)."""
+        if run_dir is None:
+            return None
+        every = max(1, int(total_steps or 480) // 32)
+        return cls(run_dir, every=every)
+
+    @property
+    def capacity(self) -> int:
+        """How many snapshots fit in both bounds (known once the first one is written)."""
+        if not self.bytes_per_snapshot:
+            return self.max_count
+        return max(2, min(self.max_count, self.max_bytes // self.bytes_per_snapshot))
+
+    def observe(self, step: int, model: nn.Module | Mapping[str, torch.Tensor]) -> bool:
+        """Save the weights if ``step`` is due; returns True when a file was written."""
+        if self.error or step % self.every:
+            return False
+        if self.steps and step <= self.steps[-1]:
+            return False
+        if len(self.steps) >= self.capacity:
+            self._thin()
+            if step % self.every:
+                return False
+        try:
+            path = save_weights(snapshot_path(self.run_dir, step), _cpu_state(model), step=str(step))
+            self.bytes_per_snapshot = max(self.bytes_per_snapshot, path.stat().st_size)
+        except Exception as exc:  # OSError, or safetensors' own error for a full disk (ENOSPC)
+            # snapshots are optional: the run goes on, and its own writes report a full disk
+            self.error = f"weight snapshots stopped at step {step}: {getattr(exc, 'strerror', None) or exc}"
+            return False
+        self.steps.append(int(step))
+        return True
+
+    def _thin(self) -> None:
+        """Keep the initial weights and every snapshot on a multiple of twice the interval."""
+        self.every *= 2
+        keep: list[int] = []
+        for s in self.steps:
+            if s == 0 or s % self.every == 0:
+                keep.append(s)
+            else:
+                try:
+                    snapshot_path(self.run_dir, s).unlink()
+                except OSError:
+                    pass
+        self.steps = keep
+
+
+def list_snapshot_files(run_dir: str | os.PathLike[str]) -> list[tuple[int, Path]]:
+    """``(step, path)`` of every snapshot file in the run, by step."""
+    folder = snapshot_dir(run_dir)
+    if not folder.is_dir():
+        return []
+    found = []
+    for p in folder.iterdir():
+        m = _NAME.match(p.name)
+        if m:
+            found.append((int(m.group(1)), p))
+    return sorted(found)
+
+
+def load_snapshots(
+    run_dir: str | os.PathLike[str], expected: Mapping[str, torch.Size] | None = None
+) -> tuple[list[Snapshot], list[Note]]:
+    """All readable snapshots by step, and one message per file that was skipped.
+
+    Messages are ``(key, params)`` for :func:`lossviz.i18n.tr` (``wl.snapshot_unreadable`` or
+    ``wl.snapshot_mismatch``, with ``file``); :func:`note_text` renders one.
+
+    A file is skipped when safetensors cannot read it (truncated, not a safetensors file) or when
+    ``expected`` (parameter name → shape) is given and the file's tensors do not match it.
+    """
+    snaps: list[Snapshot] = []
+    messages: list[Note] = []
+    for step, path in list_snapshot_files(run_dir):
+        try:
+            weights = load_weights(path)
+        except Exception as exc:  # safetensors raises its own error types for damaged files
+            messages.append(("wl.snapshot_unreadable", {"file": path.name, "why": type(exc).__name__}))
+            continue
+        if expected is not None:
+            shapes = {k: tuple(v.shape) for k, v in weights.items()}
+            if shapes != {k: tuple(v) for k, v in expected.items()}:
+                messages.append(("wl.snapshot_mismatch", {"file": path.name}))
+                continue
+        snaps.append(Snapshot(step, weights, path))
+    return snaps, messages
+
+
+def note_text(note: Note, lang: str = "en") -> str:
+    """One message in ``lang`` (English for the CLI)."""
+    from lossviz.i18n import tr
+
+    key, params = note
+    return tr(key, lang, **params)

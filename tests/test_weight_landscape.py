@@ -1,0 +1,406 @@
+"""The weight-space landscape: directions, slice engine, line, path projections, snapshots and the CLI.
+
+Every value is checked against a direct evaluation: the tutorial CNN loaded with the weights of
+that point (``load_state_dict``) and the run's loss called on the same images.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from lossviz.cli.main import main as cli_main
+from lossviz.training import weight_landscape as W
+from lossviz.training import weight_landscape_run as R
+from lossviz.training.landscape_figures import (
+    make_weight_contour_figure,
+    make_weight_line_figure,
+    make_weight_surface_figure,
+)
+from lossviz.training.model import build_model
+from lossviz.training.snapshots import (
+    SnapshotRecorder,
+    list_snapshot_files,
+    load_snapshots,
+    note_text,
+    save_weights,
+)
+from lossviz.training.trainer import TrainConfig, make_loss
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_run(
+    folder: Path,
+    *,
+    loss: str = "CrossEntropyLoss",
+    relu: bool = False,
+    steps: int = 6,
+    weights_format: str = "pt",
+    status: str = "finished",
+) -> Path:
+    """A small run directory as the trainer writes it: config, summary, snapshots, final weights."""
+    run = folder / f"run-{loss}-{int(relu)}-{weights_format}"
+    run.mkdir(parents=True)
+    cfg = TrainConfig(
+        dataset="synthetic", synthetic_train=20, synthetic_test=40, seed=3, relu=relu, loss=loss, lr=0.05
+    )
+    config = {**cfg.to_dict(), "dataset": "synthetic", "synthetic": True}
+    (run / "config.json").write_text(json.dumps(config))
+    (run / "summary.json").write_text(json.dumps({"status": status, "steps": steps}))
+    model = build_model(relu)
+    model.load_state_dict(R.initial_weights(config))
+    loss_fn = make_loss(cfg.validated())
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    rec = SnapshotRecorder(run, every=1)
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(16, 3, 32, 32, generator=gen), torch.randint(0, 10, (16,), generator=gen)
+    for step in range(steps):
+        rec.observe(step, model)
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    if weights_format == "pt":
+        torch.save(state, run / "model.pt")
+    else:
+        save_weights(run / "model.safetensors", state)
+    return run
+
+
+def direct_loss(
+    run: R.RunWeights, weights: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor
+) -> float:
+    model = build_model(bool(run.config.get("relu")))
+    model.load_state_dict(weights)
+    model.eval()
+    with torch.no_grad():
+        return float(run.loss_fn(model(x), y))
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_run(tmp_path_factory.mktemp("runs"))
+
+
+# ----------------------------------------------------------------------------- directions
+
+
+def test_filter_normalisation_is_filter_by_filter(run_dir: Path) -> None:
+    run = R.load_run(run_dir)
+    dx, dy = W.random_directions(run.centre, seed=7)
+    for d in (dx, dy):
+        for name, w in run.centre.items():
+            if w.dim() == 1:
+                assert torch.count_nonzero(d[name]) == 0, f"{name}: biases get a zero direction"
+                continue
+            for i in range(w.shape[0]):
+                assert torch.allclose(d[name][i].norm(), w[i].norm(), rtol=1e-5), (name, i)
+            # not merely rescaled copies of the weights: a random direction
+            assert not torch.allclose(d[name], w)
+    again = W.random_directions(run.centre, seed=7)
+    assert all(torch.equal(dx[k], again[0][k]) for k in dx)
+    other = W.random_directions(run.centre, seed=8)
+    assert not torch.equal(dx["0.weight"], other[0]["0.weight"])
+
+
+def test_refinement_levels_coarse_first_and_cover_every_point() -> None:
+    assert [len(lv) for lv in W.refinement_levels(41)] == [9, 17, 33, 41]
+    order = W.point_order(21, 21)
+    first, (ia, ib) = order[0]
+    assert len(ia) == len(ib) == 9 and len(first) == 81
+    assert 10 in ia, "the centre is in the coarse picture"
+    everything = [p for pts, _ in order for p in pts]
+    assert len(everything) == len(set(everything)) == 21 * 21
+
+
+# ----------------------------------------------------------------------------- values
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("loss", ["CrossEntropyLoss", "NLLLoss", "MultiMarginLoss"])
+def test_grid_points_equal_a_direct_evaluation(tmp_path: Path, loss: str, relu: bool) -> None:
+    run = R.load_run(make_run(tmp_path, loss=loss, relu=relu, steps=3))
+    x, y = R.evaluation_images(run.config, 12)
+    land = R.plan(run, seed=1, span=0.8, images=12)
+    R.compute(land, x, y, grid=5, line=False)
+    s = land.slice
+    assert s is not None and s.complete
+    for i, j in [(0, 0), (1, 3), (4, 2), (2, 2)]:
+        w = {k: run.centre[k] + s.alphas[j] * land.x_dir[k] + s.betas[i] * land.y_dir[k] for k in run.centre}
+        assert s.loss[i, j] == pytest.approx(direct_loss(run, w, x, y), abs=1e-5, rel=1e-5), (i, j)
+    assert len({round(v, 6) for v in s.loss.ravel()}) > 10, "the slice is not flat"
+
+
+def test_centre_equals_the_runs_model(run_dir: Path) -> None:
+    run = R.load_run(run_dir)
+    x, y = R.evaluation_images(run.config, 16)
+    land = R.compute(R.plan(run, images=16), x, y, grid=3, line=True)
+    state = torch.load(run_dir / "model.pt", weights_only=True)
+    assert land.slice is not None and land.line is not None
+    assert land.slice.loss[1, 1] == pytest.approx(direct_loss(run, state, x, y), abs=1e-5)
+    # the 1-D line: α = 0 the initial weights, α = 1 the current ones
+    a = list(land.line.alphas)
+    assert land.line.loss[a.index(1.0)] == pytest.approx(direct_loss(run, state, x, y), abs=1e-5)
+    assert land.line.loss[a.index(0.0)] == pytest.approx(direct_loss(run, run.initial, x, y), abs=1e-5)
+    assert min(a) == -0.5 and max(a) == 1.5
+
+
+def test_vmap_and_loop_agree(run_dir: Path) -> None:
+    run = R.load_run(run_dir)
+    x, y = R.evaluation_images(run.config, 8)
+    dx, dy = W.random_directions(run.centre, 0)
+    ax = W.grid_axis(3, 1.0)
+    loop = W.compute_slice(W.Evaluator(run.model, run.loss_fn, x, y), run.centre, dx, dy, ax, ax)
+    vm = W.compute_slice(
+        W.Evaluator(run.model, run.loss_fn, x, y, method="vmap"), run.centre, dx, dy, ax, ax, chunk=4
+    )
+    np.testing.assert_allclose(loop.loss, vm.loss, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(loop.accuracy, vm.accuracy)
+
+
+def test_cancel_stops_within_one_chunk(run_dir: Path) -> None:
+    run = R.load_run(run_dir)
+    x, y = R.evaluation_images(run.config, 4)
+    dx, dy = W.random_directions(run.centre, 0)
+    ev = W.Evaluator(run.model, run.loss_fn, x, y)
+    cancel = threading.Event()
+    seen: list[W.Progress] = []
+
+    def progress(p: W.Progress) -> None:
+        seen.append(p)
+        cancel.set()  # asked right after the first chunk
+
+    ax = W.grid_axis(9, 1.0)
+    res = W.compute_slice(ev, run.centre, dx, dy, ax, ax, chunk=5, progress=progress, cancel=cancel)
+    assert res.cancelled and not res.complete
+    assert ev.forwards == 5 and res.points_done == 5 and len(seen) == 1
+    assert seen[0].eta_s is not None and seen[0].eta_s > 0
+
+
+def test_coarse_picture_arrives_first_with_progress(run_dir: Path) -> None:
+    run = R.load_run(run_dir)
+    x, y = R.evaluation_images(run.config, 4)
+    dx, dy = W.random_directions(run.centre, 0)
+    levels: list[int] = []
+    ax = W.grid_axis(17, 1.0)
+    W.compute_slice(
+        W.Evaluator(run.model, run.loss_fn, x, y), run.centre, dx, dy, ax, ax, chunk=9,
+        progress=lambda p: levels.append(p.result.level),
+    )  # fmt: skip
+    assert levels[0] == -1 and levels[8] == 0 and levels[-1] == 1  # 81 points = 9 chunks: the 9×9 picture
+
+
+# ----------------------------------------------------------------------------- the path
+
+
+def test_pca_directions_are_orthonormal(run_dir: Path) -> None:
+    run = R.load_run(run_dir)
+    ws = [s.weights for s in run.path]
+    d1, d2, explained = W.pca_directions(ws, run.centre)
+    names = list(run.centre)
+    v1, v2 = W.flatten(d1, names), W.flatten(d2, names)
+    assert float(v1.norm()) == pytest.approx(1.0, abs=1e-5)
+    assert float(v2.norm()) == pytest.approx(1.0, abs=1e-5)
+    assert abs(float(v1 @ v2)) < 1e-5
+    assert 1.0 >= explained[0] >= explained[1] > 0 and sum(explained) <= 1.0 + 1e-9
+
+
+def test_projected_path_passes_through_final_weights_at_origin(run_dir: Path) -> None:
+    run = R.load_run(run_dir)
+    land = R.plan(run, plane="pca")
+    for proj in (land.path_random, land.path_pca):
+        assert proj is not None
+        assert proj.xs[-1] == pytest.approx(0.0, abs=1e-9) and proj.ys[-1] == pytest.approx(0.0, abs=1e-9)
+        assert proj.steps[0] == 0 and proj.steps == sorted(proj.steps)
+    pca = land.path_pca
+    assert pca is not None and abs(pca.xs[0]) > 1e-4
+    # the PCA plane shows most of the path's motion, a random plane almost none of it
+    assert pca.captured[0] > 0.5 > 0.05 > land.path_random.captured[0]
+    text = note_text(land.why)
+    assert "%" in text and f"{run.n_params:,}" in text
+    assert "主成分" in note_text(land.why, "zh")
+
+
+# ----------------------------------------------------------------------------- snapshots
+
+
+def test_snapshot_recorder_is_bounded_and_keeps_the_initial_weights(tmp_path: Path) -> None:
+    model = build_model()
+    rec = SnapshotRecorder(tmp_path, every=1, max_count=8)
+    for step in range(100):
+        rec.observe(step, model)
+    steps = [s for s, _ in list_snapshot_files(tmp_path)]
+    assert steps == rec.steps and 4 <= len(steps) <= 8 and steps[0] == 0
+    gaps = set(np.diff(steps).tolist())
+    assert len(gaps) == 1, f"evenly spaced, got {steps}"
+    small = SnapshotRecorder(tmp_path / "b", every=1, max_bytes=3 * 600_000)
+    for step in range(20):
+        small.observe(step, model)
+    assert len(list_snapshot_files(tmp_path / "b")) <= 3
+
+
+def test_a_failed_snapshot_write_switches_recording_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import safetensors.torch
+
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise safetensors.SafetensorError("Error while serializing: No space left on device (os error 28)")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", full_disk)
+    rec = SnapshotRecorder(tmp_path, every=1)
+    assert rec.observe(0, build_model()) is False and "No space left" in rec.error
+    assert rec.observe(1, build_model()) is False and list_snapshot_files(tmp_path) == []
+    assert not [p for p in (tmp_path / "snapshots").iterdir()], "no temp file left behind"
+
+
+def test_corrupted_snapshot_is_skipped_with_a_message(tmp_path: Path) -> None:
+    run_dir = make_run(tmp_path, weights_format="safetensors")
+    files = list_snapshot_files(run_dir)
+    bad = files[2][1]
+    bad.write_bytes(bad.read_bytes()[:100])
+    snaps, notes = load_snapshots(run_dir)
+    assert [s.step for s in snaps] == [s for s, _ in files if s != files[2][0]]
+    assert len(notes) == 1 and bad.name in note_text(notes[0]) and bad.name in note_text(notes[0], "zh")
+    run = R.load_run(run_dir)
+    assert run.notes == notes and run.centre_source == "model.safetensors"
+
+
+def test_trainer_saves_snapshots(tmp_path: Path) -> None:
+    from lossviz.training.trainer import Trainer
+
+    t = Trainer(
+        TrainConfig(
+            dataset="synthetic", synthetic_train=40, synthetic_test=20, batch_size=8, epochs=1, evaluate=False
+        ),
+        runs_dir=tmp_path,
+        run_name="snap",
+    )
+    t.run()
+    steps = [s for s, _ in list_snapshot_files(tmp_path / "snap")]
+    assert steps[0] == 0 and len(steps) >= 2
+    snaps, notes = load_snapshots(tmp_path / "snap")
+    assert not notes
+    init = R.initial_weights(json.loads((tmp_path / "snap" / "config.json").read_text()))
+    assert all(torch.equal(snaps[0].weights[k], init[k]) for k in init), "step 0 holds the initial weights"
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def test_figures(run_dir: Path) -> None:
+    run = R.load_run(run_dir)
+    x, y = R.evaluation_images(run.config, 4)
+    land = R.compute(R.plan(run, images=4), x, y, grid=3)
+    s, p = land.slice, land.path_plane
+    assert s is not None and p is not None and land.line is not None
+    fig = make_weight_contour_figure(s.alphas, s.betas, s.loss, path_x=p.xs, path_y=p.ys, path_steps=p.steps)
+    names = [t.name for t in fig.data]
+    assert "training path" in names and "current weights" in names
+    assert make_weight_surface_figure(s.alphas, s.betas, s.loss).data[0].type == "surface"
+    assert len(make_weight_line_figure(land.line.alphas, land.line.loss, land.line.accuracy).data) == 2
+    with pytest.raises(W.LossvizInputError):
+        make_weight_contour_figure(s.alphas, s.betas, s.loss[:2])
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def test_cli_json_contract(run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = cli_main(["landscape", str(run_dir), "--grid", "5", "--images", "6", "--seed", "2", "--span", "0.5",
+                   "--json", "--out", str(tmp_path / "out")])  # fmt: skip
+    assert rc == 0
+    res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    for key in ("alphas", "betas", "loss", "directions", "images_file", "seconds"):
+        assert key in res
+    assert res["alphas"][2] == 0 and res["betas"][2] == 0 and res["alphas"][-1] == 0.5
+    # recompute one off-diagonal point independently from the two files
+    from safetensors.torch import load_file
+
+    tensors = load_file(res["directions"])
+    x, y = torch.load(res["images_file"], weights_only=True)
+    assert x.shape == (6, 3, 32, 32) and y.shape == (6,)
+    model = build_model(False)
+    names = list(model.state_dict())
+    assert {f"x.{n}" for n in names} | {f"y.{n}" for n in names} <= set(tensors)
+    state = torch.load(run_dir / "model.pt", weights_only=True)
+    i, j = 0, 3  # row 0 follows betas[0], column 3 follows alphas[3]
+    a, b = res["alphas"][j], res["betas"][i]
+    model.load_state_dict({n: state[n] + a * tensors[f"x.{n}"] + b * tensors[f"y.{n}"] for n in names})
+    with torch.no_grad():
+        expected = float(torch.nn.functional.cross_entropy(model.eval()(x), y))
+    assert res["loss"][i][j] == pytest.approx(expected, abs=1e-5)
+    assert res["loss"][j][i] != pytest.approx(expected, abs=1e-5), "rows follow betas, not alphas"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--grid", "99"], ["--images", "0"], ["--span", "-1"], ["--plane", "sideways"]],
+)
+def test_cli_bad_input_exits_2_with_one_error_line(
+    run_dir: Path, args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    try:
+        rc = cli_main(["landscape", str(run_dir), *args])
+    except SystemExit as exc:
+        rc = exc.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and err[0].startswith("error: ")
+
+
+def test_cli_missing_run_and_no_weights(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["landscape", str(tmp_path / "nope")]) == 2
+    run = make_run(tmp_path)
+    (run / "model.pt").unlink()
+    shutil.rmtree(run / "snapshots")
+    assert cli_main(["landscape", str(run)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(e.startswith("error: ") for e in err) and "no saved weights" in err[1]
+
+
+def test_live_run_uses_its_latest_snapshot(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    run_dir = make_run(tmp_path, status="running")
+    (run_dir / "summary.json").write_text(
+        json.dumps(
+            {"status": "running", "pid": os.getpid(), "host": socket.gethostname(), "updated": time.time()}
+        )
+    )
+    (run_dir / "model.pt").unlink()
+    run = R.load_run(run_dir)
+    assert run.live and run.centre_step == list_snapshot_files(run_dir)[-1][0]
+    land = R.plan(run)
+    assert land.path_random is not None and land.path_random.xs[-1] == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.slow
+def test_torchrun_two_gloo_ranks_give_the_same_slice(run_dir: Path, tmp_path: Path) -> None:
+    args = [str(run_dir), "--grid", "5", "--images", "4", "--json", "--no-line"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    single = subprocess.run(
+        [sys.executable, "-m", "lossviz", "landscape", *args, "--out", str(tmp_path / "a")],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=300,
+    )  # fmt: skip
+    assert single.returncode == 0, single.stderr
+    multi = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+         "-m", "lossviz", "landscape", *args, "--out", str(tmp_path / "b")],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=300,
+    )  # fmt: skip
+    assert multi.returncode == 0, multi.stderr
+    one = json.loads(single.stdout.strip().splitlines()[-1])
+    lines = [ln for ln in multi.stdout.strip().splitlines() if ln.startswith("{")]
+    assert len(lines) == 1, "only rank 0 prints"
+    two = json.loads(lines[0])
+    assert two["world_size"] == 2 and one["world_size"] == 1
+    np.testing.assert_allclose(np.array(two["loss"]), np.array(one["loss"]), rtol=1e-5, atol=1e-6)
