@@ -112,3 +112,13 @@ def test_the_mo_file_when_present_agrees_with_the_po(tmp_path: Path) -> None:
     source = _catalog("zh")
     if mo.stat().st_mtime >= po_path("zh").stat().st_mtime:
         assert {m.id for m in compiled if m.id} == {m.id for m in source if m.id and m.string}
+
+
+@pytest.mark.parametrize("lang", sorted(LOCALES))
+def test_the_catalog_passes_pybabel_compile_checks(lang: str) -> None:
+    """`pybabel compile` (make run / make test) refuses a catalog its checkers flag, e.g. a msgid
+    where "{pct}% of" reads as a %-format: every entry must pass them."""
+    catalog = _catalog(lang)
+    problems = [(m.id[:60], [str(e) for e in errs]) for m, errs in catalog.check() if errs]
+    assert not problems, problems
+    assert not [m.id[:60] for m in catalog if m.id and m.python_format], "ids use {named} placeholders, never %"

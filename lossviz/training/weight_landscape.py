@@ -659,11 +659,11 @@ def why_random_plane_note(n_params: int, random_capture: float, pca_capture: flo
     params = {
         "n": f"{n_params:,}",
         "overlap": f"{1 / math.sqrt(max(1, n_params)):.4f}",
-        "random": f"{100 * random_capture:.2f}",
+        "random": f"{100 * random_capture:.2f}%",
     }
     if pca_capture is None:
         return ("wl.why_random", params)
-    return ("wl.why_random_pca", {**params, "pca": f"{100 * pca_capture:.0f}"})
+    return ("wl.why_random_pca", {**params, "pca": f"{100 * pca_capture:.0f}%"})
 
 
 # ----------------------------------------------------------------------------- background job

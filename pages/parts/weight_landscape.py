@@ -52,8 +52,8 @@ def _labels(lang: str, land: object | None) -> dict[str, str]:
     out["x"], out["y"], out["alpha"] = tr("wl.axis_x", lang), tr("wl.axis_y", lang), tr("wl.axis_alpha", lang)
     pca = getattr(land, "path_pca", None)
     if getattr(land, "plane", "") == "pca" and pca is not None and pca.explained:
-        out["x"] = tr("wl.axis_pc1", lang, pct=100 * pca.explained[0])
-        out["y"] = tr("wl.axis_pc2", lang, pct=100 * pca.explained[1])
+        out["x"] = tr("wl.axis_pc1", lang, pct=f"{100 * pca.explained[0]:.0f}%")
+        out["y"] = tr("wl.axis_pc2", lang, pct=f"{100 * pca.explained[1]:.0f}%")
     return out
 
 
