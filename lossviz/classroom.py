@@ -47,6 +47,27 @@ def present_from(value: object) -> bool:
     return str(value or "").strip().lower()[:8] in _TRUE
 
 
+#: Narrowest a column may get before it wraps onto the next line (px): controls, and rows of charts.
+CONTROL_MIN_PX = 170
+CHART_MIN_PX = 430
+
+
+def layout_css() -> str:
+    """CSS for every page: a row of columns wraps instead of squeezing its contents. A control column
+    never gets narrower than CONTROL_MIN_PX (so a select box shows its value, not "mear"), and a chart
+    column (inside a container keyed ``lv_charts*``) never narrower than CHART_MIN_PX: at a laptop's
+    1024 px two charts stack instead of shrinking to slivers."""
+    return f"""
+<style>
+  [data-testid="stMain"] [data-testid="stHorizontalBlock"] {{ flex-wrap: wrap; row-gap: 0.5rem; }}
+  [data-testid="stMain"] [data-testid="stColumn"] {{ min-width: min({CONTROL_MIN_PX}px, 100%); }}
+  [data-testid="stMain"] [class*="st-key-lv_charts"] [data-testid="stColumn"] {{
+    min-width: min({CHART_MIN_PX}px, 100%); }}
+  .katex-display {{ overflow-x: auto; overflow-y: hidden; }}
+</style>
+"""
+
+
 def presentation_css() -> str:
     """CSS for presentation mode: larger body text and widgets, less chrome."""
     return f"""
@@ -140,6 +161,7 @@ __all__ = [
     "contrast_ratio",
     "for_projector",
     "present_from",
+    "layout_css",
     "presentation_css",
     "qr_png",
     "share_link",

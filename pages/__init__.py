@@ -18,7 +18,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from lossviz import LossvizInputError
 from lossviz import session as K
-from lossviz.classroom import for_projector, present_from, presentation_css, qr_png, share_link
+from lossviz.classroom import for_projector, layout_css, present_from, presentation_css, qr_png, share_link
 from lossviz.explore import Example
 from lossviz.i18n import LANGS, lang_from, render, tr
 
@@ -100,6 +100,7 @@ def page_chrome(prefix: str) -> str:
     """Every page's sidebar controls: the language switch, presentation mode, the share box; returns the language."""
     lang = language_ui(prefix)
     classroom_ui(prefix)
+    st.markdown(layout_css(), unsafe_allow_html=True)
     return lang
 
 

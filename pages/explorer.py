@@ -209,7 +209,7 @@ def results(ex: xp.Example) -> None:
 
 
 def charts(r: LossResult, means: str) -> None:
-    c1, c2 = st.columns(2)
+    c1, c2 = st.container(key="lv_charts_explorer").columns(2)
     chart(c1, xp.make_loss_figure(r.per_element, lang=L()), key=W + "fig_loss")
     c1.caption(tr("explorer.none_caption", L(), means=means))
     names = list(r.grads)

@@ -197,7 +197,7 @@ grid = (ex, xk, yk, xr, yr, res, lr, steps)
 with tabs[0]:
     if tabs[0].open is not False:
         st.caption(tr("landscape.surface_caption", L, steps=path.taken, lr=f"{lr:g}", auto=auto))
-        left, right = st.columns(2)
+        left, right = st.container(key="lv_charts_surface").columns(2)
         chart(left, _fig("contour", *grid, bool(view[K.LANDSCAPE_ARROWS]), lang=L), key="ls_fig_contour")
         chart(right, _fig("3d", *grid, lang=L), key="ls_fig_3d")
         st.caption(tr("landscape.grid_caption", L, n=surface.resolution, method=surface.method,
@@ -208,7 +208,7 @@ with tabs[1]:
         getattr(st, ls.VERDICT_LEVEL[path.status])(tr("landscape.verdict", L, lr=f"{lr:g}", auto=auto,
                                                        message=path.message))
         st.caption(tr("landscape.descent_caption", L))
-        left, right = st.columns([1.2, 1])
+        left, right = st.container(key="lv_charts_descent").columns([1.2, 1])
         chart(left, _fig("anim", *grid, lang=L), key="ls_fig_anim")
         chart(right, ls.make_descent_loss_figure(path, lang=L), key="ls_fig_steps")
 

@@ -77,10 +77,10 @@ def show_example(ex: Example, key: str, lang: str) -> None:
         return
     for w in r.warnings:
         st.warning(render(w, lang), icon="⚠️")
-    c1, c2, c3 = st.columns([1, 2, 2])
     label = "explorer.loss_value" if r.is_scalar else "explorer.loss_sum"
-    c1.metric(tr(label, lang, reduction=r.reduction, n=r.output.numel()), f"{r.value:.6g}")
-    c1.caption(f"nn.{r.spec.cls.__name__}(reduction='{r.reduction}')")
+    st.metric(tr(label, lang, reduction=r.reduction, n=r.output.numel()), f"{r.value:.6g}")
+    st.caption(f"nn.{r.spec.cls.__name__}(reduction='{r.reduction}')")
+    c2, c3 = st.container(key="lv_charts_lesson").columns(2)
     chart(c2, make_loss_figure(r.per_element, lang=lang), key=f"{W}loss_{key}")
     name = next(iter(r.grads))
     chart(c3, make_grad_figure(r.grads[name], name=name, lang=lang), key=f"{W}grad_{key}")
