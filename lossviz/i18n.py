@@ -50,7 +50,8 @@ TEXT: dict[str, dict[str, str]] = {
         "explorer.tab_tensors": "Tensors the loss saw",
         "explorer.code_caption": "Run it: the printed loss and gradient are the ones on this page.",
         "explorer.no_derivation": "No hand derivation for {loss} yet: the formula above and the PyTorch code show it.",
-        "explorer.by_hand": "By hand: {hand}; torch.nn.{cls}: {torch} (largest difference {diff}) {mark}",
+        "explorer.by_hand": "By hand: {hand}; {cls}: {torch} (largest difference {diff}) {mark}",
+        "explorer.by_hand_unsure": "By hand: {hand}; {cls}: {torch}. {reason}.",
         "explorer.switched": "Your numbers do not fit {loss} ({why}), so an example for it was loaded.",
         "explorer.tensor_help": "{doc}. Numbers separated by commas, spaces or new lines; [[...], [...]] for rows.",
         "explorer.param_help": "{doc}. Valid: {range}. Default: {default}.",
@@ -63,6 +64,7 @@ TEXT: dict[str, dict[str, str]] = {
         "explorer.crash": "lossviz could not evaluate this example ({exc}); change the input or the loss and try again.",
         "explorer.tensor_line": "**{name}** · shape {shape} · {dtype}",
         "fig.loss_title": "loss per element",
+        "fig.nonfinite": "{n} value(s) not finite (∞ or NaN): hatched bars at the axis edge",
         "fig.grad_title": "gradient ∂L/∂{name}",
         "fig.loss": "loss",
         "fig.element": "element",
@@ -153,7 +155,8 @@ TEXT: dict[str, dict[str, str]] = {
         "explorer.tab_tensors": "损失函数实际收到的张量",
         "explorer.code_caption": "运行这段代码：打印出的损失和梯度与本页一致。",
         "explorer.no_derivation": "{loss} 暂无手工推导：请参考上面的公式和 PyTorch 代码。",
-        "explorer.by_hand": "手工计算：{hand}；torch.nn.{cls}：{torch}（最大差异 {diff}）{mark}",
+        "explorer.by_hand": "手工计算：{hand}；{cls}：{torch}（最大差异 {diff}）{mark}",
+        "explorer.by_hand_unsure": "手工计算：{hand}；{cls}：{torch}。{reason}。",
         "explorer.switched": "你的数据不适用于 {loss}（{why}），已为它载入一个示例。",
         "explorer.tensor_help": "{doc}。数字之间用逗号、空格或换行分隔；多行用 [[...], [...]]。",
         "explorer.param_help": "{doc}。取值范围：{range}。默认值：{default}。",
@@ -166,6 +169,7 @@ TEXT: dict[str, dict[str, str]] = {
         "explorer.crash": "lossviz 无法计算这个示例（{exc}）；请修改输入或换一个损失函数再试。",
         "explorer.tensor_line": "**{name}** · 形状 {shape} · {dtype}",
         "fig.loss_title": "每个元素的损失",
+        "fig.nonfinite": "有 {n} 个值不是有限数（∞ 或 NaN）：在坐标轴边缘画成带斜线的柱子",
         "fig.grad_title": "梯度 ∂L/∂{name}",
         "fig.loss": "损失",
         "fig.element": "元素",
@@ -461,6 +465,77 @@ PHRASES_ZH: dict[str, str] = {
         "标签为 0 时，无论输入是什么，损失都是 log 2，模型什么也学不到。",
     "Label 0 makes the loss max(0, margin), whatever the inputs.":
         "标签为 0 时，无论输入如何，损失都是 max(0, margin)。",
+
+    # ---- issue 9: new catalog entries (torchvision detection losses, TripletMarginWithDistanceLoss)
+    "(N, 4) or (4): x1, y1, x2, y2 with x2 ≥ x1 and y2 ≥ y1": "形状为 (N, 4) 或 (4)：x1, y1, x2, y2，且 x2 ≥ x1、y2 ≥ y1",
+    "(N, D), or (D) for the pairwise distance": "形状为 (N, D)；用成对距离时也可以是 (D)",
+    "0 or 1 as floats, the inputs' shape": "0 或 1（浮点数），形状与 inputs 相同",
+    "label y (0 or 1)": "标签 y（0 或 1）",
+    "one loss per box": "每个框一个损失",
+    "predicted boxes (x1, y1, x2, y2)": "预测框 (x1, y1, x2, y2)",
+    "target boxes (x1, y1, x2, y2)": "目标框 (x1, y1, x2, y2)",
+    "the shape of boxes1": "与 boxes1 形状相同",
+    "added to divisions to keep them finite": "加在除数上、保证结果有限的小量",
+    "focusing exponent of (1 - p_t); 0 gives plain (alpha-weighted) BCE": "(1 - p_t) 的聚焦指数；取 0 即普通的（按 alpha 加权的）BCE",
+    "the distance d: pairwise L2 (torch's default) or 1 - cosine similarity": "距离 d：成对 L2 距离（torch 的默认值）或 1 - 余弦相似度",
+    "weight of the positive class (in [0, 1]); -1 switches it off": "正类的权重（在 [0, 1] 之间）；取 -1 表示不加权",
+    # derivation steps of the new entries
+    "binary cross-entropy": "二元交叉熵",
+    "probability of the true label": "真实标签的概率",
+    "focus on the hard examples": "聚焦困难样本",
+    "easy examples (p_t near 1) are scaled down the most": "简单样本（p_t 接近 1）被缩小得最多",
+    "weigh the classes": "按类别加权",
+    "intersection": "交集",
+    "IoU": "IoU（交并比）",
+    "union": "并集",
+    "0 whenever the boxes do not overlap, wherever they are": "只要两个框不重叠，无论在哪里都是 0",
+    "smallest enclosing box": "最小外接框",
+    "GIoU loss": "GIoU 损失",
+    "the empty share of C still has a gradient": "C 中空着的部分仍然有梯度",
+    "enclosing box's diagonal²": "外接框对角线长度的平方",
+    "centre distance²": "中心距离的平方",
+    "DIoU loss": "DIoU 损失",
+    "aspect-ratio difference": "宽高比差异",
+    "its weight": "它的权重",
+    "treated as a constant by the gradient (torch.no_grad)": "求梯度时当作常数（torch.no_grad）",
+    "CIoU loss": "CIoU 损失",
+    # warnings: odd but legal input (torch computes it, lossviz says what is odd)
+    "target has the input's shape, so it is read as class probabilities, but it holds values "
+    "outside [0, 1]. PyTorch computes with them anyway (the loss can then be negative); "
+    "probabilities are normally in [0, 1] with rows summing to 1.":
+        "target 与输入形状相同，因此被当作类别概率，但其中有 [0, 1] 之外的值。PyTorch 照样计算（损失可能变成负数）；"
+        "概率通常在 [0, 1] 之间，每行之和为 1。",
+    "target has values outside [0, 1]. PyTorch computes with them anyway (the loss can then be "
+    "negative and has no minimum); labels are 0 or 1, soft labels in between.":
+        "target 中有 [0, 1] 之外的值。PyTorch 照样计算（损失可能为负，而且没有最小值）；标签应为 0 或 1，软标签介于两者之间。",
+    "target has negative values. PyTorch computes with them, but the log of a negative probability is "
+    "NaN: the target must be probabilities (≥ 0), or turn on log_target if you are giving "
+    "log-probabilities.":
+        "target 中有负值。PyTorch 照样计算，但负概率的对数是 NaN：target 必须是概率（≥ 0）；如果给的是对数概率，请开启 log_target。",
+    "target has negative values. PyTorch computes with them, but a count is ≥ 0, so the loss has "
+    "no meaning as a Poisson likelihood there.":
+        "target 中有负值。PyTorch 照样计算，但计数应 ≥ 0，这些位置的损失没有泊松似然的意义。",
+    "with log_input off the input is the rate λ itself, which should be ≥ 0; PyTorch computes "
+    "log(λ + eps) anyway, which is NaN for a negative rate. Turn log_input on if you are giving log-rates.":
+        "关闭 log_input 时输入就是速率 λ 本身，应当 ≥ 0；PyTorch 照样计算 log(λ + eps)，速率为负时结果是 NaN。"
+        "如果给的是对数速率，请开启 log_input。",
+    "eps is not positive, so a rate of 0 gives log(0) = -inf; eps is meant as a small positive number.":
+        "eps 不是正数，速率为 0 时会得到 log(0) = -inf；eps 应是一个小的正数。",
+    "eps is negative; PyTorch adds it to every difference anyway. It is meant as a small positive "
+    "number that keeps the distance's gradient finite.":
+        "eps 是负数；PyTorch 照样把它加到每个差值上。它本应是一个小的正数，用来保证距离的梯度有限。",
+    "targets should be 0 or 1 (is the object there?); torchvision computes with other values, "
+    "but then the loss can be negative and has no minimum.":
+        "targets 应为 0 或 1（目标是否存在）；torchvision 也会用其他值计算，但损失可能为负，而且没有最小值。",
+    "gamma is negative, so (1 - p_t)^gamma grows as examples get easier: the opposite of focusing "
+    "on hard examples (and a perfect prediction gives 0^gamma = inf).":
+        "gamma 是负数，(1 - p_t)^gamma 会随样本变简单而变大：与聚焦困难样本正好相反（完全正确的预测会得到 0^gamma = inf）。",
+    "an input length is 0: that sequence has no frames, so no alignment fits a non-empty target "
+    "and its loss is inf. PyTorch computes it anyway; input lengths normally run from 1 to T.":
+        "有一个输入长度为 0：该序列没有任何帧，非空目标找不到任何对齐方式，损失为 inf。PyTorch 照样计算；输入长度通常在 1 到 T 之间。",
+    "eps is not positive; it keeps the divisions by the union and the enclosing box finite when "
+    "a box has no area.":
+        "eps 不是正数；当某个框面积为 0 时，它用来保证除以并集和外接框面积的结果有限。",
 }
 
 # (pattern, Chinese template, groups that are phrases themselves and get translated too)
@@ -506,6 +581,58 @@ _PATTERNS_ZH: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = tuple(
         (r"The link's (?P<slot>\w+) is over (?P<n>\d+) characters; using an example instead\.",
          "链接里的 {slot} 超过 {n} 个字符，改用一个示例。", ()),
         (r"(?P<loss>\w+) has no parameter (?P<p>'.*'); ignored it\.", "{loss} 没有参数 {p}，已忽略。", ()),
+
+        # issue 9: odd-but-legal input, honest checks
+        (r"label_smoothing is (?P<v>\S+); PyTorch computes with a negative value, which sharpens the target "
+         r"beyond one-hot instead of smoothing it\. Use a value in \[0, 1\]\.",
+         "label_smoothing 为 {v}；PyTorch 照样用负值计算，这会让目标比 one-hot 更尖锐，而不是更平滑。请使用 [0, 1] 之间的值。", ()),
+        (r'p is (?P<v>\S+); below 1 the p-"norm" is not a distance \(no triangle inequality\)\. PyTorch '
+         r"computes with it anyway; the usual choices are 1 and 2\.",
+         "p 为 {v}；p 小于 1 时 p-“范数”不是距离（不满足三角不等式）。PyTorch 照样计算；常用的取值是 1 和 2。", ()),
+        (r"target has shape (?P<st>\(.*?\)) but input has shape (?P<si>\(.*?\)); PyTorch broadcasts them to "
+         r"(?P<out>\(.*?\)), reusing target values\. Check that this pairing is meant\.",
+         "target 的形状是 {st}，而 input 的形状是 {si}；PyTorch 会把它们广播成 {out}，重复使用 target 的值。请确认这种配对是你想要的。", ()),
+        (r"eps is (?P<v>\S+); the variance is clamped to at least eps, so a zero variance now gives "
+         r"log\(0\) = -inf\. eps is meant as a small positive number\.",
+         "eps 为 {v}；方差最小被截断为 eps，所以方差为 0 时会得到 log(0) = -inf。eps 应是一个小的正数。", ()),
+        (r"margin is (?P<v>\S+), outside \[-1, 1\] where a cosine lives\. PyTorch computes with it: no "
+         r"dissimilar pair can ever reach it, so they never contribute\.",
+         "margin 为 {v}，超出了余弦值所在的 [-1, 1]。PyTorch 照样计算：没有任何不相似对能达到它，所以它们从不贡献损失。", ()),
+        (r"margin is (?P<v>\S+), outside \[-1, 1\] where a cosine lives\. PyTorch computes with it: every "
+         r"dissimilar pair is always above it, so they always contribute\.",
+         "margin 为 {v}，超出了余弦值所在的 [-1, 1]。PyTorch 照样计算：每个不相似对都总在它之上，所以它们总会贡献损失。", ()),
+        (r"target has shape (?P<st>\(.*?\)) but there are (?P<n>\d+) pair\(s\) of vectors; PyTorch broadcasts "
+         r"them, reusing labels or pairs\. Give one label per pair\.",
+         "target 的形状是 {st}，但共有 {n} 对向量；PyTorch 会广播，重复使用标签或向量对。请每对给一个标签。", ()),
+        (r'targets contain the blank index (?P<b>\d+)\. PyTorch computes anyway, but the blank means "no label" '
+         r"and may not appear in the targets, so this loss does not measure the sequence you meant: use "
+         r"another class index, or set blank to an index the targets do not use\.",
+         "targets 中出现了空白标签 {b}。PyTorch 照样计算，但空白表示“没有标签”，不应出现在目标里，所以这个损失衡量的"
+         "并不是你想要的序列：请换一个类别下标，或把 blank 设为目标中没有用到的下标。", ()),
+        (r"box (?P<i>\d+) of (?P<name>\w+) is (?P<box>\(.*?\)), with x2 < x1 or y2 < y1: it is turned inside "
+         r"out\. torchvision computes with it anyway, but its width or height is negative, so its area, "
+         r"the IoU and the loss mean nothing\. Boxes are \(x1, y1, x2, y2\): the top-left corner, then the "
+         r"bottom-right one, with x2 ≥ x1 and y2 ≥ y1\.",
+         "{name} 的第 {i} 个框是 {box}，x2 < x1 或 y2 < y1：这个框是“翻过来”的。torchvision 照样计算，但它的宽或高为负，"
+         "所以面积、IoU 和损失都没有意义。框的格式是 (x1, y1, x2, y2)：先左上角，再右下角，且 x2 ≥ x1、y2 ≥ y1。", ()),
+        (r"(?P<p>\w+) has values below (?P<low>\S+) \((?P<found>.*?)\)\. PyTorch computes with them: a negative "
+         r"weight turns that part's loss into a reward, so minimising pushes its prediction away from the "
+         r"target \(its gradient changes sign\), and where 'mean' divides by the sum of the weights that sum "
+         r"can be zero or negative \(the loss then becomes inf, NaN or flips sign\)\.",
+         "{p} 中有小于 {low} 的值（{found}）。PyTorch 照样计算：负权重会把那部分的损失变成“奖励”，最小化时会把预测"
+         "推离目标（梯度变号）；而 'mean' 要除以权重之和，这个和可能为 0 或负数（损失随之变成 inf、NaN 或变号）。", ()),
+        (r"float32 overflow: the exact loss is about (?P<v>\S+) \(largest element (?P<b>\S+)\), beyond "
+         r"float32's largest number \((?P<max>\S+)\), so PyTorch, computing in float32 like the explorer, gives "
+         r"inf \(or NaN where inf meets inf\)\. Scale the inputs down to see a finite loss\.",
+         "float32 溢出：精确的损失约为 {v}（最大的元素 {b}），超过了 float32 能表示的最大数（{max}），所以像探索页一样"
+         "用 float32 计算的 PyTorch 给出 inf（inf 与 inf 相遇处为 NaN）。把输入缩小就能看到有限的损失。", ()),
+        (r"No agreement to claim: by hand \(in float64\) the loss is (?P<v>\S+), but torch computes in float32, "
+         r"whose largest number is (?P<max>\S+), so an intermediate value overflowed and torch gives (?P<got>\S+)",
+         "无法声称一致：手工（float64）计算的损失是 {v}，但 torch 用 float32 计算，其最大数为 {max}，中间结果溢出，"
+         "torch 给出 {got}", ()),
+        (r"No agreement to claim: the loss is not finite even by hand \((?P<got>\S+)\), so there is no number "
+         r"to compare", "无法声称一致：即使手工计算，损失也不是有限值（{got}），没有可比较的数", ()),
+        (r"The hand computation and torch differ by (?P<d>\S+)", "手工计算与 torch 相差 {d}", ()),
     )
 )
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 # Families register their specs on import; this order is the catalog's order.
 # isort: off
-from lossviz.losses import regression, classification, probabilistic, margin, sequence  # noqa: F401
+from lossviz.losses import regression, classification, probabilistic, margin, sequence, detection  # noqa: F401
 # isort: on
 from lossviz.losses.checks import REDUCTION_DOC, Broadcast
 from lossviz.losses.evaluate import (
