@@ -232,15 +232,12 @@ def derivation(r: LossResult) -> None:
         st.markdown(f"**{i}. {title}**" + (f" — {note}" if note else ""))
         st.latex(step.latex)
         st.code(format_tensor(step.value.to(torch.float32), digits=5, pretty=True), language=None)
-    a = xp.agreement(d, r)
-    name = r.spec.torch_name
-    cls = "torch." + name if name.startswith("nn.") else name
+    a, name = xp.agreement(d, r), r.spec.torch_name
+    kw = {"hand": f"{d.value:.6g}", "cls": ("torch." if name.startswith("nn.") else "") + name, "torch": f"{r.value:.6g}"}
     if a.agrees:  # a tick only when both sides are finite and agree
-        st.success(tr("explorer.by_hand", L(), hand=f"{d.value:.6g}", cls=cls, torch=f"{r.value:.6g}",
-                      diff=f"{a.diff:.1e}", mark="✓"), icon="🧮")
+        st.success(tr("explorer.by_hand", L(), diff=f"{a.diff:.1e}", mark="✓", **kw), icon="🧮")
     else:
-        st.warning(tr("explorer.by_hand_unsure", L(), hand=f"{d.value:.6g}", cls=cls, torch=f"{r.value:.6g}",
-                      reason=tr_phrase(a.reason, L())), icon="🧮")
+        st.warning(tr("explorer.by_hand_unsure", L(), reason=tr_phrase(a.reason, L()), **kw), icon="🧮")
 
 
 # --------------------------------------------------------------------------- page

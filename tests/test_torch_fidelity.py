@@ -620,7 +620,7 @@ def test_mse_overflow_is_not_called_agreement() -> None:
     r = evaluate_text("MSELoss", {"input": "1e30, 2, 3", "target": "1., 2., 3."})
     assert math.isinf(r.value)
     assert any("float32 overflow" in w for w in r.warnings), r.warnings
-    a = agreement(r, explain(r))
+    a = agreement(explain(r), r)
     assert not a.agrees and a.status == "overflow"
     assert "float32" in a.reason and "3.33333e+59" in a.reason
     fig = make_loss_figure(r.per_element)
@@ -632,7 +632,7 @@ def test_mse_overflow_is_not_called_agreement() -> None:
 
 def test_finite_agreement_still_ticks() -> None:
     r = evaluate_text("MSELoss", {"input": "1, 2, 3", "target": "1., 2., 5."})
-    a = agreement(r, explain(r))
+    a = agreement(explain(r), r)
     assert a.agrees and a.diff is not None and a.diff < 1e-6
 
 
