@@ -31,6 +31,12 @@ class Broadcast(str):
     for every reader; code asks ``isinstance(w, Broadcast)`` instead of searching the text)."""
 
 
+class Misfit(str):
+    """A warning that values lie outside what the loss reads (probabilities outside [0, 1], a negative
+    count): torch computes, so lossviz does too, but an example switched to this loss should not keep
+    such numbers (``Example.with_loss`` asks the type, like ``Broadcast``)."""
+
+
 def _need_float(loss: str, slot: str, t: Tensor, torch_says: str, fix: str) -> Tensor:
     """Refuse an integer ``slot`` where torch refuses it, quoting torch and giving the fix."""
     if t.is_floating_point():

@@ -10,6 +10,7 @@ from torch import nn
 
 from lossviz.errors import LossvizInputError
 from lossviz.losses.checks import (
+    Misfit,
     _as_float,
     _check_index_target,
     _class_dim_info,
@@ -79,11 +80,11 @@ def _check_ce(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tensor
             f"{_index_target_shape(x)}) instead",
         )
         if ((y < 0) | (y > 1)).any():
-            w.append(
+            w.append(Misfit(
                 "target has the input's shape, so it is read as class probabilities, but it holds values "
                 "outside [0, 1]. PyTorch computes with them anyway (the loss can then be negative); "
                 "probabilities are normally in [0, 1] with rows summing to 1."
-            )
+            ))
         else:
             s = y.sum(dim=cdim)
             if not torch.allclose(s, torch.ones_like(s), atol=1e-3):
@@ -308,10 +309,10 @@ def _check_bcel(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tens
                     "write the labels with decimals (1., 0.), as floats of the input's shape")
     _need_same(loss, "input", x, "target", y)
     if ((y < 0) | (y > 1)).any():
-        w.append(
+        w.append(Misfit(
             "target has values outside [0, 1]. PyTorch computes with them anyway (the loss can then be "
             "negative and has no minimum); labels are 0 or 1, soft labels in between."
-        )
+        ))
     _weight_broadcast(loss, p, "weight", x)
     pw = p.get("pos_weight")
     if pw is not None:

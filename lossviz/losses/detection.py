@@ -23,7 +23,7 @@ import torchvision.ops as tvops
 from torch import nn
 
 from lossviz.errors import LossvizInputError
-from lossviz.losses.checks import _need_float, _need_same, _rand, _same_or_broadcast, _shape
+from lossviz.losses.checks import Misfit, _need_float, _need_same, _rand, _same_or_broadcast, _shape
 from lossviz.losses.derivations import derive_ciou, derive_diou, derive_focal, derive_giou
 from lossviz.losses.registry import LossSpec, ParamSpec, Tensor, TensorSlot, register_loss
 
@@ -67,8 +67,8 @@ def _check_focal(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Ten
             "class), or -1 to switch the weighting off; choose one of those"
         )
     if ((y < 0) | (y > 1)).any():
-        w.append("targets should be 0 or 1 (is the object there?); torchvision computes with other values, "
-                 "but then the loss can be negative and has no minimum.")
+        w.append(Misfit("targets should be 0 or 1 (is the object there?); torchvision computes with other "
+                        "values, but then the loss can be negative and has no minimum."))
     if float(p.get("gamma", 2.0)) < 0:
         w.append("gamma is negative, so (1 - p_t)^gamma grows as examples get easier: the opposite of focusing "
                  "on hard examples (and a perfect prediction gives 0^gamma = inf).")

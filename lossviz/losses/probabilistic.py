@@ -9,6 +9,7 @@ from torch import nn
 
 from lossviz.errors import LossvizInputError
 from lossviz.losses.checks import (
+    Misfit,
     _as_float,
     _rand,
     _same_or_broadcast,
@@ -36,11 +37,11 @@ def _check_kl(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tensor
         if (y > 1e-6).any():
             w.append("log_target is on, so target should be log-probabilities (≤ 0), but it has positive values.")
     elif (y < 0).any():
-        w.append(
+        w.append(Misfit(
             "target has negative values. PyTorch computes with them, but the log of a negative probability is "
             "NaN: the target must be probabilities (≥ 0), or turn on log_target if you are giving "
             "log-probabilities."
-        )
+        ))
     if (x > 1e-6).any():
         w.append(
             "KLDivLoss expects its input as log-probabilities (all ≤ 0), but it has positive values: apply "
@@ -104,8 +105,8 @@ def _check_poisson(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, T
     y = _as_float(t["target"])
     _same_or_broadcast(loss, "input", x, "target", y, w)
     if (y < 0).any():
-        w.append("target has negative values. PyTorch computes with them, but a count is ≥ 0, so the loss has "
-                 "no meaning as a Poisson likelihood there.")
+        w.append(Misfit("target has negative values. PyTorch computes with them, but a count is ≥ 0, so the loss "
+                        "has no meaning as a Poisson likelihood there."))
     if not p.get("log_input", True) and (x < 0).any():
         w.append(
             "with log_input off the input is the rate λ itself, which should be ≥ 0; PyTorch computes "
