@@ -1,6 +1,7 @@
 """Benchmark: a 201x201 loss surface for every catalog loss, batched engine vs a naive loop.
 
-For each loss (its landscape example and default pair of varied elements, plus
+For each loss in the catalog (the torchvision detection losses and TripletMarginWithDistanceLoss
+included: it iterates ``list_losses()``; its landscape example and default pair of varied elements, plus
 CrossEntropyLoss with 10 classes on a batch of 8), it times ``compute_surface``
 end to end (median of several runs) and a naive per-point loop (build the
 tensors, call the ``torch.nn`` module, ``backward``) on a sample of points,
@@ -57,6 +58,7 @@ ELEMENTWISE = {
     "PoissonNLLLoss",
     "GaussianNLLLoss",
     "MarginRankingLoss",
+    "sigmoid_focal_loss",
 }
 
 

@@ -184,7 +184,7 @@ def results(ex: xp.Example) -> None:
     label = (tr("explorer.loss_value", L(), reduction=r.reduction) if r.is_scalar
              else tr("explorer.loss_sum", L(), n=r.output.numel()))
     c1.metric(label, f"{r.value:.6g}")
-    c1.caption(f"nn.{r.spec.cls.__name__}(reduction='{r.reduction}')")
+    c1.caption(f"{r.spec.torch_name}(reduction='{r.reduction}')")
     means = tr_phrase(r.spec.per_element_means, L())
     with c2:
         st.markdown(tr("explorer.per_element", L(), means=means, reduction=r.reduction,
@@ -229,9 +229,12 @@ def derivation(r: LossResult) -> None:
         st.markdown(f"**{i}. {title}**" + (f" — {note}" if note else ""))
         st.latex(step.latex)
         st.code(format_tensor(step.value.to(torch.float32), digits=5, pretty=True), language=None)
-    diff, ok = xp.agreement(d, r)
-    st.success(tr("explorer.by_hand", L(), hand=f"{d.value:.6g}", cls=r.spec.cls.__name__, torch=f"{r.value:.6g}",
-                  diff=f"{diff:.1e}", mark="✓" if ok else "✗"), icon="🧮")
+    a, name = xp.agreement(d, r), r.spec.torch_name
+    kw = {"hand": f"{d.value:.6g}", "cls": ("torch." if name.startswith("nn.") else "") + name, "torch": f"{r.value:.6g}"}
+    if a.agrees:  # a tick only when both sides are finite and agree
+        st.success(tr("explorer.by_hand", L(), diff=f"{a.diff:.1e}", mark="✓", **kw), icon="🧮")
+    else:
+        st.warning(tr("explorer.by_hand_unsure", L(), reason=tr_phrase(a.reason, L()), **kw), icon="🧮")
 
 
 # --------------------------------------------------------------------------- page

@@ -184,10 +184,11 @@ def test_agreement_of_a_derivation_with_torch() -> None:
     r = Example("MSELoss", "mean", texts={"input": "1, 2, 3", "target": "1, 2, 5"}).evaluate()
     d = explain(r)
     assert d is not None
-    diff, ok = agreement(d, r)
-    assert ok and diff < 1e-6
+    a = agreement(d, r)
+    assert a.agrees and a.diff is not None and a.diff < 1e-6
     d.result.add_(1.0)  # a derivation that disagrees is flagged
-    assert agreement(d, r) == (pytest.approx(1.0), False)
+    a = agreement(d, r)
+    assert not a.agrees and a.status == "differ" and a.diff == pytest.approx(1.0)
 
 
 def test_grid_edits() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 
 import pytest
@@ -9,7 +10,7 @@ import torch
 from torch import nn
 
 from lossviz.errors import LossvizInputError
-from lossviz.losses import get_loss, list_losses
+from lossviz.losses import evaluate, get_loss, list_losses
 
 REQUIRED = [
     "L1Loss", "MSELoss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss",
@@ -40,11 +41,27 @@ def test_no_torch_loss_is_missing() -> None:
 @pytest.mark.parametrize("name", list_losses())
 def test_spec_matches_torch(name: str) -> None:
     spec = get_loss(name)
+    if spec.function:  # a torchvision function: its own signature (tensors first, then keyword arguments)
+        module, _, fname = spec.function.rpartition(".")
+        fn = getattr(importlib.import_module(module), fname)
+        assert fname == name and spec.cls.fn is fn
+        sig = inspect.signature(fn)
+        assert sig.parameters["reduction"].default == spec.default_reduction
+        tensors = [n for n, q in sig.parameters.items() if q.default is inspect.Parameter.empty]
+        assert [s.name for s in spec.slots] == tensors
+        for p in spec.params:
+            assert p.default == sig.parameters[p.name].default, f"{name}.{p.name}"
+        assert set(sig.parameters) - set(tensors) - {"reduction"} == {p.name for p in spec.params}
+        assert spec.formula and spec.advice and spec.advice_zh and spec.title_zh
+        return
     assert spec.cls is getattr(nn, name)
     sig = inspect.signature(spec.cls.__init__)
     for p in spec.params:
         assert p.name in sig.parameters, f"{name} has no constructor parameter {p.name}"
         torch_default = sig.parameters[p.name].default
+        if p.objects:  # a choice of Python objects (a distance function): torch's default None is the first
+            assert torch_default is None and p.default == p.choices[0], f"{name}.{p.name}"
+            continue
         assert p.default == torch_default, f"{name}.{p.name}: default {p.default!r} != torch {torch_default!r}"
     # every real constructor parameter except the legacy ones is described
     legacy = {"self", "size_average", "reduce", "reduction"}
@@ -83,19 +100,28 @@ def test_lookup_is_forgiving_but_exact_about_unknowns() -> None:
         ("HuberLoss", "delta", 0.0, True),
         ("SmoothL1Loss", "beta", -1.0, True),
         ("TripletMarginLoss", "margin", 0.0, True),
+        ("TripletMarginWithDistanceLoss", "margin", 0.0, True),
         ("MultiMarginLoss", "p", 3, True),
         ("CosineEmbeddingLoss", "margin", 1.5, False),
         ("PoissonNLLLoss", "eps", 0.0, False),
         ("GaussianNLLLoss", "eps", -1.0, False),
+        ("TripletMarginLoss", "p", 0.5, False),
     ],
 )
-def test_out_of_range_params_are_refused(name: str, param: str, bad: float, torch_refuses: bool) -> None:
-    """lossviz refuses every value outside the documented range; where torch checks too, it agrees."""
+def test_param_ranges_are_torchs(name: str, param: str, bad: float, torch_refuses: bool) -> None:
+    """lossviz refuses a parameter value exactly when torch does (odd values torch takes are warned about)."""
     spec = get_loss(name)
-    with pytest.raises(LossvizInputError, match=param):
-        spec.param(param).coerce(bad, name)
+    g = torch.Generator().manual_seed(0)
+    t = spec.sample(g)
     if torch_refuses:
-        g = torch.Generator().manual_seed(0)
-        t = spec.sample(g)
+        with pytest.raises(LossvizInputError, match=param):
+            spec.param(param).coerce(bad, name)
         with pytest.raises((ValueError, RuntimeError)):
             spec.cls(**{param: bad})(*[t[s.name] for s in spec.slots])
+    else:
+        assert spec.param(param).coerce(bad, name) == bad
+        spec.cls(**{param: bad})(*[t[s.name] for s in spec.slots])  # torch computes
+        extra = {"log_input": False} if name == "PoissonNLLLoss" else {}  # eps only matters without log_input
+        t = {k: (v.abs() if extra and k == "input" else v) for k, v in t.items()}
+        r = evaluate(name, t, params={param: bad, **extra})
+        assert r.warnings, f"{name} {param}={bad}: no warning for an odd value"

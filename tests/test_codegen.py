@@ -33,7 +33,8 @@ def test_every_preset_snippet_reproduces_the_value(preset, tmp_path) -> None:
     ex = Example.from_preset(preset)
     r = ex.evaluate()
     code = snippet(r, ex.shapes)
-    assert f"nn.{r.spec.name}(" in code
+    call = r.spec.function.rpartition(".")[2] if r.spec.function else f"nn.{r.spec.name}"
+    assert f"{call}(" in code
     _check(r, _run(code, tmp_path))
 
 

@@ -38,6 +38,10 @@ PARAMS = {
     "MultiMarginLoss": [{}, {"p": 2, "margin": 0.5}, {"weight": torch.tensor([1.0, 2, 3, 0.5, 1])}],
     "MarginRankingLoss": [{}, {"margin": 0.5}],
     "CosineEmbeddingLoss": [{}, {"margin": 0.2}],
+    "sigmoid_focal_loss": [{}, {"alpha": -1.0, "gamma": 0.0}, {"alpha": 0.75, "gamma": 1.5}],
+    "generalized_box_iou_loss": [{}, {"eps": 1e-3}],
+    "distance_box_iou_loss": [{}, {"eps": 1e-3}],
+    "complete_box_iou_loss": [{}, {"eps": 1e-3}],
 }
 
 CASES = [

@@ -202,7 +202,7 @@ def _torch_kwargs(spec: LossSpec, params: dict[str, Any], dtype: torch.dtype) ->
         elif p.kind == "int":
             kwargs[p.name] = int(v)
         elif p.kind == "choice":
-            kwargs[p.name] = int(v)
+            kwargs[p.name] = p.objects[v] if p.objects else int(v)
         else:
             kwargs[p.name] = bool(v)
     return kwargs

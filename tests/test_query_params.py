@@ -92,7 +92,7 @@ def test_explorer_megabyte_link_opens_the_default_example() -> None:
         ({"loss": "CrossEntropyLoss", "t_input": "[[1, 2]]", "t_target": "[0]", "p_label_smoothing": "5"},
          "label_smoothing must be"),
         ({"loss": "CrossEntropyLoss", "t_input": "[[1, 2]]", "t_target": "[7]"}, "out of range"),
-        ({"loss": "BCELoss", "t_input": "2, 0.5", "t_target": "1, 0"}, "probabilities in [0, 1]"),
+        ({"loss": "BCELoss", "t_input": "2, 0.5", "t_target": "1., 0."}, "probabilities in [0, 1]"),
     ],
     ids=["words", "shape", "label-smoothing", "class-index", "bce-range"],
 )

@@ -36,8 +36,8 @@ EXIT_BAD_INPUT = 2
 EXTRA_SLOT_OPTIONS = {
     "input2": "second input (MarginRankingLoss, CosineEmbeddingLoss)",
     "var": "variance (GaussianNLLLoss)",
-    "positive": "positive example (TripletMarginLoss; --input is the anchor)",
-    "negative": "negative example (TripletMarginLoss)",
+    "positive": "positive example (TripletMarginLoss, TripletMarginWithDistanceLoss; --input is the anchor)",
+    "negative": "negative example (TripletMarginLoss, TripletMarginWithDistanceLoss)",
     "input-lengths": "input lengths per sequence (CTCLoss)",
     "target-lengths": "target lengths per sequence (CTCLoss)",
 }

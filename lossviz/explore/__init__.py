@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from lossviz.explore.codegen import snippet
 from lossviz.explore.example import DEFAULT_LOSS, Example, allowed_transforms
-from lossviz.explore.explain import Derivation, Step, agreement, explain, explained_losses, has_derivation
+from lossviz.explore.explain import (
+    Agreement,
+    Derivation,
+    Step,
+    agreement,
+    explain,
+    explained_losses,
+    has_derivation,
+)
 from lossviz.explore.figures import make_grad_figure, make_loss_figure, make_tensor_figure
 from lossviz.explore.grid import GRID_MAX, EmptyCell, grid_rows, grid_text
 from lossviz.explore.lessons import (
@@ -38,6 +46,7 @@ __all__ = [
     "grid_rows",
     "grid_text",
     "DEFAULT_LOSS",
+    "Agreement",
     "Derivation",
     "Example",
     "Preset",

@@ -79,8 +79,20 @@ def snippet(result: LossResult, shapes: Mapping[str, str] | None = None) -> str:
     spec = result.spec
     shapes = shapes or {}
     preds = [s.name for s in spec.predictions]
-    lines = ["import torch", "import torch.nn as nn"]
-    if result.transform in ("softmax", "log_softmax"):
+    kwargs = []
+    for p in spec.params:
+        v = result.params.get(p.name)
+        if v is None or (not isinstance(v, torch.Tensor) and v == p.default):
+            continue
+        kwargs.append(f"{p.name}={p.code[v] if p.code and v in p.code else _param_expr(v)}")
+    kwargs.append(f"reduction={result.reduction!r}")
+    lines = ["import torch"]
+    if spec.function:  # a function (torchvision.ops): import it by its own name
+        module, _, fname = spec.function.rpartition(".")
+        lines.append(f"from {module} import {fname}")
+    else:
+        lines.append("import torch.nn as nn")
+    if result.transform in ("softmax", "log_softmax") or any("F." in k for k in kwargs):
         lines.append("import torch.nn.functional as F")
     lines.append("")
     for slot in spec.slots:
@@ -93,14 +105,8 @@ def snippet(result: LossResult, shapes: Mapping[str, str] | None = None) -> str:
             shape = None
         lines.append(f"{_var(slot.name)} = {_tensor_expr(t, shape=shape, grad=slot.differentiable)}")
     lines.append("")
-    kwargs = []
-    for p in spec.params:
-        v = result.params.get(p.name)
-        if v is None or (not isinstance(v, torch.Tensor) and v == p.default):
-            continue
-        kwargs.append(f"{p.name}={_param_expr(v)}")
-    kwargs.append(f"reduction={result.reduction!r}")
-    lines.append(f"loss_fn = {_constructor(spec.cls, lines)}({', '.join(kwargs)})")
+    if not spec.function:
+        lines.append(f"loss_fn = {_constructor(spec.cls, lines)}({', '.join(kwargs)})")
     args = [_var(s.name) for s in spec.slots]
     if result.transform != "none":
         first = preds[0]
@@ -111,7 +117,10 @@ def snippet(result: LossResult, shapes: Mapping[str, str] | None = None) -> str:
             "log_softmax": f"F.log_softmax({_var(first)}, dim={dim})",
         }[result.transform]
         args[0] = expr
-    lines.append(f"loss = loss_fn({', '.join(args)})")
+    if spec.function:  # a function (torchvision.ops): tensors first, then its keyword arguments
+        lines.append(f"loss = {spec.function.rpartition('.')[2]}({', '.join(args + kwargs)})")
+    else:
+        lines.append(f"loss = loss_fn({', '.join(args)})")
     if result.output.dim() == 0:
         lines.append("loss.backward()")
     else:

@@ -24,7 +24,7 @@ from typing import Any
 
 from lossviz.errors import LossvizInputError
 from lossviz.explore.presets import Preset, default_texts, get_preset
-from lossviz.losses import Broadcast, LossSpec, ParamSpec, get_loss, list_losses
+from lossviz.losses import Broadcast, LossSpec, Misfit, ParamSpec, get_loss, list_losses
 from lossviz.losses.evaluate import TRANSFORMS, LossResult, evaluate_text
 from lossviz.losses.parsing import MAX_CHARS
 
@@ -174,7 +174,7 @@ class Example:
             except LossvizInputError as exc:
                 why = str(exc)
             else:
-                odd = [w for w in result.warnings if isinstance(w, Broadcast)]
+                odd = [w for w in result.warnings if isinstance(w, (Broadcast, Misfit))]
                 if not odd:
                     return candidate, None
                 why = odd[0].split(";")[0]

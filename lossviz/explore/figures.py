@@ -43,6 +43,14 @@ def _index_labels(t: torch.Tensor, lang: str = "en") -> list[str]:
     return ["[" + ",".join(str(int(v)) for v in r) + "]" for r in idx]
 
 
+def _number_text(v: float, digits: int = 4) -> str:
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "∞" if v > 0 else "-∞"
+    return f"{v:.{digits}g}"
+
+
 def make_tensor_figure(
     t: torch.Tensor,
     *,
@@ -68,39 +76,57 @@ def make_tensor_figure(
     fig = go.Figure()
     as_bars = vals.dim() <= 1 or math.prod(vals.shape[:-1]) == 1
     if as_bars:
-        flat = vals.reshape(-1)
+        raw = vals.reshape(-1)
         labels = _index_labels(vals, lang)
+        # plotly silently drops inf and NaN bars: draw them at the edge of the axis, hatched and labelled
+        bad = ~torch.isfinite(raw)
+        cap = amax * 1.15
+        flat = torch.where(torch.isposinf(raw), cap, torch.where(torch.isneginf(raw), -cap, raw))
+        flat = torch.where(torch.isnan(raw), 0.0, flat)
         colors = flat.tolist()
+        texts = [_number_text(v) for v in raw.tolist()]
         bar = go.Bar(
             x=labels,
             y=flat.tolist(),
+            customdata=texts,
             marker=dict(
                 color=colors,
                 colorscale=SIGNED_SCALE if kind == "grad" else LOSS_SCALE,
                 cmin=-amax if kind == "grad" else 0.0,
                 cmax=amax,
-                line=dict(width=0),
+                line=dict(width=[2 if b else 0 for b in bad.tolist()], color="#d62728"),
+                pattern=dict(shape=["x" if b else "" for b in bad.tolist()]),
             ),
-            text=[f"{v:.4g}" for v in flat.tolist()] if flat.numel() <= 24 else None,
+            text=[t if b or raw.numel() <= 24 else "" for t, b in zip(texts, bad.tolist(), strict=True)]
+            if raw.numel() <= 24 or bool(bad.any()) else None,
             textposition="outside",
             textfont=dict(color="#555555"),
             cliponaxis=False,
-            hovertemplate=tr("fig.element", lang) + " %{x}<br>" + value_name + " = %{y:.6g}<extra></extra>",
+            hovertemplate=tr("fig.element", lang) + " %{x}<br>" + value_name + " = %{customdata}<extra></extra>",
         )
         fig.add_trace(bar)
+        if bad.any():
+            fig.add_annotation(text=tr("fig.nonfinite", lang, n=int(bad.sum())), xref="paper", yref="paper",
+                               x=0.0, y=1.0, xanchor="left", yanchor="bottom", showarrow=False,
+                               font=dict(color="#d62728"))
         fig.update_xaxes(title_text=tr("fig.element", lang), type="category")
         fig.update_yaxes(title_text=value_name, zeroline=True, zerolinewidth=2)
     else:
         grid, rows, cols = _as_2d(vals, lang)
+        finite_grid = torch.isfinite(grid)
+        # a heatmap leaves an inf or NaN cell blank: write what it is on the cell instead
+        labels2d = [[_number_text(v, 3) for v in row] for row in grid.tolist()]
         fig.add_trace(
             go.Heatmap(
-                z=grid.tolist(),
+                z=[[v if ok else None for v, ok in zip(row, oks, strict=True)]
+                   for row, oks in zip(grid.tolist(), finite_grid.tolist(), strict=True)],
                 x=cols,
                 y=rows,
                 colorscale=SIGNED_SCALE if kind == "grad" else LOSS_SCALE,
                 zmid=0.0 if kind == "grad" else None,
-                texttemplate="%{z:.3g}" if grid.numel() <= _ANNOTATE_MAX else None,
-                hovertemplate="%{y}, %{x}<br>" + value_name + " = %{z:.6g}<extra></extra>",
+                text=labels2d,
+                texttemplate="%{text}" if grid.numel() <= _ANNOTATE_MAX or not bool(finite_grid.all()) else None,
+                hovertemplate="%{y}, %{x}<br>" + value_name + " = %{text}<extra></extra>",
                 colorbar=dict(title=dict(text=value_name)),
             )
         )

@@ -43,6 +43,13 @@ _LOGITS_4x4 = "[[0.8, 0.5, 0.2, 0.5],\n [0.2, 0.9, 0.3, 0.2],\n [0.4, 0.3, 0.7, 
 _ONE_HOT_4 = "[[1., 0., 0., 0.],\n [0., 1., 0., 0.],\n [0., 0., 1., 0.],\n [0., 0., 0., 1.]]"
 
 
+#: an imbalanced detection batch: one hard positive (logit -1), fifteen easy negatives
+_IMBALANCED_LOGITS = "-1.0, " + ", ".join(["-2.0", "-2.5", "-3.0"] * 5)
+_IMBALANCED_LABELS = "1., " + ", ".join(["0."] * 15)
+#: segmentation logits (N, C, H, W) = (1, 3, 2, 2): three class maps of 2 x 2 pixels
+_SEG_LOGITS = "1.5, -0.3, -2.2, 0.6, -1.1, -1.4, 0.4, 0.8, -0.7, -0.4, -0.6, 0.2"
+
+
 def _random_texts(n: int, seed: int) -> dict[str, str]:
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, generator=g)
@@ -121,6 +128,60 @@ PRESETS: tuple[Preset, ...] = (
         {"input": "0.3, 1.5, 0.2, 0.8", "target": "1, -1, -1, 1"}, params={"margin": "1.0"},
         lesson="Similar pairs (1) cost their distance; dissimilar pairs (−1) cost only if closer than the margin.",
         lesson_zh="相似对（1）的代价就是它们的距离；不相似对（−1）只有在距离小于 margin 时才有代价。",
+    ),
+    Preset(
+        "bce_imbalanced", "BCEWithLogitsLoss on an imbalanced batch (1 positive, 15 negatives)",
+        "BCEWithLogitsLoss：不平衡的批次（1 个正样本，15 个负样本）", "BCEWithLogitsLoss",
+        {"input": _IMBALANCED_LOGITS, "target": _IMBALANCED_LABELS}, reduction="sum",
+        lesson="The one hard positive (logit −1) costs 1.313; the 15 easy negatives, each already classified "
+        "right, cost 1.272 together: half the loss (and much of the gradient) is spent on easy background. "
+        "Load the focal-loss example next: same batch.",
+        lesson_zh="唯一的困难正样本（logit −1）损失 1.313；15 个已经分对的简单负样本加起来损失 1.272："
+        "一半的损失（和大量梯度）花在了简单的背景上。接着加载焦点损失的例子：同一个批次。",
+    ),
+    Preset(
+        "focal_imbalanced", "sigmoid_focal_loss on the same imbalanced batch",
+        "sigmoid_focal_loss：同一个不平衡批次", "sigmoid_focal_loss",
+        {"inputs": _IMBALANCED_LOGITS, "targets": _IMBALANCED_LABELS}, reduction="sum",
+        lesson="The factor α_t·(1 − p_t)^γ (α = 0.25, γ = 2) shrinks each easy negative's loss 90–600×: the 15 "
+        "negatives now add up to 0.0089 of 0.184, and the hard positive carries 95% of the loss. That is why "
+        "the easy negatives stop dominating a detector's training.",
+        lesson_zh="因子 α_t·(1 − p_t)^γ（α = 0.25，γ = 2）把每个简单负样本的损失缩小 90–600 倍：15 个负样本"
+        "加起来只有 0.0089（总损失 0.184），困难正样本占了 95%。这就是简单负样本不再主导检测器训练的原因。",
+    ),
+    Preset(
+        "giou_disjoint", "GIoU loss of two boxes that do not overlap", "两个不重叠框的 GIoU 损失",
+        "generalized_box_iou_loss", {"boxes1": "0., 0., 2., 2.", "boxes2": "3., 0., 5., 2."},
+        reduction="none",
+        lesson="The boxes do not touch, so IoU = 0 and the IoU loss 1 − IoU is 1 wherever box 1 sits while they "
+        "stay apart: flat, zero gradient, nothing to learn from. GIoU adds the empty share of the enclosing box "
+        "(0,0)–(5,2): (10 − 8)/10 = 0.2, so the loss is 1.2 and its gradient −0.2 on x2 moves box 1's right "
+        "edge towards box 2.",
+        lesson_zh="两个框不相交，IoU = 0，只要它们不重叠，IoU 损失 1 − IoU 无论框 1 在哪里都是 1："
+        "平坦、梯度为零，学不到任何东西。GIoU 加上外接框 (0,0)–(5,2) 中空着的比例 (10 − 8)/10 = 0.2，"
+        "所以损失是 1.2，x2 上的梯度 −0.2 会把框 1 的右边缘推向框 2。",
+    ),
+    Preset(
+        "seg_onehot", "Segmentation: CrossEntropyLoss of (N,C,H,W) logits vs a one-hot (N,C,H,W) mask",
+        "语义分割：(N,C,H,W) 的 logits 对 one-hot (N,C,H,W) 掩码的交叉熵", "CrossEntropyLoss",
+        {"input": _SEG_LOGITS, "target": "1., 0., 0., 0., 0., 0., 1., 0., 0., 1., 0., 1."},
+        shapes={"input": "(1, 3, 2, 2)", "target": "(1, 3, 2, 2)"},
+        lesson="A one-hot float mask of the input's shape is read as class probabilities per pixel. The classic "
+        "tutorial's forward turns it into class indices with mask.argmax(dim=1), shape (N, H, W) = "
+        "[[[0, 2], [1, 2]]]; both give the same loss, 0.7258: the mean over the 4 pixels of −log softmax at "
+        "the true class.",
+        lesson_zh="与输入同形状的 one-hot 浮点掩码会被当作每个像素的类别概率。经典教程的 forward 用 "
+        "mask.argmax(dim=1) 把它变成类别下标，形状 (N, H, W) = [[[0, 2], [1, 2]]]；两者的损失相同，都是 0.7258："
+        "4 个像素上正确类别的 −log softmax 的平均值。",
+    ),
+    Preset(
+        "seg_argmax", "Segmentation: the same logits vs mask.argmax(dim=1), as the tutorial's forward does",
+        "语义分割：同一组 logits 对 mask.argmax(dim=1)（教程 forward 的做法）", "CrossEntropyLoss",
+        {"input": _SEG_LOGITS, "target": "[[[0, 2], [1, 2]]]"}, shapes={"input": "(1, 3, 2, 2)"},
+        lesson="Class indices (N, H, W) from argmax over the class dimension: the same 0.7258 as the one-hot "
+        "mask, and the same gradient (softmax − one-hot, divided by the 4 pixels).",
+        lesson_zh="沿类别维度 argmax 得到的类别下标 (N, H, W)：损失同样是 0.7258，与 one-hot 掩码相同，"
+        "梯度也相同（softmax − one-hot，再除以 4 个像素）。",
     ),
     Preset(
         "mse_random50", "MSELoss on 50 random values", "均方误差：50 个随机数", "MSELoss",

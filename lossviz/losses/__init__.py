@@ -13,9 +13,9 @@ from __future__ import annotations
 
 # Families register their specs on import; this order is the catalog's order.
 # isort: off
-from lossviz.losses import regression, classification, probabilistic, margin, sequence  # noqa: F401
+from lossviz.losses import regression, classification, probabilistic, margin, sequence, detection  # noqa: F401
 # isort: on
-from lossviz.losses.checks import REDUCTION_DOC, Broadcast
+from lossviz.losses.checks import REDUCTION_DOC, Broadcast, Misfit
 from lossviz.losses.evaluate import (
     TRANSFORMS,
     LossResult,
@@ -53,6 +53,7 @@ from lossviz.losses.training_use import chance_loss, training_loss, training_los
 
 __all__ = [
     "Broadcast",
+    "Misfit",
     "BATCH_LAYOUTS",
     "LandscapeExample",
     "TrainingUse",

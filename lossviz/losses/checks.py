@@ -19,12 +19,32 @@ def _shape(t: Tensor) -> str:
 
 
 def _as_float(t: Tensor) -> Tensor:
+    """Whole numbers as float32: only where torch itself promotes them (the values stay the same).
+
+    Targets of losses whose torch kernels refuse integer tensors go through ``_need_float`` instead.
+    """
     return t if t.is_floating_point() else t.to(torch.float32)
 
 
 class Broadcast(str):
     """A warning that torch pairs two tensors of different shapes by broadcasting (still a plain string
     for every reader; code asks ``isinstance(w, Broadcast)`` instead of searching the text)."""
+
+
+class Misfit(str):
+    """A warning that values lie outside what the loss reads (probabilities outside [0, 1], a negative
+    count): torch computes, so lossviz does too, but an example switched to this loss should not keep
+    such numbers (``Example.with_loss`` asks the type, like ``Broadcast``)."""
+
+
+def _need_float(loss: str, slot: str, t: Tensor, torch_says: str, fix: str) -> Tensor:
+    """Refuse an integer ``slot`` where torch refuses it, quoting torch and giving the fix."""
+    if t.is_floating_point():
+        return t
+    raise LossvizInputError(
+        f"{loss}: {slot} is whole numbers ({str(t.dtype).replace('torch.', '')}), and PyTorch refuses them here "
+        f"(“{torch_says}”); {fix}"
+    )
 
 
 def _same_or_broadcast(loss: str, a: str, ta: Tensor, b: str, tb: Tensor, warnings: list[str]) -> None:
@@ -136,8 +156,21 @@ def _index_target_shape(x: Tensor) -> tuple[int, ...]:
     return () if x.dim() == 1 else (x.shape[0], *x.shape[2:])
 
 
-def _check_index_target(loss: str, x: Tensor, y: Tensor, n_classes: int, ignore_index: int | None) -> Tensor:
+def _check_index_target(
+    loss: str, x: Tensor, y: Tensor, n_classes: int, ignore_index: int | None, *, one_elem_ok: bool = False
+) -> Tensor:
     want = _index_target_shape(x)
+    if x.dim() == 1 and tuple(y.shape) == (1,) and not y.is_floating_point():
+        # MultiMarginLoss takes a 1-element target (1,) for one sample (C); so do CrossEntropyLoss and NLLLoss
+        # when C is 1 (their backward pass compares the sizes of input and target)
+        if one_elem_ok or n_classes == 1:
+            return _class_indices(loss, y, n_classes, ignore_index)
+        raise LossvizInputError(
+            f"{loss}: input {_shape(x)} is one sample and target {_shape(y)} is a list of one class index; PyTorch "
+            "computes the value for that, but its own backward pass then fails (“size mismatch (got input: "
+            f"[{n_classes}], target: [1])”), so there is no gradient. Give the class index as a single number "
+            f"such as {int(y.reshape(-1)[0])} (not [{int(y.reshape(-1)[0])}])"
+        )
     if tuple(y.shape) != want:
         if x.dim() == 1:
             raise LossvizInputError(

@@ -10,14 +10,18 @@ from torch import nn
 
 from lossviz.errors import LossvizInputError
 from lossviz.losses.checks import (
+    Misfit,
     _as_float,
     _check_index_target,
     _class_dim_info,
+    _class_indices,
     _index_target_shape,
     _looks_like_probabilities,
+    _need_float,
     _need_same,
     _rand,
     _randint,
+    _same_or_broadcast,
     _shape,
     _weight_len,
     class_index_flat_reason,
@@ -68,19 +72,26 @@ def _check_ce(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tensor
     y = t["target"]
     cdim, c = _class_dim_info(loss, x)
     _weight_len(loss, p, "weight", c, "classes")
-    if y.shape == x.shape and not (x.dim() == 1 and y.dim() == 0):
-        y = _as_float(y)
+    if y.shape == x.shape:  # torch's own rule: the input's shape means class probabilities
+        y = _need_float(
+            loss, "target", y, "Expected floating point type for target with class probabilities, got Long",
+            "a target of the input's shape is read as class probabilities, which must be floats: write the "
+            f"one-hot rows with decimals (1., 0., 0.), or give one class index per sample (shape "
+            f"{_index_target_shape(x)}) instead",
+        )
         if ((y < 0) | (y > 1)).any():
-            raise LossvizInputError(
-                f"{loss}: target has the input's shape, so it is read as class probabilities, but it holds "
-                "values outside [0, 1]; use probabilities (rows summing to 1) or one class index per sample"
-            )
-        s = y.sum(dim=cdim)
-        if not torch.allclose(s, torch.ones_like(s), atol=1e-3):
-            w.append(
-                "target is read as class probabilities (it has the input's shape), but its rows do not sum "
-                "to 1; soft labels are normally a probability distribution over the classes."
-            )
+            w.append(Misfit(
+                "target has the input's shape, so it is read as class probabilities, but it holds values "
+                "outside [0, 1]. PyTorch computes with them anyway (the loss can then be negative); "
+                "probabilities are normally in [0, 1] with rows summing to 1."
+            ))
+        else:
+            s = y.sum(dim=cdim)
+            if not torch.allclose(s, torch.ones_like(s), atol=1e-3):
+                w.append(
+                    "target is read as class probabilities (it has the input's shape), but its rows do not sum "
+                    "to 1; soft labels are normally a probability distribution over the classes."
+                )
         if p.get("ignore_index", -100) != -100:
             raise LossvizInputError(
                 f"{loss}: ignore_index only applies to class-index targets, and this target is read as "
@@ -93,6 +104,12 @@ def _check_ce(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tensor
                 f"index per sample (shape {_index_target_shape(x)}) or probabilities of the input's shape"
             )
         y = _check_index_target(loss, x, y, c, p.get("ignore_index", -100))
+    ls = float(p.get("label_smoothing") or 0.0)
+    if ls < 0:
+        w.append(
+            f"label_smoothing is {ls:g}; PyTorch computes with a negative value, which sharpens the target "
+            "beyond one-hot instead of smoothing it. Use a value in [0, 1]."
+        )
     if _looks_like_probabilities(x, cdim):
         w.append(
             "input rows already look like probabilities (in [0, 1] and summing to 1). CrossEntropyLoss applies "
@@ -136,7 +153,7 @@ register_loss(
             ParamSpec("weight", "tensor", None, "a rescaling weight per class (length C)", low=0.0, optional=True),
             ParamSpec("ignore_index", "int", -100, "a target value that is ignored (class indices only)"),
             ParamSpec("label_smoothing", "float", 0.0, "mix this much of a uniform distribution into the target",
-                      low=0.0, high=1.0),
+                      high=1.0),
         ),
         formula=r"\ell_n = -\sum_{c} w_c\, y_{n,c} \log \frac{e^{z_{n,c}}}{\sum_{k} e^{z_{n,k}}}"
         r"\quad(\text{class index } t_n:\ \ell_n = -w_{t_n}\log\operatorname{softmax}(z_n)_{t_n})",
@@ -212,7 +229,8 @@ def _check_bce(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tenso
     loss = "BCELoss"
     w: list[str] = []
     x = _as_float(t["input"])
-    y = _as_float(t["target"])
+    y = _need_float(loss, "target", t["target"], "Found dtype Long but expected Float",
+                    "write the labels with decimals (1., 0.), as floats of the input's shape")
     _need_same(loss, "input", x, "target", y)
     if ((x < 0) | (x > 1)).any():
         v = x[(x < 0) | (x > 1)].flatten()[0].item()
@@ -286,15 +304,24 @@ def _check_bcel(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tens
     loss = "BCEWithLogitsLoss"
     w: list[str] = []
     x = _as_float(t["input"])
-    y = _as_float(t["target"])
+    y = _need_float(loss, "target", t["target"],
+                    "result type Float can't be cast to the desired output type Long",
+                    "write the labels with decimals (1., 0.), as floats of the input's shape")
     _need_same(loss, "input", x, "target", y)
     if ((y < 0) | (y > 1)).any():
-        raise LossvizInputError(f"{loss}: target must be in [0, 1] (labels 0 or 1, or soft labels)")
+        w.append(Misfit(
+            "target has values outside [0, 1]. PyTorch computes with them anyway (the loss can then be "
+            "negative and has no minimum); labels are 0 or 1, soft labels in between."
+        ))
     _weight_broadcast(loss, p, "weight", x)
     pw = p.get("pos_weight")
     if pw is not None:
         c = x.shape[-1] if x.dim() else 1
-        if pw.numel() not in (1, c):
+        try:
+            fits = torch.broadcast_shapes(pw.shape, x.shape) == x.shape
+        except RuntimeError:
+            fits = False
+        if not fits:
             raise LossvizInputError(
                 f"{loss}: pos_weight has {pw.numel()} values but the input's last dimension has {c} "
                 f"classes; give one pos_weight per class ({c} values) or a single value"
@@ -337,11 +364,16 @@ def _check_mlsm(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tens
     loss = "MultiLabelSoftMarginLoss"
     w: list[str] = []
     x = _as_float(t["input"])
-    y = _as_float(t["target"])
-    if x.dim() not in (1, 2):
-        raise LossvizInputError(f"{loss}: input must be (C) or (N, C), but it has shape {_shape(x)}")
-    _need_same(loss, "input", x, "target", y)
-    _weight_len(loss, p, "weight", x.shape[-1], "classes")
+    y = _as_float(t["target"])  # torch promotes whole-number labels itself
+    if x.dim() == 0:
+        raise LossvizInputError(f"{loss}: input must be (C) or (N, C), one score per class, not a single number")
+    _same_or_broadcast(loss, "input", x, "target", y, w)
+    wt = p.get("weight")
+    if wt is not None:
+        try:
+            torch.broadcast_shapes(wt.shape, torch.broadcast_shapes(x.shape, y.shape))
+        except RuntimeError:
+            _weight_len(loss, p, "weight", x.shape[-1], "classes")
     if ((y != 0) & (y != 1)).any():
         w.append("targets should be 0 or 1 (is the label present?); other values are used as soft labels.")
     return {"input": x, "target": y}, w
@@ -374,13 +406,15 @@ def _check_multi_margin(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[s
     loss = "MultiMarginLoss"
     x = _as_float(t["input"])
     y = t["target"]
-    if x.dim() not in (1, 2):
+    if x.dim() > 2:
         raise LossvizInputError(f"{loss}: input must be (C) or (N, C), but it has shape {_shape(x)}")
-    c = x.shape[-1]
+    c = x.shape[-1] if x.dim() else 1
     _weight_len(loss, p, "weight", c, "classes")
-    if y.dim() == 1 and y.numel() == 1 and x.dim() == 1:
-        y = y.reshape(())
-    y = _check_index_target(loss, x, y, c, None)
+    # torch takes a target () or (1,) for one sample, whether the input is (C) or (1, C)
+    if not (x.dim() == 0 or (x.dim() == 2 and x.shape[0] == 1)) or y.dim() > 1 or y.numel() != 1:
+        y = _check_index_target(loss, x if x.dim() else x.reshape(1), y, c, None, one_elem_ok=True)
+    else:
+        y = _class_indices(loss, y, c, None)
     return {"input": x, "target": y}, []
 
 
@@ -420,15 +454,21 @@ def _check_mlm(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tenso
     w: list[str] = []
     x = _as_float(t["input"])
     y = t["target"]
-    if x.dim() not in (1, 2):
+    if x.dim() > 2:
         raise LossvizInputError(f"{loss}: input must be (C) or (N, C), but it has shape {_shape(x)}")
     if y.is_floating_point():
         raise LossvizInputError(
             f"{loss}: target holds class indices padded with -1 (whole numbers such as 3, 0, -1, -1), "
             "not 0/1 flags; for 0/1 flags per class use MultiLabelSoftMarginLoss"
         )
-    _need_same(loss, "input", x, "target", y)
-    c = x.shape[-1]
+    # torch's rule: for (C) or a single score, a target of at most one dimension with C values;
+    # for (N, C), the same shape
+    if x.dim() <= 1:
+        if y.dim() > 1 or y.numel() != (x.numel() if x.dim() else 1):
+            _need_same(loss, "input", x, "target", y)
+    else:
+        _need_same(loss, "input", x, "target", y)
+    c = x.shape[-1] if x.dim() else 1
     if ((y < -1) | (y >= c)).any():
         raise LossvizInputError(
             f"{loss}: target values must be class indices 0..{c - 1}, with -1 to end the list of labels"

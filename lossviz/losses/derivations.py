@@ -425,3 +425,97 @@ def derive_cosine(r: LossResult) -> Derivation:
     out = _reduce(per, r.reduction, steps)
     return Derivation(r.spec.name, tuple(steps), out)
 
+
+# --------------------------------------------------------------------------- detection (torchvision.ops)
+
+
+def derive_focal(r: LossResult) -> Derivation:
+    z = _d(r.inputs["inputs"])
+    y = _d(r.inputs["targets"])
+    alpha = float(r.params.get("alpha", 0.25))
+    gamma = float(r.params.get("gamma", 2.0))
+    steps: list[Step] = []
+    p = torch.sigmoid(z)
+    steps.append(Step("sigmoid", r"p_i = \sigma(z_i)", p))
+    ce = torch.nn.functional.softplus(z) - y * z  # BCE with logits, stably: log(1 + e^z) - y z
+    steps.append(Step("binary cross-entropy", r"\mathrm{CE}_i = -[\,y_i \log p_i + (1-y_i)\log(1-p_i)\,]", ce))
+    p_t = p * y + (1 - p) * (1 - y)
+    steps.append(Step("probability of the true label", r"p_{t,i} = p_i y_i + (1-p_i)(1-y_i)", p_t))
+    per = ce * (1 - p_t) ** gamma
+    steps.append(Step("focus on the hard examples", rf"\mathrm{{CE}}_i\,(1-p_{{t,i}})^{{\gamma}},\ \gamma = {gamma:g}",
+                      per, "easy examples (p_t near 1) are scaled down the most"))
+    if alpha >= 0:
+        alpha_t = alpha * y + (1 - alpha) * (1 - y)
+        per = alpha_t * per
+        steps.append(Step("weigh the classes", rf"\ell_i = \alpha_t\,\mathrm{{CE}}_i\,(1-p_{{t,i}})^{{\gamma}},\ "
+                          rf"\alpha_t = \alpha y_i + (1-\alpha)(1-y_i),\ \alpha = {alpha:g}", per))
+    out = _reduce(per, r.reduction, steps)
+    return Derivation(r.spec.name, tuple(steps), out)
+
+
+def _box_parts(r: LossResult, steps: list[Step], eps: float) -> tuple[Tensor, Tensor, tuple[Tensor, ...]]:
+    """Intersection, union and IoU of boxes1 and boxes2 (x1, y1, x2, y2), as torchvision computes them."""
+    b1 = _d(r.inputs["boxes1"])
+    b2 = _d(r.inputs["boxes2"])
+    x1, y1, x2, y2 = b1.unbind(-1)
+    x1g, y1g, x2g, y2g = b2.unbind(-1)
+    w = (torch.minimum(x2, x2g) - torch.maximum(x1, x1g))
+    h = (torch.minimum(y2, y2g) - torch.maximum(y1, y1g))
+    inter = torch.where((w > 0) & (h > 0), w * h, torch.zeros_like(w))
+    steps.append(Step("intersection", r"\lvert A \cap B\rvert = (\min x_2 - \max x_1)^+\,(\min y_2 - \max y_1)^+",
+                      inter))
+    union = (x2 - x1) * (y2 - y1) + (x2g - x1g) * (y2g - y1g) - inter
+    steps.append(Step("union", r"\lvert A \cup B\rvert = \lvert A\rvert + \lvert B\rvert - \lvert A \cap B\rvert", union))
+    iou = inter / (union + eps)
+    steps.append(Step("IoU", r"\mathrm{IoU} = \frac{\lvert A \cap B\rvert}{\lvert A \cup B\rvert + \epsilon}", iou,
+                      "0 whenever the boxes do not overlap, wherever they are"))
+    return iou, union, (x1, y1, x2, y2, x1g, y1g, x2g, y2g)
+
+
+def derive_giou(r: LossResult) -> Derivation:
+    eps = float(r.params.get("eps", 1e-7))
+    steps: list[Step] = []
+    iou, union, (x1, y1, x2, y2, x1g, y1g, x2g, y2g) = _box_parts(r, steps, eps)
+    area_c = (torch.maximum(x2, x2g) - torch.minimum(x1, x1g)) * (torch.maximum(y2, y2g) - torch.minimum(y1, y1g))
+    steps.append(Step("smallest enclosing box", r"\lvert C\rvert = (\max x_2 - \min x_1)(\max y_2 - \min y_1)", area_c))
+    per = 1 - iou + (area_c - union) / (area_c + eps)
+    steps.append(Step("GIoU loss", r"\ell = 1 - \mathrm{IoU} + \frac{\lvert C\rvert - \lvert A \cup B\rvert}"
+                      r"{\lvert C\rvert + \epsilon}", per, "the empty share of C still has a gradient"))
+    out = _reduce(per, r.reduction, steps)
+    return Derivation(r.spec.name, tuple(steps), out)
+
+
+def _diou(r: LossResult, steps: list[Step], eps: float) -> tuple[Tensor, Tensor, tuple[Tensor, ...]]:
+    iou, _, c = _box_parts(r, steps, eps)
+    x1, y1, x2, y2, x1g, y1g, x2g, y2g = c
+    diag = (torch.maximum(x2, x2g) - torch.minimum(x1, x1g)) ** 2 + (torch.maximum(y2, y2g) - torch.minimum(y1, y1g)) ** 2
+    steps.append(Step("enclosing box's diagonal²", r"c^2 = (\max x_2 - \min x_1)^2 + (\max y_2 - \min y_1)^2", diag))
+    rho = ((x1 + x2) / 2 - (x1g + x2g) / 2) ** 2 + ((y1 + y2) / 2 - (y1g + y2g) / 2) ** 2
+    steps.append(Step("centre distance²", r"\rho^2 = \lVert b_{\text{centre}} - b^{gt}_{\text{centre}}\rVert^2", rho))
+    per = 1 - iou + rho / (diag + eps)
+    steps.append(Step("DIoU loss", r"\ell = 1 - \mathrm{IoU} + \frac{\rho^2}{c^2 + \epsilon}", per))
+    return per, iou, c
+
+
+def derive_diou(r: LossResult) -> Derivation:
+    steps: list[Step] = []
+    per, _, _ = _diou(r, steps, float(r.params.get("eps", 1e-7)))
+    out = _reduce(per, r.reduction, steps)
+    return Derivation(r.spec.name, tuple(steps), out)
+
+
+def derive_ciou(r: LossResult) -> Derivation:
+    eps = float(r.params.get("eps", 1e-7))
+    steps: list[Step] = []
+    # torchvision computes the DIoU part with its default eps (1e-7); eps enters only alpha
+    diou, iou, (x1, y1, x2, y2, x1g, y1g, x2g, y2g) = _diou(r, steps, 1e-7)
+    v = (4 / math.pi**2) * (torch.atan((x2g - x1g) / (y2g - y1g)) - torch.atan((x2 - x1) / (y2 - y1))) ** 2
+    steps.append(Step("aspect-ratio difference", r"v = \tfrac{4}{\pi^2}\big(\arctan\tfrac{w^{gt}}{h^{gt}} - "
+                      r"\arctan\tfrac{w}{h}\big)^2", v))
+    alpha = v / (1 - iou + v + eps)
+    steps.append(Step("its weight", r"\alpha = \frac{v}{1 - \mathrm{IoU} + v + \epsilon}", alpha,
+                      "treated as a constant by the gradient (torch.no_grad)"))
+    per = diou + alpha * v
+    steps.append(Step("CIoU loss", r"\ell = \ell_{\mathrm{DIoU}} + \alpha v", per))
+    out = _reduce(per, r.reduction, steps)
+    return Derivation(r.spec.name, tuple(steps), out)

@@ -203,7 +203,7 @@ def evaluate(
     dtype = leaves[spec.predictions[0].name].dtype
     resolved = {k: (v.to(dtype) if isinstance(v, Tensor) else v) for k, v in resolved.items()}
     checked, warns = spec.check(dict(seen), resolved)
-    warns = list(warns)
+    warns = list(warns) + _param_warnings(spec, resolved)
     if reduction in spec.reduction_warnings:
         warns.append(spec.reduction_warnings[reduction])
     args = [checked[s.name] for s in spec.slots]
@@ -227,14 +227,22 @@ def evaluate(
     if out.requires_grad:
         names = list(leaves)
         gout = None if out.dim() == 0 else torch.ones_like(out)
-        got = torch.autograd.grad(out, [leaves[n] for n in names], grad_outputs=gout, allow_unused=True)
+        try:
+            got = torch.autograd.grad(out, [leaves[n] for n in names], grad_outputs=gout, allow_unused=True)
+        except (RuntimeError, ValueError, IndexError, TypeError) as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise LossvizInputError(
+                f"{spec.name}: PyTorch computes the loss of these tensors, but its own backward pass fails "
+                f"(“{first_line[:200]}”), so there is no gradient to show; give the tensors the shapes in "
+                "the loss's documentation"
+            ) from None
         for n, g in zip(names, got, strict=True):
             grads[n] = torch.zeros_like(leaves[n]) if g is None else g.detach()
     else:
         grads = {n: torch.zeros_like(v.detach()) for n, v in leaves.items()}
 
-    if not torch.isfinite(out.detach()).all():
-        warns.append("the loss is not finite (inf or NaN)." + (" " + spec.nonfinite_hint if spec.nonfinite_hint else ""))
+    if not torch.isfinite(out.detach()).all() or not torch.isfinite(per).all():
+        warns.append(_nonfinite_note(spec, reduction, resolved, args, out.detach(), per))
 
     return LossResult(
         spec=spec,
@@ -248,6 +256,53 @@ def evaluate(
         grads=grads,
         warnings=_dedupe(warns),
     )
+
+
+#: float32's largest finite number, which the explorer's numbers (like PyTorch's default) cannot exceed.
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+
+
+def _param_warnings(spec: LossSpec, resolved: Mapping[str, Any]) -> list[str]:
+    """Legal-but-odd tensor parameters: torch computes with negative weights, so warn and explain."""
+    out: list[str] = []
+    for p in spec.params:
+        v = resolved.get(p.name)
+        if p.below_low(v):
+            low = float(p.low or 0.0)
+            found = ", ".join(f"{x:g}" for x in sorted({float(a) for a in v[v < low].flatten()[:5].tolist()}))
+            out.append(
+                f"{p.name} has values below {low:g} ({found}). PyTorch computes with them: a negative weight "
+                "turns that part's loss into a reward, so minimising pushes its prediction away from the target "
+                "(its gradient changes sign), and where 'mean' divides by the sum of the weights that sum can be "
+                "zero or negative (the loss then becomes inf, NaN or flips sign)."
+            )
+    return out
+
+
+def _nonfinite_note(
+    spec: LossSpec, reduction: str, params: Mapping[str, Any], args: list[Tensor], out: Tensor, per: Tensor
+) -> str:
+    """Say in words why the loss is inf or NaN: float32 overflow, or not finite even in float64."""
+    if out.dtype == torch.float32:
+        wide = [a.detach().to(torch.float64) if a.is_floating_point() else a for a in args]
+        p64 = {k: (v.to(torch.float64) if isinstance(v, Tensor) else v) for k, v in params.items()}
+        try:
+            with pywarnings.catch_warnings():
+                pywarnings.simplefilter("ignore")
+                exact = spec.build(reduction, p64)(*wide).detach()
+                exact_per = spec.build("none", p64)(*wide).detach()
+        except (RuntimeError, ValueError, IndexError, TypeError):
+            exact = exact_per = None
+        if exact is not None and torch.isfinite(exact).all() and torch.isfinite(exact_per).all():
+            big = float(exact_per.abs().max()) if exact_per.numel() else 0.0
+            value = float(exact.abs().max()) if exact.numel() else 0.0
+            return (
+                f"float32 overflow: the exact loss is about {value:.4g} (largest element {big:.4g}), beyond "
+                "float32's largest number "
+                f"({FLOAT32_MAX:.3g}), so PyTorch, computing in float32 like the explorer, gives inf (or NaN "
+                "where inf meets inf). Scale the inputs down to see a finite loss."
+            )
+    return "the loss is not finite (inf or NaN)." + (" " + spec.nonfinite_hint if spec.nonfinite_hint else "")
 
 
 def _dedupe(items: list[str]) -> list[str]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import nn
+from torch.nn import functional as F
 
 from lossviz.errors import LossvizInputError
 from lossviz.losses.checks import (
     _as_float,
-    _need_same,
     _pm,
     _pm_one,
     _rand,
@@ -69,6 +70,11 @@ def _check_soft_margin(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[st
     x = _as_float(t["input"])
     y = _as_float(t["target"])
     _same_or_broadcast(loss, "input", x, "target", y, w)
+    if torch.broadcast_shapes(x.shape, y.shape) != x.shape:  # torch writes the result in the input's shape
+        raise LossvizInputError(
+            f"{loss}: target has shape {_shape(y)}, larger than the input's {_shape(x)}; PyTorch keeps the "
+            "input's shape for the loss, so give the target the input's shape (or fewer dimensions that broadcast)"
+        )
     _pm_one(loss, "target", y, w, "With label 0 the loss is log 2 whatever the input, so nothing is learnt.")
     return {"input": x, "target": y}, w
 
@@ -107,10 +113,15 @@ def _check_ranking(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, T
     a = _as_float(t["input1"])
     b = _as_float(t["input2"])
     y = _as_float(t["target"])
-    _need_same(loss, "input1", a, "input2", b)
-    if a.dim() > 1:
-        raise LossvizInputError(f"{loss}: inputs must be (N) or a single number, not shape {_shape(a)}")
-    _need_same(loss, "input1", a, "target", y)
+    # torch: the three must have the same number of dimensions, and their sizes broadcast
+    if not a.dim() == b.dim() == y.dim():
+        raise LossvizInputError(
+            f"{loss}: input1 {_shape(a)}, input2 {_shape(b)} and target {_shape(y)} must have the same number "
+            "of dimensions (PyTorch broadcasts sizes, not dimensions); give all three the same shape"
+        )
+    _same_or_broadcast(loss, "input1", a, "input2", b, w)
+    _same_or_broadcast(loss, "input1", a, "target", y, w)
+    _same_or_broadcast(loss, "input2", b, "target", y, w)
     _pm_one(loss, "target", y, w, "Label 0 makes the loss max(0, margin), whatever the inputs.")
     return {"input1": a, "input2": b, "target": y}, w
 
@@ -148,17 +159,34 @@ def _check_cosine(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Te
     a = _as_float(t["input1"])
     b = _as_float(t["input2"])
     y = _as_float(t["target"])
-    _need_same(loss, "input1", a, "input2", b)
-    if a.dim() not in (1, 2):
-        raise LossvizInputError(f"{loss}: inputs must be (D) or (N, D) vectors, not shape {_shape(a)}")
-    want = (a.shape[0],) if a.dim() == 2 else ()
-    if y.dim() == 1 and y.numel() == 1 and want == ():
-        y = y.reshape(())
-    if tuple(y.shape) != want:
+    if a.dim() not in (1, 2) or a.dim() != b.dim():
         raise LossvizInputError(
-            f"{loss}: target needs one label per pair of vectors, shape {want}, but it has shape {_shape(y)}"
+            f"{loss}: input1 and input2 must both be (D) vectors or both (N, D) batches of vectors, "
+            f"not shapes {_shape(a)} and {_shape(b)}"
+        )
+    _same_or_broadcast(loss, "input1", a, "input2", b, w)
+    want = (torch.broadcast_shapes(a.shape, b.shape)[0],) if a.dim() == 2 else ()
+    if tuple(y.shape) != want:
+        try:  # torch broadcasts the labels against the pairs (one label for all, or one pair for all labels)
+            fits = y.dim() == len(want) and len(torch.broadcast_shapes(y.shape, want)) == len(want)
+        except RuntimeError:
+            fits = False
+        if not fits:
+            raise LossvizInputError(
+                f"{loss}: target needs one label per pair of vectors, shape {want}, but it has shape {_shape(y)}"
+            )
+        w.append(
+            f"target has shape {_shape(y)} but there are {want[0]} pair(s) of vectors; PyTorch broadcasts them, "
+            "reusing labels or pairs. Give one label per pair."
         )
     _pm_one(loss, "target", y, w, "")
+    margin = float(p.get("margin", 0.0))
+    if not -1.0 <= margin <= 1.0:
+        w.append(
+            f"margin is {margin:g}, outside [-1, 1] where a cosine lives. PyTorch computes with it: "
+            + ("no dissimilar pair can ever reach it, so they never contribute."
+               if margin > 1 else "every dissimilar pair is always above it, so they always contribute.")
+        )
     return {"input1": a, "input2": b, "target": y}, w
 
 
@@ -175,7 +203,7 @@ register_loss(
             TensorSlot("input2", "vector v", "prediction", "float", "the shape of input1", "input2"),
             TensorSlot("target", "y (1 similar, -1 dissimilar)", "target", "float", "(N) or () of ±1", "target"),
         ),
-        params=(ParamSpec("margin", "float", 0.0, "dissimilar pairs are pushed below this cosine", low=-1.0, high=1.0),),
+        params=(ParamSpec("margin", "float", 0.0, "dissimilar pairs are pushed below this cosine"),),
         formula=r"\ell_n = \begin{cases} 1 - \cos(u_n, v_n) & y_n = 1 \\ \max(0, \cos(u_n, v_n) - \Delta) & y_n = -1 \end{cases}",
         advice="Learns embeddings by angle: similar pairs point the same way, dissimilar pairs are pushed "
         "below the margin in cosine similarity. The vectors' lengths do not matter.",
@@ -189,14 +217,31 @@ register_loss(
 
 def _check_triplet(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tensor], list[str]]:
     loss = "TripletMarginLoss"
+    w: list[str] = []
     a = _as_float(t["anchor"])
     pos = _as_float(t["positive"])
     neg = _as_float(t["negative"])
-    if a.dim() not in (1, 2):
-        raise LossvizInputError(f"{loss}: anchor must be (D) or (N, D) vectors, not shape {_shape(a)}")
-    _need_same(loss, "anchor", a, "positive", pos)
-    _need_same(loss, "anchor", a, "negative", neg)
-    return {"anchor": a, "positive": pos, "negative": neg}, []
+    _triplet_shapes(loss, a, pos, neg, w)
+    norm = float(p.get("p", 2.0))
+    if norm < 1:
+        w.append(f"p is {norm:g}; below 1 the p-\"norm\" is not a distance (no triangle inequality). PyTorch "
+                 "computes with it anyway; the usual choices are 1 and 2.")
+    if float(p.get("eps", 1e-6)) < 0:
+        w.append("eps is negative; PyTorch adds it to every difference anyway. It is meant as a small positive "
+                 "number that keeps the distance's gradient finite.")
+    return {"anchor": a, "positive": pos, "negative": neg}, w
+
+
+def _triplet_shapes(loss: str, a: Tensor, pos: Tensor, neg: Tensor, w: list[str]) -> None:
+    """torch's rule: the same number of dimensions; sizes that broadcast."""
+    if not a.dim() == pos.dim() == neg.dim():
+        raise LossvizInputError(
+            f"{loss}: anchor {_shape(a)}, positive {_shape(pos)} and negative {_shape(neg)} must have the same "
+            "number of dimensions; give all three the same shape, (D) or (N, D)"
+        )
+    _same_or_broadcast(loss, "anchor", a, "positive", pos, w)
+    _same_or_broadcast(loss, "anchor", a, "negative", neg, w)
+    _same_or_broadcast(loss, "positive", pos, "negative", neg, w)
 
 
 register_loss(
@@ -214,8 +259,8 @@ register_loss(
         params=(
             ParamSpec("margin", "float", 1.0, "the negative must be this much farther than the positive",
                       low=0.0, low_open=True),
-            ParamSpec("p", "float", 2.0, "the norm of the distance", low=0.0, low_open=True),
-            ParamSpec("eps", "float", 1e-6, "added inside the distance for stability", low=0.0),
+            ParamSpec("p", "float", 2.0, "the norm of the distance"),
+            ParamSpec("eps", "float", 1e-6, "added inside the distance for stability"),
             ParamSpec("swap", "bool", False, "use the closer of d(a,n) and d(p,n) (distance swap)"),
         ),
         formula=r"\ell_n = \max(0,\ \lVert a_n - p_n \rVert_p - \lVert a_n - n_n \rVert_p + \Delta)",
@@ -223,6 +268,62 @@ register_loss(
         "and push it from a negative until the gap exceeds the margin.",
         advice_zh="度量学习（如人脸识别）：把锚点拉向同类的正样本，推离负样本，直到距离差超过 margin。",
         check=_check_triplet,
+        sample=lambda g: {"anchor": _rand(g, 3, 4), "positive": _rand(g, 3, 4), "negative": _rand(g, 3, 4)},
+        per_element_means="one loss per triplet",
+    )
+)
+
+
+def cosine_distance(x: Tensor, y: Tensor) -> Tensor:
+    """1 - cosine similarity along dim 1: the distance torch's TripletMarginWithDistanceLoss docs use."""
+    return 1.0 - F.cosine_similarity(x, y)
+
+
+def _check_triplet_distance(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tensor], list[str]]:
+    loss = "TripletMarginWithDistanceLoss"
+    w: list[str] = []
+    a = _as_float(t["anchor"])
+    pos = _as_float(t["positive"])
+    neg = _as_float(t["negative"])
+    _triplet_shapes(loss, a, pos, neg, w)
+    if p.get("distance_function") == "cosine_distance" and a.dim() < 2:
+        raise LossvizInputError(
+            f"{loss}: the cosine distance compares vectors along dimension 1, so anchor, positive and negative "
+            f"must be (N, D) batches of vectors, not shape {_shape(a)}; give one row per vector (e.g. [[1, 2, 3]])"
+        )
+    return {"anchor": a, "positive": pos, "negative": neg}, w
+
+
+register_loss(
+    LossSpec(
+        name="TripletMarginWithDistanceLoss",
+        cls=nn.TripletMarginWithDistanceLoss,
+        symbols={"anchor": "a", "positive": "p", "negative": "n"}, dim_names={2: ("triplet", "dim")},
+        title_zh="自定义距离的三元组间隔损失",
+        task="embedding",
+        slots=(
+            TensorSlot("anchor", "anchor a", "prediction", "float", "(N, D), or (D) for the pairwise distance", "input"),
+            TensorSlot("positive", "positive p", "prediction", "float", "the anchor's shape", "positive"),
+            TensorSlot("negative", "negative n", "prediction", "float", "the anchor's shape", "negative"),
+        ),
+        params=(
+            ParamSpec(
+                "distance_function", "choice", "pairwise_distance",
+                "the distance d: pairwise L2 (torch's default) or 1 - cosine similarity",
+                choices=("pairwise_distance", "cosine_distance"),
+                objects={"pairwise_distance": F.pairwise_distance, "cosine_distance": cosine_distance},
+                code={"pairwise_distance": "nn.PairwiseDistance()",
+                      "cosine_distance": "lambda x, y: 1.0 - F.cosine_similarity(x, y)"},
+            ),
+            ParamSpec("margin", "float", 1.0, "the negative must be this much farther than the positive",
+                      low=0.0, low_open=True),
+            ParamSpec("swap", "bool", False, "use the closer of d(a,n) and d(p,n) (distance swap)"),
+        ),
+        formula=r"\ell_n = \max(0,\ d(a_n, p_n) - d(a_n, n_n) + \Delta)",
+        advice="TripletMarginLoss with a distance of your choice: with 1 - cosine similarity only the "
+        "embeddings' directions matter, as in face and text retrieval.",
+        advice_zh="可以自选距离的三元组间隔损失：用 1 - 余弦相似度时只有嵌入的方向起作用，常见于人脸与文本检索。",
+        check=_check_triplet_distance,
         sample=lambda g: {"anchor": _rand(g, 3, 4), "positive": _rand(g, 3, 4), "negative": _rand(g, 3, 4)},
         per_element_means="one loss per triplet",
     )

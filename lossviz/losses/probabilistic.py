@@ -9,8 +9,8 @@ from torch import nn
 
 from lossviz.errors import LossvizInputError
 from lossviz.losses.checks import (
+    Misfit,
     _as_float,
-    _need_same,
     _rand,
     _same_or_broadcast,
     _shape,
@@ -37,10 +37,11 @@ def _check_kl(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tensor
         if (y > 1e-6).any():
             w.append("log_target is on, so target should be log-probabilities (≤ 0), but it has positive values.")
     elif (y < 0).any():
-        raise LossvizInputError(
-            f"{loss}: target has negative values; it must be probabilities (≥ 0), or turn on log_target "
-            "if you are giving log-probabilities"
-        )
+        w.append(Misfit(
+            "target has negative values. PyTorch computes with them, but the log of a negative probability is "
+            "NaN: the target must be probabilities (≥ 0), or turn on log_target if you are giving "
+            "log-probabilities."
+        ))
     if (x > 1e-6).any():
         w.append(
             "KLDivLoss expects its input as log-probabilities (all ≤ 0), but it has positive values: apply "
@@ -104,12 +105,15 @@ def _check_poisson(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, T
     y = _as_float(t["target"])
     _same_or_broadcast(loss, "input", x, "target", y, w)
     if (y < 0).any():
-        raise LossvizInputError(f"{loss}: target is a count and must be ≥ 0")
+        w.append(Misfit("target has negative values. PyTorch computes with them, but a count is ≥ 0, so the loss "
+                        "has no meaning as a Poisson likelihood there."))
     if not p.get("log_input", True) and (x < 0).any():
-        raise LossvizInputError(
-            f"{loss}: with log_input off the input is the rate λ itself and must be ≥ 0; "
-            "turn log_input on if you are giving log-rates"
+        w.append(
+            "with log_input off the input is the rate λ itself, which should be ≥ 0; PyTorch computes "
+            "log(λ + eps) anyway, which is NaN for a negative rate. Turn log_input on if you are giving log-rates."
         )
+    if float(p.get("eps", 1e-8)) <= 0 and not p.get("log_input", True):
+        w.append("eps is not positive, so a rate of 0 gives log(0) = -inf; eps is meant as a small positive number.")
     return {"input": x, "target": y}, w
 
 
@@ -131,7 +135,7 @@ register_loss(
         params=(
             ParamSpec("log_input", "bool", True, "the input is log λ (recommended) rather than λ"),
             ParamSpec("full", "bool", False, "add the Stirling term of log k!"),
-            ParamSpec("eps", "float", 1e-8, "added to λ before the log when log_input is off", low=0.0, low_open=True),
+            ParamSpec("eps", "float", 1e-8, "added to λ before the log when log_input is off"),
         ),
         formula=r"\ell_i = e^{x_i} - k_i\,x_i \quad(\text{log\_input});\qquad \lambda_i - k_i \log(\lambda_i + \epsilon)",
         advice="For counts (events per interval). Predict the log-rate and keep log_input on: the rate e^x "
@@ -147,23 +151,43 @@ def _check_gauss(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Ten
     loss = "GaussianNLLLoss"
     w: list[str] = []
     x = _as_float(t["input"])
-    y = _as_float(t["target"])
+    y = _as_float(t["target"])  # torch promotes whole-number targets itself
     v = _as_float(t["var"])
-    _need_same(loss, "input", x, "target", y)
-    ok = v.shape == x.shape or (x.dim() > 0 and (v.shape == x.shape[:-1] or v.shape == (*x.shape[:-1], 1)))
-    if not ok and v.numel() == 1 and x.dim() == 1:
-        ok = True
-    if not ok:
-        raise LossvizInputError(
-            f"{loss}: var has shape {_shape(v)} but input has shape {_shape(x)}; give one variance per input "
-            "element (the same shape), or one per sample (the input's shape without its last dimension)"
-        )
     if (v < 0).any():
         raise LossvizInputError(
             f"{loss}: var has a negative value ({v[v < 0].flatten()[0].item():g}); a variance must be positive"
         )
-    if (v == 0).any():
-        w.append(f"var has zeros; PyTorch clamps the variance up to eps = {p.get('eps', 1e-6):g}.")
+    # torch's rule for var: the input's shape; or the input's shape without its last dimension
+    # (one variance per sample); or the input's number of dimensions with exactly one size that
+    # differs, and that size 1 (broadcast along it)
+    ok = v.shape == x.shape or (x.dim() > 0 and v.shape == x.shape[:-1])
+    if not ok and v.dim() == x.dim():
+        ok = sum(b for a, b in zip(x.shape, v.shape, strict=True) if a != b) == 1
+    if not ok:
+        raise LossvizInputError(
+            f"{loss}: var has shape {_shape(v)} but input has shape {_shape(x)}; give one variance per input "
+            "element (the same shape), one per sample (the input's shape without its last dimension), or the "
+            "input's shape with a 1 in one place (shared along that dimension)"
+        )
+    vb = v.unsqueeze(-1) if v.shape != x.shape and x.dim() > 0 and v.shape == x.shape[:-1] else v
+    try:
+        torch.broadcast_shapes(x.shape, y.shape, vb.shape)
+    except RuntimeError:
+        raise LossvizInputError(
+            f"{loss}: input has shape {_shape(x)} and target {_shape(y)}; they cannot be paired element by element. "
+            "Give the target the input's shape (or a shape that broadcasts to it, such as a 1 per sample)"
+        ) from None
+    if y.shape != x.shape:
+        w.append(
+            f"target has shape {_shape(y)} but input has shape {_shape(x)}; PyTorch broadcasts them to "
+            f"{tuple(torch.broadcast_shapes(x.shape, y.shape))}, reusing target values. Check that this pairing is meant."
+        )
+    eps = float(p.get("eps", 1e-6))
+    if eps <= 0:
+        w.append(f"eps is {eps:g}; the variance is clamped to at least eps, so a zero variance now gives "
+                 "log(0) = -inf. eps is meant as a small positive number.")
+    elif (v == 0).any():
+        w.append(f"var has zeros; PyTorch clamps the variance up to eps = {eps:g}.")
     return {"input": x, "target": y, "var": v}, w
 
 
@@ -185,7 +209,7 @@ register_loss(
         ),
         params=(
             ParamSpec("full", "bool", False, "add the constant ½ log 2π"),
-            ParamSpec("eps", "float", 1e-6, "the variance is clamped to at least eps", low=0.0, low_open=True),
+            ParamSpec("eps", "float", 1e-6, "the variance is clamped to at least eps"),
         ),
         formula=r"\ell_i = \tfrac12\Big(\log \max(\sigma_i^2, \epsilon) + \frac{(\mu_i - y_i)^2}{\max(\sigma_i^2, \epsilon)}\Big)",
         advice="Regression that also predicts its own uncertainty: a large variance makes errors cheap but "

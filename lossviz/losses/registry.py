@@ -65,6 +65,10 @@ class ParamSpec:
     high_open: bool = False
     choices: tuple[Any, ...] = ()
     optional: bool = False  # tensor params: None means "not given"
+    #: choice params whose torch value is a Python object (a distance function): choice -> object
+    objects: Mapping[Any, Any] = field(default_factory=dict)
+    #: choice -> the source text the PyTorch snippet writes for it (defaults to ``repr``)
+    code: Mapping[Any, str] = field(default_factory=dict)
 
     def range_text(self) -> str:
         if self.kind == "choice":
@@ -74,6 +78,13 @@ class ParamSpec:
         lo = "" if self.low is None else (f"> {self.low:g}" if self.low_open else f"≥ {self.low:g}")
         hi = "" if self.high is None else (f"< {self.high:g}" if self.high_open else f"≤ {self.high:g}")
         return " and ".join(x for x in (lo, hi) if x)
+
+    def below_low(self, value: Any) -> bool:
+        """A tensor value with entries below ``low`` (legal for torch, but worth a warning)."""
+        return (
+            self.kind == "tensor" and self.low is not None and isinstance(value, torch.Tensor)
+            and bool((value < self.low).any())
+        )
 
     def coerce(self, value: Any, loss: str) -> Any:
         """Check one user value (already a Python scalar or tensor); return the clean value."""
@@ -88,8 +99,8 @@ class ParamSpec:
             value = value.to(torch.float32)
             if not torch.isfinite(value).all():
                 raise LossvizInputError(f"{where} must hold finite numbers")
-            if self.low is not None and (value < self.low).any():
-                raise LossvizInputError(f"{where} must be {self.range_text()}; found {value.min().item():g}")
+            # torch takes any finite weight: values below ``low`` are odd, not illegal, so
+            # evaluate() warns about them (``below_low``) instead of refusing
             return value
         if self.kind == "bool":
             if isinstance(value, bool):
@@ -260,6 +271,14 @@ class LossSpec:
     def class_dim(self, ndim: int) -> int:
         """The class dimension of this loss's first prediction when it has ``ndim`` dimensions."""
         return class_dim(ndim, classes_last=self.classes_last)
+    #: for a loss that is a function rather than an ``nn`` module (torchvision's detection losses):
+    #: its import path, e.g. "torchvision.ops.sigmoid_focal_loss"; ``cls`` then wraps it in a module
+    function: str = ""
+
+    @property
+    def torch_name(self) -> str:
+        """What the user would call in PyTorch: ``nn.MSELoss`` or ``torchvision.ops.sigmoid_focal_loss``."""
+        return self.function or f"nn.{self.cls.__name__}"
 
     @property
     def predictions(self) -> tuple[TensorSlot, ...]:
@@ -279,7 +298,12 @@ class LossSpec:
 
     def build(self, reduction: str, params: Mapping[str, Any]) -> nn.Module:
         """The torch module itself, with the chosen reduction and checked params."""
-        kwargs = {k: v for k, v in params.items() if v is not None}
+        kwargs: dict[str, Any] = {}
+        for k, v in params.items():
+            if v is None:
+                continue
+            objects = next((p.objects for p in self.params if p.name == k), {})
+            kwargs[k] = objects.get(v, v) if objects else v
         return self.cls(reduction=reduction, **kwargs)
 
 

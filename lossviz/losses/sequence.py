@@ -68,8 +68,11 @@ def _check_ctc(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tenso
             f"{loss}: give one input length and one target length per sequence ({n}), "
             f"got {il.numel()} and {tl.numel()}"
         )
-    if ((il < 1) | (il > T)).any():
+    if ((il < 0) | (il > T)).any():
         raise LossvizInputError(f"{loss}: input_lengths must be between 1 and T = {T} (log_probs' first dimension)")
+    if (il == 0).any():
+        w.append("an input length is 0: that sequence has no frames, so no alignment fits a non-empty target "
+                 "and its loss is inf. PyTorch computes it anyway; input lengths normally run from 1 to T.")
     if (tl < 0).any():
         raise LossvizInputError(f"{loss}: target_lengths must be ≥ 0")
     if y.dim() == 2 and N is not None:
@@ -87,9 +90,17 @@ def _check_ctc(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tenso
             )
         used = y
     if ((used < 0) | (used >= C)).any():
-        raise LossvizInputError(f"{loss}: target labels must be class indices 0..{C - 1}")
+        # torch does not check this and reads outside log_probs (undefined results), so lossviz refuses
+        raise LossvizInputError(
+            f"{loss}: target labels must be class indices 0..{C - 1}; PyTorch does not check this and would read "
+            "memory outside log_probs, so there is no meaningful loss to show"
+        )
     if (used == blank).any():
-        raise LossvizInputError(f"{loss}: targets contain the blank index {blank}; the blank may not appear in targets")
+        w.append(
+            f"targets contain the blank index {blank}. PyTorch computes anyway, but the blank means \"no label\" "
+            "and may not appear in the targets, so this loss does not measure the sequence you meant: use "
+            "another class index, or set blank to an index the targets do not use."
+        )
     if x.dim() == 2:
         il = il.reshape(())
         tl = tl.reshape(())
