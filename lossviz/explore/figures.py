@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import torch
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import tr
+from lossviz.i18n import msg, tr
 from lossviz.theme import LOSS_SCALE, SIGNED_SCALE
 
 #: Cells with this many or fewer get their numbers written on them.
@@ -68,7 +68,7 @@ def make_tensor_figure(
     if kind not in ("loss", "grad"):
         raise ValueError("kind must be 'loss' or 'grad'")
     if not isinstance(t, torch.Tensor):
-        raise LossvizInputError("make_tensor_figure needs a tensor")
+        raise LossvizInputError(msg("make_tensor_figure needs a tensor"))
     vals = t.detach().to(torch.float64).cpu()
     finite = vals[torch.isfinite(vals)]
     amax = float(finite.abs().max()) if finite.numel() else 1.0

@@ -568,7 +568,10 @@ def get_lesson(key: str) -> Lesson:
     """The lesson ``key``; an unknown key raises :class:`LossvizInputError`."""
     lesson = _BY_KEY.get(str(key))
     if lesson is None:
-        raise LossvizInputError(f"unknown lesson {str(key)[:40]!r}; choose one of: {', '.join(_BY_KEY)}")
+        raise LossvizInputError(msg(
+            "unknown lesson {key}; choose one of: {join_by_key}",
+            key=repr(str(key)[:40]), join_by_key=', '.join(_BY_KEY),
+        ))
     return lesson
 
 

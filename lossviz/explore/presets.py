@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import torch
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import gettext
+from lossviz.i18n import gettext, msg
 from lossviz.losses import LossSpec, get_loss, list_losses
 from lossviz.losses.parsing import format_tensor
 
@@ -210,7 +210,10 @@ def list_presets() -> list[Preset]:
 
 def get_preset(key: str) -> Preset:
     if key not in _BY_KEY:
-        raise LossvizInputError(f"unknown example {str(key)[:40]!r}; choose one of: {', '.join(_BY_KEY)}")
+        raise LossvizInputError(msg(
+            "unknown example {key}; choose one of: {join_by_key}",
+            key=repr(str(key)[:40]), join_by_key=', '.join(_BY_KEY),
+        ))
     return _BY_KEY[key]
 
 
@@ -219,7 +222,7 @@ def random_texts(spec: LossSpec | str, seed: int) -> dict[str, str]:
     spec = spec if isinstance(spec, LossSpec) else get_loss(spec)
     seed = int(seed)
     if not 0 <= seed < 2**31:
-        raise LossvizInputError("seed must be a whole number from 0 to 2147483647")
+        raise LossvizInputError(msg("seed must be a whole number from 0 to 2147483647"))
     g = torch.Generator().manual_seed(seed)
     tensors = spec.sample(g)
     return {k: format_tensor(v, digits=4) for k, v in tensors.items()}

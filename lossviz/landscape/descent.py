@@ -63,10 +63,13 @@ def check_descent(lr: Any, steps: Any) -> tuple[float, int]:
     try:
         lr_f = float(lr)
     except (TypeError, ValueError):
-        raise LossvizInputError(f"the learning rate must be a number, not {str(lr)[:20]!r}") from None
+        raise LossvizInputError(msg("the learning rate must be a number, not {lr}", lr=repr(str(lr)[:20]))) from None
     if not math.isfinite(lr_f) or not 0 < lr_f <= MAX_LR:
         raise LossvizInputError(
-            f"the learning rate must be greater than 0 and at most {MAX_LR:g}, not {lr_f:g}"
+            msg(
+                "the learning rate must be greater than 0 and at most {max_lr}, not {lr_f}",
+                max_lr=format(MAX_LR, 'g'), lr_f=format(lr_f, 'g'),
+            )
         )
     try:
         st = int(steps)
@@ -75,7 +78,10 @@ def check_descent(lr: Any, steps: Any) -> tuple[float, int]:
         ok = False
     if not ok or not 1 <= st <= MAX_STEPS:
         raise LossvizInputError(
-            f"steps must be a whole number from 1 to {MAX_STEPS}, not {str(steps)[:20]!r}"
+            msg(
+                "steps must be a whole number from 1 to {max_steps}, not {steps}",
+                max_steps=MAX_STEPS, steps=repr(str(steps)[:20]),
+            )
         )
     return lr_f, st
 
@@ -100,7 +106,7 @@ def descend(
     box = np.array([domain_box(setup, e) for e in elements])
     p = np.array([setup.current(e) for e in elements] if start is None else list(start), dtype=np.float64)
     if p.shape != (len(elements),) or not np.isfinite(p).all():
-        raise LossvizInputError("the start of the descent needs one finite number per varied element")
+        raise LossvizInputError(msg("the start of the descent needs one finite number per varied element"))
     p = np.clip(p, box[:, 0], box[:, 1])
     pts, losses, grads = [p.copy()], [], []
     clamped = False

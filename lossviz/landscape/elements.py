@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import msg
 from lossviz.losses import LossResult, LossSpec, ascii_twins, evaluate, get_loss, parse_number
 
 Tensor = torch.Tensor
@@ -141,7 +142,7 @@ def prepare(
     typed: dict[str, Tensor] = {}
     for k, v in tensors.items():
         if not isinstance(v, Tensor):
-            raise LossvizInputError(f"{k} must be a tensor")
+            raise LossvizInputError(msg("{k} must be a tensor", k=k))
         s = spec.slot(k) if k in {x.name for x in spec.slots} else None
         if s is not None and s.differentiable and not v.is_floating_point():
             v = v.to(DTYPE)
@@ -163,12 +164,18 @@ def check_element(setup: Setup, el: Element) -> Element:
     preds = [s.name for s in setup.spec.predictions]
     if el.slot not in preds:
         raise LossvizInputError(
-            f"{setup.loss}: {el.slot!r} is not a prediction tensor; choose one of: {', '.join(preds)}"
+            msg(
+                "{loss}: {slot} is not a prediction tensor; choose one of: {join_preds}",
+                loss=setup.loss, slot=repr(el.slot), join_preds=', '.join(preds),
+            )
         )
     n = setup.raw[el.slot].numel()
     if not 0 <= el.index < n:
         raise LossvizInputError(
-            f"{setup.loss}: {el.slot} has {n} elements, so the index must be 0..{n - 1}, not {el.index}"
+            msg(
+                "{loss}: {slot} has {n} elements, so the index must be 0..{n2}, not {index}",
+                loss=setup.loss, slot=el.slot, n=n, n2=n - 1, index=el.index,
+            )
         )
     return el
 
@@ -181,7 +188,7 @@ def parse_element(setup: Setup, text: str) -> Element:
     try:
         index = int(idx)
     except ValueError:
-        raise LossvizInputError(f"element {text!r} is not of the form slot:index, e.g. input:0") from None
+        raise LossvizInputError(msg("element {text} is not of the form slot:index, e.g. input:0", text=repr(text))) from None
     return check_element(setup, Element(slot, index))
 
 
@@ -228,8 +235,11 @@ def default_elements(setup: Setup) -> tuple[Element, Element]:
     if len(preds) >= 2:
         return Element(first, 0), Element(preds[1].name, 0)
     raise LossvizInputError(
-        f"{spec.name}: the landscape varies two numbers, but the prediction has only one; give at least two "
-        "values (the loss curve works with one)"
+        msg(
+            "{name}: the landscape varies two numbers, but the prediction has only one; give at least"
+            " two values (the loss curve works with one)",
+            name=spec.name,
+        )
     )
 
 
@@ -256,15 +266,21 @@ def check_range(setup: Setup, el: Element, rng: Sequence[float]) -> tuple[tuple[
     try:
         lo, hi = (float(v) for v in rng)
     except (TypeError, ValueError):
-        raise LossvizInputError("a range is two numbers, low and high, e.g. -3, 3") from None
+        raise LossvizInputError(msg("a range is two numbers, low and high, e.g. -3, 3")) from None
     label = element_label(setup, el)
     if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise LossvizInputError(f"the range of {label} must be finite numbers")
+        raise LossvizInputError(msg("the range of {label} must be finite numbers", label=label))
     if abs(lo) > MAX_ABS_RANGE or abs(hi) > MAX_ABS_RANGE:
-        raise LossvizInputError(f"the range of {label} must stay within ±{MAX_ABS_RANGE:g}")
+        raise LossvizInputError(msg(
+            "the range of {label} must stay within ±{max_abs_range}",
+            label=label, max_abs_range=format(MAX_ABS_RANGE, 'g'),
+        ))
     if not hi - lo > 100 * EPS * max(1.0, abs(lo), abs(hi)):
         raise LossvizInputError(
-            f"the range of {label} must go from a lower to a higher number (got {lo:g} to {hi:g})"
+            msg(
+                "the range of {label} must go from a lower to a higher number (got {lo} to {hi})",
+                label=label, lo=format(lo, 'g'), hi=format(hi, 'g'),
+            )
         )
     dlo, dhi, why = element_domain(setup, el)
     blo, bhi = domain_box(setup, el)
@@ -273,8 +289,11 @@ def check_range(setup: Setup, el: Element, rng: Sequence[float]) -> tuple[tuple[
         clo, chi = max(lo, blo), min(hi, bhi)
         if not chi > clo:
             raise LossvizInputError(
-                f"the range {lo:g} to {hi:g} for {label} lies outside its domain: {why}; choose a range inside "
-                f"({dlo:g}, {dhi:g})"
+                msg(
+                    "the range {lo} to {hi} for {label} lies outside its domain: {why}; choose a range inside"
+                    " ({dlo}, {dhi})",
+                    lo=format(lo, 'g'), hi=format(hi, 'g'), label=label, why=why, dlo=format(dlo, 'g'), dhi=format(dhi, 'g'),
+                )
             )
         note = f"{label}: {why}; the range was clipped to [{clo:.4g}, {chi:.4g}]."
         lo, hi = clo, chi
@@ -290,8 +309,11 @@ def check_resolution(resolution: Any, *, high: int = MAX_RESOLUTION) -> int:
         ok = False
     if not ok or not MIN_RESOLUTION <= r <= high:
         raise LossvizInputError(
-            f"resolution must be a whole number of points per axis from {MIN_RESOLUTION} to {high}, "
-            f"not {str(resolution)[:20]!r}"
+            msg(
+                "resolution must be a whole number of points per axis from {min_resolution} to {high}, "
+                "not {resolution}",
+                min_resolution=MIN_RESOLUTION, high=high, resolution=repr(str(resolution)[:20]),
+            )
         )
     return r
 
@@ -309,17 +331,27 @@ def parse_ranges(text: str) -> tuple[tuple[float, float], tuple[float, float] | 
         nums = [float(parse_number(p, name="range")) for p in parts]
     except LossvizInputError as exc:
         raise LossvizInputError(
-            f"ranges {t[:40]!r} are not numbers ({exc}); write x from, x to, y from, y to, e.g. -3, 3, -2, 2 "
-            "(or auto)"
+            msg(
+                "ranges {t} are not numbers ({exc}); write x from, x to, y from, y to, e.g. -3, 3, -2, 2 "
+                "(or auto)",
+                t=repr(t[:40]), exc=exc,
+            )
         ) from None
     if len(nums) not in (2, 4):
         raise LossvizInputError(
-            f"ranges need 4 numbers (x from, x to, y from, y to) or 2 for the x axis only, not {len(nums)}"
+            msg(
+                "ranges need 4 numbers (x from, x to, y from, y to) or 2 for the x axis only, not "
+                "{n_nums}",
+                n_nums=len(nums),
+            )
         )
     for lo, hi in zip(nums[::2], nums[1::2], strict=True):
         if not (math.isfinite(lo) and math.isfinite(hi)) or not lo < hi:
             raise LossvizInputError(
-                f"each range must go from a lower to a higher finite number, not {lo:g} to {hi:g}"
+                msg(
+                    "each range must go from a lower to a higher finite number, not {lo} to {hi}",
+                    lo=format(lo, 'g'), hi=format(hi, 'g'),
+                )
             )
     return (nums[0], nums[1]), ((nums[2], nums[3]) if len(nums) == 4 else None)
 

@@ -29,6 +29,7 @@ import torch
 from torch.func import grad_and_value, vmap
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import msg
 from lossviz.landscape.elements import CHUNK_BUDGET, DTYPE, ENGINE_THREADS, EPS, Element, Setup, check_element
 from lossviz.losses.evaluate import apply_transform
 
@@ -95,7 +96,7 @@ def make_engine(setup: Setup, elements: Sequence[Element]) -> Engine:
     """``fn(points (B, k)) -> (loss (B,), grad (B, k))`` for the k varied elements, batched, chunked."""
     elements = tuple(check_element(setup, e) for e in elements)
     if len(set(elements)) != len(elements):
-        raise LossvizInputError("choose different elements for the two axes")
+        raise LossvizInputError(msg("choose different elements for the two axes"))
     method = route(setup)
     one = None
     if method == "batch":
@@ -132,8 +133,11 @@ def _refused(setup: Setup, exc: Exception) -> LossvizInputError:
     """The engine could not batch this example: say so in a sentence instead of a traceback."""
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
     return LossvizInputError(
-        f"{setup.loss}: the landscape cannot evaluate this example point by point ({first}); the explorer "
-        "still shows its value and gradient"
+        msg(
+            "{loss}: the landscape cannot evaluate this example point by point ({first}); the "
+            "explorer still shows its value and gradient",
+            loss=setup.loss, first=first,
+        )
     )
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import N_, gettext
+from lossviz.i18n import N_, gettext, msg
 from lossviz.landscape.curves import Curve, margin_curves
 from lossviz.landscape.descent import DescentPath
 from lossviz.landscape.surfaces import Surface
@@ -47,7 +47,7 @@ DESCENT_NAME = N_("gradient descent (lr {lr})")
 
 def _check_surface(surface: Surface) -> None:
     if not isinstance(surface, Surface):
-        raise LossvizInputError("a landscape figure needs a Surface from lossviz.landscape.surfaces.compute_surface")
+        raise LossvizInputError(msg("a landscape figure needs a Surface from lossviz.landscape.surfaces.compute_surface"))
 
 
 def _color_cap(z: np.ndarray) -> float | None:
@@ -216,9 +216,9 @@ def _check_path(path: DescentPath | None, surface: Surface) -> None:
     if path is None:
         return
     if not isinstance(path, DescentPath) or len(path.elements) != 2:
-        raise LossvizInputError("the descent path drawn on a surface must vary the surface's two elements")
+        raise LossvizInputError(msg("the descent path drawn on a surface must vary the surface's two elements"))
     if tuple(path.elements) != (surface.x, surface.y):
-        raise LossvizInputError("the descent path varies other elements than the surface")
+        raise LossvizInputError(msg("the descent path varies other elements than the surface"))
 
 
 def _two_panels(top: str, bottom: str, x_title: str) -> go.Figure:
@@ -254,7 +254,7 @@ def make_contour_figure(
     _check_surface(surface)
     _check_path(path, surface)
     if not 0 <= int(arrows) <= 40:
-        raise LossvizInputError("arrows per axis must be from 0 to 40")
+        raise LossvizInputError(msg("arrows per axis must be from 0 to 40"))
     fig = go.Figure()
     fig.add_trace(_contour_trace(surface, lang=lang))
     if arrows:
@@ -439,7 +439,7 @@ def make_descent_animation_figure(
     """The descent path drawn step by step over the contour map (Plotly frames with a play button)."""
     _check_surface(surface)
     if path is None:
-        raise LossvizInputError("the animation needs a descent path")
+        raise LossvizInputError(msg("the animation needs a descent path"))
     _check_path(path, surface)
     n = len(path.points)
     ks = np.unique(np.linspace(1, n, min(n, MAX_FRAMES)).round().astype(int))
@@ -545,10 +545,10 @@ def make_descent_loss_figure(
     MSE's shrink near the minimum, and a too-large learning rate makes both grow."""
     paths = [paths] if isinstance(paths, DescentPath) else list(paths)
     if not paths or not all(isinstance(p, DescentPath) for p in paths):
-        raise LossvizInputError("give at least one descent path")
+        raise LossvizInputError(msg("give at least one descent path"))
     labels = list(labels) if labels is not None else [f"lr {p.lr:g}" for p in paths]
     if len(labels) != len(paths):
-        raise LossvizInputError("give one label per path")
+        raise LossvizInputError(msg("give one label per path"))
     fig = _two_panels(gettext("loss after each step", lang), gettext("length of each step", lang), gettext("step", lang))
     traces = []
     for i, (p, lab) in enumerate(zip(paths, labels, strict=True)):
@@ -614,7 +614,7 @@ def make_curve_figure(
     """
     curves = list(curves)
     if not curves or not all(isinstance(c, Curve) for c in curves):
-        raise LossvizInputError("give at least one Curve from lossviz.landscape.surfaces")
+        raise LossvizInputError(msg("give at least one Curve from lossviz.landscape.surfaces"))
     main = curves[0]
     xl = main.x_label
     fig = _two_panels(

@@ -162,7 +162,7 @@ def compute_surface(
     check_element(setup, x)
     check_element(setup, y)
     if x == y:
-        raise LossvizInputError("choose two different elements for the two axes")
+        raise LossvizInputError(msg("choose two different elements for the two axes"))
     notes: list[str] = []
     xr = _resolve_range(setup, x, x_range, notes)
     yr = _resolve_range(setup, y, y_range, notes)

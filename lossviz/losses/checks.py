@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import msg
 from lossviz.losses.registry import ElementRef, Tensor, class_dim
 
 # --------------------------------------------------------------------------- helpers
@@ -42,8 +43,11 @@ def _need_float(loss: str, slot: str, t: Tensor, torch_says: str, fix: str) -> T
     if t.is_floating_point():
         return t
     raise LossvizInputError(
-        f"{loss}: {slot} is whole numbers ({str(t.dtype).replace('torch.', '')}), and PyTorch refuses them here "
-        f"(“{torch_says}”); {fix}"
+        msg(
+            "{loss}: {slot} is whole numbers ({replace_value}), and PyTorch refuses them here "
+            "(“{torch_says}”); {fix}",
+            loss=loss, slot=slot, replace_value=str(t.dtype).replace('torch.', ''), torch_says=torch_says, fix=fix,
+        )
     )
 
 
@@ -54,8 +58,11 @@ def _same_or_broadcast(loss: str, a: str, ta: Tensor, b: str, tb: Tensor, warnin
         out = torch.broadcast_shapes(ta.shape, tb.shape)
     except RuntimeError:
         raise LossvizInputError(
-            f"{loss}: {a} has shape {_shape(ta)} but {b} has shape {_shape(tb)}; give them the same shape "
-            f"(one {b} value per {a} value)"
+            msg(
+                "{loss}: {a} has shape {shape_ta} but {b} has shape {shape_tb}; give them the same shape "
+                "(one {b} value per {a} value)",
+                loss=loss, a=a, shape_ta=_shape(ta), b=b, shape_tb=_shape(tb),
+            )
         ) from None
     warnings.append(Broadcast(
         f"{a} has shape {_shape(ta)} but {b} has shape {_shape(tb)}; PyTorch broadcasts them to "
@@ -67,7 +74,11 @@ def _same_or_broadcast(loss: str, a: str, ta: Tensor, b: str, tb: Tensor, warnin
 def _need_same(loss: str, a: str, ta: Tensor, b: str, tb: Tensor) -> None:
     if ta.shape != tb.shape:
         raise LossvizInputError(
-            f"{loss}: {a} has shape {_shape(ta)} but {b} has shape {_shape(tb)}; they must have the same shape"
+            msg(
+                "{loss}: {a} has shape {shape_ta} but {b} has shape {shape_tb}; they must have the same "
+                "shape",
+                loss=loss, a=a, shape_ta=_shape(ta), b=b, shape_tb=_shape(tb),
+            )
         )
 
 
@@ -87,12 +98,18 @@ def _class_indices(loss: str, t: Tensor, n_classes: int, ignore_index: int | Non
     if t.is_floating_point():
         if torch.isfinite(t).all() and (t == t.round()).all():
             raise LossvizInputError(
-                f"{loss}: {slot} holds class indices written as decimals ({t.flatten()[0].item():g}); "
-                "class indices must be whole numbers such as 0, 1, 2 (write 1, not 1.0)"
+                msg(
+                    "{loss}: {slot} holds class indices written as decimals ({item}); class indices must be "
+                    "whole numbers such as 0, 1, 2 (write 1, not 1.0)",
+                    loss=loss, slot=slot, item=format(t.flatten()[0].item(), 'g'),
+                )
             )
         raise LossvizInputError(
-            f"{loss}: {slot} must hold whole class indices such as 0, 1, 2, but it has fractions; "
-            "for soft labels give a probability for every class (the same shape as the input)"
+            msg(
+                "{loss}: {slot} must hold whole class indices such as 0, 1, 2, but it has fractions; for "
+                "soft labels give a probability for every class (the same shape as the input)",
+                loss=loss, slot=slot,
+            )
         )
     bad = (t < 0) | (t >= n_classes)
     if ignore_index is not None:
@@ -101,8 +118,11 @@ def _class_indices(loss: str, t: Tensor, n_classes: int, ignore_index: int | Non
         v = int(t[bad].flatten()[0])
         extra = f" (or the ignore_index {ignore_index})" if ignore_index is not None else ""
         raise LossvizInputError(
-            f"{loss}: class index {v} is out of range; with {n_classes} classes (input's class dimension) "
-            f"the indices run from 0 to {n_classes - 1}{extra}"
+            msg(
+                "{loss}: class index {v} is out of range; with {n_classes} classes (input's class "
+                "dimension) the indices run from 0 to {n_classes2}{extra}",
+                loss=loss, v=v, n_classes=n_classes, n_classes2=n_classes - 1, extra=extra,
+            )
         )
     return t
 
@@ -114,8 +134,11 @@ def _weight_len(loss: str, params: dict[str, Any], name: str, n: int, what: str)
     w = params.get(name)
     if w is not None and w.numel() != n:
         raise LossvizInputError(
-            f"{loss}: {name} has {w.numel()} values but there are {n} {what}; give exactly one {name} per "
-            f"{_SINGULAR.get(what, what)}"
+            msg(
+                "{loss}: {name} has {numel} values but there are {n} {what}; give exactly one {name} per "
+                "{get_what}",
+                loss=loss, name=name, numel=w.numel(), n=n, what=what, get_what=_SINGULAR.get(what, what),
+            )
         )
 
 
@@ -145,8 +168,11 @@ def _class_dim_info(loss: str, x: Tensor) -> tuple[int, int]:
     """(class dim, number of classes) for (C), (N, C) or (N, C, d1, ...) inputs."""
     if x.dim() == 0:
         raise LossvizInputError(
-            f"{loss}: input is a single number; give one score per class, e.g. [0.1, 0.2, 0.3] "
-            "(one sample) or one row per sample"
+            msg(
+                "{loss}: input is a single number; give one score per class, e.g. [0.1, 0.2, 0.3] (one "
+                "sample) or one row per sample",
+                loss=loss,
+            )
         )
     cdim = class_dim(x.dim())
     return cdim, x.shape[cdim]
@@ -166,28 +192,40 @@ def _check_index_target(
         if one_elem_ok or n_classes == 1:
             return _class_indices(loss, y, n_classes, ignore_index)
         raise LossvizInputError(
-            f"{loss}: input {_shape(x)} is one sample and target {_shape(y)} is a list of one class index; PyTorch "
-            "computes the value for that, but its own backward pass then fails (“size mismatch (got input: "
-            f"[{n_classes}], target: [1])”), so there is no gradient. Give the class index as a single number "
-            f"such as {int(y.reshape(-1)[0])} (not [{int(y.reshape(-1)[0])}])"
+            msg(
+                "{loss}: input {shape_x} is one sample and target {shape_y} is a list of one class index;"
+                " PyTorch computes the value for that, but its own backward pass then fails (“size "
+                "mismatch (got input: [{n_classes}], target: [1])”), so there is no gradient. Give the "
+                "class index as a single number such as {reshape_value} (not [{reshape_value}])",
+                loss=loss, shape_x=_shape(x), shape_y=_shape(y), n_classes=n_classes, reshape_value=int(y.reshape(-1)[0]),
+            )
         )
     if tuple(y.shape) != want:
         if x.dim() == 1:
             raise LossvizInputError(
-                f"{loss}: input {_shape(x)} is one sample with {n_classes} class scores, so target must be "
-                f"one class index (a single number such as 1), but it has shape {_shape(y)}; "
-                f"for several samples give input one row per sample"
+                msg(
+                    "{loss}: input {shape_x} is one sample with {n_classes} class scores, so target must be "
+                    "one class index (a single number such as 1), but it has shape {shape_y}; for several "
+                    "samples give input one row per sample",
+                    loss=loss, shape_x=_shape(x), n_classes=n_classes, shape_y=_shape(y),
+                )
             )
         if y.dim() == 1 and x.dim() == 2:
             raise LossvizInputError(
-                f"{loss}: target has {y.shape[0]} class indices but input has {x.shape[0]} row(s) "
-                f"(batch size {x.shape[0]}); give one class index per input row "
-                f"(target of shape ({x.shape[0]},)), or add rows to the input"
+                msg(
+                    "{loss}: target has {shape} class indices but input has {shape2} row(s) (batch size "
+                    "{shape2}); give one class index per input row (target of shape ({shape2},)), or add rows"
+                    " to the input",
+                    loss=loss, shape=y.shape[0], shape2=x.shape[0],
+                )
             )
         raise LossvizInputError(
-            f"{loss}: input has shape {_shape(x)}, so class-index targets must have shape "
-            f"{want} (the input's shape without the class dimension {class_dim(x.dim())}), "
-            f"but target has shape {_shape(y)}"
+            msg(
+                "{loss}: input has shape {shape_x}, so class-index targets must have shape {want} (the "
+                "input's shape without the class dimension {class_dim_dim}), but target has shape "
+                "{shape_y}",
+                loss=loss, shape_x=_shape(x), want=want, class_dim_dim=class_dim(x.dim()), shape_y=_shape(y),
+            )
         )
     return _class_indices(loss, y, n_classes, ignore_index)
 

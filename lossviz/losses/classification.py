@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import msg
 from lossviz.losses.checks import (
     Misfit,
     _as_float,
@@ -94,14 +95,21 @@ def _check_ce(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tensor
                 )
         if p.get("ignore_index", -100) != -100:
             raise LossvizInputError(
-                f"{loss}: ignore_index only applies to class-index targets, and this target is read as "
-                "probabilities (it has the input's shape); set ignore_index back to -100 or give class indices"
+                msg(
+                    "{loss}: ignore_index only applies to class-index targets, and this target is read as "
+                    "probabilities (it has the input's shape); set ignore_index back to -100 or give class "
+                    "indices",
+                    loss=loss,
+                )
             )
     else:
         if y.dim() == x.dim() and y.dim() >= 1 and not y.is_floating_point() and x.dim() > 1:
             raise LossvizInputError(
-                f"{loss}: target has shape {_shape(y)} but input has shape {_shape(x)}; give either one class "
-                f"index per sample (shape {_index_target_shape(x)}) or probabilities of the input's shape"
+                msg(
+                    "{loss}: target has shape {shape_y} but input has shape {shape_x}; give either one class "
+                    "index per sample (shape {index_target_shape_x}) or probabilities of the input's shape",
+                    loss=loss, shape_y=_shape(y), shape_x=_shape(x), index_target_shape_x=_index_target_shape(x),
+                )
             )
         y = _check_index_target(loss, x, y, c, p.get("ignore_index", -100))
     ls = float(p.get("label_smoothing") or 0.0)
@@ -178,8 +186,11 @@ def _check_nll(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tenso
     _weight_len(loss, p, "weight", c, "classes")
     if y.shape == x.shape and x.dim() >= 1 and y.is_floating_point():
         raise LossvizInputError(
-            f"{loss}: target must be class indices (one whole number per sample), not probabilities; "
-            "for probability targets use CrossEntropyLoss or KLDivLoss"
+            msg(
+                "{loss}: target must be class indices (one whole number per sample), not probabilities; "
+                "for probability targets use CrossEntropyLoss or KLDivLoss",
+                loss=loss,
+            )
         )
     y = _check_index_target(loss, x, y, c, p.get("ignore_index", -100))
     if (x > 1e-6).any():
@@ -235,11 +246,14 @@ def _check_bce(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tenso
     if ((x < 0) | (x > 1)).any():
         v = x[(x < 0) | (x > 1)].flatten()[0].item()
         raise LossvizInputError(
-            f"{loss}: input must be probabilities in [0, 1], but it has {v:g}; apply a sigmoid first "
-            "(choose the sigmoid transform) or use BCEWithLogitsLoss on raw scores"
+            msg(
+                "{loss}: input must be probabilities in [0, 1], but it has {v}; apply a sigmoid first "
+                "(choose the sigmoid transform) or use BCEWithLogitsLoss on raw scores",
+                loss=loss, v=format(v, 'g'),
+            )
         )
     if ((y < 0) | (y > 1)).any():
-        raise LossvizInputError(f"{loss}: target must be in [0, 1] (labels 0 or 1, or soft labels)")
+        raise LossvizInputError(msg("{loss}: target must be in [0, 1] (labels 0 or 1, or soft labels)", loss=loss))
     _weight_broadcast(loss, p, "weight", x)
     if ((x == 0) | (x == 1)).any():
         w.append(
@@ -257,11 +271,17 @@ def _weight_broadcast(loss: str, p: dict[str, Any], name: str, x: Tensor) -> Non
         torch.broadcast_shapes(wt.shape, x.shape)
     except RuntimeError:
         raise LossvizInputError(
-            f"{loss}: {name} has {wt.numel()} values, which cannot line up with input of shape {_shape(x)}; "
-            f"give one value per element of the last dimension ({x.shape[-1] if x.dim() else 1})"
+            msg(
+                "{loss}: {name} has {numel} values, which cannot line up with input of shape {shape_x}; "
+                "give one value per element of the last dimension ({value})",
+                loss=loss, name=name, numel=wt.numel(), shape_x=_shape(x), value=x.shape[-1] if x.dim() else 1,
+            )
         ) from None
     if torch.broadcast_shapes(wt.shape, x.shape) != x.shape:
-        raise LossvizInputError(f"{loss}: {name} is larger than the input; give at most one value per input element")
+        raise LossvizInputError(msg(
+            "{loss}: {name} is larger than the input; give at most one value per input element",
+            loss=loss, name=name,
+        ))
 
 
 def _sample_bce(g: torch.Generator) -> dict[str, Tensor]:
@@ -323,8 +343,11 @@ def _check_bcel(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tens
             fits = False
         if not fits:
             raise LossvizInputError(
-                f"{loss}: pos_weight has {pw.numel()} values but the input's last dimension has {c} "
-                f"classes; give one pos_weight per class ({c} values) or a single value"
+                msg(
+                    "{loss}: pos_weight has {numel} values but the input's last dimension has {c} classes; "
+                    "give one pos_weight per class ({c} values) or a single value",
+                    loss=loss, numel=pw.numel(), c=c,
+                )
             )
     return {"input": x, "target": y}, w
 
@@ -366,7 +389,7 @@ def _check_mlsm(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tens
     x = _as_float(t["input"])
     y = _as_float(t["target"])  # torch promotes whole-number labels itself
     if x.dim() == 0:
-        raise LossvizInputError(f"{loss}: input must be (C) or (N, C), one score per class, not a single number")
+        raise LossvizInputError(msg("{loss}: input must be (C) or (N, C), one score per class, not a single number", loss=loss))
     _same_or_broadcast(loss, "input", x, "target", y, w)
     wt = p.get("weight")
     if wt is not None:
@@ -407,7 +430,10 @@ def _check_multi_margin(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[s
     x = _as_float(t["input"])
     y = t["target"]
     if x.dim() > 2:
-        raise LossvizInputError(f"{loss}: input must be (C) or (N, C), but it has shape {_shape(x)}")
+        raise LossvizInputError(msg(
+            "{loss}: input must be (C) or (N, C), but it has shape {shape_x}",
+            loss=loss, shape_x=_shape(x),
+        ))
     c = x.shape[-1] if x.dim() else 1
     _weight_len(loss, p, "weight", c, "classes")
     # torch takes a target () or (1,) for one sample, whether the input is (C) or (1, C)
@@ -455,11 +481,17 @@ def _check_mlm(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tenso
     x = _as_float(t["input"])
     y = t["target"]
     if x.dim() > 2:
-        raise LossvizInputError(f"{loss}: input must be (C) or (N, C), but it has shape {_shape(x)}")
+        raise LossvizInputError(msg(
+            "{loss}: input must be (C) or (N, C), but it has shape {shape_x}",
+            loss=loss, shape_x=_shape(x),
+        ))
     if y.is_floating_point():
         raise LossvizInputError(
-            f"{loss}: target holds class indices padded with -1 (whole numbers such as 3, 0, -1, -1), "
-            "not 0/1 flags; for 0/1 flags per class use MultiLabelSoftMarginLoss"
+            msg(
+                "{loss}: target holds class indices padded with -1 (whole numbers such as 3, 0, -1, -1), "
+                "not 0/1 flags; for 0/1 flags per class use MultiLabelSoftMarginLoss",
+                loss=loss,
+            )
         )
     # torch's rule: for (C) or a single score, a target of at most one dimension with C values;
     # for (N, C), the same shape
@@ -471,7 +503,10 @@ def _check_mlm(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tenso
     c = x.shape[-1] if x.dim() else 1
     if ((y < -1) | (y >= c)).any():
         raise LossvizInputError(
-            f"{loss}: target values must be class indices 0..{c - 1}, with -1 to end the list of labels"
+            msg(
+                "{loss}: target values must be class indices 0..{c}, with -1 to end the list of labels",
+                loss=loss, c=c - 1,
+            )
         )
     return {"input": x, "target": y}, w
 

@@ -23,6 +23,7 @@ import torchvision.ops as tvops
 from torch import nn
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import msg
 from lossviz.losses.checks import Misfit, _need_float, _need_same, _rand, _same_or_broadcast, _shape
 from lossviz.losses.derivations import derive_ciou, derive_diou, derive_focal, derive_giou
 from lossviz.losses.registry import LossSpec, ParamSpec, Tensor, TensorSlot, register_loss
@@ -63,8 +64,11 @@ def _check_focal(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Ten
     alpha = float(p.get("alpha", 0.25))
     if not (0.0 <= alpha <= 1.0 or alpha == -1.0):
         raise LossvizInputError(
-            f"{loss}: alpha is {alpha:g}, but torchvision takes alpha in [0, 1] (the weight of the positive "
-            "class), or -1 to switch the weighting off; choose one of those"
+            msg(
+                "{loss}: alpha is {alpha}, but torchvision takes alpha in [0, 1] (the weight of the "
+                "positive class), or -1 to switch the weighting off; choose one of those",
+                loss=loss, alpha=format(alpha, 'g'),
+            )
         )
     if ((y < 0) | (y > 1)).any():
         w.append(Misfit("targets should be 0 or 1 (is the object there?); torchvision computes with other "
@@ -124,8 +128,11 @@ def _check_boxes(loss: str) -> Callable[[dict[str, Tensor], dict[str, Any]], tup
         for name, b in (("boxes1", b1), ("boxes2", b2)):
             if b.dim() == 0 or b.shape[-1] != 4:
                 raise LossvizInputError(
-                    f"{loss}: {name} has shape {_shape(b)}, but a box is four numbers (x1, y1, x2, y2): give "
-                    "one box as 4 numbers, or N boxes as N rows of 4"
+                    msg(
+                        "{loss}: {name} has shape {shape_b}, but a box is four numbers (x1, y1, x2, y2): give one"
+                        " box as 4 numbers, or N boxes as N rows of 4",
+                        loss=loss, name=name, shape_b=_shape(b),
+                    )
                 )
         _same_or_broadcast(loss, "boxes1", b1, "boxes2", b2, w)
         for name, b in (("boxes1", b1), ("boxes2", b2)):

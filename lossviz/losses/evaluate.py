@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import msg
 from lossviz.losses.parsing import parse_tensor, reshape
 from lossviz.losses.registry import LossSpec, get_loss
 
@@ -111,7 +112,10 @@ def resolve_params(spec: LossSpec, given: Mapping[str, Any] | None) -> dict[str,
     for k in given:
         if k not in known:
             names = ", ".join(known) or "none"
-            raise LossvizInputError(f"{spec.name} has no parameter {k!r}; its parameters are: {names}")
+            raise LossvizInputError(msg(
+                "{name} has no parameter {k}; its parameters are: {names}",
+                name=spec.name, k=repr(k), names=names,
+            ))
     out: dict[str, Any] = {}
     for p in spec.params:
         value = given.get(p.name, p.default)
@@ -130,12 +134,15 @@ def apply_transform(name: str, x: Tensor, spec: LossSpec, lead: int = 0) -> Tens
     if name in ("", "none", None):
         return x
     if name not in TRANSFORMS:
-        raise LossvizInputError(f"unknown transform {name!r}; choose one of: {', '.join(TRANSFORMS)}")
+        raise LossvizInputError(msg(
+            "unknown transform {name}; choose one of: {join_transforms}",
+            name=repr(name), join_transforms=', '.join(TRANSFORMS),
+        ))
     if name == "sigmoid":
         return torch.sigmoid(x)
     nd = x.dim() - lead
     if nd <= 0:
-        raise LossvizInputError(f"{name} needs at least one dimension of classes; the input is a single number")
+        raise LossvizInputError(msg("{name} needs at least one dimension of classes; the input is a single number", name=name))
     cdim = spec.class_dim(nd)
     dim = cdim if cdim < 0 else lead + cdim
     if name == "softmax":
@@ -164,37 +171,52 @@ def evaluate(
     reduction = reduction or spec.default_reduction
     if reduction not in spec.reductions:
         raise LossvizInputError(
-            f"{spec.name} has no reduction {reduction!r}; choose one of: {', '.join(spec.reductions)}"
+            msg(
+                "{name} has no reduction {reduction}; choose one of: {join_reductions}",
+                name=spec.name, reduction=repr(reduction), join_reductions=', '.join(spec.reductions),
+            )
         )
     transform = transform or "none"
     if transform not in TRANSFORMS:
-        raise LossvizInputError(f"unknown transform {transform!r}; choose one of: {', '.join(TRANSFORMS)}")
+        raise LossvizInputError(msg(
+            "unknown transform {transform}; choose one of: {join_transforms}",
+            transform=repr(transform), join_transforms=', '.join(TRANSFORMS),
+        ))
     resolved = resolve_params(spec, params)
     missing = [s.name for s in spec.slots if s.name not in tensors]
     if missing:
-        raise LossvizInputError(f"{spec.name} needs {', '.join(missing)}; give a value for each")
+        raise LossvizInputError(msg(
+            "{name} needs {join_missing}; give a value for each",
+            name=spec.name, join_missing=', '.join(missing),
+        ))
     extra = [k for k in tensors if k not in {s.name for s in spec.slots}]
     if extra:
-        raise LossvizInputError(f"{spec.name} takes no tensor called {extra[0]!r}")
+        raise LossvizInputError(msg("{name} takes no tensor called {extra}", name=spec.name, extra=repr(extra[0])))
 
     leaves: dict[str, Tensor] = {}
     seen: dict[str, Tensor] = {}
     for slot in spec.slots:
         t = tensors[slot.name]
         if not isinstance(t, Tensor):
-            raise LossvizInputError(f"{slot.name} must be a tensor")
+            raise LossvizInputError(msg("{name} must be a tensor", name=slot.name))
         if t.is_complex() or t.dtype == torch.bool:
             t = t.to(torch.float32)
         if slot.differentiable:
             leaf = t.detach().to(torch.float32 if not t.is_floating_point() else t.dtype).clone()
             if not torch.isfinite(leaf).all():
-                raise LossvizInputError(f"{spec.name}: {slot.name} holds NaN or inf; losses need finite numbers")
+                raise LossvizInputError(msg(
+                    "{name}: {name2} holds NaN or inf; losses need finite numbers",
+                    name=spec.name, name2=slot.name,
+                ))
             leaf.requires_grad_(True)
             leaves[slot.name] = leaf
             seen[slot.name] = leaf
         else:
             if t.is_floating_point() and not torch.isfinite(t).all():
-                raise LossvizInputError(f"{spec.name}: {slot.name} holds NaN or inf; losses need finite numbers")
+                raise LossvizInputError(msg(
+                    "{name}: {name2} holds NaN or inf; losses need finite numbers",
+                    name=spec.name, name2=slot.name,
+                ))
             seen[slot.name] = t.detach()
     if transform != "none":
         first = spec.predictions[0].name
@@ -217,11 +239,14 @@ def evaluate(
                 per = out.detach() if reduction == "none" else spec.build("none", resolved)(*args).detach()
         except (RuntimeError, ValueError, IndexError, TypeError) as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise LossvizInputError(f"{spec.name}: PyTorch rejected these tensors: {first_line[:300]}") from None
+            raise LossvizInputError(msg(
+                "{name}: PyTorch rejected these tensors: {first_line}",
+                name=spec.name, first_line=first_line[:300],
+            )) from None
     for w in caught:
-        msg = str(w.message)
-        if not any(k in msg for k in _TORCH_WARNINGS_WE_EXPLAIN):
-            warns.append("PyTorch warns: " + msg.splitlines()[0][:300])
+        said = str(w.message)
+        if not any(k in said for k in _TORCH_WARNINGS_WE_EXPLAIN):
+            warns.append("PyTorch warns: " + said.splitlines()[0][:300])
 
     grads: dict[str, Tensor] = {}
     if out.requires_grad:
@@ -232,9 +257,12 @@ def evaluate(
         except (RuntimeError, ValueError, IndexError, TypeError) as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise LossvizInputError(
-                f"{spec.name}: PyTorch computes the loss of these tensors, but its own backward pass fails "
-                f"(“{first_line[:200]}”), so there is no gradient to show; give the tensors the shapes in "
-                "the loss's documentation"
+                msg(
+                    "{name}: PyTorch computes the loss of these tensors, but its own backward pass fails "
+                    "(“{first_line}”), so there is no gradient to show; give the tensors the shapes in the "
+                    "loss's documentation",
+                    name=spec.name, first_line=first_line[:200],
+                )
             ) from None
         for n, g in zip(names, got, strict=True):
             grads[n] = torch.zeros_like(leaves[n]) if g is None else g.detach()
@@ -327,7 +355,7 @@ def parse_inputs(
     for slot in spec.slots:
         text = texts.get(slot.name)
         if text is None:
-            raise LossvizInputError(f"{spec.name} needs {slot.name} ({slot.doc})")
+            raise LossvizInputError(msg("{name} needs {name2} ({doc})", name=spec.name, name2=slot.name, doc=slot.doc))
         t = parse_tensor(text, name=slot.name, allow_nonfinite=allow_nonfinite)
         shape = shapes.get(slot.name)
         if shape:

@@ -9,6 +9,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import msg
 from lossviz.losses.checks import (
     _as_float,
     _pm,
@@ -72,8 +73,12 @@ def _check_soft_margin(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[st
     _same_or_broadcast(loss, "input", x, "target", y, w)
     if torch.broadcast_shapes(x.shape, y.shape) != x.shape:  # torch writes the result in the input's shape
         raise LossvizInputError(
-            f"{loss}: target has shape {_shape(y)}, larger than the input's {_shape(x)}; PyTorch keeps the "
-            "input's shape for the loss, so give the target the input's shape (or fewer dimensions that broadcast)"
+            msg(
+                "{loss}: target has shape {shape_y}, larger than the input's {shape_x}; PyTorch keeps the"
+                " input's shape for the loss, so give the target the input's shape (or fewer dimensions "
+                "that broadcast)",
+                loss=loss, shape_y=_shape(y), shape_x=_shape(x),
+            )
         )
     _pm_one(loss, "target", y, w, "With label 0 the loss is log 2 whatever the input, so nothing is learnt.")
     return {"input": x, "target": y}, w
@@ -116,8 +121,12 @@ def _check_ranking(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, T
     # torch: the three must have the same number of dimensions, and their sizes broadcast
     if not a.dim() == b.dim() == y.dim():
         raise LossvizInputError(
-            f"{loss}: input1 {_shape(a)}, input2 {_shape(b)} and target {_shape(y)} must have the same number "
-            "of dimensions (PyTorch broadcasts sizes, not dimensions); give all three the same shape"
+            msg(
+                "{loss}: input1 {shape_a}, input2 {shape_b} and target {shape_y} must have the same "
+                "number of dimensions (PyTorch broadcasts sizes, not dimensions); give all three the same"
+                " shape",
+                loss=loss, shape_a=_shape(a), shape_b=_shape(b), shape_y=_shape(y),
+            )
         )
     _same_or_broadcast(loss, "input1", a, "input2", b, w)
     _same_or_broadcast(loss, "input1", a, "target", y, w)
@@ -161,8 +170,11 @@ def _check_cosine(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Te
     y = _as_float(t["target"])
     if a.dim() not in (1, 2) or a.dim() != b.dim():
         raise LossvizInputError(
-            f"{loss}: input1 and input2 must both be (D) vectors or both (N, D) batches of vectors, "
-            f"not shapes {_shape(a)} and {_shape(b)}"
+            msg(
+                "{loss}: input1 and input2 must both be (D) vectors or both (N, D) batches of vectors, "
+                "not shapes {shape_a} and {shape_b}",
+                loss=loss, shape_a=_shape(a), shape_b=_shape(b),
+            )
         )
     _same_or_broadcast(loss, "input1", a, "input2", b, w)
     want = (torch.broadcast_shapes(a.shape, b.shape)[0],) if a.dim() == 2 else ()
@@ -173,7 +185,11 @@ def _check_cosine(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Te
             fits = False
         if not fits:
             raise LossvizInputError(
-                f"{loss}: target needs one label per pair of vectors, shape {want}, but it has shape {_shape(y)}"
+                msg(
+                    "{loss}: target needs one label per pair of vectors, shape {want}, but it has shape "
+                    "{shape_y}",
+                    loss=loss, want=want, shape_y=_shape(y),
+                )
             )
         w.append(
             f"target has shape {_shape(y)} but there are {want[0]} pair(s) of vectors; PyTorch broadcasts them, "
@@ -236,8 +252,11 @@ def _triplet_shapes(loss: str, a: Tensor, pos: Tensor, neg: Tensor, w: list[str]
     """torch's rule: the same number of dimensions; sizes that broadcast."""
     if not a.dim() == pos.dim() == neg.dim():
         raise LossvizInputError(
-            f"{loss}: anchor {_shape(a)}, positive {_shape(pos)} and negative {_shape(neg)} must have the same "
-            "number of dimensions; give all three the same shape, (D) or (N, D)"
+            msg(
+                "{loss}: anchor {shape_a}, positive {shape_pos} and negative {shape_neg} must have the "
+                "same number of dimensions; give all three the same shape, (D) or (N, D)",
+                loss=loss, shape_a=_shape(a), shape_pos=_shape(pos), shape_neg=_shape(neg),
+            )
         )
     _same_or_broadcast(loss, "anchor", a, "positive", pos, w)
     _same_or_broadcast(loss, "anchor", a, "negative", neg, w)
@@ -288,8 +307,12 @@ def _check_triplet_distance(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[di
     _triplet_shapes(loss, a, pos, neg, w)
     if p.get("distance_function") == "cosine_distance" and a.dim() < 2:
         raise LossvizInputError(
-            f"{loss}: the cosine distance compares vectors along dimension 1, so anchor, positive and negative "
-            f"must be (N, D) batches of vectors, not shape {_shape(a)}; give one row per vector (e.g. [[1, 2, 3]])"
+            msg(
+                "{loss}: the cosine distance compares vectors along dimension 1, so anchor, positive and "
+                "negative must be (N, D) batches of vectors, not shape {shape_a}; give one row per vector"
+                " (e.g. [[1, 2, 3]])",
+                loss=loss, shape_a=_shape(a),
+            )
         )
     return {"anchor": a, "positive": pos, "negative": neg}, w
 

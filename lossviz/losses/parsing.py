@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import torch
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import msg
 
 #: Most characters one box may hold (checked before anything else).
 MAX_CHARS = 20_000
@@ -124,10 +125,16 @@ def _where(text: str, pos: int) -> str:
 def _not_a_number(text: str, i: int, word: str, name: str) -> None:
     foreign = _foreign_digits(word)
     if foreign:
-        raise LossvizInputError(f"{name}: {word!r} at {_where(text, i)} {foreign}")
+        raise LossvizInputError(msg(
+            "{name}: {word} at {where_text} {foreign}",
+            name=name, word=repr(word), where_text=_where(text, i), foreign=foreign,
+        ))
     raise LossvizInputError(
-        f"{name}: {word!r} at {_where(text, i)} is not a number; "
-        "use numbers like 0.5, -2, 1e-3 separated by commas or spaces"
+        msg(
+            "{name}: {word} at {where_text} is not a number; use numbers like 0.5, -2, 1e-3 separated"
+            " by commas or spaces",
+            name=name, word=repr(word), where_text=_where(text, i),
+        )
     )
 
 
@@ -147,8 +154,11 @@ def _tokenize(text: str, name: str, max_elements: int) -> list[_Tok]:
                 toks.append(_Tok("row", ch, i))
             elif ch == ";":
                 raise LossvizInputError(
-                    f"{name}: ';' at {_where(text, i)} is inside brackets; "
-                    "inside brackets separate numbers with commas and rows with ], ["
+                    msg(
+                        "{name}: ';' at {where_text} is inside brackets; inside brackets separate numbers with "
+                        "commas and rows with ], [",
+                        name=name, where_text=_where(text, i),
+                    )
                 )
             i += 1
             continue
@@ -156,8 +166,11 @@ def _tokenize(text: str, name: str, max_elements: int) -> list[_Tok]:
             depth += 1
             if depth > MAX_DEPTH:
                 raise LossvizInputError(
-                    f"{name}: brackets nest deeper than {MAX_DEPTH} levels at {_where(text, i)}; "
-                    f"lossviz takes tensors of at most {MAX_DEPTH} dimensions"
+                    msg(
+                        "{name}: brackets nest deeper than {max_depth} levels at {where_text}; lossviz takes "
+                        "tensors of at most {max_depth} dimensions",
+                        name=name, max_depth=MAX_DEPTH, where_text=_where(text, i),
+                    )
                 )
             toks.append(_Tok("open", ch, i))
             i += 1
@@ -178,8 +191,11 @@ def _tokenize(text: str, name: str, max_elements: int) -> list[_Tok]:
         numbers += 1
         if numbers > max_elements:
             raise LossvizInputError(
-                f"{name}: more than {max_elements} numbers; lossviz takes at most {max_elements} "
-                "numbers per box, so use a smaller example"
+                msg(
+                    "{name}: more than {max_elements} numbers; lossviz takes at most {max_elements} numbers "
+                    "per box, so use a smaller example",
+                    name=name, max_elements=max_elements,
+                )
             )
         toks.append(_Tok("num", m.group(0), i))
         i = end
@@ -205,8 +221,11 @@ class _Reader:
             return tok
         if tok.kind == "close":
             raise LossvizInputError(
-                f"{self.name}: '{tok.text}' at {_where(self.text, tok.pos)} closes a bracket that was never "
-                "opened; remove it or add the matching opening bracket"
+                msg(
+                    "{name}: '{text}' at {where_text} closes a bracket that was never opened; remove it or "
+                    "add the matching opening bracket",
+                    name=self.name, text=tok.text, where_text=_where(self.text, tok.pos),
+                )
             )
         # open bracket: read children until the matching close
         items: list[object] = []
@@ -214,14 +233,19 @@ class _Reader:
             nxt = self.peek()
             if nxt is None:
                 raise LossvizInputError(
-                    f"{self.name}: '{tok.text}' at {_where(self.text, tok.pos)} is never closed; "
-                    f"add '{_PAIR[tok.text]}' at the end"
+                    msg(
+                        "{name}: '{text}' at {where_text} is never closed; add '{pair}' at the end",
+                        name=self.name, text=tok.text, where_text=_where(self.text, tok.pos), pair=_PAIR[tok.text],
+                    )
                 )
             if nxt.kind == "close":
                 if nxt.text != _PAIR[tok.text]:
                     raise LossvizInputError(
-                        f"{self.name}: '{nxt.text}' at {_where(self.text, nxt.pos)} does not match "
-                        f"'{tok.text}' at {_where(self.text, tok.pos)}; close it with '{_PAIR[tok.text]}'"
+                        msg(
+                            "{name}: '{text}' at {where_text} does not match '{text2}' at {where_text2}; close it "
+                            "with '{pair}'",
+                            name=self.name, text=nxt.text, where_text=_where(self.text, nxt.pos), text2=tok.text, where_text2=_where(self.text, tok.pos), pair=_PAIR[tok.text],
+                        )
                     )
                 self.i += 1
                 return (tok, items)
@@ -242,8 +266,11 @@ def _shape_of(node: object, text: str, name: str) -> tuple[int, ...]:
             at = child.pos if isinstance(child, _Tok) else child[0].pos
             what, want = _describe(s), _describe(first)
             raise LossvizInputError(
-                f"{name}: row {k} at {_where(text, at)} has {what} but row 1 has {want}; "
-                "every row needs the same length (ragged rows cannot form a tensor)"
+                msg(
+                    "{name}: row {k} at {where_text} has {what} but row 1 has {want}; every row needs the "
+                    "same length (ragged rows cannot form a tensor)",
+                    name=name, k=k, where_text=_where(text, at), what=what, want=want,
+                )
             )
     return (len(items), *first)
 
@@ -279,8 +306,11 @@ def _to_number(tok: _Tok, text: str, name: str, allow_nonfinite: bool, as_int: b
         if v is None or not MIN_INT <= v <= MAX_INT:
             shown = s if len(s) <= 30 else f"{s[:12]}…{s[-6:]} ({digits:,} digits)"
             raise LossvizInputError(
-                f"{name}: {shown} at {_where(text, tok.pos)} is too large; whole numbers must fit in 64 bits "
-                f"(from {MIN_INT} to {MAX_INT})"
+                msg(
+                    "{name}: {shown} at {where_text} is too large; whole numbers must fit in 64 bits (from "
+                    "{min_int} to {max_int})",
+                    name=name, shown=shown, where_text=_where(text, tok.pos), min_int=MIN_INT, max_int=MAX_INT,
+                )
             )
         return v
     v = float(s)
@@ -288,8 +318,11 @@ def _to_number(tok: _Tok, text: str, name: str, allow_nonfinite: bool, as_int: b
         if not allow_nonfinite:
             kind = "NaN (not a number)" if math.isnan(v) else "infinite" if "inf" in s.lower() else "too large"
             raise LossvizInputError(
-                f"{name}: {s} at {_where(text, tok.pos)} is {kind}; losses need finite numbers "
-                f"(between -{MAX_ABS:g} and {MAX_ABS:g}), so replace it"
+                msg(
+                    "{name}: {s} at {where_text} is {kind}; losses need finite numbers (between -{max_abs} "
+                    "and {max_abs}), so replace it",
+                    name=name, s=s, where_text=_where(text, tok.pos), kind=kind, max_abs=format(MAX_ABS, 'g'),
+                )
             )
         if not math.isnan(v) and not math.isinf(v):
             v = math.copysign(math.inf, v)
@@ -314,10 +347,13 @@ def parse_tensor(
         torch.Size([1, 1, 1, 3])
     """
     if not isinstance(text, str):
-        raise LossvizInputError(f"{name}: expected text, got {type(text).__name__}")
+        raise LossvizInputError(msg("{name}: expected text, got {name2}", name=name, name2=type(text).__name__))
     if len(text) > MAX_CHARS:
         raise LossvizInputError(
-            f"{name}: {len(text)} characters is over the limit of {MAX_CHARS}; use a smaller example"
+            msg(
+                "{name}: {n_text} characters is over the limit of {max_chars}; use a smaller example",
+                name=name, n_text=len(text), max_chars=MAX_CHARS,
+            )
         )
     text = ascii_twins(text)
     toks = _tokenize(text, name, max_elements)
@@ -325,7 +361,7 @@ def parse_tensor(
         if any(t.kind in ("open", "close") for t in toks):
             # still check bracket structure so an unbalanced "[[" says so
             _read_nodes(text, toks, name)
-        raise LossvizInputError(f"{name} is empty; type some numbers, e.g. 0.1, 0.2, 0.3")
+        raise LossvizInputError(msg("{name} is empty; type some numbers, e.g. 0.1, 0.2, 0.3", name=name))
     nodes = _read_nodes(text, toks, name)
     if len(nodes) == 1:
         root = nodes[0]
@@ -359,34 +395,45 @@ def parse_number(text: str, *, name: str = "value", whole: bool = False) -> floa
         1000
     """
     if not isinstance(text, str):
-        raise LossvizInputError(f"{name}: expected text, got {type(text).__name__}")
+        raise LossvizInputError(msg("{name}: expected text, got {name2}", name=name, name2=type(text).__name__))
     t = ascii_twins(text).strip()
     shown = t if len(t) <= 30 else f"{t[:12]}…{t[-6:]} ({len(t):,} characters)"
     m = _NUMBER.fullmatch(t)
     if m is None:
         if not t:
-            raise LossvizInputError(f"{name} is empty; type a number such as 0.5")
+            raise LossvizInputError(msg("{name} is empty; type a number such as 0.5", name=name))
         foreign = _foreign_digits(t[:200])
         if foreign:
-            raise LossvizInputError(f"{name}: {shown!r} {foreign}")
-        raise LossvizInputError(f"{name} must be a number such as 0.5, -2 or 1e-3, not {shown!r}")
+            raise LossvizInputError(msg("{name}: {shown} {foreign}", name=name, shown=repr(shown), foreign=foreign))
+        raise LossvizInputError(msg(
+            "{name} must be a number such as 0.5, -2 or 1e-3, not {shown}",
+            name=name, shown=repr(shown),
+        ))
     if whole and _INTEGER.fullmatch(t):
         digits = len(t.lstrip("+-").lstrip("0"))
         if digits > _MAX_INT_DIGITS or not MIN_INT <= _whole(t) <= MAX_INT:  # never int() 5,000 digits
             raise LossvizInputError(
-                f"{name}: {shown} is too large; whole numbers must fit in 64 bits (from {MIN_INT} to {MAX_INT})"
+                msg(
+                    "{name}: {shown} is too large; whole numbers must fit in 64 bits (from {min_int} to "
+                    "{max_int})",
+                    name=name, shown=shown, min_int=MIN_INT, max_int=MAX_INT,
+                )
             )
         return _whole(t)
     v = float(t)  # float() has no digit limit: a 5,000-digit number is inf, refused below
     if not math.isfinite(v):
-        raise LossvizInputError(f"{name} must be a finite number, not {shown!r}")
+        raise LossvizInputError(msg("{name} must be a finite number, not {shown}", name=name, shown=repr(shown)))
     if not whole:
         return v
     if v != math.floor(v):
-        raise LossvizInputError(f"{name} must be a whole number, not {shown!r}")
+        raise LossvizInputError(msg("{name} must be a whole number, not {shown}", name=name, shown=repr(shown)))
     if not MIN_INT <= int(v) <= MAX_INT:
         raise LossvizInputError(
-            f"{name}: {shown} is too large; whole numbers must fit in 64 bits (from {MIN_INT} to {MAX_INT})"
+            msg(
+                "{name}: {shown} is too large; whole numbers must fit in 64 bits (from {min_int} to "
+                "{max_int})",
+                name=name, shown=shown, min_int=MIN_INT, max_int=MAX_INT,
+            )
         )
     return int(v)
 
@@ -427,7 +474,7 @@ def parse_shape(text: str | Sequence[int], numel: int | None = None, *, name: st
     """
     if isinstance(text, str):
         if len(text) > 200:
-            raise LossvizInputError(f"{name}: too long; write a shape like (1, 1, 1, 3)")
+            raise LossvizInputError(msg("{name}: too long; write a shape like (1, 1, 1, 3)", name=name))
         body = ascii_twins(text).strip()
         if body.startswith(("(", "[")) and body.endswith((")", "]")):
             body = body[1:-1]
@@ -437,39 +484,57 @@ def parse_shape(text: str | Sequence[int], numel: int | None = None, *, name: st
             if not re.fullmatch(r"-?[0-9]{1,9}", p):
                 foreign = _foreign_digits(p)
                 if foreign:
-                    raise LossvizInputError(f"{name}: {p!r} {foreign}")
+                    raise LossvizInputError(msg("{name}: {p} {foreign}", name=name, p=repr(p), foreign=foreign))
                 if re.fullmatch(r"-?[0-9]+", p):
                     raise LossvizInputError(
-                        f"{name}: {p[:20]!r} is not a valid size; each size is a positive whole number "
-                        f"up to {MAX_ELEMENTS} (or one -1)"
+                        msg(
+                            "{name}: {p} is not a valid size; each size is a positive whole number up to "
+                            "{max_elements} (or one -1)",
+                            name=name, p=repr(p[:20]), max_elements=MAX_ELEMENTS,
+                        )
                     )
                 raise LossvizInputError(
-                    f"{name}: {p[:40]!r} is not a whole number; write a shape like (1, 1, 1, 3) or 2x3"
+                    msg(
+                        "{name}: {p} is not a whole number; write a shape like (1, 1, 1, 3) or 2x3",
+                        name=name, p=repr(p[:40]),
+                    )
                 )
             dims.append(int(p))
     else:
         dims = [int(d) for d in text]
     if len(dims) > MAX_DEPTH:
-        raise LossvizInputError(f"{name}: {len(dims)} dimensions is more than the {MAX_DEPTH} lossviz takes")
+        raise LossvizInputError(msg(
+            "{name}: {n_dims} dimensions is more than the {max_depth} lossviz takes",
+            name=name, n_dims=len(dims), max_depth=MAX_DEPTH,
+        ))
     if dims.count(-1) > 1:
-        raise LossvizInputError(f"{name}: only one dimension can be -1 (the one PyTorch works out)")
+        raise LossvizInputError(msg("{name}: only one dimension can be -1 (the one PyTorch works out)", name=name))
     for d in dims:
         if d < -1 or d == 0 or d > MAX_ELEMENTS:
             raise LossvizInputError(
-                f"{name}: {d} is not a valid size; each size is a positive whole number (or one -1)"
+                msg(
+                    "{name}: {d} is not a valid size; each size is a positive whole number (or one -1)",
+                    name=name, d=d,
+                )
             )
     if numel is not None:
         known = math.prod(d for d in dims if d != -1)
         if -1 in dims:
             if known == 0 or numel % known:
                 raise LossvizInputError(
-                    f"{name}: cannot fit {numel} numbers into {tuple(dims)}; {numel} is not a multiple of {known}"
+                    msg(
+                        "{name}: cannot fit {numel} numbers into {dims}; {numel} is not a multiple of {known}",
+                        name=name, numel=numel, dims=tuple(dims), known=known,
+                    )
                 )
             dims[dims.index(-1)] = numel // known
         elif known != numel:
             raise LossvizInputError(
-                f"{name}: cannot reshape {numel} numbers to {tuple(dims)}, which holds {known}; "
-                "make the sizes multiply to the number of values"
+                msg(
+                    "{name}: cannot reshape {numel} numbers to {dims}, which holds {known}; make the sizes "
+                    "multiply to the number of values",
+                    name=name, numel=numel, dims=tuple(dims), known=known,
+                )
             )
     return tuple(dims)
 

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import msg
 from lossviz.losses.checks import (
     Misfit,
     _as_float,
@@ -28,9 +29,13 @@ def _check_kl(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tensor
     y = t["target"]
     if not y.is_floating_point():
         raise LossvizInputError(
-            f"{loss}: target is whole numbers ({y.dtype}), but KLDivLoss needs a probability distribution "
-            "as floats (e.g. 0.2, 0.5, 0.3), and PyTorch refuses integer targets. Write the target with "
-            "decimals (a one-hot row as 0., 1., 0.); for class labels use CrossEntropyLoss or NLLLoss instead"
+            msg(
+                "{loss}: target is whole numbers ({dtype}), but KLDivLoss needs a probability "
+                "distribution as floats (e.g. 0.2, 0.5, 0.3), and PyTorch refuses integer targets. Write "
+                "the target with decimals (a one-hot row as 0., 1., 0.); for class labels use "
+                "CrossEntropyLoss or NLLLoss instead",
+                loss=loss, dtype=y.dtype,
+            )
         )
     _same_or_broadcast(loss, "input", x, "target", y, w)
     if p.get("log_target"):
@@ -155,7 +160,10 @@ def _check_gauss(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Ten
     v = _as_float(t["var"])
     if (v < 0).any():
         raise LossvizInputError(
-            f"{loss}: var has a negative value ({v[v < 0].flatten()[0].item():g}); a variance must be positive"
+            msg(
+                "{loss}: var has a negative value ({item}); a variance must be positive",
+                loss=loss, item=format(v[v < 0].flatten()[0].item(), 'g'),
+            )
         )
     # torch's rule for var: the input's shape; or the input's shape without its last dimension
     # (one variance per sample); or the input's number of dimensions with exactly one size that
@@ -165,17 +173,24 @@ def _check_gauss(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Ten
         ok = sum(b for a, b in zip(x.shape, v.shape, strict=True) if a != b) == 1
     if not ok:
         raise LossvizInputError(
-            f"{loss}: var has shape {_shape(v)} but input has shape {_shape(x)}; give one variance per input "
-            "element (the same shape), one per sample (the input's shape without its last dimension), or the "
-            "input's shape with a 1 in one place (shared along that dimension)"
+            msg(
+                "{loss}: var has shape {shape_v} but input has shape {shape_x}; give one variance per "
+                "input element (the same shape), one per sample (the input's shape without its last "
+                "dimension), or the input's shape with a 1 in one place (shared along that dimension)",
+                loss=loss, shape_v=_shape(v), shape_x=_shape(x),
+            )
         )
     vb = v.unsqueeze(-1) if v.shape != x.shape and x.dim() > 0 and v.shape == x.shape[:-1] else v
     try:
         torch.broadcast_shapes(x.shape, y.shape, vb.shape)
     except RuntimeError:
         raise LossvizInputError(
-            f"{loss}: input has shape {_shape(x)} and target {_shape(y)}; they cannot be paired element by element. "
-            "Give the target the input's shape (or a shape that broadcasts to it, such as a 1 per sample)"
+            msg(
+                "{loss}: input has shape {shape_x} and target {shape_y}; they cannot be paired element by"
+                " element. Give the target the input's shape (or a shape that broadcasts to it, such as a"
+                " 1 per sample)",
+                loss=loss, shape_x=_shape(x), shape_y=_shape(y),
+            )
         ) from None
     if y.shape != x.shape:
         w.append(

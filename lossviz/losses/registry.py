@@ -93,12 +93,12 @@ class ParamSpec:
             if value is None:
                 return None
             if not isinstance(value, torch.Tensor):
-                raise LossvizInputError(f"{where} must be a list of numbers")
+                raise LossvizInputError(msg("{where} must be a list of numbers", where=where))
             if value.dim() == 0:
                 value = value.reshape(1)
             value = value.to(torch.float32)
             if not torch.isfinite(value).all():
-                raise LossvizInputError(f"{where} must hold finite numbers")
+                raise LossvizInputError(msg("{where} must hold finite numbers", where=where))
             # torch takes any finite weight: values below ``low`` are odd, not illegal, so
             # evaluate() warns about them (``below_low``) instead of refusing
             return value
@@ -109,12 +109,15 @@ class ParamSpec:
                 return value.strip().lower() in ("true", "1", "yes", "on")
             if isinstance(value, int | float) and value in (0, 1):
                 return bool(value)
-            raise LossvizInputError(f"{where} must be true or false, not {_short(value)}")
+            raise LossvizInputError(msg("{where} must be true or false, not {short_value}", where=where, short_value=_short(value)))
         if self.kind == "choice":
             for c in self.choices:
                 if value == c or (isinstance(value, str) and ascii_twins(value).strip() == str(c)):
                     return c
-            raise LossvizInputError(f"{where} must be {self.range_text()}, not {_short(value)}")
+            raise LossvizInputError(msg(
+                "{where} must be {range_text}, not {short_value}",
+                where=where, range_text=self.range_text(), short_value=_short(value),
+            ))
         # numbers: text through the safe parser (ASCII digits, no 5,000-digit int(), int64 for whole numbers)
         whole = self.kind == "int"
         num: float | int
@@ -126,24 +129,33 @@ class ParamSpec:
             try:
                 num = float(value)
             except (TypeError, ValueError, OverflowError):
-                raise LossvizInputError(f"{where} must be a number, not {_short(value)}") from None
+                raise LossvizInputError(msg("{where} must be a number, not {short_value}", where=where, short_value=_short(value))) from None
             if not math.isfinite(num):
-                raise LossvizInputError(f"{where} must be a finite number, not {_short(value)}")
+                raise LossvizInputError(msg(
+                    "{where} must be a finite number, not {short_value}",
+                    where=where, short_value=_short(value),
+                ))
             if whole:
                 if num != math.floor(num):
-                    raise LossvizInputError(f"{where} must be a whole number, not {_short(value)}")
+                    raise LossvizInputError(msg("{where} must be a whole number, not {short_value}", where=where, short_value=_short(value)))
                 num = int(num)
         if whole and not MIN_INT <= num <= MAX_INT:
             # torch keeps integer parameters in int64 (OverflowError beyond); say so before it does
             raise LossvizInputError(
-                f"{where} must be a whole number from {MIN_INT} to {MAX_INT} (64 bits), not {_short(value)}"
+                msg(
+                    "{where} must be a whole number from {min_int} to {max_int} (64 bits), not {short_value}",
+                    where=where, min_int=MIN_INT, max_int=MAX_INT, short_value=_short(value),
+                )
             )
         bad = (
             (self.low is not None and (num <= self.low if self.low_open else num < self.low))
             or (self.high is not None and (num >= self.high if self.high_open else num > self.high))
         )
         if bad:
-            raise LossvizInputError(f"{where} must be {self.range_text()}, not {_short(value)}")
+            raise LossvizInputError(msg(
+                "{where} must be {range_text}, not {short_value}",
+                where=where, range_text=self.range_text(), short_value=_short(value),
+            ))
         return num
 
 

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import msg
 from lossviz.losses.checks import _as_float, _flat, _rand, _shape
 from lossviz.losses.registry import ElementRef, LossSpec, ParamSpec, Tensor, TensorSlot, register_loss
 
@@ -50,50 +51,75 @@ def _check_ctc(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tenso
     tl = t["target_lengths"]
     if x.dim() not in (2, 3):
         raise LossvizInputError(
-            f"{loss}: log_probs must be (T, N, C) or (T, C) (time steps, batch, classes), not shape {_shape(x)}"
+            msg(
+                "{loss}: log_probs must be (T, N, C) or (T, C) (time steps, batch, classes), not shape "
+                "{shape_x}",
+                loss=loss, shape_x=_shape(x),
+            )
         )
     if any(v.is_floating_point() for v in (y, il, tl)):
-        raise LossvizInputError(f"{loss}: targets, input_lengths and target_lengths must be whole numbers")
+        raise LossvizInputError(msg("{loss}: targets, input_lengths and target_lengths must be whole numbers", loss=loss))
     T = x.shape[0]
     C = x.shape[-1]
     N = x.shape[1] if x.dim() == 3 else None
     blank = int(p.get("blank", 0))
     if not 0 <= blank < C:
-        raise LossvizInputError(f"{loss}: blank is {blank} but there are {C} classes; use 0..{C - 1}")
+        raise LossvizInputError(msg(
+            "{loss}: blank is {blank} but there are {c} classes; use 0..{c2}",
+            loss=loss, blank=blank, c=C, c2=C - 1,
+        ))
     il = il.reshape(-1) if il.dim() == 0 else il
     tl = tl.reshape(-1) if tl.dim() == 0 else tl
     n = N if N is not None else 1
     if il.numel() != n or tl.numel() != n:
         raise LossvizInputError(
-            f"{loss}: give one input length and one target length per sequence ({n}), "
-            f"got {il.numel()} and {tl.numel()}"
+            msg(
+                "{loss}: give one input length and one target length per sequence ({n}), got {numel} and "
+                "{numel2}",
+                loss=loss, n=n, numel=il.numel(), numel2=tl.numel(),
+            )
         )
     if ((il < 0) | (il > T)).any():
-        raise LossvizInputError(f"{loss}: input_lengths must be between 1 and T = {T} (log_probs' first dimension)")
+        raise LossvizInputError(msg(
+            "{loss}: input_lengths must be between 1 and T = {t} (log_probs' first dimension)",
+            loss=loss, t=T,
+        ))
     if (il == 0).any():
         w.append("an input length is 0: that sequence has no frames, so no alignment fits a non-empty target "
                  "and its loss is inf. PyTorch computes it anyway; input lengths normally run from 1 to T.")
     if (tl < 0).any():
-        raise LossvizInputError(f"{loss}: target_lengths must be ≥ 0")
+        raise LossvizInputError(msg("{loss}: target_lengths must be ≥ 0", loss=loss))
     if y.dim() == 2 and N is not None:
         if y.shape[0] != N:
-            raise LossvizInputError(f"{loss}: targets has {y.shape[0]} rows but the batch has {N} sequences")
+            raise LossvizInputError(msg(
+                "{loss}: targets has {shape} rows but the batch has {n} sequences",
+                loss=loss, shape=y.shape[0], n=N,
+            ))
         if (tl > y.shape[1]).any():
-            raise LossvizInputError(f"{loss}: a target length is longer than the targets' rows ({y.shape[1]})")
+            raise LossvizInputError(msg(
+                "{loss}: a target length is longer than the targets' rows ({shape})",
+                loss=loss, shape=y.shape[1],
+            ))
         used = torch.cat([y[i, : int(tl[i])] for i in range(N)]) if N else y.flatten()
     else:
         y = y.reshape(-1)
         if int(tl.sum()) != y.numel():
             raise LossvizInputError(
-                f"{loss}: targets holds {y.numel()} labels but target_lengths add up to {int(tl.sum())}; "
-                "they must match (concatenated targets) or give targets one padded row per sequence"
+                msg(
+                    "{loss}: targets holds {numel} labels but target_lengths add up to {sum}; they must match"
+                    " (concatenated targets) or give targets one padded row per sequence",
+                    loss=loss, numel=y.numel(), sum=int(tl.sum()),
+                )
             )
         used = y
     if ((used < 0) | (used >= C)).any():
         # torch does not check this and reads outside log_probs (undefined results), so lossviz refuses
         raise LossvizInputError(
-            f"{loss}: target labels must be class indices 0..{C - 1}; PyTorch does not check this and would read "
-            "memory outside log_probs, so there is no meaningful loss to show"
+            msg(
+                "{loss}: target labels must be class indices 0..{c}; PyTorch does not check this and "
+                "would read memory outside log_probs, so there is no meaningful loss to show",
+                loss=loss, c=C - 1,
+            )
         )
     if (used == blank).any():
         w.append(

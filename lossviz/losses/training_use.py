@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import msg
 from lossviz.losses.evaluate import apply_transform
 from lossviz.losses.registry import Tensor, get_loss, list_losses
 
@@ -32,7 +33,10 @@ def training_loss(name: str, **options: Any) -> Callable[[Tensor, Tensor], Tenso
     use = spec.training
     if use is None:
         raise LossvizInputError(
-            f"loss {spec.name!r} does not fit 10-class training here: choose one of {', '.join(training_losses())}"
+            msg(
+                "loss {name} does not fit 10-class training here: choose one of {join_training_losses}",
+                name=repr(spec.name), join_training_losses=', '.join(training_losses()),
+            )
         )
     kwargs = {k: spec.param(k).coerce(v, spec.name) for k, v in options.items() if k in use.options}
     module = spec.cls(**kwargs)
@@ -45,5 +49,5 @@ def chance_loss(name: str, num_classes: int = 10, **options: Any) -> float:
     """The loss of a network that cannot tell the classes apart (all scores equal)."""
     spec = get_loss(name)
     if spec.training is None:
-        raise LossvizInputError(f"loss {spec.name!r} does not train a classifier here")
+        raise LossvizInputError(msg("loss {name} does not train a classifier here", name=repr(spec.name)))
     return float(spec.training.chance(num_classes, options))
