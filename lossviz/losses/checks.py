@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import msg
+from lossviz.i18n import Message, msg
 from lossviz.losses.registry import ElementRef, Tensor, class_dim
 
 # --------------------------------------------------------------------------- helpers
@@ -38,7 +38,7 @@ class Misfit(str):
     such numbers (``Example.with_loss`` asks the type, like ``Broadcast``)."""
 
 
-def _need_float(loss: str, slot: str, t: Tensor, torch_says: str, fix: str) -> Tensor:
+def _need_float(loss: str, slot: str, t: Tensor, torch_says: str, fix: str | Message) -> Tensor:
     """Refuse an integer ``slot`` where torch refuses it, quoting torch and giving the fix."""
     if t.is_floating_point():
         return t
@@ -46,7 +46,8 @@ def _need_float(loss: str, slot: str, t: Tensor, torch_says: str, fix: str) -> T
         msg(
             "{loss}: {slot} is whole numbers ({replace_value}), and PyTorch refuses them here "
             "(“{torch_says}”); {fix}",
-            loss=loss, slot=slot, replace_value=str(t.dtype).replace('torch.', ''), torch_says=torch_says, fix=fix,
+            loss=loss, slot=slot, replace_value=str(t.dtype).replace('torch.', ''), torch_says=torch_says,
+            fix=fix if isinstance(fix, Message) else Message(fix),
         )
     )
 

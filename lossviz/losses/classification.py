@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import msg
+from lossviz.i18n import N_, msg
 from lossviz.losses.checks import (
     Misfit,
     _as_float,
@@ -76,9 +76,9 @@ def _check_ce(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tensor
     if y.shape == x.shape:  # torch's own rule: the input's shape means class probabilities
         y = _need_float(
             loss, "target", y, "Expected floating point type for target with class probabilities, got Long",
-            "a target of the input's shape is read as class probabilities, which must be floats: write the "
-            f"one-hot rows with decimals (1., 0., 0.), or give one class index per sample (shape "
-            f"{_index_target_shape(x)}) instead",
+            msg("a target of the input's shape is read as class probabilities, which must be floats: write the "
+                "one-hot rows with decimals (1., 0., 0.), or give one class index per sample (shape {shape}) instead",
+                shape=str(_index_target_shape(x))),
         )
         if ((y < 0) | (y > 1)).any():
             w.append(Misfit(
@@ -241,7 +241,7 @@ def _check_bce(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tenso
     w: list[str] = []
     x = _as_float(t["input"])
     y = _need_float(loss, "target", t["target"], "Found dtype Long but expected Float",
-                    "write the labels with decimals (1., 0.), as floats of the input's shape")
+                    N_("write the labels with decimals (1., 0.), as floats of the input's shape"))
     _need_same(loss, "input", x, "target", y)
     if ((x < 0) | (x > 1)).any():
         v = x[(x < 0) | (x > 1)].flatten()[0].item()
@@ -326,7 +326,7 @@ def _check_bcel(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tens
     x = _as_float(t["input"])
     y = _need_float(loss, "target", t["target"],
                     "result type Float can't be cast to the desired output type Long",
-                    "write the labels with decimals (1., 0.), as floats of the input's shape")
+                    N_("write the labels with decimals (1., 0.), as floats of the input's shape"))
     _need_same(loss, "input", x, "target", y)
     if ((y < 0) | (y > 1)).any():
         w.append(Misfit(

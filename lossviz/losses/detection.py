@@ -23,7 +23,7 @@ import torchvision.ops as tvops
 from torch import nn
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import msg
+from lossviz.i18n import N_, msg
 from lossviz.losses.checks import Misfit, _need_float, _need_same, _rand, _same_or_broadcast, _shape
 from lossviz.losses.derivations import derive_ciou, derive_diou, derive_focal, derive_giou
 from lossviz.losses.registry import LossSpec, ParamSpec, Tensor, TensorSlot, register_loss
@@ -57,8 +57,8 @@ def _check_focal(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Ten
     x = t["inputs"]
     y = _need_float(loss, "targets", t["targets"],
                     "result type Float can't be cast to the desired output type Long",
-                    "torchvision passes them to binary_cross_entropy_with_logits, which needs floats: write the "
-                    "labels with decimals (1., 0.)")
+                    N_("torchvision passes them to binary_cross_entropy_with_logits, which needs floats: write the "
+                       "labels with decimals (1., 0.)"))
     # torchvision hands both to binary_cross_entropy_with_logits, which wants exactly the same shape
     _need_same(loss, "inputs", x, "targets", y)
     alpha = float(p.get("alpha", 0.25))
