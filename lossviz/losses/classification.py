@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import N_
 from lossviz.losses.checks import (
     _as_float,
     _check_index_target,
@@ -117,7 +118,7 @@ register_loss(
         batch_layout="per_sample_weighted", family=("MultiMarginLoss",),
         landscape_example=LandscapeExample({"input": "[[0.1, 0.2, 0.3], [1.0, -0.5, 0.2]]", "target": "1, 0"}), default_pair=true_and_rival,
         flat_reason=class_index_flat_reason("CrossEntropyLoss", reads_true_class_only=False),
-        training=TrainingUse("softmax + negative log-likelihood on the raw scores (supports label smoothing)",
+        training=TrainingUse(N_("softmax + negative log-likelihood on the raw scores (supports label smoothing)"),
                              options=("label_smoothing",)),
         title_zh="交叉熵损失",
         task="classification",
@@ -185,7 +186,7 @@ register_loss(
         symbols={"input": "x"}, dim_names={1: ("class",), 2: ("sample", "class")},
         landscape_example=LandscapeExample({"input": "[[0.1, 0.2, 0.3], [1.0, -0.5, 0.2]]", "target": "1, 0"}, transform="log_softmax"), default_pair=true_and_rival,
         flat_reason=class_index_flat_reason("NLLLoss", reads_true_class_only=True),
-        training=TrainingUse("negative log-likelihood after log_softmax on the scores", transform="log_softmax"),
+        training=TrainingUse(N_("negative log-likelihood after log_softmax on the scores"), transform="log_softmax"),
         title_zh="负对数似然损失",
         task="classification",
         slots=(
@@ -391,7 +392,7 @@ register_loss(
         derive=derive_multi_margin,
         symbols={"input": "z"}, dim_names={1: ("class",), 2: ("sample", "class")}, batch_layout="per_sample",
         family=("CrossEntropyLoss",), landscape_example=LandscapeExample({"input": "[[0.1, 0.2, 0.3], [1.0, -0.5, 0.2]]", "target": "1, 0"}), default_pair=true_and_rival,
-        training=TrainingUse("multi-class hinge loss on the raw scores (wants the right class ahead by a margin)",
+        training=TrainingUse(N_("multi-class hinge loss on the raw scores (wants the right class ahead by a margin)"),
                              options=("margin",), chance=_chance_margin),
         title_zh="多分类间隔损失（多类 hinge）",
         task="classification",
