@@ -73,11 +73,12 @@ def snapshot(state: lt.view.RunState) -> lt.MetricsSnapshot:
 def settings_ui(manager: lt.JobManager, owner: str, lang: str) -> tuple[lt.TrainConfig, int, str, bool]:
     """The sidebar: returns the config, the number of workers, the run name and whether Start was pressed."""
     root = lt.data.default_data_dir()
+    st.header(gettext("Run settings", lang))
     text = st.text_input(gettext("CIFAR-10 folder", lang), value="", key=W + "data_dir", placeholder=gettext("(the server's data folder)", lang),
                          help=gettext("Empty: the server's data folder. Or a folder inside it.", lang))  # fmt: skip
-    data_dir, problem = lt.view.data_folder(text, root)
+    data_dir, problem = lt.view.data_folder(text, root, lang)
     if problem:
-        st.error(render(problem, lang))
+        st.error(problem)
     present = lt.data.cifar10_status(data_dir) == "present"
     sources = {"synthetic": gettext("Synthetic images (always available)", lang), "cifar10": gettext("CIFAR-10 (real photos)", lang)}
     use_cifar = st.radio(gettext("Data", lang), list(sources), index=int(present), key=W + "data_source", format_func=sources.get) == "cifar10"
@@ -213,8 +214,7 @@ owner = owner_token()
 st.title(gettext("Watch a CNN learn", lang))
 if not demo:
     st.markdown(gettext(lt.view.INTRO, lang))
-with st.sidebar, st.expander(gettext("Run settings", lang), expanded=False) if demo else st.container():
-    st.header(gettext("Run settings", lang)) if not demo else None
+with st.sidebar, st.popover(gettext("Run settings", lang), icon="⚙️") if demo else st.container():  # folded away on a projector
     config, workers, run_label, start = settings_ui(manager, owner, lang)
 if start:
     st.session_state.pop("refusal", None)

@@ -7,6 +7,8 @@ The collector and the phrase rule are in tests/page_text.py; code, LaTeX and API
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import page_test
@@ -27,7 +29,39 @@ VIEWS = [
     ("lessons.py", {"lesson": "ce_forms", "step": "5"}),
     ("lessons.py", {"lesson": "ce_batch", "step": "2"}),
     ("lessons.py", {"lesson": "backward", "step": "1", "present": "1"}),
+    # training: "_runs" is not a link parameter but the runs folder the view needs ("finished": two ended runs)
+    ("training.py", {}),
+    ("training.py", {"_runs": "finished"}),
+    ("training.py", {"_runs": "finished", "present": "1"}),
 ]
+
+
+@pytest.fixture(scope="module")
+def finished_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A runs folder with two short finished synthetic runs (a few seconds on one CPU thread)."""
+    import torch
+
+    from lossviz.training.trainer import TrainConfig, Trainer
+
+    runs = tmp_path_factory.mktemp("runs")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    for seed, name in ((0, "first"), (1, "second")):
+        cfg = TrainConfig(dataset="synthetic", synthetic_train=64, synthetic_test=32, batch_size=16, epochs=1, seed=seed)
+        Trainer(cfg, runs_dir=runs, run_name=name).run()
+    torch.set_num_threads(before)
+    return runs
+
+
+def _view(page: str, query: dict[str, str], request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
+          tmp_path: Path) -> dict[str, str]:
+    """The link of a view; a training view also gets its own runs and data folders (never the real ones)."""
+    query = dict(query)
+    if page == "training.py":
+        runs = request.getfixturevalue("finished_runs") if query.pop("_runs", None) else tmp_path / "runs"
+        monkeypatch.setenv("LOSSVIZ_RUNS", str(runs))
+        monkeypatch.setenv("LOSSVIZ_DATA", str(tmp_path / "data"))
+    return query
 
 
 def test_the_phrase_rule_can_fail() -> None:
@@ -38,7 +72,9 @@ def test_the_phrase_rule_can_fail() -> None:
 
 
 @pytest.mark.parametrize(("page", "query"), VIEWS, ids=lambda v: str(v))
-def test_chinese_page_has_no_english_phrase(page: str, query: dict[str, str]) -> None:
+def test_chinese_page_has_no_english_phrase(page: str, query: dict[str, str], request: pytest.FixtureRequest,
+                                            monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    query = _view(page, query, request, monkeypatch, tmp_path)
     at = page_test(page, {**query, "lang": "zh"})
     assert not at.exception
     texts = page_texts(at)
@@ -48,7 +84,9 @@ def test_chinese_page_has_no_english_phrase(page: str, query: dict[str, str]) ->
 
 
 @pytest.mark.parametrize(("page", "query"), VIEWS, ids=lambda v: str(v))
-def test_english_page_has_no_chinese(page: str, query: dict[str, str]) -> None:
+def test_english_page_has_no_chinese(page: str, query: dict[str, str], request: pytest.FixtureRequest,
+                                     monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    query = _view(page, query, request, monkeypatch, tmp_path)
     at = page_test(page, {**query, "lang": "en"})
     assert not at.exception
     bad = [(kind, text[:100]) for kind, text in page_texts(at) if chinese(text)]

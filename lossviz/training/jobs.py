@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import Message, msg
+from lossviz.i18n import N_, Message, msg
 from lossviz.training import runs as lv_runs
 from lossviz.training.data import cifar10_status
 from lossviz.training.trainer import TrainConfig, check_workers
@@ -281,11 +281,15 @@ class JobManager:
             if len(active) >= self.max_jobs:
                 running = active[0]
                 text = (
-                    "a training run is already in progress ({name}); this machine trains one run at a time. "
-                    "Watch it below, or stop it before starting another."
+                    N_(
+                        "a training run is already in progress ({name}); this machine trains one run at a time. "
+                        "Watch it below, or stop it before starting another."
+                    )
                     if self.max_jobs == 1
-                    else "a training run is already in progress ({name}); this machine trains {n} runs at a time. "
-                    "Watch it below, or stop it before starting another."
+                    else N_(
+                        "a training run is already in progress ({name}); this machine trains {n} runs at a time. "
+                        "Watch it below, or stop it before starting another."
+                    )
                 )
                 raise LossvizInputError(Message(text, {"name": running.name, "n": self.max_jobs}))
             run_name = self._free_name(root, config, name)

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import Message, msg
+from lossviz.i18n import N_, Message, msg
 from lossviz.losses import chance_loss as _chance_loss
 from lossviz.losses import get_loss, training_loss, training_losses
 from lossviz.training.data import DATASET_KINDS, DatasetBundle, load_dataset
@@ -89,9 +89,9 @@ class TrainConfig:
             ok = isinstance(value, int) if integer else isinstance(value, int | float)
             if isinstance(value, bool) or not ok or not math.isfinite(float(value)) or not lo <= value <= hi:
                 text = (
-                    "{name}={value!r} is out of range: give a whole number from {lo} to {hi}"
+                    N_("{name}={value!r} is out of range: give a whole number from {lo} to {hi}")
                     if integer
-                    else "{name}={value!r} is out of range: give a number from {lo} to {hi}"
+                    else N_("{name}={value!r} is out of range: give a number from {lo} to {hi}")
                 )
                 raise LossvizInputError(Message(text, dict(name=name, value=value, lo=f"{lo:g}", hi=f"{hi:g}")))
             return value

@@ -242,13 +242,13 @@ def without_server_paths(text: Any, roots: dict[str, str]) -> Any:
 
 
 def data_folder(
-    text: str, root: str | os.PathLike[str] | None = None
-) -> tuple[Path, LossvizInputError | None]:
-    """The data folder typed in the page box and the error to show (then the root is used)."""
+    text: str, root: str | os.PathLike[str] | None = None, lang: str = "en"
+) -> tuple[Path, str | None]:
+    """The data folder typed in the page box and an error sentence in ``lang`` (then the root is used)."""
     try:
         return page_data_dir(text, root), None
     except LossvizInputError as exc:
-        return page_data_dir(None, root), exc
+        return page_data_dir(None, root), render(exc, lang)
 
 
 def device_text(config: dict[str, Any], lang: str = "en") -> str:
@@ -297,7 +297,7 @@ def progress_line(state: RunState, snap: MetricsSnapshot, lang: str = "en") -> t
     text = gettext(
         "{status}: step {done} of {total}",
         lang,
-        status=status_text(state.status, lang),
+        status=state.status if lang == "en" else status_text(state.status, lang),  # English: the plain key
         done=f"{prog['step']:,}",
         total=f"{prog['total']:,}",
     )
