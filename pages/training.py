@@ -234,7 +234,7 @@ if refusal:  # a "run in progress" refusal stays while that run trains (the page
 if not demo:
     with st.expander(gettext("What does the ReLU switch change?", lang), expanded=False):
         st.markdown(gettext(lt.RELU_EXPLANATION, lang))
-        st.caption(gettext("The network as configured now ({n} weights):", lang, n=f"{lt.count_parameters(model := lt.build_model(config.relu)):,}"))
+        st.caption(gettext("The network as configured now ({n:,} weights):", lang, n=lt.count_parameters(model := lt.build_model(config.relu))))
         st.code("\n".join(lt.describe_model(model)), language="text")
 
 all_runs = lt.runs.list_runs(runs_dir)

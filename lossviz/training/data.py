@@ -185,13 +185,14 @@ def download_cifar10(
         root.mkdir(parents=True, exist_ok=True)
         cls(root=str(root), train=False, download=True)
     except Exception as exc:  # network errors come in many types (URLError, OSError, ssl, http)
+        error = type(exc).__name__ if shown_as else f"{type(exc).__name__}: {exc}"  # the page shows no server detail
         raise LossvizInputError(
             msg(
                 "could not download CIFAR-10 into {folder}: {error}. "
                 "This machine may be offline: copy cifar-10-python.tar.gz's folder there by hand, "
                 "or train on the synthetic set.",
                 folder=shown_as or str(root),
-                error=type(exc).__name__ if shown_as else f"{type(exc).__name__}: {exc}",
+                error=error,
             )
         ) from exc
     _CACHE.clear()

@@ -250,7 +250,7 @@ def make_loss_figure(
         data.append(_test_trace(snap.eval["step"], snap.eval["test_loss"], lang))
     shapes, notes = _epoch_lines(snap), []
     if chance is not None and math.isfinite(chance):
-        shape, note = _hline(chance, gettext("guessing ({value})", lang, value=f"{chance:.2f}"))
+        shape, note = _hline(chance, gettext("guessing ({value:.2f})", lang, value=chance))
         shapes.append(shape)
         notes.append(note)
     return _figure(
@@ -488,7 +488,7 @@ def progress_summary(
     total = max(1, int(total_steps))
     speed = snap.last("images_per_s")
     eta = (total - done) * batch_size / speed if speed else None
-    steps = dict(done=f"{done:,}", total=f"{total:,}")
+    steps = dict(done=done, total=total)
     return {
         "fraction": min(1.0, done / total),
         "step": done,
@@ -496,12 +496,12 @@ def progress_summary(
         "images_per_s": speed,
         "eta": format_eta(eta),
         "text": gettext(
-            "step {done} of {total} · {speed} images/s · about {eta} left",
+            "step {done:,} of {total:,} · {speed:,.0f} images/s · about {eta} left",
             lang,
-            speed=f"{speed:,.0f}",
+            speed=speed,
             eta=format_eta(eta),
             **steps,
         )
         if speed
-        else gettext("step {done} of {total}", lang, **steps),
+        else gettext("step {done:,} of {total:,}", lang, **steps),
     }

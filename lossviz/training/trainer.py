@@ -542,7 +542,8 @@ class Trainer:
             self.error_traceback = traceback.format_exc()
         except Exception as exc:  # the run must always leave a readable summary behind
             self._ending = "failed"
-            self.note = msg("Training stopped with an internal error: {error}", error=f"{type(exc).__name__}: {exc}")
+            error = f"{type(exc).__name__}: {exc}"
+            self.note = msg("Training stopped with an internal error: {error}", error=error)
             self.error_traceback = traceback.format_exc()
         finally:
             self._finish()

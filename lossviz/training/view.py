@@ -295,11 +295,11 @@ def progress_line(state: RunState, snap: MetricsSnapshot, lang: str = "en") -> t
     if state.live:
         return float(prog["fraction"]), str(prog["text"])
     text = gettext(
-        "{status}: step {done} of {total}",
+        "{status}: step {done:,} of {total:,}",
         lang,
         status=state.status if lang == "en" else status_text(state.status, lang),  # English: the plain key
-        done=f"{prog['step']:,}",
-        total=f"{prog['total']:,}",
+        done=prog["step"],
+        total=prog["total"],
     )
     return float(prog["fraction"]), text
 
