@@ -23,7 +23,6 @@ deep_link_guard()
 W = K.TRAINING
 REFRESH_S = 1.0
 OWNER_COOKIE = "lossviz_owner"
-ICONS = lt.view.STATUS_ICONS
 PLOT = {"displaylogo": False}
 
 
@@ -97,8 +96,9 @@ def settings_ui(manager: lt.JobManager, owner: str, lang: str) -> tuple[lt.Train
     relu = st.toggle(gettext("Add ReLU activations", lang), value=False, key=W + "relu", help=gettext("The tutorial's network has none.", lang))
     loss = st.selectbox(gettext("Loss function", lang), list(lt.CLASSIFICATION_LOSSES), key=K.TRAINING_LOSS,
                         help="\n\n".join(f"**{k}**: {gettext(v, lang)}" for k, v in lt.CLASSIFICATION_LOSSES.items()))  # fmt: skip
-    smoothing = st.slider(gettext("Label smoothing", lang), 0.0, 0.5, 0.0, 0.05, key=W + "label_smoothing") if loss == "CrossEntropyLoss" else 0.0
-    margin = st.number_input(gettext("Margin", lang), 0.0, 10.0, 1.0, 0.5, key=W + "margin") if loss == "MultiMarginLoss" else 1.0
+    options = lt.training_options(loss)
+    smoothing = st.slider(gettext("Label smoothing", lang), 0.0, 0.5, 0.0, 0.05, key=W + "label_smoothing") if "label_smoothing" in options else 0.0
+    margin = st.number_input(gettext("Margin", lang), 0.0, 10.0, 1.0, 0.5, key=W + "margin") if "margin" in options else 1.0
     optimizers = {"sgd": gettext("SGD with momentum", lang), "adam": "Adam"}
     optimizer = st.radio(gettext("Optimizer", lang), list(optimizers), key=W + "optimizer", horizontal=True, format_func=optimizers.get)
     lr = st.number_input(gettext("Learning rate", lang), 0.0, 1e6, 0.01 if optimizer == "sgd" else 0.001, format="%g", key=f"{W}lr_{optimizer}")
@@ -128,7 +128,7 @@ def controls_ui(state: lt.view.RunState, job: object, owner: str, lang: str) -> 
     """Status line and, for the browser that started the run, pause/resume/stop."""
     head, buttons = st.columns([3, 2], vertical_alignment="center")
     data_note = gettext("**synthetic data**", lang) if state.label == "synthetic" else "CIFAR-10"
-    head.markdown(f"#### {ICONS.get(state.status, '•')} {lt.view.status_text(state.status, lang)} · {data_note}")
+    head.markdown(f"#### {lt.view.STATUS_ICONS.get(state.status, '•')} {lt.view.status_text(state.status, lang)} · {data_note}")
     where = gettext("run `{name}` · trains on {device}", lang, name=state.name, device=state.device) if state.device else None
     head.caption(where or gettext("run `{name}`", lang, name=state.name))
     if job is not None and state.live and job.can_control(owner) and state.status != "starting":
@@ -156,7 +156,7 @@ def draw_run(runs_dir: Path, name: str, manager: lt.JobManager, owner: str, lang
     if progress is not None:
         st.progress(*progress)
     if state.status in ("diverged", "failed"):
-        st.error(lt.view.ended_text(state, lang), icon=ICONS[state.status])
+        st.error(lt.view.ended_text(state, lang), icon=lt.view.STATUS_ICONS[state.status])
     elif state.status == "interrupted":
         st.warning(gettext("This run stopped without saying goodbye (its process was killed). Its points so far are shown.", lang))
     for col, (label, value, help_text) in zip(st.columns(4), lt.view.metric_cards(state, snap, lang), strict=True):

@@ -30,6 +30,7 @@ from lossviz.training.trainer import (
     chance_loss,
     recommended_threads,
     steps_per_epoch,
+    training_options,
 )
 
 __all__ = [
@@ -60,5 +61,6 @@ __all__ = [
     "steps_per_epoch",
     "stop_all_managers",
     "train_command",
+    "training_options",
     "view",
 ]

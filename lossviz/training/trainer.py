@@ -47,6 +47,12 @@ from lossviz.training.runs import ControlFile, RunWriter, jsonable, message_json
 #: (each loss's spec says so: LossSpec.training).
 CLASSIFICATION_LOSSES: dict[str, str] = training_losses()
 OPTIMIZERS = ("sgd", "adam")
+
+
+def training_options(loss: str) -> tuple[str, ...]:
+    """The settings a classification loss takes when it trains (``"label_smoothing"``, ``"margin"``), from its spec."""
+    use = get_loss(loss).training
+    return tuple(use.options) if use is not None else ()
 STATUSES = ("ready", "running", "paused", "finished", "stopped", "diverged", "failed")
 MAX_EPOCHS = 1000
 MAX_BATCH_SIZE = 4096
