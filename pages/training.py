@@ -161,10 +161,10 @@ def draw_run(runs_dir: Path, name: str, manager: lt.JobManager, owner: str, lang
         st.warning(gettext("This run stopped without saying goodbye (its process was killed). Its points so far are shown.", lang))
     for col, (label, value, help_text) in zip(st.columns(4), lt.view.metric_cards(state, snap, lang), strict=True):
         col.metric(label, value, help=help_text)
-    c1, c2 = st.columns(2)
+    st.markdown(lt.view.CHART_COLUMNS_CSS, unsafe_allow_html=True)
+    (c1, c2), (c3, c4) = st.columns(2), st.columns(2)
     chart(c1, lt.make_loss_figure(snap, state.label, loss_name=state.loss, chance=state.chance, lang=lang), key=W + "fig_loss", config=PLOT)
     chart(c2, lt.make_accuracy_figure(snap, state.label, lang=lang), key=W + "fig_acc", config=PLOT)
-    c3, c4 = st.columns(2)
     chart(c3, lt.make_grad_norm_figure(snap, state.label, lang=lang), key=W + "fig_grad", config=PLOT)
     where = c4.container()
     modes = {"lines": gettext("one line per layer", lang), "heatmap": gettext("layer × step heatmap", lang)}
@@ -188,7 +188,7 @@ def runs_ui(runs_dir: Path, manager: lt.JobManager, all_runs: list, view: str | 
     runs_table()
     names = [r.name for r in all_runs]
     labels = {r.name: lt.view.run_label(r, lang) for r in all_runs}
-    col_open, col_dl = st.columns([3, 1], vertical_alignment="bottom")
+    col_open, col_dl = st.columns([2, 1], vertical_alignment="bottom")
     st.session_state[W + "open_run"] = view if view in names else names[0]
     chosen = col_open.selectbox(gettext("Open a run", lang), names, format_func=labels.get, key=W + "open_run", on_change=lambda: st.session_state.update(view_run=st.session_state[W + "open_run"]))
     col_dl.download_button(gettext("⬇ Metrics as CSV", lang), data=lambda: lt.runs.run_csv(runs_dir, chosen), file_name=f"{chosen}-metrics.csv", mime="text/csv", key=W + "download_csv", width="stretch")

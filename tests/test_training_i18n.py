@@ -71,7 +71,7 @@ def test_progress_and_cards_in_chinese() -> None:
     state = lv_view.RunState("r", "finished", total=1000, batch_size=64, label="synthetic")
     assert lv_view.progress_line(state, snap, "zh") == (1.0, "已完成：第 1,000 / 1,000 步")
     assert [label for label, _, _ in lv_view.metric_cards(state, snap, "zh")] == [
-        "已训练批次", "损失（最近一个批次）", "测试准确率", "每秒图像数"]  # fmt: skip
+        "已训练批次", "最新损失", "测试准确率", "每秒图像数"]  # fmt: skip
     assert lv_view.device_text({"device_resolved": "cpu", "world_size": 2, "backend": "gloo"}, "zh") == (
         "cpu × 2 个工作进程（gloo）")  # fmt: skip
 

@@ -23,7 +23,7 @@ LOG_TICKS = ".2~g"  # log axes: "0.02, 0.05, 0.1" rather than plotly's bare "2, 
 COLORS = list(PALETTE)
 # Title and subtitle on top, the legend under the x-axis title: at half a projector's width a
 # legend beside the title would cover it.
-_LEGEND_BELOW = legend_below(-0.22)
+_LEGEND_BELOW = legend_below(-0.3)
 _LAYOUT = dict(
     margin=dict(l=60, r=20, t=78, b=45),
     height=380,
