@@ -409,7 +409,7 @@ def make_layer_grad_figure(
         y=[layer_text(n, labels, lang) for n in names],
         colorscale="Viridis",
         colorbar=dict(title=dict(text="log10 ‖g‖")),
-        hovertemplate=gettext("step", lang) + " %{x}<br>%{y}<br>log10 ‖g‖ = %{z:.2f}<extra></extra>",
+        hovertemplate=gettext("step {step}", lang, step="%{x}") + "<br>%{y}<br>log10 ‖g‖ = %{z:.2f}<extra></extra>",
     )
     return _figure([heat], title, yaxis=dict(autorange="reversed"), hovermode="closest", lang=lang)
 
