@@ -7,6 +7,7 @@ The collector and the phrase rule are in tests/page_text.py; code, LaTeX and API
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,7 @@ VIEWS = [
     ("training.py", {}),
     ("training.py", {"_runs": "finished"}),
     ("training.py", {"_runs": "finished", "present": "1"}),
+    ("training.py", {"_runs": "live"}),
 ]
 
 
@@ -53,12 +55,31 @@ def finished_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return runs
 
 
+@pytest.fixture
+def live_run(tmp_path: Path) -> Iterator[Path]:
+    """A runs folder with a run that another program (e.g. the CLI) is still writing: status, progress and
+    ETA text, and the read-only note."""
+    from lossviz.training import runs as lv_runs
+
+    runs = tmp_path / "live-runs"
+    config = {"dataset": "synthetic", "dataset_label": "synthetic", "loss": "CrossEntropyLoss", "optimizer": "sgd",
+              "lr": 0.01, "batch_size": 16, "total_steps": 100, "relu": False}  # fmt: skip
+    writer = lv_runs.RunWriter.create(runs, "from-cli", config)
+    for step in range(1, 6):
+        writer.append_record({"kind": "batch", "step": step, "epoch": 1, "loss": 2.3 - 0.01 * step, "grad_norm": 1.0,
+                              "layer_grad_norms": {"0.weight": 0.5, "0.bias": 0.1}, "lr": 0.01,
+                              "batch_accuracy": 0.1, "images_per_s": 500.0, "time": 0.1 * step})  # fmt: skip
+    yield runs
+    writer.close()
+
+
 def _view(page: str, query: dict[str, str], request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
           tmp_path: Path) -> dict[str, str]:
     """The link of a view; a training view also gets its own runs and data folders (never the real ones)."""
     query = dict(query)
     if page == "training.py":
-        runs = request.getfixturevalue("finished_runs") if query.pop("_runs", None) else tmp_path / "runs"
+        which = query.pop("_runs", None)
+        runs = request.getfixturevalue({"finished": "finished_runs", "live": "live_run"}[which]) if which else tmp_path / "runs"
         monkeypatch.setenv("LOSSVIZ_RUNS", str(runs))
         monkeypatch.setenv("LOSSVIZ_DATA", str(tmp_path / "data"))
     return query
