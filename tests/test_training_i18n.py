@@ -130,3 +130,24 @@ def test_a_runs_message_is_stored_as_data_and_read_in_the_readers_language(tmp_p
     assert render(back, "zh") == "训练已停止：无法写入运行文件（运行文件夹/r），因为磁盘已满。请腾出一些空间或换一个运行文件夹，然后重新开始。"
     assert lv_runs.message_from_json({"id": 3}) == "" and lv_runs.message_from_json(None) == ""
     assert lv_runs.message_json(msg("x {v}", v=np.float64("inf")))["params"] == {"v": "inf"}
+
+
+def test_a_process_that_fails_before_its_run_exists_is_explained_in_the_readers_language(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lossviz.training.jobs import JobManager
+
+    monkeypatch.setenv("LOSSVIZ_DATA", str(tmp_path / "data"))
+    folder = tmp_path / "data" / "cifar-10-batches-py"  # all the files, none of them CIFAR: fails in the process
+    folder.mkdir(parents=True)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]:
+        (folder / name).write_bytes(b"not cifar")
+    manager = JobManager(max_jobs=1)
+    cfg = TrainConfig(dataset="cifar10", data_dir=str(tmp_path / "data"), threads=1)
+    job = manager.start(cfg, runs_dir=tmp_path / "runs", owner="a")
+    assert job.wait(120) and job.status == "failed"
+    assert "checksum does not match" in job.message  # English, as the CLI printed it
+    state = lv_view.run_state(tmp_path / "runs", job.name, job, lang="zh")
+    zh = render(state.note, "zh")
+    assert zh == "数据文件夹/cifar-10-batches-py 中的 CIFAR-10 不完整或已损坏（缺少文件，或文件校验和不匹配）。请删除该文件夹后重新下载，或者改用合成数据集训练。"
+    assert lv_view.without_server_paths("no data here", {"data": "the data folder"}) == "no data here"

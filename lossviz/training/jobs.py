@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -140,6 +141,7 @@ class Job:
     label: str = "?"
     created: float = field(default_factory=time.time)
     stop_requested: bool = False
+    error_file: Path | None = None  #: where the process leaves an error as message data (runs.record_error)
 
     @property
     def active(self) -> bool:
@@ -180,6 +182,9 @@ class Job:
         except (OSError, ValueError):
             return ""
         errors = [ln[len("error: ") :] for ln in lines if ln.startswith("error: ")]
+        recorded = lv_runs.summary_message(lv_runs.read_json(self.error_file)) if self.error_file else ""
+        if recorded and (not errors or str(recorded) == errors[-1]):
+            return recorded
         return errors[-1] if errors else ""
 
     def can_control(self, owner: str | None) -> bool:
@@ -296,6 +301,8 @@ class JobManager:
             stderr = tempfile.TemporaryFile()  # noqa: SIM115 - read when the process ends
             env = {**os.environ, "PYTHONUNBUFFERED": "1"}
             env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
+            error_file = Path(tempfile.gettempdir()) / f"lossviz-error-{os.getpid()}-{uuid.uuid4().hex}.json"
+            env[lv_runs.ERROR_FILE_ENV] = str(error_file)
             try:
                 process = self._launcher.submit(
                     subprocess.Popen,
@@ -312,7 +319,8 @@ class JobManager:
                     msg("could not start the training process: {why}", why=exc.strerror or str(exc))
                 ) from exc
             label = "synthetic" if config.dataset == "synthetic" else "CIFAR-10"
-            job = Job(run_name, owner, root, root.resolve() / run_name, process, stderr, workers, label)
+            job = Job(run_name, owner, root, root.resolve() / run_name, process, stderr, workers, label,
+                      error_file=error_file)  # fmt: skip
             self._jobs[run_name] = job
             self._forget_old()
             return job
@@ -345,6 +353,8 @@ class JobManager:
         for job in finished[:-KEEP_FINISHED] if len(finished) > KEEP_FINISHED else []:
             self._jobs.pop(job.name, None)
             job.stderr.close()
+            if job.error_file is not None:
+                job.error_file.unlink(missing_ok=True)
 
     def jobs(self) -> list[Job]:
         """Known jobs, newest first."""

@@ -361,6 +361,21 @@ def message_from_json(data: object) -> Message | str:
     return Message(data["id"], params)
 
 
+#: Set by the job manager: where a training process that fails before its run directory exists
+#: leaves its error as message data (so the page can show it in the reader's language).
+ERROR_FILE_ENV = "LOSSVIZ_ERROR_FILE"
+
+
+def record_error(message: object) -> None:
+    """Leave ``message`` (a Message or text) in ``$LOSSVIZ_ERROR_FILE`` when the job manager set it; else nothing."""
+    path = os.environ.get(ERROR_FILE_ENV)
+    if path:
+        try:
+            atomic_write_json(Path(path), {"message_i18n": message_json(message), "message": str(message)})
+        except OSError:
+            pass  # the English ``error:`` line on stderr still says it
+
+
 def summary_message(summary: Mapping[str, Any] | None) -> Message | str:
     """The message of a run's summary.json: its ``message_i18n`` data when it says the same as the English
     ``message`` (a program that rewrote only ``message`` wins), else the English ``message``."""

@@ -241,7 +241,7 @@ def without_server_paths(text: Any, roots: dict[str, str]) -> Any:
         except (OSError, RuntimeError):
             pass
         for v in sorted(variants, key=len, reverse=True):
-            if v and v != "/":
+            if v and v != "/" and os.path.isabs(v):  # a relative root ("data") would match any word
                 text = text.replace(v, name)
     return text
 
