@@ -51,7 +51,7 @@ LANDSCAPE_MARGIN = LANDSCAPE + "margin"
 LANDSCAPE_SEEN = "_" + LANDSCAPE + "seen"  #: set once the page has read its link
 LANDSCAPE_SHOWN = "_" + LANDSCAPE + "shown"  #: the example the controls were set up for
 
-# --- the training page (to adopt: its widgets still use bare keys such as "loss")
+# --- the training page (every widget key starts with TRAINING)
 TRAINING_LOSS = TRAINING + "loss"
 
 

@@ -34,8 +34,8 @@ from lossviz.losses import (
 from lossviz.theme import PALETTE, legend_below, tint
 
 ROOT = Path(__file__).resolve().parents[1]
-#: pages/training.py is being rewritten for another issue; it adopts these rules there.
-PAGES = [ROOT / "pages" / n for n in ("__init__.py", "explorer.py", "landscape.py", "lessons.py")]
+#: Every page script (pages/__init__.py is the helpers they share).
+PAGES = [ROOT / "pages" / n for n in ("__init__.py", "explorer.py", "landscape.py", "lessons.py", "training.py")]
 LIBRARY = [p for p in (ROOT / "lossviz").rglob("*.py") if "losses" not in p.relative_to(ROOT / "lossviz").parts]
 NAME = re.compile(r"""(==|!=|\bin\b)\s*[\(\[\{]?\s*["'][A-Z][A-Za-z0-9]*Loss["']|["'][A-Z][A-Za-z0-9]*Loss["']\s*(==|!=|\bin\b)""")
 

@@ -7,6 +7,9 @@ The collector and the phrase rule are in tests/page_text.py; code, LaTeX and API
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import page_test
@@ -27,7 +30,59 @@ VIEWS = [
     ("lessons.py", {"lesson": "ce_forms", "step": "5"}),
     ("lessons.py", {"lesson": "ce_batch", "step": "2"}),
     ("lessons.py", {"lesson": "backward", "step": "1", "present": "1"}),
+    # training: "_runs" is not a link parameter but the runs folder the view needs ("finished": two ended runs)
+    ("training.py", {}),
+    ("training.py", {"_runs": "finished"}),
+    ("training.py", {"_runs": "finished", "present": "1"}),
+    ("training.py", {"_runs": "live"}),
 ]
+
+
+@pytest.fixture(scope="module")
+def finished_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A runs folder with two short finished synthetic runs (a few seconds on one CPU thread)."""
+    import torch
+
+    from lossviz.training.trainer import TrainConfig, Trainer
+
+    runs = tmp_path_factory.mktemp("runs")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    for seed, name in ((0, "first"), (1, "second")):
+        cfg = TrainConfig(dataset="synthetic", synthetic_train=64, synthetic_test=32, batch_size=16, epochs=1, seed=seed)
+        Trainer(cfg, runs_dir=runs, run_name=name).run()
+    torch.set_num_threads(before)
+    return runs
+
+
+@pytest.fixture
+def live_run(tmp_path: Path) -> Iterator[Path]:
+    """A runs folder with a run that another program (e.g. the CLI) is still writing: status, progress and
+    ETA text, and the read-only note."""
+    from lossviz.training import runs as lv_runs
+
+    runs = tmp_path / "live-runs"
+    config = {"dataset": "synthetic", "dataset_label": "synthetic", "loss": "CrossEntropyLoss", "optimizer": "sgd",
+              "lr": 0.01, "batch_size": 16, "total_steps": 100, "relu": False}  # fmt: skip
+    writer = lv_runs.RunWriter.create(runs, "from-cli", config)
+    for step in range(1, 6):
+        writer.append_record({"kind": "batch", "step": step, "epoch": 1, "loss": 2.3 - 0.01 * step, "grad_norm": 1.0,
+                              "layer_grad_norms": {"0.weight": 0.5, "0.bias": 0.1}, "lr": 0.01,
+                              "batch_accuracy": 0.1, "images_per_s": 500.0, "time": 0.1 * step})  # fmt: skip
+    yield runs
+    writer.close()
+
+
+def _view(page: str, query: dict[str, str], request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
+          tmp_path: Path) -> dict[str, str]:
+    """The link of a view; a training view also gets its own runs and data folders (never the real ones)."""
+    query = dict(query)
+    if page == "training.py":
+        which = query.pop("_runs", None)
+        runs = request.getfixturevalue({"finished": "finished_runs", "live": "live_run"}[which]) if which else tmp_path / "runs"
+        monkeypatch.setenv("LOSSVIZ_RUNS", str(runs))
+        monkeypatch.setenv("LOSSVIZ_DATA", str(tmp_path / "data"))
+    return query
 
 
 def test_the_phrase_rule_can_fail() -> None:
@@ -38,7 +93,9 @@ def test_the_phrase_rule_can_fail() -> None:
 
 
 @pytest.mark.parametrize(("page", "query"), VIEWS, ids=lambda v: str(v))
-def test_chinese_page_has_no_english_phrase(page: str, query: dict[str, str]) -> None:
+def test_chinese_page_has_no_english_phrase(page: str, query: dict[str, str], request: pytest.FixtureRequest,
+                                            monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    query = _view(page, query, request, monkeypatch, tmp_path)
     at = page_test(page, {**query, "lang": "zh"})
     assert not at.exception
     texts = page_texts(at)
@@ -48,7 +105,9 @@ def test_chinese_page_has_no_english_phrase(page: str, query: dict[str, str]) ->
 
 
 @pytest.mark.parametrize(("page", "query"), VIEWS, ids=lambda v: str(v))
-def test_english_page_has_no_chinese(page: str, query: dict[str, str]) -> None:
+def test_english_page_has_no_chinese(page: str, query: dict[str, str], request: pytest.FixtureRequest,
+                                     monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    query = _view(page, query, request, monkeypatch, tmp_path)
     at = page_test(page, {**query, "lang": "en"})
     assert not at.exception
     bad = [(kind, text[:100]) for kind, text in page_texts(at) if chinese(text)]

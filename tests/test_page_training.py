@@ -59,10 +59,10 @@ def new_page() -> AppTest:
 
 
 def small_settings(at: AppTest, max_batches: int = 0) -> None:
-    at.number_input(key="syn_train").set_value(640)
-    at.number_input(key="syn_test").set_value(100)
-    at.number_input(key="max_batches").set_value(max_batches)
-    at.number_input(key="epochs").set_value(50)
+    at.number_input(key="tr_syn_train").set_value(640)
+    at.number_input(key="tr_syn_test").set_value(100)
+    at.number_input(key="tr_max_batches").set_value(max_batches)
+    at.number_input(key="tr_epochs").set_value(50)
 
 
 def summary_pid(run_dir: Path) -> int:
@@ -81,9 +81,9 @@ def test_page_starts_and_stops_a_synthetic_run(page_env: Path) -> None:
     at = new_page()
     assert at.title[0].value == "Watch a CNN learn"
     assert any("No runs yet" in i.value for i in at.info)
-    assert at.radio(key="data_source").value.startswith("Synthetic")
+    assert at.radio(key="tr_data_source").value == "synthetic"
     small_settings(at)
-    at.button(key="start").click().run()
+    at.button(key="tr_start").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     headings = [m.value for m in at.markdown if m.value.startswith("####")]
@@ -93,10 +93,10 @@ def test_page_starts_and_stops_a_synthetic_run(page_env: Path) -> None:
     headings = [m.value for m in at.markdown if m.value.startswith("####")]
     assert "Running" in headings[0] and "synthetic data" in headings[0]
     assert any("trains on cpu" in c.value for c in at.caption)
-    assert at.button(key="stop") is not None and at.button(key="pause") is not None
+    assert at.button(key="tr_stop") is not None and at.button(key="tr_pause") is not None
     assert not at.exception
     assert len(at.get("plotly_chart")) >= 4
-    at.button(key="stop").click().run()
+    at.button(key="tr_stop").click().run()
     assert not at.exception, [e.value for e in at.exception]
     (run,) = list_runs(page_env)
     wait_until(lambda: read_json(run.path / "summary.json")["status"] == "stopped", "the stop")
@@ -116,18 +116,18 @@ def test_page_starts_and_stops_a_synthetic_run(page_env: Path) -> None:
 def test_pause_and_resume_buttons(page_env: Path) -> None:
     at = new_page()
     small_settings(at)
-    at.button(key="start").click().run()
+    at.button(key="tr_start").click().run()
     wait_until(lambda: metrics_lines(page_env) >= 1, "the first batch")
     at.run()
-    at.button(key="pause").click().run()
+    at.button(key="tr_pause").click().run()
     assert not at.exception
     (run,) = list_runs(page_env)
     wait_until(lambda: read_json(run.path / "summary.json")["status"] == "paused", "the pause")
     at.run()
-    assert at.button(key="resume") is not None
-    at.button(key="resume").click().run()
+    assert at.button(key="tr_resume") is not None
+    at.button(key="tr_resume").click().run()
     wait_until(lambda: read_json(run.path / "summary.json")["status"] == "running", "the resume")
-    at.button(key="stop").click().run()
+    at.button(key="tr_stop").click().run()
     assert not at.exception
 
 
@@ -136,15 +136,15 @@ def test_second_browser_watches_read_only_and_cannot_start_another(
 ) -> None:
     owner = new_page()
     small_settings(owner)
-    owner.button(key="start").click().run()
+    owner.button(key="tr_start").click().run()
     wait_until(lambda: metrics_lines(page_env) >= 1, "the first batch")
     other = new_page()  # a second session: sees the run, gets no controls
     headings = [m.value for m in other.markdown if m.value.startswith("####")]
     assert headings and "Running" in headings[0]
-    assert not [b for b in other.button if b.key in ("stop", "pause", "resume")]
+    assert not [b for b in other.button if b.key in ("tr_stop", "tr_pause", "tr_resume")]
     assert any("read-only" in c.value for c in other.caption)
     small_settings(other)
-    other.button(key="start").click().run()
+    other.button(key="tr_start").click().run()
     assert any("already in progress" in e.value for e in other.error)
     assert not other.exception
     # the token is not in the URL: a copied link gives nobody the controls
@@ -154,14 +154,14 @@ def test_second_browser_watches_read_only_and_cannot_start_another(
     linked = AppTest.from_file(PAGE, default_timeout=60)
     linked.query_params["owner"] = token  # a link from an older version that carried it
     linked.run()
-    assert not [b for b in linked.button if b.key in ("stop", "pause", "resume")]
+    assert not [b for b in linked.button if b.key in ("tr_stop", "tr_pause", "tr_resume")]
     assert "owner" not in linked.query_params
     # a reload of the first browser sends its cookie and gets the buttons back
     monkeypatch.setattr(type(st.context), "cookies", property(lambda self: {"lossviz_owner": token}))
     reloaded = AppTest.from_file(PAGE, default_timeout=60)
     reloaded.run()
-    assert reloaded.button(key="stop") is not None
-    reloaded.button(key="stop").click().run()
+    assert reloaded.button(key="tr_stop") is not None
+    reloaded.button(key="tr_stop").click().run()
     assert not reloaded.exception
 
 
@@ -169,14 +169,14 @@ def test_a_refused_start_shows_the_run_in_the_way(page_env: Path) -> None:
     cfg = TrainConfig(dataset="synthetic", synthetic_train=64, synthetic_test=32, batch_size=16, epochs=1)
     Trainer(cfg, runs_dir=page_env, run_name="earlier").run()
     other = new_page()
-    other.selectbox(key="open_run").set_value("earlier").run()
+    other.selectbox(key="tr_open_run").set_value("earlier").run()
     assert any(c.value.startswith("run `earlier`") for c in other.caption)
     owner = new_page()
     small_settings(owner)
-    owner.button(key="start").click().run()
+    owner.button(key="tr_start").click().run()
     running = owner.session_state["view_run"]
     assert running != "earlier"
-    other.button(key="start").click().run()
+    other.button(key="tr_start").click().run()
     assert not other.exception
     assert any("already in progress" in e.value for e in other.error)
     # the refusal says "watch it below": below must be that run, not the one this tab had open
@@ -186,8 +186,8 @@ def test_a_refused_start_shows_the_run_in_the_way(page_env: Path) -> None:
 
 def test_missing_cifar_shows_an_error_not_a_traceback(page_env: Path) -> None:
     at = new_page()
-    at.radio(key="data_source").set_value("CIFAR-10 (real photos)").run()
-    at.button(key="start").click().run()
+    at.radio(key="tr_data_source").set_value("cifar10").run()
+    at.button(key="tr_start").click().run()
     assert not at.exception
     assert any("CIFAR-10 is not in" in e.value for e in at.error)
     assert not any(str(page_env.parent) in e.value for e in at.error)  # no server path shown
@@ -203,18 +203,18 @@ def test_past_runs_open_compare_and_download(page_env: Path) -> None:
     at = new_page()
     assert at.dataframe, "the run list is shown"
     # newest first, each labelled with its data
-    assert at.selectbox(key="open_run").options == [
+    assert at.selectbox(key="tr_open_run").options == [
         "second (synthetic, finished)",
         "first (synthetic, finished)",
     ]
-    assert at.selectbox(key="open_run").value == "second"
-    at.selectbox(key="open_run").set_value("first").run()
+    assert at.selectbox(key="tr_open_run").value == "second"
+    at.selectbox(key="tr_open_run").set_value("first").run()
     assert not at.exception
     assert any(c.value.startswith("run `first`") for c in at.caption)
-    at.multiselect(key="compare_runs").set_value(["first", "second"]).run()
+    at.multiselect(key="tr_compare_runs").set_value(["first", "second"]).run()
     assert not at.exception
-    assert at.radio(key="compare_metric").value == "loss"
-    at.radio(key="compare_metric").set_value("grad_norm").run()
+    assert at.radio(key="tr_compare_metric").value == "loss"
+    at.radio(key="tr_compare_metric").set_value("grad_norm").run()
     assert not at.exception
     assert len(at.get("plotly_chart")) == 5  # four charts of the open run + the comparison
     assert at.get("download_button")

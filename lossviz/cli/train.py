@@ -22,6 +22,7 @@ from typing import Any, TextIO
 from lossviz.cli.parsing import OneLineErrorParser
 from lossviz.errors import LossvizInputError
 from lossviz.training.figures import format_eta
+from lossviz.training.runs import record_error
 from lossviz.training.trainer import CLASSIFICATION_LOSSES, OPTIMIZERS, DistInfo, TrainConfig, Trainer
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -236,6 +237,7 @@ def _train_process(args: argparse.Namespace, dist: DistInfo, state: dict[str, An
         config = config_from_args(args)
         backend = _init_distributed(dist, str(config.device).strip().lower())
     except LossvizInputError as exc:
+        record_error(exc.message)
         sys.stderr.write(f"error: {exc}\n")
         return EXIT_INPUT
     try:
@@ -248,6 +250,7 @@ def _train_process(args: argparse.Namespace, dist: DistInfo, state: dict[str, An
                 tensorboard=not getattr(args, "no_tensorboard", False),
             )
         except LossvizInputError as exc:
+            record_error(exc.message)
             sys.stderr.write(f"error: {exc}\n")
             return EXIT_INPUT
         state["trainer"] = trainer

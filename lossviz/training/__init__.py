@@ -37,6 +37,7 @@ from lossviz.training.trainer import (
     chance_loss,
     recommended_threads,
     steps_per_epoch,
+    training_options,
 )
 from lossviz.training.weight_landscape_run import LandscapeJob
 
@@ -73,6 +74,7 @@ __all__ = [
     "steps_per_epoch",
     "stop_all_managers",
     "train_command",
+    "training_options",
     "view",
     "weight_landscape",
 ]

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import Message, msg
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 SYNTHETIC_CLASSES = [f"pattern {i}" for i in range(10)]
@@ -108,20 +109,24 @@ def page_data_dir(text: str | os.PathLike[str] | None, root: str | os.PathLike[s
     if not raw:
         return base
     if "\x00" in raw or any(ord(ch) < 32 for ch in raw):
-        raise LossvizInputError("the CIFAR-10 folder name contains a control character: type a plain folder name")
+        raise LossvizInputError(msg("the CIFAR-10 folder name contains a control character: type a plain folder name"))
     if len(raw.encode("utf-8", errors="replace")) > 1024 or any(
         len(part.encode("utf-8", errors="replace")) > 255 for part in Path(raw).parts
     ):
-        raise LossvizInputError("the CIFAR-10 folder name is too long: use a shorter folder inside the data folder")
+        raise LossvizInputError(msg("the CIFAR-10 folder name is too long: use a shorter folder inside the data folder"))
     try:
         p = Path(raw).expanduser() if raw.startswith("~") else Path(raw)
         candidate = (p if p.is_absolute() else base / p).resolve()
     except (OSError, ValueError, RuntimeError) as exc:
-        raise LossvizInputError(f"the CIFAR-10 folder cannot be used ({type(exc).__name__}): type a plain folder name") from exc
+        raise LossvizInputError(
+            msg("the CIFAR-10 folder cannot be used ({error}): type a plain folder name", error=type(exc).__name__)
+        ) from exc
     if candidate != base and base not in candidate.parents:
         raise LossvizInputError(
-            "the CIFAR-10 folder must be the server's data folder or a folder inside it; the server's "
-            "LOSSVIZ_DATA setting chooses another root"
+            msg(
+                "the CIFAR-10 folder must be the server's data folder or a folder inside it; the server's "
+                "LOSSVIZ_DATA setting chooses another root"
+            )
         )
     return candidate
 
@@ -145,18 +150,22 @@ def cifar10_status(data_dir: str | os.PathLike[str] | None = None) -> str:
     return "present" if found == len(names) else ("missing" if found == 0 else "partial")
 
 
-def _missing_message(root: Path) -> str:
-    return (
-        f"CIFAR-10 is not in {root} (expected the folder {CIFAR_FOLDER}/ from cifar-10-python.tar.gz). "
+def _missing_message(root: Path) -> Message:
+    return msg(
+        "CIFAR-10 is not in {root} (expected the folder {folder}/ from cifar-10-python.tar.gz). "
         "Download it (needs internet), point the data folder or LOSSVIZ_DATA at a copy, "
-        "or train on the synthetic set."
+        "or train on the synthetic set.",
+        root=str(root),
+        folder=CIFAR_FOLDER,
     )
 
 
-def _corrupt_message(root: Path, why: str) -> str:
-    return (
-        f"CIFAR-10 in {root / CIFAR_FOLDER} is incomplete or corrupted ({why}). Delete that folder and download "
-        "it again, or train on the synthetic set."
+def _corrupt_message(root: Path, why: Message | str) -> Message:
+    return msg(
+        "CIFAR-10 in {root} is incomplete or corrupted ({why}). Delete that folder and download "
+        "it again, or train on the synthetic set.",
+        root=str(root / CIFAR_FOLDER),
+        why=why,
     )
 
 
@@ -176,11 +185,15 @@ def download_cifar10(
         root.mkdir(parents=True, exist_ok=True)
         cls(root=str(root), train=False, download=True)
     except Exception as exc:  # network errors come in many types (URLError, OSError, ssl, http)
+        error = type(exc).__name__ if shown_as else f"{type(exc).__name__}: {exc}"  # the page shows no server detail
         raise LossvizInputError(
-            f"could not download CIFAR-10 into {shown_as or root}: {type(exc).__name__}"
-            f"{'' if shown_as else f': {exc}'}. "
-            "This machine may be offline: copy cifar-10-python.tar.gz's folder there by hand, "
-            "or train on the synthetic set."
+            msg(
+                "could not download CIFAR-10 into {folder}: {error}. "
+                "This machine may be offline: copy cifar-10-python.tar.gz's folder there by hand, "
+                "or train on the synthetic set.",
+                folder=shown_as or str(root),
+                error=error,
+            )
         ) from exc
     _CACHE.clear()
     return root
@@ -193,7 +206,7 @@ def _load_split(cls: Any, root: Path, train: bool) -> tuple[ImageSplit, list[str
         if cifar10_status(root) == "missing":
             raise LossvizInputError(_missing_message(root)) from exc
         raise LossvizInputError(
-            _corrupt_message(root, "a file is missing or its checksum does not match")
+            _corrupt_message(root, msg("a file is missing or its checksum does not match"))
         ) from exc
     except (pickle.UnpicklingError, EOFError, KeyError, ValueError, TypeError, OSError) as exc:
         raise LossvizInputError(_corrupt_message(root, f"{type(exc).__name__}: {exc}")) from exc
@@ -203,11 +216,11 @@ def _load_split(cls: Any, root: Path, train: bool) -> tuple[ImageSplit, list[str
         labels = torch.as_tensor(ds.targets, dtype=torch.int64)
         split = ImageSplit(images, labels)
     except (ValueError, TypeError, RuntimeError) as exc:
-        raise LossvizInputError(_corrupt_message(root, f"unexpected contents: {exc}")) from exc
+        raise LossvizInputError(_corrupt_message(root, msg("unexpected contents: {error}", error=str(exc)))) from exc
     if len(split) == 0:
-        raise LossvizInputError(_corrupt_message(root, "the split has no images"))
+        raise LossvizInputError(_corrupt_message(root, msg("the split has no images")))
     if int(split.labels.min()) < 0 or int(split.labels.max()) > 9:
-        raise LossvizInputError(_corrupt_message(root, "labels outside 0..9"))
+        raise LossvizInputError(_corrupt_message(root, msg("labels outside 0..9")))
     return split, list(getattr(ds, "classes", CIFAR10_CLASSES))
 
 
@@ -314,7 +327,7 @@ def make_synthetic(
     for what, n in (("n_train", n_train), ("n_test", n_test)):
         if not isinstance(n, int) or n < 10 or n > MAX_SYNTHETIC:
             raise LossvizInputError(
-                f"{what}={n!r} is out of range: give a whole number from 10 to {MAX_SYNTHETIC}"
+                msg("{name}={n!r} is out of range: give a whole number from 10 to {limit}", name=what, n=n, limit=MAX_SYNTHETIC)
             )
     key = ("synthetic", int(seed), n_train, n_test)
     with _LOCK:
@@ -349,7 +362,9 @@ def load_dataset(
 ) -> DatasetBundle:
     """``"cifar10"``, ``"synthetic"``, or ``"auto"`` (real CIFAR-10 if it is on disk, else synthetic)."""
     if kind not in DATASET_KINDS:
-        raise LossvizInputError(f"dataset {kind!r} is unknown: choose one of {', '.join(DATASET_KINDS)}")
+        raise LossvizInputError(
+            msg("dataset {name!r} is unknown: choose one of {choices}", name=kind, choices=", ".join(DATASET_KINDS))
+        )
     if kind == "auto":
         kind = (
             "cifar10"

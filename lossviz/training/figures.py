@@ -13,6 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import N_, gettext, msg
 from lossviz.theme import PALETTE, legend_below
 from lossviz.training.metrics_log import MetricsSnapshot
 
@@ -22,7 +23,7 @@ LOG_TICKS = ".2~g"  # log axes: "0.02, 0.05, 0.1" rather than plotly's bare "2, 
 COLORS = list(PALETTE)
 # Title and subtitle on top, the legend under the x-axis title: at half a projector's width a
 # legend beside the title would cover it.
-_LEGEND_BELOW = legend_below(-0.22)
+_LEGEND_BELOW = legend_below(-0.3)
 _LAYOUT = dict(
     margin=dict(l=60, r=20, t=78, b=45),
     height=380,
@@ -46,9 +47,9 @@ def decimate(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tupl
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if x.shape != y.shape:
-        raise LossvizInputError(f"x has {x.size} points but y has {y.size}: give one y per x")
+        raise LossvizInputError(msg("x has {nx} points but y has {ny}: give one y per x", nx=x.size, ny=y.size))
     if max_points < 4:
-        raise LossvizInputError(f"max_points={max_points} is too small: use at least 4")
+        raise LossvizInputError(msg("max_points={n} is too small: use at least 4", n=max_points))
     n = x.size
     if n <= max_points:
         return x, y
@@ -96,7 +97,7 @@ def moving_average(y: np.ndarray, window: int) -> np.ndarray:
     """
     y = np.asarray(y, dtype=np.float64)
     if window < 1:
-        raise LossvizInputError(f"window={window} must be at least 1")
+        raise LossvizInputError(msg("window={n} must be at least 1", n=window))
     if y.size == 0:
         return y.copy()
     finite = np.isfinite(y)
@@ -111,9 +112,21 @@ def moving_average(y: np.ndarray, window: int) -> np.ndarray:
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
-def _title(text: str, dataset_label: str | None, subtitle: str = "") -> dict:
+#: How each data set is named on the page (run directories store the English key).
+DATASET_LABELS = {"synthetic": N_("synthetic"), "CIFAR-10": "CIFAR-10"}
+
+
+def dataset_text(label: str | None, lang: str = "en") -> str:
+    """A run's data label (``"synthetic"``, ``"CIFAR-10"``) in ``lang``; unknown labels are shown as they are."""
+    label = str(label or "")
+    return gettext(DATASET_LABELS[label], lang) if label in DATASET_LABELS else label
+
+
+def _title(text: str, dataset_label: str | None, subtitle: str = "", lang: str = "en") -> dict:
     """A short title that names the data (``synthetic`` shows on every chart) and a one-line subtitle."""
-    title: dict = {"text": f"{text} — {dataset_label} data" if dataset_label else text}
+    if dataset_label:
+        text = gettext("{chart} — {data} data", lang, chart=text, data=dataset_text(dataset_label, lang))
+    title: dict = {"text": text}
     if subtitle:
         title["subtitle"] = {"text": subtitle, "font": {"size": 12, "color": "#666666"}}
     return title
@@ -166,6 +179,7 @@ def _figure(
     yaxis: dict | None = None,
     shapes: Sequence[dict] = (),
     annotations: Sequence[dict] = (),
+    lang: str = "en",
     **layout: object,
 ) -> go.Figure:
     """Wrap a plain spec in a Figure without plotly's per-property validation.
@@ -175,7 +189,7 @@ def _figure(
     The specs are checked by validating them once in the tests instead.
     """
     spec_layout: dict = {**_LAYOUT, "title": dict(title)}
-    spec_layout["xaxis"] = {"title": dict(text="step (batches seen)"), **(xaxis or {})}
+    spec_layout["xaxis"] = {"title": dict(text=gettext("step (batches seen)", lang)), **(xaxis or {})}
     spec_layout["yaxis"] = dict(yaxis or {})
     for axis in ("xaxis", "yaxis"):
         t = spec_layout[axis].get("title")
@@ -189,9 +203,11 @@ def _figure(
     return go.Figure(dict(data=data, layout=spec_layout), _validate=False)
 
 
-def _empty(title: dict, message: str = "Waiting for the first batch…") -> go.Figure:
-    note = dict(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font=dict(size=16))
-    return _figure([], title, xaxis=dict(visible=False), yaxis=dict(visible=False), annotations=[note])
+def _empty(title: dict, lang: str = "en", message: str = N_("Waiting for the first batch…")) -> go.Figure:
+    note = dict(
+        text=gettext(message, lang), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font=dict(size=16)
+    )
+    return _figure([], title, xaxis=dict(visible=False), yaxis=dict(visible=False), annotations=[note], lang=lang)
 
 
 def _log(values: np.ndarray) -> np.ndarray:
@@ -208,114 +224,135 @@ def make_loss_figure(
     max_points: int = MAX_POINTS,
     loss_name: str = "loss",
     chance: float | None = None,
+    lang: str = "en",
 ) -> go.Figure:
     """Loss of every batch (faint), its moving average (bold), the per-epoch test loss (dots) and,
     if given, the loss of blind guessing (dotted)."""
     title = _title(
-        "Training loss", dataset_label, f"{loss_name} of each batch; dashed: the test set after each epoch"
+        gettext("Training loss", lang),
+        dataset_label,
+        gettext("{loss} of each batch; dashed: the test set after each epoch", lang, loss=loss_name),
+        lang,
     )
     if snap.n_batches == 0:
-        return _empty(title)
+        return _empty(title, lang)
     step, loss = snap.batch["step"], snap.batch["loss"]
     w = smoothing_window(step.size)
     data = [
-        _line(*_f32(*decimate(step, loss, max_points)), "each batch", "#9db4ef", width=1),
+        _line(*_f32(*decimate(step, loss, max_points)), gettext("each batch", lang), "#9db4ef", width=1),
         _line(
-            *_f32(*stride(step, moving_average(loss, w), max_points // 2)), f"average of last {w}", COLORS[0]
+            *_f32(*stride(step, moving_average(loss, w), max_points // 2)),
+            gettext("average of last {n}", lang, n=w),
+            COLORS[0],
         ),
     ]
     if snap.n_evals:
-        data.append(
-            dict(
-                type="scatter",
-                mode="lines+markers",
-                x=_f32(snap.eval["step"])[0],
-                y=_f32(snap.eval["test_loss"])[0],
-                name="test set (each epoch)",
-                line=dict(color=COLORS[1], width=2, dash="dash"),
-                marker=dict(size=10),
-            )
-        )
+        data.append(_test_trace(snap.eval["step"], snap.eval["test_loss"], lang))
     shapes, notes = _epoch_lines(snap), []
     if chance is not None and math.isfinite(chance):
-        shape, note = _hline(chance, f"guessing ({chance:.2f})")
+        shape, note = _hline(chance, gettext("guessing ({value:.2f})", lang, value=chance))
         shapes.append(shape)
         notes.append(note)
     return _figure(
-        data, title, yaxis=dict(title="loss", rangemode="tozero"), shapes=shapes, annotations=notes
+        data,
+        title,
+        yaxis=dict(title=gettext("loss", lang), rangemode="tozero"),
+        shapes=shapes,
+        annotations=notes,
+        lang=lang,
+    )
+
+
+def _test_trace(x: np.ndarray, y: np.ndarray, lang: str) -> dict:
+    """The test set's value after each epoch: dashed, with big dots."""
+    return dict(
+        type="scatter",
+        mode="lines+markers",
+        x=_f32(x)[0],
+        y=_f32(y)[0],
+        name=gettext("test set (each epoch)", lang),
+        line=dict(color=COLORS[1], width=2, dash="dash"),
+        marker=dict(size=10),
     )
 
 
 def make_accuracy_figure(
-    snap: MetricsSnapshot, dataset_label: str | None = None, max_points: int = MAX_POINTS
+    snap: MetricsSnapshot, dataset_label: str | None = None, max_points: int = MAX_POINTS, lang: str = "en"
 ) -> go.Figure:
     """Share of each batch classified right (moving average) and test accuracy per epoch, in %."""
-    title = _title("Accuracy", dataset_label, "share of images put in the right class")
+    title = _title(
+        gettext("Accuracy", lang), dataset_label, gettext("share of images put in the right class", lang), lang
+    )
     if snap.n_batches == 0:
-        return _empty(title)
+        return _empty(title, lang)
     step = snap.batch["step"]
     acc = 100.0 * snap.batch["batch_accuracy"]
     w = smoothing_window(step.size)
     data = [
         _line(
             *_f32(*stride(step, moving_average(acc, w), max_points // 2)),
-            f"training batches (average of {w})",
+            gettext("training batches (average of {n})", lang, n=w),
             COLORS[0],
         )
     ]
     if snap.n_evals:
-        data.append(
-            dict(
-                type="scatter",
-                mode="lines+markers",
-                x=_f32(snap.eval["step"])[0],
-                y=_f32(100.0 * snap.eval["test_accuracy"])[0],
-                name="test set (each epoch)",
-                line=dict(color=COLORS[1], width=2, dash="dash"),
-                marker=dict(size=10),
-            )
-        )
-    shape, note = _hline(10.0, "guessing (10%)")
+        data.append(_test_trace(snap.eval["step"], 100.0 * snap.eval["test_accuracy"], lang))
+    shape, note = _hline(10.0, gettext("guessing (10%)", lang))
     return _figure(
         data,
         title,
-        yaxis=dict(title="correct (%)", range=[0, 100]),
+        yaxis=dict(title=gettext("correct (%)", lang), range=[0, 100]),
         shapes=[*_epoch_lines(snap), shape],
         annotations=[note],
         showlegend=True,
+        lang=lang,
     )
 
 
 def make_grad_norm_figure(
-    snap: MetricsSnapshot, dataset_label: str | None = None, max_points: int = MAX_POINTS
+    snap: MetricsSnapshot, dataset_label: str | None = None, max_points: int = MAX_POINTS, lang: str = "en"
 ) -> go.Figure:
     """Length of the whole gradient (L2 over all parameters) per batch, log scale."""
     title = _title(
-        "Gradient norm", dataset_label, "length of the whole gradient: how big each step is (log scale)"
+        gettext("Gradient norm", lang),
+        dataset_label,
+        gettext("length of the whole gradient: how big each step is (log scale)", lang),
+        lang,
     )
     if snap.n_batches == 0:
-        return _empty(title)
+        return _empty(title, lang)
     step, g = snap.batch["step"], snap.batch["grad_norm"]
     g = np.where(g > 0, g, np.nan)
     w = smoothing_window(step.size)
     data = [
-        _line(*_f32(*decimate(step, g, max_points)), "each batch", "#f2b8a6", width=1),
+        _line(*_f32(*decimate(step, g, max_points)), gettext("each batch", lang), "#f2b8a6", width=1),
         _line(
             *_f32(*stride(step, np.exp(moving_average(_log(g), w)), max_points // 2)),
-            f"average of last {w}",
+            gettext("average of last {n}", lang, n=w),
             COLORS[1],
         ),
     ]
-    yaxis = dict(title="‖gradient‖ (log scale)", type="log", tickformat=LOG_TICKS, dtick="D2")
-    return _figure(data, title, yaxis=yaxis, shapes=_epoch_lines(snap))
+    yaxis = dict(title=gettext("‖gradient‖ (log scale)", lang), type="log", tickformat=LOG_TICKS, dtick="D2")
+    return _figure(data, title, yaxis=yaxis, shapes=_epoch_lines(snap), lang=lang)
 
 
-def _layer_label(name: str, labels: Mapping[str, str] | None) -> str:
-    """A readable name: ``labels[name]`` if given, else ``"0.weight"`` -> ``"layer 0 weight"``."""
+#: Words of a layer's name (``conv1 weight``) in the page's language.
+PARAM_KINDS = {"weight": N_("weight"), "bias": N_("bias")}
+
+
+def layer_text(name: str, labels: Mapping[str, str] | None = None, lang: str = "en") -> str:
+    """A readable name: ``labels[name]`` if given (``"conv1 weight"``), else ``"0.weight"`` -> ``"layer 0 weight"``;
+    the kind of parameter (weight, bias) in ``lang``, the layer's code name (conv1, fc2) as it is."""
     if labels and name in labels:
+        layer, _, kind = labels[name].rpartition(" ")
+        if layer and kind in PARAM_KINDS:
+            return gettext("{layer} {kind}", lang, layer=layer, kind=gettext(PARAM_KINDS[kind], lang))
         return labels[name]
     module, _, kind = name.rpartition(".")
-    return f"layer {module} {kind}" if module else name
+    if not module:
+        return name
+    kind_text = gettext(PARAM_KINDS[kind], lang) if kind in PARAM_KINDS else kind
+    return gettext("layer {layer} {kind}", lang, layer=module, kind=kind_text)
 
 
 def make_layer_grad_figure(
@@ -325,34 +362,34 @@ def make_layer_grad_figure(
     max_points: int = MAX_POINTS,
     include_bias: bool = True,
     labels: Mapping[str, str] | None = None,
+    lang: str = "en",
 ) -> go.Figure:
     """Gradient norm of each layer's weight and bias: one line each, or a layer × step heatmap (log10)."""
     if mode not in ("lines", "heatmap"):
-        raise LossvizInputError(f"mode {mode!r} is unknown: choose 'lines' or 'heatmap'")
-    title = _title("Gradient norm per layer", dataset_label, "length of each layer's gradient (log scale)")
+        raise LossvizInputError(msg("mode {mode!r} is unknown: choose 'lines' or 'heatmap'", mode=mode))
+    heading = gettext("Gradient norm per layer", lang)
+    title = _title(heading, dataset_label, gettext("length of each layer's gradient (log scale)", lang), lang)
     names = [n for n in snap.layers if include_bias or not n.endswith(".bias")]
     if snap.n_batches == 0 or not names:
-        return _empty(title)
+        return _empty(title, lang)
     step = snap.batch["step"]
     if mode == "lines":
         w = smoothing_window(step.size)
         data = []
         for i, name in enumerate(names):
             xs, ys = _f32(*stride(step, np.exp(moving_average(_log(snap.layers[name]), w)), max_points))
-            trace = _line(xs, ys, _layer_label(name, labels), COLORS[i // 2 % len(COLORS)], width=2)
+            trace = _line(xs, ys, layer_text(name, labels, lang), COLORS[i // 2 % len(COLORS)], width=2)
             if name.endswith(".bias"):
                 trace["line"]["dash"] = "dot"
             data.append(trace)
+        subtitle = gettext("length of each layer's gradient, average of the last {n} batches (log scale)", lang, n=w)
         return _figure(
             data,
-            _title(
-                "Gradient norm per layer",
-                dataset_label,
-                f"length of each layer's gradient, average of the last {w} batches (log scale)",
-            ),
-            yaxis=dict(title="‖gradient‖ (log scale)", type="log", tickformat=LOG_TICKS, dtick="D2"),
+            _title(heading, dataset_label, subtitle, lang),
+            yaxis=dict(title=gettext("‖gradient‖ (log scale)", lang), type="log", tickformat=LOG_TICKS, dtick="D2"),
             legend=dict(orientation="v", x=1.02, xanchor="left", y=1.0, yanchor="top"),
             margin=dict(l=60, r=110, t=78, b=45),
+            lang=lang,
         )
     cols = min(HEATMAP_COLUMNS, step.size)
     edges = np.linspace(0, step.size, cols + 1).astype(int)
@@ -369,23 +406,28 @@ def make_layer_grad_figure(
         type="heatmap",
         z=z.astype(np.float32),
         x=_f32(centers)[0],
-        y=[_layer_label(n, labels) for n in names],
+        y=[layer_text(n, labels, lang) for n in names],
         colorscale="Viridis",
         colorbar=dict(title=dict(text="log10 ‖g‖")),
-        hovertemplate="step %{x}<br>%{y}<br>log10 ‖g‖ = %{z:.2f}<extra></extra>",
+        hovertemplate=gettext("step {step}", lang, step="%{x}") + "<br>%{y}<br>log10 ‖g‖ = %{z:.2f}<extra></extra>",
     )
-    return _figure([heat], title, yaxis=dict(autorange="reversed"), hovermode="closest")
+    return _figure([heat], title, yaxis=dict(autorange="reversed"), hovermode="closest", lang=lang)
+
+
+#: The metrics runs can be compared on, and each one's chart title.
+OVERLAY_METRICS = {"loss": N_("Training loss"), "accuracy": N_("Accuracy (%)"), "grad_norm": N_("Gradient norm")}
 
 
 def make_overlay_figure(
-    runs: Sequence[tuple[str, MetricsSnapshot]], metric: str = "loss", max_points: int = MAX_POINTS
+    runs: Sequence[tuple[str, MetricsSnapshot]], metric: str = "loss", max_points: int = MAX_POINTS, lang: str = "en"
 ) -> go.Figure:
     """Several runs on one chart: the moving-average training ``loss`` or ``accuracy``, plus test points."""
-    if metric not in ("loss", "accuracy", "grad_norm"):
-        raise LossvizInputError(f"metric {metric!r} is unknown: choose loss, accuracy or grad_norm")
-    titles = {"loss": "Training loss", "accuracy": "Accuracy (%)", "grad_norm": "Gradient norm"}
+    if metric not in OVERLAY_METRICS:
+        raise LossvizInputError(msg("metric {metric!r} is unknown: choose loss, accuracy or grad_norm", metric=metric))
+    name = gettext(OVERLAY_METRICS[metric], lang)
+    heading = gettext("{metric}: compare runs", lang, metric=name)
     if not runs:
-        return _empty(_title(f"{titles[metric]}: compare runs", None), "Pick two or more runs to compare.")
+        return _empty(_title(heading, None, lang=lang), lang, N_("Pick two or more runs to compare."))
     budget = max(200, max_points // max(1, len(runs)))
     data = []
     for i, (label, snap) in enumerate(runs):
@@ -409,21 +451,22 @@ def make_overlay_figure(
                     mode="markers",
                     x=_f32(snap.eval["step"])[0],
                     y=_f32(ey)[0],
-                    name=f"{label} (test)",
+                    name=gettext("{run} (test)", lang, run=label),
                     legendgroup=label,
                     marker=dict(color=color, size=10, symbol="diamond"),
                 )
             )
-    yaxis: dict = {"title": titles[metric]}
+    yaxis: dict = {"title": name}
     if metric == "grad_norm":
         yaxis.update(type="log", tickformat=LOG_TICKS, dtick="D2")
     return _figure(
         data,
-        _title(f"{titles[metric]}: compare runs", None, "bold: average of recent batches; diamonds: the test set"),
+        _title(heading, None, gettext("bold: average of recent batches; diamonds: the test set", lang), lang),
         yaxis=yaxis,
         legend=dict(orientation="h", x=0, xanchor="left", y=-0.22, yanchor="top"),
         margin=dict(l=60, r=20, t=78, b=40),
         height=460,
+        lang=lang,
     )
 
 
@@ -438,20 +481,27 @@ def format_eta(seconds: float | None) -> str:
 
 
 def progress_summary(
-    snap: MetricsSnapshot, total_steps: int, batch_size: int
+    snap: MetricsSnapshot, total_steps: int, batch_size: int, lang: str = "en"
 ) -> dict[str, float | str | None]:
-    """Fraction done, latest images/s and an ETA string for ``st.progress``."""
+    """Fraction done, latest images/s and an ETA string for ``st.progress`` (``text`` in ``lang``)."""
     done = int(snap.batch["step"][-1]) if snap.n_batches else 0
     total = max(1, int(total_steps))
     speed = snap.last("images_per_s")
     eta = (total - done) * batch_size / speed if speed else None
+    steps = dict(done=done, total=total)
     return {
         "fraction": min(1.0, done / total),
         "step": done,
         "total": total,
         "images_per_s": speed,
         "eta": format_eta(eta),
-        "text": f"step {done:,} of {total:,} · {speed:,.0f} images/s · about {format_eta(eta)} left"
+        "text": gettext(
+            "step {done:,} of {total:,} · {speed:,.0f} images/s · about {eta} left",
+            lang,
+            speed=speed,
+            eta=format_eta(eta),
+            **steps,
+        )
         if speed
-        else f"step {done:,} of {total:,}",
+        else gettext("step {done:,} of {total:,}", lang, **steps),
     }

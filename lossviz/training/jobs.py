@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import N_, Message, msg
 from lossviz.training import runs as lv_runs
 from lossviz.training.data import cifar10_status
 from lossviz.training.trainer import TrainConfig, check_workers
@@ -139,6 +141,7 @@ class Job:
     label: str = "?"
     created: float = field(default_factory=time.time)
     stop_requested: bool = False
+    error_file: Path | None = None  #: where the process leaves an error as message data (runs.record_error)
 
     @property
     def active(self) -> bool:
@@ -163,9 +166,14 @@ class Job:
 
     @property
     def message(self) -> str:
-        """The run's own message, or the process's last ``error:`` line when it wrote none."""
-        summary = self.summary() or {}
-        text = str(summary.get("message") or "")
+        """:attr:`note` in English."""
+        return str(self.note)
+
+    @property
+    def note(self) -> Message | str:
+        """The run's own message (a Message, see runs.summary_message), or the process's last ``error:``
+        line (English: the process's own output) when it wrote none."""
+        text = lv_runs.summary_message(self.summary())
         if text or self.active:
             return text
         try:
@@ -174,6 +182,9 @@ class Job:
         except (OSError, ValueError):
             return ""
         errors = [ln[len("error: ") :] for ln in lines if ln.startswith("error: ")]
+        recorded = lv_runs.summary_message(lv_runs.read_json(self.error_file)) if self.error_file else ""
+        if recorded and (not errors or str(recorded) == errors[-1]):
+            return recorded
         return errors[-1] if errors else ""
 
     def can_control(self, owner: str | None) -> bool:
@@ -259,28 +270,39 @@ class JobManager:
         limit = max_workers()
         if not isinstance(workers, int) or not 1 <= workers <= limit:
             raise LossvizInputError(
-                f"workers={workers!r} is out of range: give a whole number from 1 to {limit}"
+                msg("workers={n!r} is out of range: give a whole number from 1 to {limit}", n=workers, limit=limit)
             )
         check_workers(config.batch_size, workers)
         if config.dataset == "cifar10" and cifar10_status(config.data_dir) != "present":
             raise LossvizInputError(
-                "CIFAR-10 is not in the data folder (expected cifar-10-batches-py/): download it, or train on the "
-                "synthetic set"
+                msg(
+                    "CIFAR-10 is not in the data folder (expected cifar-10-batches-py/): download it, or train on the "
+                    "synthetic set"
+                )
             )
         root = Path(runs_dir) if runs_dir is not None else lv_runs.default_runs_dir()
         with self._lock:
             active = [j for j in self._jobs.values() if j.active]
             if len(active) >= self.max_jobs:
                 running = active[0]
-                raise LossvizInputError(
-                    f"a training run is already in progress ({running.name}); this machine trains "
-                    f"{self.max_jobs} run{'' if self.max_jobs == 1 else 's'} at a time. "
-                    "Watch it below, or stop it before starting another."
+                text = (
+                    N_(
+                        "a training run is already in progress ({name}); this machine trains one run at a time. "
+                        "Watch it below, or stop it before starting another."
+                    )
+                    if self.max_jobs == 1
+                    else N_(
+                        "a training run is already in progress ({name}); this machine trains {n} runs at a time. "
+                        "Watch it below, or stop it before starting another."
+                    )
                 )
+                raise LossvizInputError(Message(text, {"name": running.name, "n": self.max_jobs}))
             run_name = self._free_name(root, config, name)
             stderr = tempfile.TemporaryFile()  # noqa: SIM115 - read when the process ends
             env = {**os.environ, "PYTHONUNBUFFERED": "1"}
             env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
+            error_file = Path(tempfile.gettempdir()) / f"lossviz-error-{os.getpid()}-{uuid.uuid4().hex}.json"
+            env[lv_runs.ERROR_FILE_ENV] = str(error_file)
             try:
                 process = self._launcher.submit(
                     subprocess.Popen,
@@ -294,10 +316,11 @@ class JobManager:
             except OSError as exc:
                 stderr.close()
                 raise LossvizInputError(
-                    f"could not start the training process: {exc.strerror or exc}"
+                    msg("could not start the training process: {why}", why=exc.strerror or str(exc))
                 ) from exc
             label = "synthetic" if config.dataset == "synthetic" else "CIFAR-10"
-            job = Job(run_name, owner, root, root.resolve() / run_name, process, stderr, workers, label)
+            job = Job(run_name, owner, root, root.resolve() / run_name, process, stderr, workers, label,
+                      error_file=error_file)  # fmt: skip
             self._jobs[run_name] = job
             self._forget_old()
             return job
@@ -315,7 +338,7 @@ class JobManager:
         if name:
             chosen = lv_runs.clean_run_name(name)
             if (root / chosen).exists():
-                raise LossvizInputError(f"a run named {chosen!r} already exists: choose another name")
+                raise LossvizInputError(msg("a run named {name!r} already exists: choose another name", name=chosen))
             return chosen
         label = "synthetic" if config.dataset == "synthetic" else "cifar10"
         base = lv_runs.auto_run_name({**config.to_dict(), "dataset_label": label})
@@ -323,13 +346,15 @@ class JobManager:
             candidate = base if attempt == 1 else f"{base}-{attempt}"
             if not (root / candidate).exists():
                 return candidate
-        raise LossvizInputError(f"too many runs named {base!r}: choose another name")
+        raise LossvizInputError(msg("too many runs named {name!r}: choose another name", name=base))
 
     def _forget_old(self) -> None:
         finished = sorted((j for j in self._jobs.values() if not j.active), key=lambda j: j.created)
         for job in finished[:-KEEP_FINISHED] if len(finished) > KEEP_FINISHED else []:
             self._jobs.pop(job.name, None)
             job.stderr.close()
+            if job.error_file is not None:
+                job.error_file.unlink(missing_ok=True)
 
     def jobs(self) -> list[Job]:
         """Known jobs, newest first."""
@@ -361,10 +386,10 @@ class JobManager:
         """Run ``fetch()`` (a data download) for the browser holding training control, one at a time."""
         if not self.may_control(owner):
             raise LossvizInputError(
-                "only the browser that controls training may download data: wait until the current run ends"
+                msg("only the browser that controls training may download data: wait until the current run ends")
             )
         if not self._download.acquire(blocking=False):
-            raise LossvizInputError("a download is already running: wait for it to finish")
+            raise LossvizInputError(msg("a download is already running: wait for it to finish"))
         try:
             return fetch()
         finally:

@@ -14,12 +14,13 @@ import torch
 from torch import nn
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import N_, msg
 
 NUM_CLASSES = 10
 IMAGE_SHAPE = (3, 32, 32)
 
-#: What the ReLU switch changes, in words a page can show.
-RELU_EXPLANATION = (
+#: What the ReLU switch changes, in words a page can show (a message id: ``gettext(RELU_EXPLANATION, lang)``).
+RELU_EXPLANATION = N_(
     "The tutorial's network has no activation function. Convolutions and linear layers are all linear "
     "maps, and a stack of linear maps is itself one linear map, so apart from max-pooling the whole "
     "network can do no more than a single linear classifier on the pixels. Switching ReLU on puts "
@@ -106,10 +107,13 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device(available_devices()[0])
     if name not in ("cpu", "cuda", "mps"):
-        raise LossvizInputError(f"device {name!r} is unknown: choose auto, cpu, cuda or mps")
+        raise LossvizInputError(msg("device {name!r} is unknown: choose auto, cpu, cuda or mps", name=name))
     if name not in available_devices():
         raise LossvizInputError(
-            f"device {name!r} is not available on this machine: choose one of "
-            f"{', '.join(['auto', *available_devices()])}"
+            msg(
+                "device {name!r} is not available on this machine: choose one of {choices}",
+                name=name,
+                choices=", ".join(["auto", *available_devices()]),
+            )
         )
     return torch.device(name)

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import Message, msg
 from lossviz.training.metrics_log import MetricsLog
 
 CONFIG_FILE = "config.json"
@@ -66,13 +67,18 @@ def validate_run_name(name: str) -> str:
     characters, no ``..``. So ``"../x"``, ``"/etc"``, ``"a/b"`` and ``"~"`` are all rejected.
     """
     if not isinstance(name, str) or not name:
-        raise LossvizInputError("the run name is empty: give a name such as 'my-run-1'")
+        raise LossvizInputError(msg("the run name is empty: give a name such as 'my-run-1'"))
     if len(name) > MAX_NAME_LEN:
-        raise LossvizInputError(f"the run name is {len(name)} characters long: use at most {MAX_NAME_LEN}")
+        raise LossvizInputError(
+            msg("the run name is {n} characters long: use at most {limit}", n=len(name), limit=MAX_NAME_LEN)
+        )
     if "/" in name or "\\" in name or ".." in name or os.path.isabs(name) or not _NAME_RE.match(name):
         raise LossvizInputError(
-            f"run name {name!r} is not allowed: use letters, digits, '.', '_' and '-' only "
-            "(no '/', no '..'), starting with a letter or digit"
+            msg(
+                "run name {name!r} is not allowed: use letters, digits, '.', '_' and '-' only "
+                "(no '/', no '..'), starting with a letter or digit",
+                name=name,
+            )
         )
     return name
 
@@ -89,7 +95,7 @@ def clean_run_name(label: str) -> str:
     label = (label or "").strip()
     if "/" in label or "\\" in label or ".." in label or os.path.isabs(label) or label.startswith("~"):
         raise LossvizInputError(
-            f"run name {label!r} looks like a path: give a plain name such as 'relu-adam-1' (no '/', no '..')"
+            msg("run name {name!r} looks like a path: give a plain name such as 'relu-adam-1' (no '/', no '..')", name=label)
         )
     cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-._")
     cleaned = re.sub(r"-{2,}", "-", cleaned)[:MAX_NAME_LEN].rstrip("-._")
@@ -102,7 +108,7 @@ def run_path(runs_dir: str | os.PathLike[str] | None, name: str) -> Path:
     root = _runs_root(runs_dir).resolve()
     path = (root / name).resolve()
     if path.parent != root:
-        raise LossvizInputError(f"run name {name!r} points outside the runs directory: use a plain name")
+        raise LossvizInputError(msg("run name {name!r} points outside the runs directory: use a plain name", name=name))
     return path
 
 
@@ -196,7 +202,7 @@ class RunWriter:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise LossvizInputError(
-                f"cannot create the runs directory {root}: {exc.strerror or exc}"
+                msg("cannot create the runs directory {root}: {why}", root=str(root), why=exc.strerror or str(exc))
             ) from exc
         explicit = name is not None and name != ""
         base = clean_run_name(name) if explicit else auto_run_name(config)
@@ -232,12 +238,12 @@ class RunWriter:
                     if final.exists():
                         if explicit:
                             raise LossvizInputError(
-                                f"a run named {candidate!r} already exists: choose another name"
+                                msg("a run named {name!r} already exists: choose another name", name=candidate)
                             ) from None
                         continue
                     raise
                 return cls(final, config, summary)
-            raise LossvizInputError(f"too many runs named {base!r}: choose another name")
+            raise LossvizInputError(msg("too many runs named {name!r}: choose another name", name=base))
         except OSError as exc:  # a full disk or a folder that became read-only while creating
             raise LossvizInputError(write_failure_message(exc, root)) from exc
         finally:
@@ -298,19 +304,91 @@ class RunWriter:
             self._metrics.close()
 
 
-def write_failure_message(exc: OSError, where: str | os.PathLike[str] | None = None) -> str:
+def write_failure_message(exc: OSError, where: str | os.PathLike[str] | None = None) -> Message:
     """A plain sentence for a failed write (full disk, read-only folder, no permission)."""
     why = {
-        errno.ENOSPC: "the disk is full",
-        errno.EDQUOT: "the disk quota is used up",
-        errno.EROFS: "the folder is read-only",
-        errno.EACCES: "there is no permission to write there",
-        errno.EPERM: "there is no permission to write there",
+        errno.ENOSPC: msg("the disk is full"),
+        errno.EDQUOT: msg("the disk quota is used up"),
+        errno.EROFS: msg("the folder is read-only"),
+        errno.EACCES: msg("there is no permission to write there"),
+        errno.EPERM: msg("there is no permission to write there"),
     }.get(exc.errno or 0, exc.strerror or type(exc).__name__)
-    place = f" ({where})" if where is not None else ""
-    full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
-    advice = "Free some space or choose another runs folder" if full else "Choose a runs folder you can write to"
-    return f"Training stopped: the run files could not be written{place} because {why}. {advice}, then start again."
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        advice = msg("Free some space or choose another runs folder, then start again.")
+    else:
+        advice = msg("Choose a runs folder you can write to, then start again.")
+    if where is None:
+        return msg("Training stopped: the run files could not be written because {why}. {advice}", why=why, advice=advice)
+    return msg(
+        "Training stopped: the run files could not be written ({place}) because {why}. {advice}",
+        place=str(where),
+        why=why,
+        advice=advice,
+    )
+
+
+def message_json(message: object) -> object:
+    """A message as JSON data for summary.json: ``{"id": ..., "params": {...}}`` (nested Messages too);
+    a plain string stays a string. :func:`message_from_json` reads it back.
+
+    Example:
+        >>> message_from_json(message_json(msg("Finished {n} steps.", n=3))).render("en")
+        'Finished 3 steps.'
+    """
+    if isinstance(message, Message):
+        params = {k: message_json(v) if isinstance(v, Message) else _param(v) for k, v in message.params.items()}
+        return {"id": message.msgid, "params": params}
+    return str(message or "")
+
+
+def _param(value: object) -> object:
+    """A message parameter as JSON keeps it: numbers and text as they are, anything else (nan, a path) as text."""
+    if isinstance(value, bool | int | str) or (isinstance(value, float) and math.isfinite(value)):
+        return value
+    return str(value)
+
+
+def message_from_json(data: object) -> Message | str:
+    """The Message (or plain English text) that :func:`message_json` wrote; anything unreadable gives ``""``."""
+    if isinstance(data, str):
+        return data
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        return ""
+    raw = data.get("params")
+    params = {
+        str(k): message_from_json(v) if isinstance(v, dict) else v for k, v in (raw if isinstance(raw, dict) else {}).items()
+    }
+    return Message(data["id"], params)
+
+
+#: Set by the job manager: where a training process that fails before its run directory exists
+#: leaves its error as message data (so the page can show it in the reader's language).
+ERROR_FILE_ENV = "LOSSVIZ_ERROR_FILE"
+
+
+def record_error(message: object) -> None:
+    """Leave ``message`` (a Message or text) in ``$LOSSVIZ_ERROR_FILE`` when the job manager set it; else nothing."""
+    path = os.environ.get(ERROR_FILE_ENV)
+    if path:
+        try:
+            atomic_write_json(Path(path), {"message_i18n": message_json(message), "message": str(message)})
+        except OSError:
+            pass  # the English ``error:`` line on stderr still says it
+
+
+def summary_message(summary: Mapping[str, Any] | None) -> Message | str:
+    """The message of a run's summary.json: its ``message_i18n`` data when it says the same as the English
+    ``message`` (a program that rewrote only ``message`` wins), else the English ``message``."""
+    summary = summary or {}
+    text = str(summary.get("message") or "")
+    data = message_from_json(summary.get("message_i18n"))
+    if isinstance(data, Message):
+        try:
+            if data.render("en") == text:
+                return data
+        except (KeyError, IndexError, ValueError):  # damaged parameters: the English text is what is left
+            pass
+    return text
 
 
 # ----------------------------------------------------------------------------- controlling a run
@@ -319,7 +397,9 @@ def write_failure_message(exc: OSError, where: str | os.PathLike[str] | None = N
 def write_control(run_dir: str | os.PathLike[str], state: str) -> None:
     """Ask the trainer of ``run_dir`` to run, pause or stop (it reads the file before each batch)."""
     if state not in CONTROL_STATES:
-        raise LossvizInputError(f"control state {state!r} is unknown: use one of {', '.join(CONTROL_STATES)}")
+        raise LossvizInputError(
+            msg("control state {state!r} is unknown: use one of {choices}", state=state, choices=", ".join(CONTROL_STATES))
+        )
     atomic_write_json(Path(run_dir) / CONTROL_FILE, {"state": state, "time": time.time()})
 
 
@@ -539,7 +619,7 @@ def read_run(runs_dir: str | os.PathLike[str] | None, name: str) -> RunInfo:
     path = run_path(runs_dir, name)
     config = read_json(path / CONFIG_FILE)
     if config is None:
-        raise LossvizInputError(f"no run named {name!r} in the runs folder: pick one from the run list")
+        raise LossvizInputError(msg("no run named {name!r} in the runs folder: pick one from the run list", name=name))
     summary = read_json(path / SUMMARY_FILE) or {}
     label = str(config.get("dataset_label") or config.get("dataset") or "?")
     return RunInfo(name, path, effective_status(summary), label, config, summary)
@@ -577,7 +657,7 @@ def load_model_state(runs_dir: str | os.PathLike[str] | None, name: str) -> dict
 
         return torch.load(legacy, map_location="cpu", weights_only=True)
     raise LossvizInputError(
-        f"run {name!r} has no saved model yet ({MODEL_FILE} is written at each epoch's end)"
+        msg("run {name!r} has no saved model yet ({file} is written at each epoch's end)", name=name, file=MODEL_FILE)
     )
 
 

@@ -35,18 +35,25 @@ import torch
 from torch import nn
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import N_, Message, msg
 from lossviz.losses import chance_loss as _chance_loss
 from lossviz.losses import get_loss, training_loss, training_losses
 from lossviz.training.data import DATASET_KINDS, DatasetBundle, load_dataset
 from lossviz.training.metrics_log import MetricsLog
 from lossviz.training.model import build_model, layer_labels, parameter_names, resolve_device
-from lossviz.training.runs import ControlFile, RunWriter, jsonable, write_failure_message
+from lossviz.training.runs import ControlFile, RunWriter, jsonable, message_json, write_failure_message
 from lossviz.training.snapshots import SnapshotRecorder
 
 #: Losses from torch.nn that fit 10-class classification from raw scores, with how they are applied
 #: (each loss's spec says so: LossSpec.training).
 CLASSIFICATION_LOSSES: dict[str, str] = training_losses()
 OPTIMIZERS = ("sgd", "adam")
+
+
+def training_options(loss: str) -> tuple[str, ...]:
+    """The settings a classification loss takes when it trains (``"label_smoothing"``, ``"margin"``), from its spec."""
+    use = get_loss(loss).training
+    return tuple(use.options) if use is not None else ()
 STATUSES = ("ready", "running", "paused", "finished", "stopped", "diverged", "failed")
 MAX_EPOCHS = 1000
 MAX_BATCH_SIZE = 4096
@@ -88,28 +95,34 @@ class TrainConfig:
         def number(name: str, value: Any, lo: float, hi: float, integer: bool = False) -> Any:
             ok = isinstance(value, int) if integer else isinstance(value, int | float)
             if isinstance(value, bool) or not ok or not math.isfinite(float(value)) or not lo <= value <= hi:
-                kind = "a whole number" if integer else "a number"
-                raise LossvizInputError(
-                    f"{name}={value!r} is out of range: give {kind} from {lo:g} to {hi:g}"
+                text = (
+                    N_("{name}={value!r} is out of range: give a whole number from {lo} to {hi}")
+                    if integer
+                    else N_("{name}={value!r} is out of range: give a number from {lo} to {hi}")
                 )
+                raise LossvizInputError(Message(text, dict(name=name, value=value, lo=f"{lo:g}", hi=f"{hi:g}")))
             return value
 
         dataset = str(self.dataset).strip().lower().replace("-", "")
         if dataset not in DATASET_KINDS:
             raise LossvizInputError(
-                f"dataset {self.dataset!r} is unknown: choose one of {', '.join(DATASET_KINDS)}"
+                msg("dataset {name!r} is unknown: choose one of {choices}", name=self.dataset, choices=", ".join(DATASET_KINDS))
             )
         loss = next((k for k in CLASSIFICATION_LOSSES if k.lower() == str(self.loss).strip().lower()), None)
         if loss is None:
             raise LossvizInputError(
-                f"loss {self.loss!r} does not fit 10-class training here: choose one of {', '.join(CLASSIFICATION_LOSSES)}"
+                msg(
+                    "loss {name!r} does not fit 10-class training here: choose one of {choices}",
+                    name=self.loss,
+                    choices=", ".join(CLASSIFICATION_LOSSES),
+                )
             )
         optimizer = str(self.optimizer).strip().lower()
         if optimizer not in OPTIMIZERS:
-            raise LossvizInputError(f"optimizer {self.optimizer!r} is unknown: choose sgd or adam")
+            raise LossvizInputError(msg("optimizer {name!r} is unknown: choose sgd or adam", name=self.optimizer))
         number("lr", self.lr, 1e-8, 1e6)
         if self.lr <= 0:
-            raise LossvizInputError("lr must be greater than 0: try 0.01 for SGD or 0.001 for Adam")
+            raise LossvizInputError(msg("lr must be greater than 0: try 0.01 for SGD or 0.001 for Adam"))
         number("momentum", self.momentum, 0.0, 0.999)
         number("label_smoothing", self.label_smoothing, 0.0, 0.99)
         number("margin", self.margin, 0.0, 100.0)
@@ -124,7 +137,7 @@ class TrainConfig:
             number("threads", self.threads, 1, max(1, os.cpu_count() or 1) * 4, integer=True)
         if "label_smoothing" not in get_loss(loss).training.options and self.label_smoothing:
             raise LossvizInputError(
-                "label_smoothing only applies to CrossEntropyLoss: set it to 0 or pick CrossEntropyLoss"
+                msg("label_smoothing only applies to CrossEntropyLoss: set it to 0 or pick CrossEntropyLoss")
             )
         resolve_device(self.device)  # raises if unknown or unavailable
         return replace(
@@ -174,7 +187,11 @@ def check_workers(batch_size: int, workers: int) -> None:
     """LossvizInputError unless every worker gets at least one image of each (global) batch."""
     if batch_size < workers:
         raise LossvizInputError(
-            f"batch size {batch_size} is smaller than the {workers} workers: give every worker at least one image per batch"
+            msg(
+                "batch size {batch} is smaller than the {workers} workers: give every worker at least one image per batch",
+                batch=batch_size,
+                workers=workers,
+            )
         )
 
 
@@ -191,16 +208,23 @@ def make_optimizer(config: TrainConfig, params: Any) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum)
 
 
-def divergence_advice(config: TrainConfig, step: int, value: float, what: str = "loss") -> str:
-    """A plain sentence saying the run blew up and what to try."""
-    tips = [f"a learning rate 10 times smaller (lr={config.lr / 10:g})"]
+def divergence_advice(config: TrainConfig, step: int, value: float, what: str = "loss") -> Message:
+    """A plain sentence saying the run blew up and what to try (``what``: "loss" or "gradient norm")."""
+    lr = f"{config.lr / 10:g}"
     if config.optimizer == "sgd" and config.momentum > 0:
-        tips.append("less momentum")
-    if config.optimizer == "sgd":
-        tips.append("Adam with lr=0.001")
-    return (
-        f"Training diverged: the {what} became {value} at step {step}. The steps were too large and the "
-        f"weights blew up. Try {', or '.join(tips)}."
+        tip = msg("a learning rate 10 times smaller (lr={lr}), or less momentum, or Adam with lr=0.001", lr=lr)
+    elif config.optimizer == "sgd":
+        tip = msg("a learning rate 10 times smaller (lr={lr}), or Adam with lr=0.001", lr=lr)
+    else:
+        tip = msg("a learning rate 10 times smaller (lr={lr})", lr=lr)
+    quantity = msg("gradient norm") if what == "gradient norm" else msg("loss")
+    return msg(
+        "Training diverged: the {what} became {value} at step {step}. The steps were too large and the "
+        "weights blew up. Try {tips}.",
+        what=quantity,
+        value=str(value),
+        step=step,
+        tips=tip,
     )
 
 
@@ -304,7 +328,7 @@ class Trainer:
         self.on_record = on_record
         self.status = "ready"
         self._ending = "finished"  # how the loop ended; published to ``status`` after the summary
-        self.message = ""
+        self.note: Message | str = ""  # how the run ended, as a Message (``message`` is its English text)
         self.step = 0
         self.epoch = 0
         self.last_record: dict[str, Any] | None = None
@@ -332,7 +356,9 @@ class Trainer:
                     message = write_failure_message(exc, self.writer.path)
                     try:
                         self.writer.close()
-                        self.writer.update_summary(status="failed", message=message, finished=time.time())
+                        self.writer.update_summary(
+                            status="failed", message=str(message), message_i18n=message_json(message), finished=time.time()
+                        )
                     except OSError:
                         pass
                     raise LossvizInputError(message) from exc
@@ -462,12 +488,18 @@ class Trainer:
         if self.on_record is not None:
             self.on_record(record)
 
+    @property
+    def message(self) -> str:
+        """How the run ended, in English (the CLI prints it; summary.json keeps :attr:`note` as data)."""
+        return str(self.note)
+
     def _summary_fields(self) -> dict[str, Any]:
         rec = self.last_record or {}
         ev = self.last_eval or {}
         return {
             "status": self.status,
             "message": self.message,
+            "message_i18n": message_json(self.note),
             "steps": self.step,
             "epochs_done": self.epoch,
             "total_steps": self.total_steps,
@@ -513,11 +545,12 @@ class Trainer:
             self._train()
         except OSError as exc:
             self._ending = "failed"
-            self.message = write_failure_message(exc)
+            self.note = write_failure_message(exc)
             self.error_traceback = traceback.format_exc()
         except Exception as exc:  # the run must always leave a readable summary behind
             self._ending = "failed"
-            self.message = f"Training stopped with an internal error: {type(exc).__name__}: {exc}"
+            error = f"{type(exc).__name__}: {exc}"
+            self.note = msg("Training stopped with an internal error: {error}", error=error)
             self.error_traceback = traceback.format_exc()
         finally:
             self._finish()
@@ -531,20 +564,20 @@ class Trainer:
             except Exception as exc:  # noqa: BLE001 - tensorboard re-raises its writer thread's error
                 if self._ending != "failed":
                     self._ending = "failed"
-                    self.message = write_failure_message(exc) if isinstance(exc, OSError) else str(exc)
+                    self.note = write_failure_message(exc) if isinstance(exc, OSError) else str(exc)
         if self.writer is not None:
             try:
                 self.writer.close()
             except OSError as exc:
                 if self._ending != "failed":
-                    self._ending, self.message = "failed", write_failure_message(exc)
+                    self._ending, self.note = "failed", write_failure_message(exc)
             try:
                 self.writer.update_summary(
                     **{**self._summary_fields(), "status": self._ending}, finished=time.time()
                 )
             except OSError as exc:
                 if self._ending != "failed":
-                    self._ending, self.message = "failed", write_failure_message(exc)
+                    self._ending, self.note = "failed", write_failure_message(exc)
         self.data = None  # type: ignore[assignment]  # free the images; the log keeps the curves
         self.status = self._ending
 
@@ -643,7 +676,7 @@ class Trainer:
                 if not finite:
                     bad, what = (loss_v, "loss") if not math.isfinite(loss_v) else (norm_v, "gradient norm")
                     self._ending = "diverged"
-                    self.message = divergence_advice(c, step, bad, what)
+                    self.note = divergence_advice(c, step, bad, what)
                     return
                 if self.writer is not None:
                     self.writer.heartbeat(**self._summary_fields())
@@ -665,12 +698,12 @@ class Trainer:
                 self.tb.flush()
         if self._stop.is_set():
             self._ending = "stopped"
-            self.message = f"Stopped by request after {self.step} of {self.total_steps} steps."
+            self.note = msg("Stopped by request after {step} of {total} steps.", step=self.step, total=self.total_steps)
             if self.step > 0:
                 self._save_model(model)
         else:
             self._ending = "finished"
-            self.message = f"Finished {self.step} steps."
+            self.note = msg("Finished {n} steps.", n=self.step)
 
     def _save_model(self, model: nn.Module) -> None:
         if self.writer is not None:

@@ -10,23 +10,100 @@ from pathlib import Path
 from typing import Any
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import N_, Message, gettext, render
 from lossviz.training import runs as lv_runs
 from lossviz.training.data import page_data_dir
-from lossviz.training.figures import progress_summary
+from lossviz.training.figures import dataset_text, progress_summary
 from lossviz.training.metrics_log import MetricsSnapshot
 from lossviz.training.model import layer_labels_for
 from lossviz.training.trainer import chance_loss
 
 LIVE = ("starting", "running", "paused")
+#: The icon in front of each status.
+STATUS_ICONS = {"starting": "⏳", "running": "🟢", "paused": "⏸️", "finished": "✅", "stopped": "⏹️",
+                "diverged": "💥", "failed": "⚠️", "interrupted": "✂️"}  # fmt: skip
+#: Each status as the page names it.
+STATUS_TEXT = {
+    "starting": N_("Starting"),
+    "running": N_("Running"),
+    "paused": N_("Paused"),
+    "finished": N_("Finished"),
+    "stopped": N_("Stopped"),
+    "diverged": N_("Diverged"),
+    "failed": N_("Failed"),
+    "interrupted": N_("Interrupted"),
+}
+#: Two charts side by side only while each gets 400 px; narrower (a 1024 px laptop) they stack.
+CHART_COLUMNS_CSS = """<style>
+[data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] .stPlotlyChart) { flex-wrap: wrap; }
+[data-testid="stColumn"]:has(.stPlotlyChart) { min-width: min(400px, 100%); flex: 1 1 400px; }
+</style>"""
+#: Where the server keeps runs and data, as the page names them instead of their paths.
+RUNS_ROOT, DATA_ROOT = N_("the runs folder"), N_("the data folder")
 
-INTRO = (
+
+#: The run table's columns (``JobManager.run_rows`` keys) as the page heads them.
+RUN_COLUMNS = {
+    "run": N_("run"),
+    "data": N_("data"),
+    "status": N_("status"),
+    "steps": N_("steps"),
+    "last loss": N_("last loss"),
+    "test loss": N_("test loss"),
+    "test accuracy": N_("test accuracy"),
+    "loss fn": N_("loss fn"),
+    "optimizer": N_("optimizer"),
+    "lr": "lr",
+    "ReLU": "ReLU",
+    "started": N_("started"),
+}
+
+
+def run_table(rows: Sequence[dict[str, Any]], lang: str = "en") -> list[dict[str, Any]]:
+    """The run list as the page shows it: figures formatted ("—" for none), the data and status words
+    and the column heads in ``lang`` (in English the status stays the plain key, e.g. ``stopped``)."""
+
+    def fmt(value: Any, pattern: str) -> str:
+        return pattern.format(value) if isinstance(value, int | float) and value == value else "—"
+
+    out = []
+    for row in rows:
+        row = dict(row)
+        for column, pattern in (("last loss", "{:.4f}"), ("test loss", "{:.4f}"), ("test accuracy", "{:.1%}")):
+            row[column] = fmt(row.get(column), pattern)
+        row["data"] = dataset_text(row.get("data"), lang)
+        if lang != "en":
+            row["status"] = status_text(str(row.get("status")), lang)
+        out.append({gettext(RUN_COLUMNS[k], lang) if k in RUN_COLUMNS else k: v for k, v in row.items()})
+    return out
+
+
+def run_label(run: Any, lang: str = "en") -> str:
+    """A run as the pickers list it: ``"first (synthetic, finished)"``, data and status in ``lang``."""
+    status = status_text(run.status, lang) if lang != "en" else run.status
+    return f"{run.name} ({dataset_text(run.dataset_label, lang)}, {status})"
+
+
+def ended_text(state: RunState, lang: str = "en") -> str:
+    """What a run that diverged or failed says about it, in ``lang``."""
+    if state.note:
+        return render(state.note, lang)
+    return gettext("Training ended: {status}.", lang, status=status_text(state.status, lang))
+
+
+def status_text(status: str, lang: str = "en") -> str:
+    """``"finished"`` -> ``"Finished"`` (or its translation); an unknown status is shown capitalised."""
+    return gettext(STATUS_TEXT[status], lang) if status in STATUS_TEXT else str(status).capitalize()
+
+#: The page's introduction and its note on the tutorial (message ids: ``gettext(INTRO, lang)``).
+INTRO = N_(
     "The network from the classic PyTorch tutorial is learning to sort 32×32 colour images into 10 classes. "
     "After every **batch** of images it measures how wrong it was — the **loss** — and backpropagation computes "
     "the **gradient**: for every weight, which way would make the loss bigger. The optimizer then nudges all "
     "weights a little the other way. Watch the loss fall. The **gradient norm** is the length of that gradient: "
     "big means steep ground and big updates; a sudden jump warns that training is becoming unstable."
 )
-TUTORIAL_NOTE = (
+TUTORIAL_NOTE = N_(
     "The tutorial loops over CIFAR-10 one image at a time (`batch_size=1`), calls `loss.backward()` and "
     "`optimizer.step()`, and prints the loss. This page runs the same network and the same calls on batches in "
     "a separate process — the same `python -m lossviz train` a terminal runs, or `torchrun` with several "
@@ -39,6 +116,15 @@ TUTORIAL_NOTE = (
 def valid_token(token: object) -> bool:
     """An owner token as the page makes them (8-40 letters and digits); anything else is ignored."""
     return isinstance(token, str) and token.isalnum() and token.isascii() and 8 <= len(token) <= 40
+
+
+def read_snapshot(run_dir: Path) -> MetricsSnapshot:
+    """All points of a run directory's metrics.jsonl, read at once (an ended run)."""
+    from lossviz.training.metrics_log import MetricsLog
+
+    log = MetricsLog()
+    log.extend(lv_runs.read_metrics(Path(run_dir)))
+    return log.snapshot()
 
 
 def follow(tail: lv_runs.MetricsTail) -> MetricsSnapshot:
@@ -107,7 +193,7 @@ def refresh_seconds(live: bool, has_points: bool, every_s: float = 1.0) -> float
     return every_s if has_points else FIRST_POINT_REFRESH_S
 
 
-def refusal_to_show(refusal: Any, manager: Any, just_pressed: bool) -> str | None:
+def refusal_to_show(refusal: Any, manager: Any, just_pressed: bool) -> Any:
     """The message of this browser's refused Start, while it still applies: right after the press,
     and afterwards as long as a run that was in the way is still training (so a page redraw, e.g.
     when that run's first point arrives, does not wipe the explanation)."""
@@ -115,8 +201,8 @@ def refusal_to_show(refusal: Any, manager: Any, just_pressed: bool) -> str | Non
         return None
     text, blockers = refusal
     if just_pressed:
-        return str(text)
-    return str(text) if any((job := manager.get(n)) is not None and job.active for n in blockers) else None
+        return text
+    return text if any((job := manager.get(n)) is not None and job.active for n in blockers) else None
 
 
 def shown_path(path: str | os.PathLike[str], root: str | os.PathLike[str], root_name: str) -> str:
@@ -135,14 +221,19 @@ def shown_path(path: str | os.PathLike[str], root: str | os.PathLike[str], root_
     return root_name if str(rel) in ("", ".") else f"{root_name}/{rel.as_posix()}"
 
 
-def without_server_paths(text: str, roots: dict[str, str]) -> str:
+def without_server_paths(text: Any, roots: dict[str, str]) -> Any:
     """``text`` with each server root (absolute path, resolved or not) replaced by its name, e.g. a
     failed run's stderr line that quotes ``/srv/lossviz/runs/x``.
 
     Example:
         >>> without_server_paths("cannot write /srv/runs/a", {"/srv/runs": "the runs folder"})
         'cannot write the runs folder/a'
+
+    A :class:`Message` keeps its id; its text parameters (and those of nested Messages) are cleaned.
     """
+    if isinstance(text, Message):
+        params = {k: without_server_paths(v, roots) if isinstance(v, str | Message) else v for k, v in text.params.items()}
+        return Message(text.msgid, params)
     for root, name in sorted(roots.items(), key=lambda kv: -len(kv[0])):
         variants = {str(root)}
         try:
@@ -150,20 +241,22 @@ def without_server_paths(text: str, roots: dict[str, str]) -> str:
         except (OSError, RuntimeError):
             pass
         for v in sorted(variants, key=len, reverse=True):
-            if v and v != "/":
+            if v and v != "/" and os.path.isabs(v):  # a relative root ("data") would match any word
                 text = text.replace(v, name)
     return text
 
 
-def data_folder(text: str, root: str | os.PathLike[str] | None = None) -> tuple[Path, str | None]:
-    """The data folder typed in the page box and an error sentence (then the root is used)."""
+def data_folder(
+    text: str, root: str | os.PathLike[str] | None = None, lang: str = "en"
+) -> tuple[Path, str | None]:
+    """The data folder typed in the page box and an error sentence in ``lang`` (then the root is used)."""
     try:
         return page_data_dir(text, root), None
     except LossvizInputError as exc:
-        return page_data_dir(None, root), str(exc)
+        return page_data_dir(None, root), render(exc, lang)
 
 
-def device_text(config: dict[str, Any]) -> str:
+def device_text(config: dict[str, Any], lang: str = "en") -> str:
     """Which device trains a run: ``"cpu"``, ``"cuda:0"``, ``"cpu × 2 workers (gloo)"``."""
     device = str(config.get("device_resolved") or config.get("device") or "?")
     world = config.get("world_size")
@@ -171,7 +264,7 @@ def device_text(config: dict[str, Any]) -> str:
     if isinstance(world, int) and world > 1:
         device = device.split(":")[0]
         backend = config.get("backend") or ("nccl" if device == "cuda" else "gloo")
-        return f"{device} × {world} workers ({backend}){amp}"
+        return gettext("{device} × {n} workers ({backend})", lang, device=device, n=world, backend=backend) + amp
     return device + amp
 
 
@@ -181,7 +274,7 @@ class RunState:
 
     name: str
     status: str
-    message: str = ""
+    message: str = ""  #: in English; ``note`` is the same message as data, for the reader's language
     total: int = 1
     batch_size: int = 1
     label: str = "?"
@@ -190,65 +283,77 @@ class RunState:
     labels: dict[str, str] = field(default_factory=dict)
     device: str = ""
     path: Path | None = None
+    note: Message | str = ""
 
     @property
     def live(self) -> bool:
         return self.status in LIVE
 
 
-def progress_line(state: RunState, snap: MetricsSnapshot) -> tuple[float, str] | None:
+def progress_line(state: RunState, snap: MetricsSnapshot, lang: str = "en") -> tuple[float, str] | None:
     """(fraction, text) for the progress bar, or None when no bar fits (diverged, failed, interrupted)."""
     if state.status == "starting":
-        return 0.0, "Starting the training process and loading the data…"
+        return 0.0, gettext("Starting the training process and loading the data…", lang)
     if not (state.live or state.status in ("finished", "stopped")):
         return None
-    prog = progress_summary(snap, state.total, state.batch_size)
-    text = str(prog["text"]) if state.live else f"{state.status}: step {prog['step']:,} of {prog['total']:,}"
+    prog = progress_summary(snap, state.total, state.batch_size, lang)
+    if state.live:
+        return float(prog["fraction"]), str(prog["text"])
+    text = gettext(
+        "{status}: step {done:,} of {total:,}",
+        lang,
+        status=state.status if lang == "en" else status_text(state.status, lang),  # English: the plain key
+        done=prog["step"],
+        total=prog["total"],
+    )
     return float(prog["fraction"]), text
 
 
-def metric_cards(state: RunState, snap: MetricsSnapshot) -> list[tuple[str, str, str | None]]:
+def metric_cards(state: RunState, snap: MetricsSnapshot, lang: str = "en") -> list[tuple[str, str, str | None]]:
     """The four figures over the charts: (label, value, help); "—" for what is not measured yet."""
-    prog = progress_summary(snap, state.total, state.batch_size)
+    prog = progress_summary(snap, state.total, state.batch_size, lang)
     loss, acc, speed = snap.last("loss"), snap.eval["test_accuracy"], prog["images_per_s"]
     return [
-        ("Batches seen", f"{prog['step']:,}", None),
-        ("Loss (last batch)", f"{loss:.3f}" if loss is not None else "—", None),
+        (gettext("Batches seen", lang), f"{prog['step']:,}", None),
+        (gettext("Loss (last batch)", lang), f"{loss:.3f}" if loss is not None else "—", None),
         (
-            "Test accuracy",
+            gettext("Test accuracy", lang),
             f"{100 * acc[-1]:.1f}%" if acc.size else "—",
-            "Share of test images (never trained on) classified right, measured after each epoch.",
+            gettext("Share of test images (never trained on) classified right, measured after each epoch.", lang),
         ),
-        ("Images per second", f"{speed:,.0f}" if speed else "—", None),
+        (gettext("Images per second", lang), f"{speed:,.0f}" if speed else "—", None),
     ]
 
 
-def run_state(runs_dir: str | os.PathLike[str], name: str, job: Any = None) -> RunState:
+def run_state(runs_dir: str | os.PathLike[str], name: str, job: Any = None, lang: str = "en") -> RunState:
     """The state of run ``name``: from its files, with the status and message of the process that
     writes it when this server started it (``job``). A job still loading its data has no files yet."""
     from lossviz.training.data import default_data_dir
 
-    roots = {str(runs_dir): "the runs folder", str(default_data_dir()): "the data folder"}
+    roots = {str(runs_dir): gettext(RUNS_ROOT, lang), str(default_data_dir()): gettext(DATA_ROOT, lang)}
     try:
         info = lv_runs.read_run(runs_dir, name)
     except LossvizInputError:
         if job is None:
             raise
-        return RunState(name, job.status, without_server_paths(job.message, roots), label=job.label)
+        note = without_server_paths(job.note, roots)
+        return RunState(name, job.status, str(note), label=job.label, note=note)
     c = info.config
-    status, message = info.status, str(info.summary.get("message") or "")
+    status, note = info.status, lv_runs.summary_message(info.summary)
     if job is not None:
-        status, message = job.status, job.message or message
+        status, note = job.status, job.note or note
+    note = without_server_paths(note, roots)
     return RunState(
         name=name,
         status=status,
-        message=without_server_paths(message, roots),
+        message=str(note),
+        note=note,
         total=int(c.get("total_steps") or info.summary.get("total_steps") or 1),
         batch_size=int(c.get("batch_size") or 1),
         label=info.dataset_label,
         loss=str(c.get("loss", "loss")),
         chance=chance_loss(str(c.get("loss")), float(c.get("margin", 1.0) or 1.0)),
         labels=layer_labels_for(bool(c.get("relu"))),
-        device=device_text(c),
+        device=device_text(c, lang),
         path=info.path,
     )
