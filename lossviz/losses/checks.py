@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import Message, msg
+from lossviz.i18n import N_, Message, msg
 from lossviz.losses.registry import ElementRef, Tensor, class_dim
 
 # --------------------------------------------------------------------------- helpers
@@ -156,10 +156,10 @@ def _pm(g: torch.Generator, *shape: int) -> Tensor:
 
 
 REDUCTION_DOC = {
-    "none": "keep one loss per element (no reduction)",
-    "mean": "average the per-element losses",
-    "sum": "add the per-element losses",
-    "batchmean": "sum, then divide by the batch size (the KL divergence of the maths)",
+    "none": N_("keep one loss per element (no reduction)"),
+    "mean": N_("average the per-element losses"),
+    "sum": N_("add the per-element losses"),
+    "batchmean": N_("sum, then divide by the batch size (the KL divergence of the maths)"),
 }
 
 

@@ -82,16 +82,16 @@ def _check_ce(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tensor
         )
         if ((y < 0) | (y > 1)).any():
             w.append(Misfit(
-                "target has the input's shape, so it is read as class probabilities, but it holds values "
+                N_("target has the input's shape, so it is read as class probabilities, but it holds values "
                 "outside [0, 1]. PyTorch computes with them anyway (the loss can then be negative); "
-                "probabilities are normally in [0, 1] with rows summing to 1."
+                "probabilities are normally in [0, 1] with rows summing to 1.")
             ))
         else:
             s = y.sum(dim=cdim)
             if not torch.allclose(s, torch.ones_like(s), atol=1e-3):
                 w.append(
-                    "target is read as class probabilities (it has the input's shape), but its rows do not sum "
-                    "to 1; soft labels are normally a probability distribution over the classes."
+                    N_("target is read as class probabilities (it has the input's shape), but its rows do not sum "
+                    "to 1; soft labels are normally a probability distribution over the classes.")
                 )
         if p.get("ignore_index", -100) != -100:
             raise LossvizInputError(
@@ -120,9 +120,9 @@ def _check_ce(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tensor
         )
     if _looks_like_probabilities(x, cdim):
         w.append(
-            "input rows already look like probabilities (in [0, 1] and summing to 1). CrossEntropyLoss applies "
+            N_("input rows already look like probabilities (in [0, 1] and summing to 1). CrossEntropyLoss applies "
             "log-softmax itself, so pass raw scores (logits), not softmax outputs; feeding probabilities "
-            "squashes the loss and its gradients."
+            "squashes the loss and its gradients.")
         )
     return {"input": x, "target": y}, w
 
@@ -147,32 +147,32 @@ register_loss(
         title_zh="交叉熵损失",
         task="classification",
         slots=(
-            TensorSlot("input", "logits z", "prediction", "float", "raw scores: (C), (N, C) or (N, C, d1, ...)", "input"),
+            TensorSlot("input", N_("logits z"), "prediction", "float", N_("raw scores: (C), (N, C) or (N, C, d1, ...)"), "input"),
             TensorSlot(
                 "target",
-                "target (class index or probabilities)",
+                N_("target (class index or probabilities)"),
                 "target",
                 "any",
-                "class indices of shape (), (N) or (N, d1, ...); or probabilities with the input's shape",
+                N_("class indices of shape (), (N) or (N, d1, ...); or probabilities with the input's shape"),
                 "target",
             ),
         ),
         params=(
-            ParamSpec("weight", "tensor", None, "a rescaling weight per class (length C)", low=0.0, optional=True),
-            ParamSpec("ignore_index", "int", -100, "a target value that is ignored (class indices only)"),
-            ParamSpec("label_smoothing", "float", 0.0, "mix this much of a uniform distribution into the target",
+            ParamSpec("weight", "tensor", None, N_("a rescaling weight per class (length C)"), low=0.0, optional=True),
+            ParamSpec("ignore_index", "int", -100, N_("a target value that is ignored (class indices only)")),
+            ParamSpec("label_smoothing", "float", 0.0, N_("mix this much of a uniform distribution into the target"),
                       high=1.0),
         ),
         formula=r"\ell_n = -\sum_{c} w_c\, y_{n,c} \log \frac{e^{z_{n,c}}}{\sum_{k} e^{z_{n,k}}}"
         r"\quad(\text{class index } t_n:\ \ell_n = -w_{t_n}\log\operatorname{softmax}(z_n)_{t_n})",
-        advice="For single-label classification. It takes raw logits and applies log-softmax itself: do not "
-        "put a softmax in front. Targets are class indices or probabilities of the input's shape.",
+        advice=N_("For single-label classification. It takes raw logits and applies log-softmax itself: do not "
+        "put a softmax in front. Targets are class indices or probabilities of the input's shape."),
         advice_zh="单标签分类用。输入是未归一化的 logits，内部会做 log-softmax，前面不要再加 softmax。"
         "目标可以是类别下标，也可以是与输入同形状的概率。",
         check=_check_ce,
         sample=_sample_ce,
         continuous=True,
-        per_element_means="one loss per sample (per position for (N, C, H, W))",
+        per_element_means=N_("one loss per sample (per position for (N, C, H, W))"),
     )
 )
 
@@ -195,8 +195,8 @@ def _check_nll(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tenso
     y = _check_index_target(loss, x, y, c, p.get("ignore_index", -100))
     if (x > 1e-6).any():
         w.append(
-            "NLLLoss expects log-probabilities (all ≤ 0), but the input has positive values. Apply "
-            "log_softmax first (choose the log_softmax transform), or use CrossEntropyLoss on raw logits."
+            N_("NLLLoss expects log-probabilities (all ≤ 0), but the input has positive values. Apply "
+            "log_softmax first (choose the log_softmax transform), or use CrossEntropyLoss on raw logits.")
         )
     return {"input": x, "target": y}, w
 
@@ -217,21 +217,21 @@ register_loss(
         title_zh="负对数似然损失",
         task="classification",
         slots=(
-            TensorSlot("input", "log-probabilities", "prediction", "float", "log-probabilities: (C), (N, C) or (N, C, d1, ...)", "input"),
-            TensorSlot("target", "target class index", "target", "long", "class indices of shape (), (N) or (N, d1, ...)", "target"),
+            TensorSlot("input", N_("log-probabilities"), "prediction", "float", N_("log-probabilities: (C), (N, C) or (N, C, d1, ...)"), "input"),
+            TensorSlot("target", N_("target class index"), "target", "long", N_("class indices of shape (), (N) or (N, d1, ...)"), "target"),
         ),
         params=(
-            ParamSpec("weight", "tensor", None, "a rescaling weight per class (length C)", low=0.0, optional=True),
-            ParamSpec("ignore_index", "int", -100, "a target value that is ignored"),
+            ParamSpec("weight", "tensor", None, N_("a rescaling weight per class (length C)"), low=0.0, optional=True),
+            ParamSpec("ignore_index", "int", -100, N_("a target value that is ignored")),
         ),
         formula=r"\ell_n = -w_{t_n}\, x_{n, t_n}",
-        advice="Picks the log-probability of the true class and negates it. Feed it log_softmax outputs: "
-        "LogSoftmax + NLLLoss is exactly CrossEntropyLoss.",
+        advice=N_("Picks the log-probability of the true class and negates it. Feed it log_softmax outputs: "
+        "LogSoftmax + NLLLoss is exactly CrossEntropyLoss."),
         advice_zh="取出正确类别的对数概率再取负。输入应是 log_softmax 的输出：LogSoftmax + NLLLoss 恰好等于交叉熵。",
         check=_check_nll,
         sample=_sample_nll,
         transforms=("log_softmax",),
-        per_element_means="one loss per sample",
+        per_element_means=N_("one loss per sample"),
     )
 )
 
@@ -257,8 +257,8 @@ def _check_bce(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tenso
     _weight_broadcast(loss, p, "weight", x)
     if ((x == 0) | (x == 1)).any():
         w.append(
-            "some inputs are exactly 0 or 1. log(0) is -inf, so PyTorch clamps the log at -100: the loss of "
-            "those elements is capped at 100 and their gradient is not the true one."
+            N_("some inputs are exactly 0 or 1. log(0) is -inf, so PyTorch clamps the log at -100: the loss of "
+            "those elements is capped at 100 and their gradient is not the true one.")
         )
     return {"input": x, "target": y}, w
 
@@ -302,16 +302,16 @@ register_loss(
         title_zh="二元交叉熵损失",
         task="binary classification",
         slots=(
-            TensorSlot("input", "probability p", "prediction", "float", "probabilities in [0, 1]; any shape", "input"),
-            TensorSlot("target", "label y", "target", "float", "labels in [0, 1], the input's shape", "target"),
+            TensorSlot("input", N_("probability p"), "prediction", "float", N_("probabilities in [0, 1]; any shape"), "input"),
+            TensorSlot("target", N_("label y"), "target", "float", N_("labels in [0, 1], the input's shape"), "target"),
         ),
         params=(
-            ParamSpec("weight", "tensor", None, "a rescaling weight per element (broadcast to the input)", low=0.0,
+            ParamSpec("weight", "tensor", None, N_("a rescaling weight per element (broadcast to the input)"), low=0.0,
                       optional=True),
         ),
         formula=r"\ell_i = -w_i\,[\,y_i \log p_i + (1 - y_i) \log(1 - p_i)\,]",
-        advice="For binary or multi-label targets, on probabilities: put a sigmoid in front. "
-        "BCEWithLogitsLoss does the sigmoid inside and is numerically safer.",
+        advice=N_("For binary or multi-label targets, on probabilities: put a sigmoid in front. "
+        "BCEWithLogitsLoss does the sigmoid inside and is numerically safer."),
         advice_zh="二分类或多标签分类用，输入必须是概率：前面先做 sigmoid。BCEWithLogitsLoss 把 sigmoid 放在内部，数值上更稳定。",
         check=_check_bce,
         sample=_sample_bce,
@@ -330,8 +330,8 @@ def _check_bcel(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tens
     _need_same(loss, "input", x, "target", y)
     if ((y < 0) | (y > 1)).any():
         w.append(Misfit(
-            "target has values outside [0, 1]. PyTorch computes with them anyway (the loss can then be "
-            "negative and has no minimum); labels are 0 or 1, soft labels in between."
+            N_("target has values outside [0, 1]. PyTorch computes with them anyway (the loss can then be "
+            "negative and has no minimum); labels are 0 or 1, soft labels in between.")
         ))
     _weight_broadcast(loss, p, "weight", x)
     pw = p.get("pos_weight")
@@ -363,18 +363,18 @@ register_loss(
         title_zh="带 Logits 的二元交叉熵损失",
         task="binary classification",
         slots=(
-            TensorSlot("input", "logit z", "prediction", "float", "raw scores; any shape", "input"),
-            TensorSlot("target", "label y", "target", "float", "labels in [0, 1], the input's shape", "target"),
+            TensorSlot("input", N_("logit z"), "prediction", "float", N_("raw scores; any shape"), "input"),
+            TensorSlot("target", N_("label y"), "target", "float", N_("labels in [0, 1], the input's shape"), "target"),
         ),
         params=(
-            ParamSpec("weight", "tensor", None, "a rescaling weight per element (broadcast to the input)", low=0.0,
+            ParamSpec("weight", "tensor", None, N_("a rescaling weight per element (broadcast to the input)"), low=0.0,
                       optional=True),
-            ParamSpec("pos_weight", "tensor", None, "weight of positive examples per class (last dimension)",
+            ParamSpec("pos_weight", "tensor", None, N_("weight of positive examples per class (last dimension)"),
                       low=0.0, optional=True),
         ),
         formula=r"\ell_i = -w_i\,[\,p_c\, y_i \log \sigma(z_i) + (1 - y_i) \log(1 - \sigma(z_i))\,]",
-        advice="Sigmoid + binary cross-entropy in one numerically stable step; use it on raw scores. "
-        "pos_weight > 1 raises recall on rare positive classes.",
+        advice=N_("Sigmoid + binary cross-entropy in one numerically stable step; use it on raw scores. "
+        "pos_weight > 1 raises recall on rare positive classes."),
         advice_zh="把 sigmoid 和二元交叉熵合成一步，数值稳定，直接用在原始分数上。pos_weight > 1 可提高稀有正类的召回率。",
         check=_check_bcel,
         sample=lambda g: {"input": _rand(g, 4, 3), "target": torch.randint(0, 2, (4, 3), generator=g).float()},
@@ -398,7 +398,7 @@ def _check_mlsm(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tens
         except RuntimeError:
             _weight_len(loss, p, "weight", x.shape[-1], "classes")
     if ((y != 0) & (y != 1)).any():
-        w.append("targets should be 0 or 1 (is the label present?); other values are used as soft labels.")
+        w.append(N_("targets should be 0 or 1 (is the label present?); other values are used as soft labels."))
     return {"input": x, "target": y}, w
 
 
@@ -410,17 +410,17 @@ register_loss(
         title_zh="多标签软间隔损失",
         task="multi-label classification",
         slots=(
-            TensorSlot("input", "scores z", "prediction", "float", "(C) or (N, C) raw scores", "input"),
-            TensorSlot("target", "labels (0/1 per class)", "target", "float", "0 or 1 per class, the input's shape", "target"),
+            TensorSlot("input", N_("scores z"), "prediction", "float", N_("(C) or (N, C) raw scores"), "input"),
+            TensorSlot("target", N_("labels (0/1 per class)"), "target", "float", N_("0 or 1 per class, the input's shape"), "target"),
         ),
-        params=(ParamSpec("weight", "tensor", None, "a weight per class (length C)", low=0.0, optional=True),),
+        params=(ParamSpec("weight", "tensor", None, N_("a weight per class (length C)"), low=0.0, optional=True),),
         formula=r"\ell_n = -\frac{1}{C}\sum_c w_c\,[\,y_{n,c}\log\sigma(z_{n,c}) + (1-y_{n,c})\log(1-\sigma(z_{n,c}))\,]",
-        advice="Multi-label classification (several classes can be on at once): a sigmoid BCE per class, "
-        "averaged over classes for each sample.",
+        advice=N_("Multi-label classification (several classes can be on at once): a sigmoid BCE per class, "
+        "averaged over classes for each sample."),
         advice_zh="多标签分类（一个样本可以同时属于多个类别）：每个类别一个 sigmoid 二元交叉熵，再对类别取平均。",
         check=_check_mlsm,
         sample=lambda g: {"input": _rand(g, 3, 4), "target": torch.randint(0, 2, (3, 4), generator=g).float()},
-        per_element_means="one loss per sample",
+        per_element_means=N_("one loss per sample"),
     )
 )
 
@@ -456,21 +456,21 @@ register_loss(
         title_zh="多分类间隔损失（多类 hinge）",
         task="classification",
         slots=(
-            TensorSlot("input", "scores z", "prediction", "float", "(C) or (N, C) raw scores", "input"),
-            TensorSlot("target", "target class index", "target", "long", "one class index per sample: () or (N)", "target"),
+            TensorSlot("input", N_("scores z"), "prediction", "float", N_("(C) or (N, C) raw scores"), "input"),
+            TensorSlot("target", N_("target class index"), "target", "long", N_("one class index per sample: () or (N)"), "target"),
         ),
         params=(
-            ParamSpec("p", "choice", 1, "1 for the hinge, 2 for the squared hinge", choices=(1, 2)),
-            ParamSpec("margin", "float", 1.0, "how far the true class must beat every other"),
-            ParamSpec("weight", "tensor", None, "a weight per class (length C)", low=0.0, optional=True),
+            ParamSpec("p", "choice", 1, N_("1 for the hinge, 2 for the squared hinge"), choices=(1, 2)),
+            ParamSpec("margin", "float", 1.0, N_("how far the true class must beat every other")),
+            ParamSpec("weight", "tensor", None, N_("a weight per class (length C)"), low=0.0, optional=True),
         ),
         formula=r"\ell_n = \frac{1}{C}\sum_{c \ne t_n} \max(0, \Delta - z_{n,t_n} + z_{n,c})^p",
-        advice="The multi-class SVM hinge: zero once the true class's score beats every other class by the "
-        "margin, so confident correct samples stop contributing.",
+        advice=N_("The multi-class SVM hinge: zero once the true class's score beats every other class by the "
+        "margin, so confident correct samples stop contributing."),
         advice_zh="多类 SVM 的 hinge 损失：当正确类别的分数比其他类别都高出 margin 时损失为 0，已分对的样本不再贡献梯度。",
         check=_check_multi_margin,
         sample=lambda g: {"input": _rand(g, 4, 5), "target": _randint(g, 5, 4)},
-        per_element_means="one loss per sample",
+        per_element_means=N_("one loss per sample"),
     )
 )
 
@@ -528,23 +528,23 @@ register_loss(
         title_zh="多标签间隔损失",
         task="multi-label classification",
         slots=(
-            TensorSlot("input", "scores z", "prediction", "float", "(C) or (N, C) raw scores", "input"),
+            TensorSlot("input", N_("scores z"), "prediction", "float", N_("(C) or (N, C) raw scores"), "input"),
             TensorSlot(
                 "target",
-                "label indices, -1 padded",
+                N_("label indices, -1 padded"),
                 "target",
                 "long",
-                "the input's shape: the true class indices first, then -1 to pad",
+                N_("the input's shape: the true class indices first, then -1 to pad"),
                 "target",
             ),
         ),
         params=(),
         formula=r"\ell_n = \sum_{j \in Y_n}\sum_{i \notin Y_n} \frac{\max(0, 1 - (z_{n,j} - z_{n,i}))}{C}",
-        advice="Multi-label hinge: every true label must beat every false label by 1. The target lists the "
-        "true class indices and pads with -1 (everything after the first -1 is ignored).",
+        advice=N_("Multi-label hinge: every true label must beat every false label by 1. The target lists the "
+        "true class indices and pads with -1 (everything after the first -1 is ignored)."),
         advice_zh="多标签 hinge：每个正确标签的分数都要比每个错误标签高出 1。目标列出正确类别的下标，用 -1 补齐（第一个 -1 之后的都被忽略）。",
         check=_check_mlm,
         sample=_sample_mlm,
-        per_element_means="one loss per sample",
+        per_element_means=N_("one loss per sample"),
     )
 )

@@ -71,11 +71,11 @@ def _check_focal(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Ten
             )
         )
     if ((y < 0) | (y > 1)).any():
-        w.append(Misfit("targets should be 0 or 1 (is the object there?); torchvision computes with other "
-                        "values, but then the loss can be negative and has no minimum."))
+        w.append(Misfit(N_("targets should be 0 or 1 (is the object there?); torchvision computes with other "
+                        "values, but then the loss can be negative and has no minimum.")))
     if float(p.get("gamma", 2.0)) < 0:
-        w.append("gamma is negative, so (1 - p_t)^gamma grows as examples get easier: the opposite of focusing "
-                 "on hard examples (and a perfect prediction gives 0^gamma = inf).")
+        w.append(N_("gamma is negative, so (1 - p_t)^gamma grows as examples get easier: the opposite of focusing "
+                 "on hard examples (and a perfect prediction gives 0^gamma = inf)."))
     return {"inputs": x, "targets": y}, w
 
 
@@ -91,20 +91,20 @@ register_loss(
         title_zh="Sigmoid 焦点损失（Focal Loss）",
         task="dense detection",
         slots=(
-            TensorSlot("inputs", "logits z", "prediction", "float", "raw scores; any shape", "input"),
-            TensorSlot("targets", "label y (0 or 1)", "target", "float", "0 or 1 as floats, the inputs' shape",
+            TensorSlot("inputs", N_("logits z"), "prediction", "float", N_("raw scores; any shape"), "input"),
+            TensorSlot("targets", N_("label y (0 or 1)"), "target", "float", N_("0 or 1 as floats, the inputs' shape"),
                        "target"),
         ),
         params=(
-            ParamSpec("alpha", "float", 0.25, "weight of the positive class (in [0, 1]); -1 switches it off",
+            ParamSpec("alpha", "float", 0.25, N_("weight of the positive class (in [0, 1]); -1 switches it off"),
                       low=-1.0, high=1.0),
-            ParamSpec("gamma", "float", 2.0, "focusing exponent of (1 - p_t); 0 gives plain (alpha-weighted) BCE"),
+            ParamSpec("gamma", "float", 2.0, N_("focusing exponent of (1 - p_t); 0 gives plain (alpha-weighted) BCE")),
         ),
         formula=r"\ell_i = -\alpha_t\,(1 - p_t)^{\gamma} \log p_t,\quad p_t = \begin{cases} \sigma(z_i) & y_i = 1 "
         r"\\ 1 - \sigma(z_i) & y_i = 0 \end{cases}",
-        advice="RetinaNet's loss for dense detection, where almost every anchor is easy background: the factor "
+        advice=N_("RetinaNet's loss for dense detection, where almost every anchor is easy background: the factor "
         "(1 - p_t)^γ shrinks the loss of examples already classified well, so the few hard ones (and the rare "
-        "objects) are not drowned out. γ = 0 and α = -1 give plain BCEWithLogitsLoss.",
+        "objects) are not drowned out. γ = 0 and α = -1 give plain BCEWithLogitsLoss."),
         advice_zh="RetinaNet 用于密集检测的损失：绝大多数锚框都是容易分类的背景，因子 (1 - p_t)^γ 会压低已经分对的"
         "样本的损失，使少数困难样本（和稀有目标）不被淹没。γ = 0、α = -1 时就是普通的 BCEWithLogitsLoss。",
         check=_check_focal,
@@ -148,8 +148,8 @@ def _check_boxes(loss: str) -> Callable[[dict[str, Tensor], dict[str, Any]], tup
                     "bottom-right one, with x2 ≥ x1 and y2 ≥ y1."
                 )
         if float(p.get("eps", 1e-7)) <= 0:
-            w.append("eps is not positive; it keeps the divisions by the union and the enclosing box finite when "
-                     "a box has no area.")
+            w.append(N_("eps is not positive; it keeps the divisions by the union and the enclosing box finite when "
+                     "a box has no area."))
         return {"boxes1": b1, "boxes2": b2}, w
 
     return check
@@ -165,11 +165,11 @@ def _sample_boxes(g: torch.Generator) -> dict[str, Tensor]:
 
 
 _BOX_SLOTS = (
-    TensorSlot("boxes1", "predicted boxes (x1, y1, x2, y2)", "prediction", "float",
-               "(N, 4) or (4): x1, y1, x2, y2 with x2 ≥ x1 and y2 ≥ y1", "input"),
-    TensorSlot("boxes2", "target boxes (x1, y1, x2, y2)", "target", "float", "the shape of boxes1", "target"),
+    TensorSlot("boxes1", N_("predicted boxes (x1, y1, x2, y2)"), "prediction", "float",
+               N_("(N, 4) or (4): x1, y1, x2, y2 with x2 ≥ x1 and y2 ≥ y1"), "input"),
+    TensorSlot("boxes2", N_("target boxes (x1, y1, x2, y2)"), "target", "float", N_("the shape of boxes1"), "target"),
 )
-_EPS = ParamSpec("eps", "float", 1e-7, "added to divisions to keep them finite")
+_EPS = ParamSpec("eps", "float", 1e-7, N_("added to divisions to keep them finite"))
 
 _BOX_LOSSES = (
     (
@@ -212,7 +212,7 @@ for _name, _fn, _derive, _zh, _formula, _advice, _advice_zh in _BOX_LOSSES:
             check=_check_boxes(_name),
             sample=_sample_boxes,
             default_reduction="none",
-            per_element_means="one loss per box",
+            per_element_means=N_("one loss per box"),
             function=f"torchvision.ops.{_name}",
             derive=_derive,
             symbols={"boxes1": "b"},

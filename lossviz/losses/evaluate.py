@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import msg
+from lossviz.i18n import N_, msg
 from lossviz.losses.parsing import parse_tensor, reshape
 from lossviz.losses.registry import LossSpec, get_loss
 
@@ -32,10 +32,10 @@ Tensor = torch.Tensor
 
 #: Transforms applied to the (first) prediction before the loss, as in the tutorials.
 TRANSFORMS: dict[str, str] = {
-    "none": "use the input as typed",
-    "sigmoid": "σ(x) = 1 / (1 + e^{-x}), element by element (for BCELoss)",
-    "softmax": "softmax over the class dimension",
-    "log_softmax": "log-softmax over the class dimension (for NLLLoss, KLDivLoss, CTCLoss)",
+    "none": N_("use the input as typed"),
+    "sigmoid": N_("σ(x) = 1 / (1 + e^{-x}), element by element (for BCELoss)"),
+    "softmax": N_("softmax over the class dimension"),
+    "log_softmax": N_("log-softmax over the class dimension (for NLLLoss, KLDivLoss, CTCLoss)"),
 }
 
 

@@ -9,7 +9,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import msg
+from lossviz.i18n import N_, msg
 from lossviz.losses.checks import (
     _as_float,
     _pm,
@@ -51,13 +51,13 @@ register_loss(
         title_zh="Hinge 嵌入损失",
         task="embedding",
         slots=(
-            TensorSlot("input", "distance x", "prediction", "float", "distances (e.g. L1 between a pair); any shape", "input"),
-            TensorSlot("target", "label y (1 or -1)", "target", "float", "1 (similar) or -1 (dissimilar), the input's shape", "target"),
+            TensorSlot("input", N_("distance x"), "prediction", "float", N_("distances (e.g. L1 between a pair); any shape"), "input"),
+            TensorSlot("target", N_("label y (1 or -1)"), "target", "float", N_("1 (similar) or -1 (dissimilar), the input's shape"), "target"),
         ),
-        params=(ParamSpec("margin", "float", 1.0, "dissimilar pairs are pushed at least this far apart"),),
+        params=(ParamSpec("margin", "float", 1.0, N_("dissimilar pairs are pushed at least this far apart")),),
         formula=r"\ell_i = \begin{cases} x_i & y_i = 1 \\ \max(0, \Delta - x_i) & y_i = -1 \end{cases}",
-        advice="Learns whether two inputs are similar from a distance x: similar pairs (y = 1) are pulled to "
-        "zero, dissimilar ones (y = -1) pushed beyond the margin. Labels are 1 and -1, never 0.",
+        advice=N_("Learns whether two inputs are similar from a distance x: similar pairs (y = 1) are pulled to "
+        "zero, dissimilar ones (y = -1) pushed beyond the margin. Labels are 1 and -1, never 0."),
         advice_zh="根据距离 x 学习两个输入是否相似：相似对（y=1）拉近到 0，不相似对（y=-1）推到 margin 之外。标签是 1 和 -1，不是 0。",
         check=_check_hinge,
         sample=lambda g: {"input": _rand(g, 6).abs(), "target": _pm(g, 6)},
@@ -94,13 +94,13 @@ register_loss(
         title_zh="软间隔损失",
         task="binary classification",
         slots=(
-            TensorSlot("input", "score x", "prediction", "float", "raw scores; any shape", "input"),
-            TensorSlot("target", "label y (1 or -1)", "target", "float", "1 or -1, the input's shape", "target"),
+            TensorSlot("input", N_("score x"), "prediction", "float", N_("raw scores; any shape"), "input"),
+            TensorSlot("target", N_("label y (1 or -1)"), "target", "float", N_("1 or -1, the input's shape"), "target"),
         ),
         params=(),
         formula=r"\ell_i = \log(1 + e^{-y_i x_i})",
-        advice="Logistic loss with labels ±1: a smooth version of the hinge. Equal to BCEWithLogitsLoss "
-        "after mapping labels -1/1 to 0/1.",
+        advice=N_("Logistic loss with labels ±1: a smooth version of the hinge. Equal to BCEWithLogitsLoss "
+        "after mapping labels -1/1 to 0/1."),
         advice_zh="标签为 ±1 的逻辑斯蒂损失，是 hinge 损失的平滑版；把标签 -1/1 换成 0/1 后与 BCEWithLogitsLoss 相同。",
         check=_check_soft_margin,
         sample=lambda g: {"input": _rand(g, 6), "target": _pm(g, 6)},
@@ -146,18 +146,18 @@ register_loss(
         title_zh="间隔排序损失",
         task="ranking",
         slots=(
-            TensorSlot("input1", "score x₁", "prediction", "float", "(N) scores", "input"),
-            TensorSlot("input2", "score x₂", "prediction", "float", "(N) scores, like input1", "input2"),
-            TensorSlot("target", "y = 1 if x₁ should rank higher, -1 otherwise", "target", "float", "(N) of ±1", "target"),
+            TensorSlot("input1", N_("score x₁"), "prediction", "float", N_("(N) scores"), "input"),
+            TensorSlot("input2", N_("score x₂"), "prediction", "float", N_("(N) scores, like input1"), "input2"),
+            TensorSlot("target", N_("y = 1 if x₁ should rank higher, -1 otherwise"), "target", "float", N_("(N) of ±1"), "target"),
         ),
-        params=(ParamSpec("margin", "float", 0.0, "how far the better item must be ahead"),),
+        params=(ParamSpec("margin", "float", 0.0, N_("how far the better item must be ahead")),),
         formula=r"\ell_i = \max(0, -y_i\,(x_{1,i} - x_{2,i}) + \Delta)",
-        advice="Learning to rank: for each pair, the item marked better (y = 1 for x₁, -1 for x₂) must score "
-        "higher by the margin.",
+        advice=N_("Learning to rank: for each pair, the item marked better (y = 1 for x₁, -1 for x₂) must score "
+        "higher by the margin."),
         advice_zh="排序学习：对每一对，被标为更好的那一项（y=1 表示 x₁，-1 表示 x₂）的分数要高出 margin。",
         check=_check_ranking,
         sample=lambda g: {"input1": _rand(g, 5), "input2": _rand(g, 5), "target": _pm(g, 5)},
-        per_element_means="one loss per pair",
+        per_element_means=N_("one loss per pair"),
     )
 )
 
@@ -215,18 +215,18 @@ register_loss(
         title_zh="余弦嵌入损失",
         task="embedding",
         slots=(
-            TensorSlot("input1", "vector u", "prediction", "float", "(D) or (N, D)", "input"),
-            TensorSlot("input2", "vector v", "prediction", "float", "the shape of input1", "input2"),
-            TensorSlot("target", "y (1 similar, -1 dissimilar)", "target", "float", "(N) or () of ±1", "target"),
+            TensorSlot("input1", N_("vector u"), "prediction", "float", N_("(D) or (N, D)"), "input"),
+            TensorSlot("input2", N_("vector v"), "prediction", "float", N_("the shape of input1"), "input2"),
+            TensorSlot("target", N_("y (1 similar, -1 dissimilar)"), "target", "float", N_("(N) or () of ±1"), "target"),
         ),
-        params=(ParamSpec("margin", "float", 0.0, "dissimilar pairs are pushed below this cosine"),),
+        params=(ParamSpec("margin", "float", 0.0, N_("dissimilar pairs are pushed below this cosine")),),
         formula=r"\ell_n = \begin{cases} 1 - \cos(u_n, v_n) & y_n = 1 \\ \max(0, \cos(u_n, v_n) - \Delta) & y_n = -1 \end{cases}",
-        advice="Learns embeddings by angle: similar pairs point the same way, dissimilar pairs are pushed "
-        "below the margin in cosine similarity. The vectors' lengths do not matter.",
+        advice=N_("Learns embeddings by angle: similar pairs point the same way, dissimilar pairs are pushed "
+        "below the margin in cosine similarity. The vectors' lengths do not matter."),
         advice_zh="按夹角学习嵌入：相似对方向一致，不相似对的余弦相似度被推到 margin 以下；向量长度无关紧要。",
         check=_check_cosine,
         sample=lambda g: {"input1": _rand(g, 3, 4), "input2": _rand(g, 3, 4), "target": _pm(g, 3)},
-        per_element_means="one loss per pair",
+        per_element_means=N_("one loss per pair"),
     )
 )
 
@@ -243,8 +243,8 @@ def _check_triplet(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, T
         w.append(f"p is {norm:g}; below 1 the p-\"norm\" is not a distance (no triangle inequality). PyTorch "
                  "computes with it anyway; the usual choices are 1 and 2.")
     if float(p.get("eps", 1e-6)) < 0:
-        w.append("eps is negative; PyTorch adds it to every difference anyway. It is meant as a small positive "
-                 "number that keeps the distance's gradient finite.")
+        w.append(N_("eps is negative; PyTorch adds it to every difference anyway. It is meant as a small positive "
+                 "number that keeps the distance's gradient finite."))
     return {"anchor": a, "positive": pos, "negative": neg}, w
 
 
@@ -271,24 +271,24 @@ register_loss(
         title_zh="三元组间隔损失",
         task="embedding",
         slots=(
-            TensorSlot("anchor", "anchor a", "prediction", "float", "(D) or (N, D)", "input"),
-            TensorSlot("positive", "positive p", "prediction", "float", "the anchor's shape", "positive"),
-            TensorSlot("negative", "negative n", "prediction", "float", "the anchor's shape", "negative"),
+            TensorSlot("anchor", N_("anchor a"), "prediction", "float", N_("(D) or (N, D)"), "input"),
+            TensorSlot("positive", N_("positive p"), "prediction", "float", N_("the anchor's shape"), "positive"),
+            TensorSlot("negative", N_("negative n"), "prediction", "float", N_("the anchor's shape"), "negative"),
         ),
         params=(
-            ParamSpec("margin", "float", 1.0, "the negative must be this much farther than the positive",
+            ParamSpec("margin", "float", 1.0, N_("the negative must be this much farther than the positive"),
                       low=0.0, low_open=True),
-            ParamSpec("p", "float", 2.0, "the norm of the distance"),
-            ParamSpec("eps", "float", 1e-6, "added inside the distance for stability"),
-            ParamSpec("swap", "bool", False, "use the closer of d(a,n) and d(p,n) (distance swap)"),
+            ParamSpec("p", "float", 2.0, N_("the norm of the distance")),
+            ParamSpec("eps", "float", 1e-6, N_("added inside the distance for stability")),
+            ParamSpec("swap", "bool", False, N_("use the closer of d(a,n) and d(p,n) (distance swap)")),
         ),
         formula=r"\ell_n = \max(0,\ \lVert a_n - p_n \rVert_p - \lVert a_n - n_n \rVert_p + \Delta)",
-        advice="Metric learning (face recognition): pull the anchor towards a positive of the same identity "
-        "and push it from a negative until the gap exceeds the margin.",
+        advice=N_("Metric learning (face recognition): pull the anchor towards a positive of the same identity "
+        "and push it from a negative until the gap exceeds the margin."),
         advice_zh="度量学习（如人脸识别）：把锚点拉向同类的正样本，推离负样本，直到距离差超过 margin。",
         check=_check_triplet,
         sample=lambda g: {"anchor": _rand(g, 3, 4), "positive": _rand(g, 3, 4), "negative": _rand(g, 3, 4)},
-        per_element_means="one loss per triplet",
+        per_element_means=N_("one loss per triplet"),
     )
 )
 
@@ -325,29 +325,29 @@ register_loss(
         title_zh="自定义距离的三元组间隔损失",
         task="embedding",
         slots=(
-            TensorSlot("anchor", "anchor a", "prediction", "float", "(N, D), or (D) for the pairwise distance", "input"),
-            TensorSlot("positive", "positive p", "prediction", "float", "the anchor's shape", "positive"),
-            TensorSlot("negative", "negative n", "prediction", "float", "the anchor's shape", "negative"),
+            TensorSlot("anchor", N_("anchor a"), "prediction", "float", N_("(N, D), or (D) for the pairwise distance"), "input"),
+            TensorSlot("positive", N_("positive p"), "prediction", "float", N_("the anchor's shape"), "positive"),
+            TensorSlot("negative", N_("negative n"), "prediction", "float", N_("the anchor's shape"), "negative"),
         ),
         params=(
             ParamSpec(
                 "distance_function", "choice", "pairwise_distance",
-                "the distance d: pairwise L2 (torch's default) or 1 - cosine similarity",
+                N_("the distance d: pairwise L2 (torch's default) or 1 - cosine similarity"),
                 choices=("pairwise_distance", "cosine_distance"),
                 objects={"pairwise_distance": F.pairwise_distance, "cosine_distance": cosine_distance},
                 code={"pairwise_distance": "nn.PairwiseDistance()",
                       "cosine_distance": "lambda x, y: 1.0 - F.cosine_similarity(x, y)"},
             ),
-            ParamSpec("margin", "float", 1.0, "the negative must be this much farther than the positive",
+            ParamSpec("margin", "float", 1.0, N_("the negative must be this much farther than the positive"),
                       low=0.0, low_open=True),
-            ParamSpec("swap", "bool", False, "use the closer of d(a,n) and d(p,n) (distance swap)"),
+            ParamSpec("swap", "bool", False, N_("use the closer of d(a,n) and d(p,n) (distance swap)")),
         ),
         formula=r"\ell_n = \max(0,\ d(a_n, p_n) - d(a_n, n_n) + \Delta)",
-        advice="TripletMarginLoss with a distance of your choice: with 1 - cosine similarity only the "
-        "embeddings' directions matter, as in face and text retrieval.",
+        advice=N_("TripletMarginLoss with a distance of your choice: with 1 - cosine similarity only the "
+        "embeddings' directions matter, as in face and text retrieval."),
         advice_zh="可以自选距离的三元组间隔损失：用 1 - 余弦相似度时只有嵌入的方向起作用，常见于人脸与文本检索。",
         check=_check_triplet_distance,
         sample=lambda g: {"anchor": _rand(g, 3, 4), "positive": _rand(g, 3, 4), "negative": _rand(g, 3, 4)},
-        per_element_means="one loss per triplet",
+        per_element_means=N_("one loss per triplet"),
     )
 )

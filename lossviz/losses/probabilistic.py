@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import msg
+from lossviz.i18n import N_, msg
 from lossviz.losses.checks import (
     Misfit,
     _as_float,
@@ -40,17 +40,17 @@ def _check_kl(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tensor
     _same_or_broadcast(loss, "input", x, "target", y, w)
     if p.get("log_target"):
         if (y > 1e-6).any():
-            w.append("log_target is on, so target should be log-probabilities (≤ 0), but it has positive values.")
+            w.append(N_("log_target is on, so target should be log-probabilities (≤ 0), but it has positive values."))
     elif (y < 0).any():
         w.append(Misfit(
-            "target has negative values. PyTorch computes with them, but the log of a negative probability is "
+            N_("target has negative values. PyTorch computes with them, but the log of a negative probability is "
             "NaN: the target must be probabilities (≥ 0), or turn on log_target if you are giving "
-            "log-probabilities."
+            "log-probabilities.")
         ))
     if (x > 1e-6).any():
         w.append(
-            "KLDivLoss expects its input as log-probabilities (all ≤ 0), but it has positive values: apply "
-            "log_softmax first (the log_softmax transform)."
+            N_("KLDivLoss expects its input as log-probabilities (all ≤ 0), but it has positive values: apply "
+            "log_softmax first (the log_softmax transform).")
         )
     return {"input": x, "target": y}, w
 
@@ -74,16 +74,16 @@ register_loss(
         title_zh="KL 散度损失",
         task="distribution matching",
         slots=(
-            TensorSlot("input", "log-probabilities log q", "prediction", "float", "log-probabilities; any shape", "input"),
-            TensorSlot("target", "target distribution p", "target", "float", "probabilities (floats), the input's shape", "target"),
+            TensorSlot("input", N_("log-probabilities log q"), "prediction", "float", N_("log-probabilities; any shape"), "input"),
+            TensorSlot("target", N_("target distribution p"), "target", "float", N_("probabilities (floats), the input's shape"), "target"),
         ),
         params=(
-            ParamSpec("log_target", "bool", False, "the target is given as log-probabilities"),
+            ParamSpec("log_target", "bool", False, N_("the target is given as log-probabilities")),
         ),
         formula=r"\ell_i = p_i\,(\log p_i - \log q_i)",
-        advice="Distance from the target distribution p to the predicted q (distillation, VAEs). The input "
+        advice=N_("Distance from the target distribution p to the predicted q (distillation, VAEs). The input "
         "must be log-probabilities (log_softmax) and the target probabilities; use reduction 'batchmean' "
-        "for the true KL divergence.",
+        "for the true KL divergence."),
         advice_zh="衡量目标分布 p 与预测分布 q 的差异（知识蒸馏、VAE）。输入必须是对数概率（log_softmax），目标是概率；"
         "要得到数学上的 KL 散度请用 reduction='batchmean'。",
         check=_check_kl,
@@ -110,15 +110,15 @@ def _check_poisson(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, T
     y = _as_float(t["target"])
     _same_or_broadcast(loss, "input", x, "target", y, w)
     if (y < 0).any():
-        w.append(Misfit("target has negative values. PyTorch computes with them, but a count is ≥ 0, so the loss "
-                        "has no meaning as a Poisson likelihood there."))
+        w.append(Misfit(N_("target has negative values. PyTorch computes with them, but a count is ≥ 0, so the loss "
+                        "has no meaning as a Poisson likelihood there.")))
     if not p.get("log_input", True) and (x < 0).any():
         w.append(
-            "with log_input off the input is the rate λ itself, which should be ≥ 0; PyTorch computes "
-            "log(λ + eps) anyway, which is NaN for a negative rate. Turn log_input on if you are giving log-rates."
+            N_("with log_input off the input is the rate λ itself, which should be ≥ 0; PyTorch computes "
+            "log(λ + eps) anyway, which is NaN for a negative rate. Turn log_input on if you are giving log-rates.")
         )
     if float(p.get("eps", 1e-8)) <= 0 and not p.get("log_input", True):
-        w.append("eps is not positive, so a rate of 0 gives log(0) = -inf; eps is meant as a small positive number.")
+        w.append(N_("eps is not positive, so a rate of 0 gives log(0) = -inf; eps is meant as a small positive number."))
     return {"input": x, "target": y}, w
 
 
@@ -134,17 +134,17 @@ register_loss(
         title_zh="泊松负对数似然损失",
         task="count regression",
         slots=(
-            TensorSlot("input", "log-rate (or rate λ)", "prediction", "float", "any shape", "input"),
-            TensorSlot("target", "count k", "target", "float", "non-negative counts, the input's shape", "target"),
+            TensorSlot("input", N_("log-rate (or rate λ)"), "prediction", "float", N_("any shape"), "input"),
+            TensorSlot("target", N_("count k"), "target", "float", N_("non-negative counts, the input's shape"), "target"),
         ),
         params=(
-            ParamSpec("log_input", "bool", True, "the input is log λ (recommended) rather than λ"),
-            ParamSpec("full", "bool", False, "add the Stirling term of log k!"),
-            ParamSpec("eps", "float", 1e-8, "added to λ before the log when log_input is off"),
+            ParamSpec("log_input", "bool", True, N_("the input is log λ (recommended) rather than λ")),
+            ParamSpec("full", "bool", False, N_("add the Stirling term of log k!")),
+            ParamSpec("eps", "float", 1e-8, N_("added to λ before the log when log_input is off")),
         ),
         formula=r"\ell_i = e^{x_i} - k_i\,x_i \quad(\text{log\_input});\qquad \lambda_i - k_i \log(\lambda_i + \epsilon)",
-        advice="For counts (events per interval). Predict the log-rate and keep log_input on: the rate e^x "
-        "is then always positive.",
+        advice=N_("For counts (events per interval). Predict the log-rate and keep log_input on: the rate e^x "
+        "is then always positive."),
         advice_zh="用于计数数据（单位时间的事件数）。预测对数速率并保持 log_input 开启，这样速率 e^x 总是正的。",
         check=_check_poisson,
         sample=lambda g: {"input": _rand(g, 4, 3), "target": torch.randint(0, 6, (4, 3), generator=g).float()},
@@ -218,17 +218,17 @@ register_loss(
         title_zh="高斯负对数似然损失",
         task="regression with uncertainty",
         slots=(
-            TensorSlot("input", "mean μ", "prediction", "float", "predicted means; any shape", "input"),
-            TensorSlot("target", "target y", "target", "float", "the input's shape", "target"),
-            TensorSlot("var", "variance σ²", "prediction", "float", "positive; the input's shape (or one per sample)", "var"),
+            TensorSlot("input", N_("mean μ"), "prediction", "float", N_("predicted means; any shape"), "input"),
+            TensorSlot("target", N_("target y"), "target", "float", N_("the input's shape"), "target"),
+            TensorSlot("var", N_("variance σ²"), "prediction", "float", N_("positive; the input's shape (or one per sample)"), "var"),
         ),
         params=(
-            ParamSpec("full", "bool", False, "add the constant ½ log 2π"),
-            ParamSpec("eps", "float", 1e-6, "the variance is clamped to at least eps"),
+            ParamSpec("full", "bool", False, N_("add the constant ½ log 2π")),
+            ParamSpec("eps", "float", 1e-6, N_("the variance is clamped to at least eps")),
         ),
         formula=r"\ell_i = \tfrac12\Big(\log \max(\sigma_i^2, \epsilon) + \frac{(\mu_i - y_i)^2}{\max(\sigma_i^2, \epsilon)}\Big)",
-        advice="Regression that also predicts its own uncertainty: a large variance makes errors cheap but "
-        "costs log σ², so the network learns how sure it is.",
+        advice=N_("Regression that also predicts its own uncertainty: a large variance makes errors cheap but "
+        "costs log σ², so the network learns how sure it is."),
         advice_zh="同时预测不确定性的回归：方差大时误差的代价小，但要付出 log σ² 的代价，网络因此学会估计自己有多确定。",
         check=_check_gauss,
         sample=lambda g: {"input": _rand(g, 4, 2), "target": _rand(g, 4, 2), "var": _rand(g, 4, 2).abs() + 0.1},

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from lossviz.i18n import N_
 from lossviz.losses.checks import _as_float, _rand, _same_or_broadcast
 from lossviz.losses.derivations import derive_huber, derive_l1, derive_mse, derive_smooth_l1
 from lossviz.losses.registry import (
@@ -37,8 +38,8 @@ def _sample_pair(g: torch.Generator) -> dict[str, Tensor]:
     return {"input": _rand(g, 4, 3), "target": _rand(g, 4, 3)}
 
 
-_IN = TensorSlot("input", "prediction ŷ", "prediction", "float", "any shape; floats", "input")
-_TGT_SAME = TensorSlot("target", "target y", "target", "float", "the same shape as the input", "target")
+_IN = TensorSlot("input", N_("prediction ŷ"), "prediction", "float", N_("any shape; floats"), "input")
+_TGT_SAME = TensorSlot("target", N_("target y"), "target", "float", N_("the same shape as the input"), "target")
 
 register_loss(
     LossSpec(
@@ -51,8 +52,8 @@ register_loss(
         slots=(_IN, _TGT_SAME),
         params=(),
         formula=r"\ell_i = \lvert \hat y_i - y_i \rvert",
-        advice="Mean absolute error for regression: robust to outliers, but its gradient is ±1 whatever the "
-        "error, so it keeps taking full-size steps near the minimum.",
+        advice=N_("Mean absolute error for regression: robust to outliers, but its gradient is ±1 whatever the "
+        "error, so it keeps taking full-size steps near the minimum."),
         advice_zh="回归用的平均绝对误差：对离群点不敏感，但梯度恒为 ±1，接近最优点时步子也不会变小。",
         check=_pair_float("L1Loss"),
         sample=_sample_pair,
@@ -70,8 +71,8 @@ register_loss(
         slots=(_IN, _TGT_SAME),
         params=(),
         formula=r"\ell_i = (\hat y_i - y_i)^2",
-        advice="Mean squared error for regression: smooth, with a gradient that shrinks near the target, "
-        "but one outlier with a large error dominates the loss.",
+        advice=N_("Mean squared error for regression: smooth, with a gradient that shrinks near the target, "
+        "but one outlier with a large error dominates the loss."),
         advice_zh="回归用的均方误差：处处光滑，越接近目标梯度越小；但误差大的离群点会主导整个损失。",
         check=_pair_float("MSELoss"),
         sample=_sample_pair,
@@ -89,12 +90,12 @@ register_loss(
         task="regression",
         slots=(_IN, _TGT_SAME),
         params=(
-            ParamSpec("beta", "float", 1.0, "where the quadratic part turns linear; 0 gives plain L1", low=0.0),
+            ParamSpec("beta", "float", 1.0, N_("where the quadratic part turns linear; 0 gives plain L1"), low=0.0),
         ),
         formula=r"\ell_i = \begin{cases} 0.5\,(\hat y_i - y_i)^2/\beta & \lvert \hat y_i - y_i\rvert < \beta \\ "
         r"\lvert \hat y_i - y_i\rvert - 0.5\,\beta & \text{otherwise} \end{cases}",
-        advice="Quadratic for small errors, linear for large ones (used for bounding-box regression): "
-        "smooth near the minimum like MSE, robust to outliers like L1.",
+        advice=N_("Quadratic for small errors, linear for large ones (used for bounding-box regression): "
+        "smooth near the minimum like MSE, robust to outliers like L1."),
         advice_zh="误差小时是二次的、误差大时是线性的（目标检测框回归常用）：兼顾 MSE 的平滑与 L1 的稳健。",
         check=_pair_float("SmoothL1Loss"),
         sample=_sample_pair,
@@ -110,11 +111,11 @@ register_loss(
         title_zh="Huber 损失",
         task="regression",
         slots=(_IN, _TGT_SAME),
-        params=(ParamSpec("delta", "float", 1.0, "where the quadratic part turns linear", low=0.0, low_open=True),),
+        params=(ParamSpec("delta", "float", 1.0, N_("where the quadratic part turns linear"), low=0.0, low_open=True),),
         formula=r"\ell_i = \begin{cases} 0.5\,(\hat y_i - y_i)^2 & \lvert \hat y_i - y_i\rvert \le \delta \\ "
         r"\delta\,(\lvert \hat y_i - y_i\rvert - 0.5\,\delta) & \text{otherwise} \end{cases}",
-        advice="Like SmoothL1Loss but scaled by δ: equals δ·SmoothL1 with β = δ. Large errors get a gradient "
-        "of at most δ, so outliers cannot dominate.",
+        advice=N_("Like SmoothL1Loss but scaled by δ: equals δ·SmoothL1 with β = δ. Large errors get a gradient "
+        "of at most δ, so outliers cannot dominate."),
         advice_zh="与平滑 L1 相似，但乘了 δ（等于 β=δ 时的 δ·SmoothL1）。大误差的梯度不超过 δ，离群点不会主导。",
         check=_pair_float("HuberLoss"),
         sample=_sample_pair,

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import msg
+from lossviz.i18n import N_, msg
 from lossviz.losses.checks import _as_float, _flat, _rand, _shape
 from lossviz.losses.registry import ElementRef, LossSpec, ParamSpec, Tensor, TensorSlot, register_loss
 
@@ -85,8 +85,8 @@ def _check_ctc(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tenso
             loss=loss, t=T,
         ))
     if (il == 0).any():
-        w.append("an input length is 0: that sequence has no frames, so no alignment fits a non-empty target "
-                 "and its loss is inf. PyTorch computes it anyway; input lengths normally run from 1 to T.")
+        w.append(N_("an input length is 0: that sequence has no frames, so no alignment fits a non-empty target "
+                 "and its loss is inf. PyTorch computes it anyway; input lengths normally run from 1 to T."))
     if (tl < 0).any():
         raise LossvizInputError(msg("{loss}: target_lengths must be ≥ 0", loss=loss))
     if y.dim() == 2 and N is not None:
@@ -133,7 +133,7 @@ def _check_ctc(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tenso
         if y.dim() != 1:
             y = y.reshape(-1)
     if (x > 1e-6).any():
-        w.append("log_probs should be log-probabilities (≤ 0): apply log_softmax over the classes first.")
+        w.append(N_("log_probs should be log-probabilities (≤ 0): apply log_softmax over the classes first."))
     return {"log_probs": x, "targets": y, "input_lengths": il, "target_lengths": tl}, w
 
 
@@ -157,22 +157,22 @@ register_loss(
         title_zh="CTC 连接时序分类损失",
         task="sequence",
         slots=(
-            TensorSlot("log_probs", "log-probabilities (T, N, C)", "prediction", "float", "(T, N, C) or (T, C) log_softmax outputs", "input"),
-            TensorSlot("targets", "target labels", "target", "long", "(N, S) padded, or all targets concatenated", "target"),
-            TensorSlot("input_lengths", "input lengths", "aux", "long", "(N): time steps used per sequence", "input-lengths"),
-            TensorSlot("target_lengths", "target lengths", "aux", "long", "(N): labels per sequence", "target-lengths"),
+            TensorSlot("log_probs", N_("log-probabilities (T, N, C)"), "prediction", "float", N_("(T, N, C) or (T, C) log_softmax outputs"), "input"),
+            TensorSlot("targets", N_("target labels"), "target", "long", N_("(N, S) padded, or all targets concatenated"), "target"),
+            TensorSlot("input_lengths", N_("input lengths"), "aux", "long", N_("(N): time steps used per sequence"), "input-lengths"),
+            TensorSlot("target_lengths", N_("target lengths"), "aux", "long", N_("(N): labels per sequence"), "target-lengths"),
         ),
         params=(
-            ParamSpec("blank", "int", 0, "the index of the blank label", low=0),
-            ParamSpec("zero_infinity", "bool", False, "replace infinite losses (impossible alignments) by zero"),
+            ParamSpec("blank", "int", 0, N_("the index of the blank label"), low=0),
+            ParamSpec("zero_infinity", "bool", False, N_("replace infinite losses (impossible alignments) by zero")),
         ),
         formula=r"\ell_n = -\log \sum_{\pi \in \mathcal{B}^{-1}(y_n)} \prod_{t} p_{t, \pi_t}",
-        advice="Speech and handwriting recognition: sums the probability of every alignment of the label "
-        "sequence to the frames (blanks between). 'mean' divides each loss by its target length.",
+        advice=N_("Speech and handwriting recognition: sums the probability of every alignment of the label "
+        "sequence to the frames (blanks between). 'mean' divides each loss by its target length."),
         advice_zh="语音与手写识别用：对标签序列与各帧之间所有可能对齐（中间插入空白）的概率求和。'mean' 会先除以各目标长度。",
         check=_check_ctc,
         sample=_sample_ctc,
         transforms=("log_softmax",),
-        per_element_means="one loss per sequence",
+        per_element_means=N_("one loss per sequence"),
     )
 )
