@@ -26,6 +26,8 @@ SKIP_TYPES = {"code", "latex"}
 LANGUAGE_SWITCH = {"Language · 语言", "English", "中文"}
 
 _CODE = re.compile(r"`[^`]*`")
+#: PyTorch's own words, quoted (“…”) inside a lossviz sentence: what torch prints, not lossviz's prose.
+_QUOTED = re.compile(r"“[^”]*”")
 _LATEX = re.compile(r"\$\$.*?\$\$|\$[^$]*\$", re.DOTALL)
 _URL = re.compile(r"https?://\S+|\b[\w.-]+/[\w./-]+")
 # API names and code-like tokens: CamelCase, dotted, snake_case, calls, key=value, option flags.
@@ -47,6 +49,7 @@ _FINE = {"x", "y", "z", "p", "q", "e", "i", "j", "k", "n"}
 def english_phrases(text: str) -> list[str]:
     """Runs of three or more English words left after code, LaTeX, links and API names are removed."""
     t = _CODE.sub(" ", str(text))
+    t = _QUOTED.sub(" ", t)
     t = _LATEX.sub(" ", t)
     t = _URL.sub(" ", t)
     t = _API.sub(" ", t)
@@ -136,4 +139,5 @@ def page_texts(at: Any) -> list[tuple[str, str]]:
             continue
         if isinstance(proto, Proto):
             out += [(kind, s) for s in _proto_strings(proto)]
-    return [(k, s) for k, s in out if s not in LANGUAGE_SWITCH]
+    # CSS injected with st.markdown(..., unsafe_allow_html=True) styles the page; nobody reads it.
+    return [(k, s) for k, s in out if s not in LANGUAGE_SWITCH and not s.lstrip().startswith("<style")]

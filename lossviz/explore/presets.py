@@ -144,7 +144,7 @@ PRESETS: tuple[Preset, ...] = (
         "sigmoid_focal_loss：同一个不平衡批次", "sigmoid_focal_loss",
         {"inputs": _IMBALANCED_LOGITS, "targets": _IMBALANCED_LABELS}, reduction="sum",
         lesson="The factor α_t·(1 − p_t)^γ (α = 0.25, γ = 2) shrinks each easy negative's loss 90–600×: the 15 "
-        "negatives now add up to 0.0089 of 0.184, and the hard positive carries 95% of the loss. That is why "
+        "negatives now add up to 0.0089 of 0.184, and the hard positive alone carries 95%. That is why "
         "the easy negatives stop dominating a detector's training.",
         lesson_zh="因子 α_t·(1 − p_t)^γ（α = 0.25，γ = 2）把每个简单负样本的损失缩小 90–600 倍：15 个负样本"
         "加起来只有 0.0089（总损失 0.184），困难正样本占了 95%。这就是简单负样本不再主导检测器训练的原因。",
