@@ -70,7 +70,7 @@ def classroom_ui(prefix: str) -> bool:
     with st.sidebar.expander(tr("classroom.share", lang), icon="📱"):
         _share_box(lang)
     if presenting():
-        st.markdown(presentation_css(), unsafe_allow_html=True)
+        st.sidebar.markdown(presentation_css(), unsafe_allow_html=True)
     return presenting()
 
 
@@ -100,7 +100,7 @@ def page_chrome(prefix: str) -> str:
     """Every page's sidebar controls: the language switch, presentation mode, the share box; returns the language."""
     lang = language_ui(prefix)
     classroom_ui(prefix)
-    st.markdown(layout_css(), unsafe_allow_html=True)
+    st.sidebar.markdown(layout_css(), unsafe_allow_html=True)  # styles the whole page; the main area stays as drawn
     return lang
 
 

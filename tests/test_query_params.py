@@ -193,10 +193,10 @@ def test_training_hostile_links_are_harmless(training_env: Path, query: dict[str
 @pytest.mark.parametrize("name", ["../escape", "/etc/evil", "a/../../b", "..", "~root"])
 def test_training_run_name_with_a_path_is_refused(training_env: Path, name: str) -> None:
     at = open_page("training.py", {})
-    at.number_input(key="syn_train").set_value(64)
-    at.number_input(key="syn_test").set_value(10)
-    at.text_input(key="run_name").set_value(name)
-    at.button(key="start").click().run()
+    at.number_input(key="tr_syn_train").set_value(64)
+    at.number_input(key="tr_syn_test").set_value(10)
+    at.text_input(key="tr_run_name").set_value(name)
+    at.button(key="tr_start").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert len(at.error) == 1, [e.value for e in at.error]
     message = at.error[0].value
