@@ -24,6 +24,7 @@ from typing import Any
 
 from lossviz.errors import LossvizInputError
 from lossviz.explore.presets import Preset, default_texts, get_preset
+from lossviz.i18n import msg
 from lossviz.losses import Broadcast, LossSpec, Misfit, ParamSpec, get_loss, list_losses
 from lossviz.losses.evaluate import TRANSFORMS, LossResult, evaluate_text
 from lossviz.losses.parsing import MAX_CHARS
@@ -107,15 +108,24 @@ class Example:
         try:
             spec = get_loss(raw_loss)
         except LossvizInputError:
-            notes.append(f"The link names an unknown loss {raw_loss[:40]!r}; showing {DEFAULT_LOSS} instead.")
+            notes.append(msg(
+                "The link names an unknown loss {raw_loss}; showing {default_loss} instead.",
+                raw_loss=repr(raw_loss[:40]), default_loss=DEFAULT_LOSS,
+            ))
             return cls.default(), notes
         reduction = _one(q.get("reduction")) or spec.default_reduction
         if reduction not in spec.reductions:
-            notes.append(f"{spec.name} has no reduction {reduction[:20]!r}; using {spec.default_reduction!r}.")
+            notes.append(msg(
+                "{name} has no reduction {reduction}; using {default_reduction}.",
+                name=spec.name, reduction=repr(reduction[:20]), default_reduction=repr(spec.default_reduction),
+            ))
             reduction = spec.default_reduction
         transform = _one(q.get("transform")) or "none"
         if transform not in TRANSFORMS or (transform != "none" and transform not in allowed_transforms(spec.name)):
-            notes.append(f"Transform {transform[:20]!r} does not apply to {spec.name}; using none.")
+            notes.append(msg(
+                "Transform {transform} does not apply to {name}; using none.",
+                transform=repr(transform[:20]), name=spec.name,
+            ))
             transform = "none"
         defaults = default_texts(spec)
         texts: dict[str, str] = {}
@@ -125,7 +135,10 @@ class Example:
             if text is None:
                 text = defaults.get(slot.name, "")
             if len(text) > MAX_QUERY_VALUE:
-                notes.append(f"The link's {slot.name} is over {MAX_QUERY_VALUE} characters; using an example instead.")
+                notes.append(msg(
+                    "The link's {name} is over {max_query_value} characters; using an example instead.",
+                    name=slot.name, max_query_value=MAX_QUERY_VALUE,
+                ))
                 text = defaults.get(slot.name, "")
             texts[slot.name] = text
             shape = _one(q.get(f"s_{slot.name}"))
@@ -139,7 +152,7 @@ class Example:
                 if name in names:
                     params[name] = (_one(value) or "")[:MAX_QUERY_VALUE]
                 else:
-                    notes.append(f"{spec.name} has no parameter {name[:30]!r}; ignored it.")
+                    notes.append(msg("{name} has no parameter {name2}; ignored it.", name=spec.name, name2=repr(name[:30])))
         preset = (_one(q.get("ex")) or "")[:40]
         return cls(spec.name, reduction, transform, texts, shapes, params, preset), notes
 
@@ -172,14 +185,14 @@ class Example:
             try:
                 result = candidate.evaluate()
             except LossvizInputError as exc:
-                why = str(exc)
+                why = exc.message
             else:
                 odd = [w for w in result.warnings if isinstance(w, (Broadcast, Misfit))]
                 if not odd:
                     return candidate, None
-                why = odd[0].split(";")[0]
+                why = odd[0]
         else:
-            why = f"{spec.name} takes {', '.join(slots)}"
+            why = msg("{loss} takes {slots}", loss=spec.name, slots=", ".join(slots))
         if fallback is not None:
             return fallback(spec.name), why
         fresh = Example(spec.name, reduction, "none", default_texts(spec), {}, {}, "")

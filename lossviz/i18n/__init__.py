@@ -119,21 +119,11 @@ def msg(msgid: str, **params: object) -> Message:
 
 
 def render(text: object, lang: str = "en") -> str:
-    """Any message-like value in ``lang``: a :class:`Message`, an exception carrying one, or a plain msgid.
-
-    Transitional: a plain English sentence that still carries its numbers inline (not yet a Message at
-    its source) falls back to lossviz/i18n/_legacy_patterns.py in Chinese.
-    """
+    """Any message-like value in ``lang``: a :class:`Message`, an exception carrying one, or a plain msgid."""
     m = getattr(text, "message", text)
     if isinstance(m, Message):
         return m.render(lang)
-    s = str(m)
-    out = gettext(s, lang)
-    if lang == "zh" and out == s and s:
-        from lossviz.i18n._legacy_patterns import legacy_zh
-
-        return legacy_zh(s, lambda part: render(part, lang)) or out
-    return out
+    return gettext(str(m), lang)
 
 
 def cli_lang(flag: str | None = None) -> str:

@@ -22,7 +22,7 @@ import torch  # noqa: F401 - used by the docstring example
 
 from lossviz import session as K
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import LANGS, tr
+from lossviz.i18n import LANGS, msg, tr
 from lossviz.landscape.curves import comparable_losses
 from lossviz.landscape.descent import suggest_lr
 from lossviz.landscape.elements import (
@@ -153,28 +153,28 @@ def _flag(v: str) -> bool:
 def read_view(query: Mapping[str, Any], setup: Setup) -> tuple[dict[str, Any], list[str]]:
     """The landscape controls a link sets, checked against this example, and a note per refused value."""
     start = defaults(setup)
-    rules: dict[str, tuple[Callable[[str], Any], str, str]] = {
-        K.LANDSCAPE_X: (_element(setup), "the x element", start[K.LANDSCAPE_X]),
-        K.LANDSCAPE_Y: (_element(setup), "the y element", start[K.LANDSCAPE_Y]),
+    rules: dict[str, tuple[Callable[[str], Any], Any, Any]] = {
+        K.LANDSCAPE_X: (_element(setup), msg("the x element"), start[K.LANDSCAPE_X]),
+        K.LANDSCAPE_Y: (_element(setup), msg("the y element"), start[K.LANDSCAPE_Y]),
         K.LANDSCAPE_RESOLUTION: (
             _one_of(RES_OPTIONS),
-            "the resolution",
-            f"{DEFAULT_RESOLUTION}×{DEFAULT_RESOLUTION} (choose one of {', '.join(map(str, RES_OPTIONS))})",
+            msg("the resolution"),
+            msg("{n}×{n} (choose one of {options})", n=DEFAULT_RESOLUTION, options=", ".join(map(str, RES_OPTIONS))),
         ),
-        K.LANDSCAPE_RANGE: (lambda v: v[:200], "the ranges", "auto"),
+        K.LANDSCAPE_RANGE: (lambda v: v[:200], msg("the ranges"), "auto"),
         K.LANDSCAPE_LR: (
             _number_in(LR_LOW, LR_HIGH),
-            "the learning rate",
-            f"an automatic one (a rate must be from {LR_LOW:g} to {LR_HIGH:g})",
+            msg("the learning rate"),
+            msg("an automatic one (a rate must be from {low} to {high})", low=format(LR_LOW, "g"), high=format(LR_HIGH, "g")),
         ),
         K.LANDSCAPE_STEPS: (
             _number_in(1, MAX_PAGE_STEPS, integer=True),
-            "the number of steps",
-            f"{DEFAULT_STEPS} (1 to {MAX_PAGE_STEPS})",
+            msg("the number of steps"),
+            msg("{n} (1 to {most})", n=DEFAULT_STEPS, most=MAX_PAGE_STEPS),
         ),
-        K.LANDSCAPE_ARROWS: (_flag, "the arrows", "on"),
-        K.LANDSCAPE_TAB: (_one_of(TABS), "the tab", TABS[0]),
-        K.LANDSCAPE_MARGIN: (_flag, "the margin picture", "closed"),
+        K.LANDSCAPE_ARROWS: (_flag, msg("the arrows"), msg("on")),
+        K.LANDSCAPE_TAB: (_one_of(TABS), msg("the tab"), TABS[0]),
+        K.LANDSCAPE_MARGIN: (_flag, msg("the margin picture"), msg("closed")),
     }
     values: dict[str, Any] = {}
     notes: list[str] = []
@@ -185,7 +185,10 @@ def read_view(query: Mapping[str, Any], setup: Setup) -> tuple[dict[str, Any], l
         try:
             values[key] = parse(raw)
         except (LossvizInputError, ValueError, TypeError, OverflowError):
-            notes.append(f"The link sets {what} to {raw[:40]!r}, which is not allowed; using {shown}.")
+            notes.append(msg(
+                "The link sets {what} to {raw}, which is not allowed; using {shown}.",
+                what=what, raw=repr(raw[:40]), shown=shown,
+            ))
     raw = _one(query.get(K.LANDSCAPE_COMPARE))
     if raw is not None:
         names = [n for n in raw.split(",") if n]
@@ -193,7 +196,10 @@ def read_view(query: Mapping[str, Any], setup: Setup) -> tuple[dict[str, Any], l
         values[K.LANDSCAPE_COMPARE] = [n for n in names if n in ok]
         bad = [n for n in names if n not in ok]
         if bad:
-            notes.append(f"The link overlays {', '.join(b[:30] for b in bad[:3])}, which cannot read this example; left out.")
+            notes.append(msg(
+                "The link overlays {join_value}, which cannot read this example; left out.",
+                join_value=', '.join(b[:30] for b in bad[:3]),
+            ))
     return values, notes
 
 

@@ -27,12 +27,12 @@ def _as_float(t: Tensor) -> Tensor:
     return t if t.is_floating_point() else t.to(torch.float32)
 
 
-class Broadcast(str):
-    """A warning that torch pairs two tensors of different shapes by broadcasting (still a plain string
-    for every reader; code asks ``isinstance(w, Broadcast)`` instead of searching the text)."""
+class Broadcast(Message):
+    """A warning that torch pairs two tensors of different shapes by broadcasting (a message like any
+    other; code asks ``isinstance(w, Broadcast)`` instead of searching the text)."""
 
 
-class Misfit(str):
+class Misfit(Message):
     """A warning that values lie outside what the loss reads (probabilities outside [0, 1], a negative
     count): torch computes, so lossviz does too, but an example switched to this loss should not keep
     such numbers (``Example.with_loss`` asks the type, like ``Broadcast``)."""
@@ -66,9 +66,9 @@ def _same_or_broadcast(loss: str, a: str, ta: Tensor, b: str, tb: Tensor, warnin
             )
         ) from None
     warnings.append(Broadcast(
-        f"{a} has shape {_shape(ta)} but {b} has shape {_shape(tb)}; PyTorch broadcasts them to "
-        f"{tuple(out)}, pairing every {a} value with every {b} value. That is almost always a bug: "
-        "give them the same shape."
+        N_("{a} has shape {shape_a} but {b} has shape {shape_b}; PyTorch broadcasts them to {out}, pairing every "
+           "{a} value with every {b} value. That is almost always a bug: give them the same shape."),
+        dict(a=a, shape_a=_shape(ta), b=b, shape_b=_shape(tb), out=str(tuple(out))),
     ))
 
 
@@ -83,16 +83,22 @@ def _need_same(loss: str, a: str, ta: Tensor, b: str, tb: Tensor) -> None:
         )
 
 
-def _pm_one(loss: str, slot: str, t: Tensor, warnings: list[str], zero_note: str) -> None:
+def _pm_one(loss: str, slot: str, t: Tensor, warnings: list, zero_note: str) -> None:
     vals = t.to(torch.float32)
     odd = ~((vals == 1) | (vals == -1))
     if odd.any():
         found = sorted({float(v) for v in vals[odd].flatten()[:5].tolist()})
         shown = ", ".join(f"{v:g}" for v in found)
-        warnings.append(
-            f"{slot} labels should be 1 or -1, but found {shown}. {zero_note} "
-            "Write -1 for the negative class (labels 0/1 belong to BCE-style losses)."
-        )
+        if zero_note:
+            warnings.append(msg(
+                "{slot} labels should be 1 or -1, but found {found}. {note} Write -1 for the negative class (labels "
+                "0/1 belong to BCE-style losses).", slot=slot, found=shown, note=Message(zero_note),
+            ))
+        else:
+            warnings.append(msg(
+                "{slot} labels should be 1 or -1, but found {found}. Write -1 for the negative class (labels 0/1 "
+                "belong to BCE-style losses).", slot=slot, found=shown,
+            ))
 
 
 def _class_indices(loss: str, t: Tensor, n_classes: int, ignore_index: int | None, slot: str = "target") -> Tensor:

@@ -115,8 +115,11 @@ def _check_ce(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tensor
     ls = float(p.get("label_smoothing") or 0.0)
     if ls < 0:
         w.append(
-            f"label_smoothing is {ls:g}; PyTorch computes with a negative value, which sharpens the target "
-            "beyond one-hot instead of smoothing it. Use a value in [0, 1]."
+            msg(
+                "label_smoothing is {ls}; PyTorch computes with a negative value, which sharpens the "
+                "target beyond one-hot instead of smoothing it. Use a value in [0, 1].",
+                ls=format(ls, 'g'),
+            )
         )
     if _looks_like_probabilities(x, cdim):
         w.append(

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
-from lossviz.i18n import N_
+from lossviz.i18n import N_, msg
 from lossviz.losses.evaluate import LossResult
 
 Tensor = torch.Tensor
@@ -65,7 +65,7 @@ def _transform_steps(r: LossResult) -> list[Step]:
         "softmax": r"p_c = \frac{e^{x_c}}{\sum_k e^{x_k}}",
         "log_softmax": r"\log p_c = x_c - \log \sum_k e^{x_k}",
     }[r.transform]
-    return [Step(r.transform, latex, _d(r.inputs[first]), f"applied to the typed {first} before the loss")]
+    return [Step(r.transform, latex, _d(r.inputs[first]), msg("applied to the typed {first} before the loss", first=first))]
 
 
 def _reduce(per: Tensor, reduction: str, steps: list[Step], *, denom: Tensor | None = None,
@@ -89,7 +89,7 @@ def _reduce(per: Tensor, reduction: str, steps: list[Step], *, denom: Tensor | N
     else:
         out = per.sum() / denom
         steps.append(Step(N_("mean"), r"L = \frac{\sum_i \ell_i}{" + denom_text + "}", out,
-                          f"divided by {float(denom):.6g}"))
+                          msg("divided by {denom}", denom=format(float(denom), '.6g'))))
     return out
 
 
@@ -141,7 +141,7 @@ def derive_ce(r: LossResult) -> Derivation:
     nll = -picked * wy
     steps.append(Step(N_("pick the true class"), r"-\log p_{n,t_n}" + (r"\cdot w_{t_n}" if w is not None else ""),
                       nll.reshape(none_shape),
-                      "" if keep.all() else f"targets equal to ignore_index {ignore} give 0"))
+                      "" if keep.all() else msg("targets equal to ignore_index {ignore} give 0", ignore=ignore)))
     per = nll
     if eps:
         smooth = -(logP * W).sum(dim=1) * keep

@@ -142,10 +142,13 @@ def _check_boxes(loss: str) -> Callable[[dict[str, Tensor], dict[str, Any]], tup
                 i = int(torch.nonzero(bad)[0, 0])
                 x1, y1, x2, y2 = (f"{v:g}" for v in bf[i].tolist())
                 w.append(
-                    f"box {i} of {name} is ({x1}, {y1}, {x2}, {y2}), with x2 < x1 or y2 < y1: it is turned inside "
-                    "out. torchvision computes with it anyway, but its width or height is negative, so its area, "
-                    "the IoU and the loss mean nothing. Boxes are (x1, y1, x2, y2): the top-left corner, then the "
-                    "bottom-right one, with x2 ≥ x1 and y2 ≥ y1."
+                    msg(
+                        "box {i} of {name} is ({x1}, {y1}, {x2}, {y2}), with x2 < x1 or y2 < y1: it is turned "
+                        "inside out. torchvision computes with it anyway, but its width or height is negative, so"
+                        " its area, the IoU and the loss mean nothing. Boxes are (x1, y1, x2, y2): the top-left "
+                        "corner, then the bottom-right one, with x2 ≥ x1 and y2 ≥ y1.",
+                        i=i, name=name, x1=x1, y1=y1, x2=x2, y2=y2,
+                    )
                 )
         if float(p.get("eps", 1e-7)) <= 0:
             w.append(N_("eps is not positive; it keeps the divisions by the union and the enclosing box finite when "

@@ -86,7 +86,7 @@ class LossResult:
             "per_element": _jsonable(self.per_element),
             "grad": grad,
             "input_shape": list(self.input_shape),
-            "warnings": list(self.warnings),
+            "warnings": [str(w) for w in self.warnings],  # the JSON contract: English sentences
         }
 
 
@@ -246,7 +246,7 @@ def evaluate(
     for w in caught:
         said = str(w.message)
         if not any(k in said for k in _TORCH_WARNINGS_WE_EXPLAIN):
-            warns.append("PyTorch warns: " + said.splitlines()[0][:300])
+            warns.append(msg("PyTorch warns: {text}", text=said.splitlines()[0][:300]))
 
     grads: dict[str, Tensor] = {}
     if out.requires_grad:
@@ -299,10 +299,13 @@ def _param_warnings(spec: LossSpec, resolved: Mapping[str, Any]) -> list[str]:
             low = float(p.low or 0.0)
             found = ", ".join(f"{x:g}" for x in sorted({float(a) for a in v[v < low].flatten()[:5].tolist()}))
             out.append(
-                f"{p.name} has values below {low:g} ({found}). PyTorch computes with them: a negative weight "
-                "turns that part's loss into a reward, so minimising pushes its prediction away from the target "
-                "(its gradient changes sign), and where 'mean' divides by the sum of the weights that sum can be "
-                "zero or negative (the loss then becomes inf, NaN or flips sign)."
+                msg(
+                    "{name} has values below {low} ({found}). PyTorch computes with them: a negative weight "
+                    "turns that part's loss into a reward, so minimising pushes its prediction away from the "
+                    "target (its gradient changes sign), and where 'mean' divides by the sum of the weights "
+                    "that sum can be zero or negative (the loss then becomes inf, NaN or flips sign).",
+                    name=p.name, low=format(low, 'g'), found=found,
+                )
             )
     return out
 

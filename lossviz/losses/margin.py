@@ -35,7 +35,7 @@ def _check_hinge(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Ten
         "target",
         y,
         w,
-        "A label that is neither 1 nor -1 (such as 0) gets both terms: x + max(0, margin − x).",
+        N_("A label that is neither 1 nor -1 (such as 0) gets both terms: x + max(0, margin − x)."),
     )
     return {"input": x, "target": y}, w
 
@@ -80,7 +80,7 @@ def _check_soft_margin(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[st
                 loss=loss, shape_y=_shape(y), shape_x=_shape(x),
             )
         )
-    _pm_one(loss, "target", y, w, "With label 0 the loss is log 2 whatever the input, so nothing is learnt.")
+    _pm_one(loss, "target", y, w, N_("With label 0 the loss is log 2 whatever the input, so nothing is learnt."))
     return {"input": x, "target": y}, w
 
 
@@ -131,7 +131,7 @@ def _check_ranking(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, T
     _same_or_broadcast(loss, "input1", a, "input2", b, w)
     _same_or_broadcast(loss, "input1", a, "target", y, w)
     _same_or_broadcast(loss, "input2", b, "target", y, w)
-    _pm_one(loss, "target", y, w, "Label 0 makes the loss max(0, margin), whatever the inputs.")
+    _pm_one(loss, "target", y, w, N_("Label 0 makes the loss max(0, margin), whatever the inputs."))
     return {"input1": a, "input2": b, "target": y}, w
 
 
@@ -192,8 +192,11 @@ def _check_cosine(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Te
                 )
             )
         w.append(
-            f"target has shape {_shape(y)} but there are {want[0]} pair(s) of vectors; PyTorch broadcasts them, "
-            "reusing labels or pairs. Give one label per pair."
+            msg(
+                "target has shape {shape_y} but there are {want} pair(s) of vectors; PyTorch broadcasts "
+                "them, reusing labels or pairs. Give one label per pair.",
+                shape_y=_shape(y), want=want[0],
+            )
         )
     _pm_one(loss, "target", y, w, "")
     margin = float(p.get("margin", 0.0))
@@ -240,8 +243,11 @@ def _check_triplet(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, T
     _triplet_shapes(loss, a, pos, neg, w)
     norm = float(p.get("p", 2.0))
     if norm < 1:
-        w.append(f"p is {norm:g}; below 1 the p-\"norm\" is not a distance (no triangle inequality). PyTorch "
-                 "computes with it anyway; the usual choices are 1 and 2.")
+        w.append(msg(
+            "p is {norm}; below 1 the p-\"norm\" is not a distance (no triangle inequality). PyTorch "
+            "computes with it anyway; the usual choices are 1 and 2.",
+            norm=format(norm, 'g'),
+        ))
     if float(p.get("eps", 1e-6)) < 0:
         w.append(N_("eps is negative; PyTorch adds it to every difference anyway. It is meant as a small positive "
                  "number that keeps the distance's gradient finite."))

@@ -194,15 +194,21 @@ def _check_gauss(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Ten
         ) from None
     if y.shape != x.shape:
         w.append(
-            f"target has shape {_shape(y)} but input has shape {_shape(x)}; PyTorch broadcasts them to "
-            f"{tuple(torch.broadcast_shapes(x.shape, y.shape))}, reusing target values. Check that this pairing is meant."
+            msg(
+                "target has shape {shape_y} but input has shape {shape_x}; PyTorch broadcasts them to "
+                "{broadcast_shapes_shape}, reusing target values. Check that this pairing is meant.",
+                shape_y=_shape(y), shape_x=_shape(x), broadcast_shapes_shape=tuple(torch.broadcast_shapes(x.shape, y.shape)),
+            )
         )
     eps = float(p.get("eps", 1e-6))
     if eps <= 0:
-        w.append(f"eps is {eps:g}; the variance is clamped to at least eps, so a zero variance now gives "
-                 "log(0) = -inf. eps is meant as a small positive number.")
+        w.append(msg(
+            "eps is {eps}; the variance is clamped to at least eps, so a zero variance now gives "
+            "log(0) = -inf. eps is meant as a small positive number.",
+            eps=format(eps, 'g'),
+        ))
     elif (v == 0).any():
-        w.append(f"var has zeros; PyTorch clamps the variance up to eps = {eps:g}.")
+        w.append(msg("var has zeros; PyTorch clamps the variance up to eps = {eps}.", eps=format(eps, 'g')))
     return {"input": x, "target": y, "var": v}, w
 
 

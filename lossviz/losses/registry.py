@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import msg
+from lossviz.i18n import Message, msg
 from lossviz.losses.parsing import MAX_INT, MIN_INT, ascii_twins, parse_number
 
 Tensor = torch.Tensor
@@ -70,14 +70,15 @@ class ParamSpec:
     #: choice -> the source text the PyTorch snippet writes for it (defaults to ``repr``)
     code: Mapping[Any, str] = field(default_factory=dict)
 
-    def range_text(self) -> str:
+    def range_text(self) -> Message:
+        """The valid values in words (a message: the page and the CLI render it in their language)."""
         if self.kind == "choice":
-            return "one of " + ", ".join(map(str, self.choices))
+            return msg("one of {values}", values=", ".join(map(str, self.choices)))
         if self.low is None and self.high is None:
-            return "any value"
+            return msg("any value")
         lo = "" if self.low is None else (f"> {self.low:g}" if self.low_open else f"≥ {self.low:g}")
         hi = "" if self.high is None else (f"< {self.high:g}" if self.high_open else f"≤ {self.high:g}")
-        return " and ".join(x for x in (lo, hi) if x)
+        return msg("{lo} and {hi}", lo=lo, hi=hi) if lo and hi else msg("{bound}", bound=lo or hi)
 
     def below_low(self, value: Any) -> bool:
         """A tensor value with entries below ``low`` (legal for torch, but worth a warning)."""

@@ -123,9 +123,12 @@ def _check_ctc(t: dict[str, Tensor], p: dict[str, Any]) -> tuple[dict[str, Tenso
         )
     if (used == blank).any():
         w.append(
-            f"targets contain the blank index {blank}. PyTorch computes anyway, but the blank means \"no label\" "
-            "and may not appear in the targets, so this loss does not measure the sequence you meant: use "
-            "another class index, or set blank to an index the targets do not use."
+            msg(
+                "targets contain the blank index {blank}. PyTorch computes anyway, but the blank means "
+                "\"no label\" and may not appear in the targets, so this loss does not measure the sequence"
+                " you meant: use another class index, or set blank to an index the targets do not use.",
+                blank=blank,
+            )
         )
     if x.dim() == 2:
         il = il.reshape(())
