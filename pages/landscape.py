@@ -255,6 +255,6 @@ with tabs[3]:
 if setup.warnings:
     with st.expander(tr("landscape.warnings", L)):
         for w in setup.warnings:
-            st.write("• " + w)
+            st.write("• " + render(w, L))
 
 link()

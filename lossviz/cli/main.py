@@ -101,7 +101,7 @@ def _catalog_json() -> list[dict[str, Any]]:
                     for t in s.slots
                 ],
                 "params": [
-                    {"name": p.name, "type": p.kind, "default": p.default, "range": p.range_text(), "doc": p.doc}
+                    {"name": p.name, "type": p.kind, "default": p.default, "range": str(p.range_text()), "doc": p.doc}
                     for p in s.params
                 ],
                 "transforms": list(s.transforms),
