@@ -572,3 +572,33 @@ def test_cross_entropy_fast_route_matches_torch(case: str) -> None:
             v, (gx, gy) = direct(setup, (x, y), (surf.xs[j], surf.ys[i]))
             assert _close(float(surf.z[i, j]), v), (case, red, i, j, float(surf.z[i, j]), v)
             assert _close(float(surf.gx[i, j]), gx) and _close(float(surf.gy[i, j]), gy), (case, red, i, j)
+
+
+def test_focal_loss_curves_overlay_its_gamma_family() -> None:
+    """The loss-curve view of sigmoid_focal_loss draws one curve per γ (the spec's curve_family), each equal to
+    torchvision's own sigmoid_focal_loss at that γ."""
+    import torch
+    from torchvision.ops import sigmoid_focal_loss
+
+    from lossviz.landscape import Element, compare_curves, family_curves, prepare
+    from lossviz.losses import get_loss
+
+    spec = get_loss("sigmoid_focal_loss")
+    z = torch.tensor([0.5, -1.0, 2.0])
+    y = torch.tensor([1.0, 0.0, 0.0])
+    setup = prepare(spec, {"inputs": z, "targets": y}, reduction="sum")
+    el = Element("inputs", 0)
+    fam = family_curves(setup, el, x_range=(-4.0, 4.0), resolution=41)
+    name, gammas = spec.curve_family
+    assert name == "gamma" and [c.name for c in fam] == [f"gamma = {g:g}" for g in gammas]
+    for curve, g in zip(fam, gammas, strict=True):
+        for i in (0, 17, 40):
+            zz = z.clone()
+            zz[0] = float(curve.xs[i])
+            want = float(sigmoid_focal_loss(zz, y, alpha=0.25, gamma=g, reduction="sum"))
+            assert curve.values[i] == pytest.approx(want, rel=1e-5, abs=1e-6)
+    # the larger γ, the smaller the loss of the well-classified end (z ≫ 0 with y = 1)
+    ends = [c.values[-1] for c in fam]
+    assert ends == sorted(ends, reverse=True)
+    assert [c.name for c in compare_curves(setup, el, [], x_range=(-4.0, 4.0), resolution=41)][1:] == [c.name for c in fam]
+    assert family_curves(prepare(get_loss("MSELoss"), {"input": z, "target": y}), Element("input", 0)) == []

@@ -14,6 +14,7 @@ from lossviz.landscape.curves import (
     compare_reductions,
     compute_curve,
     default_comparison,
+    family_curves,
     margin_curves,
     reduction_ratio,
 )
@@ -118,6 +119,7 @@ __all__ = [
     "coinciding",
     "comparable_losses",
     "compare_curves",
+    "family_curves",
     "compare_reductions",
     "compute_curve",
     "compute_surface",

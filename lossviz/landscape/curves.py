@@ -158,7 +158,28 @@ def compare_curves(
         r, _ = check_range(other, el, rng)
         label = spec.name if other.reduction == setup.reduction else f"{spec.name} ({other.reduction})"
         curves.append(compute_curve(other, el, x_range=r, resolution=resolution, name=label))
-    return curves
+    return curves + family_curves(setup, el, x_range=rng, resolution=resolution)
+
+
+def family_curves(
+    setup: Setup,
+    el: Element,
+    *,
+    x_range: Sequence[float] | None = None,
+    resolution: int = DEFAULT_CURVE_RESOLUTION,
+) -> list[Curve]:
+    """The same sweep for each value of the spec's ``curve_family`` parameter (e.g. focal loss's γ): what the
+    parameter does, drawn as a family of curves. Empty for a loss without one."""
+    if not setup.spec.curve_family:
+        return []
+    name, values = setup.spec.curve_family
+    rng = _sweep_range(setup, el, x_range)
+    out = []
+    for v in values:
+        member = prepare(setup.spec, setup.raw, reduction=setup.reduction,
+                         params={**_param_inputs(setup), name: v}, transform=setup.transform)
+        out.append(compute_curve(member, el, x_range=rng, resolution=resolution, name=f"{name} = {v:g}"))
+    return out
 
 
 def coinciding(curves: Sequence[Curve]) -> list[tuple[str, str]]:

@@ -113,6 +113,7 @@ register_loss(
         function="torchvision.ops.sigmoid_focal_loss",
         derive=derive_focal,
         symbols={"inputs": "z"},
+        curve_family=("gamma", (0.0, 0.5, 1.0, 2.0, 5.0)),
     )
 )
 

@@ -245,6 +245,9 @@ class LossSpec:
     per_element_means: str = "one loss per element of the input"
     #: legal reductions that deserve a warning, with the sentence to show
     reduction_warnings: Mapping[str, str] = field(default_factory=dict)
+    #: a parameter whose values the loss-curve view overlays, e.g. ``("gamma", (0, 0.5, 1, 2, 5))`` for focal
+    #: loss: the family of curves shows what the parameter does
+    curve_family: tuple[str, tuple[float, ...]] | tuple[()] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
     # --- what the landscape needs (lossviz.landscape reads these; it never asks for a loss by name)
     #: the letter each prediction slot is called on axes (slot -> symbol); default: the slot name
