@@ -22,6 +22,7 @@ from lossviz import LossvizInputError
 from lossviz import session as K
 from lossviz.explore import Example, agreement, explain, get_preset, grid_rows, grid_text
 from lossviz.explore.grid import EmptyCell
+from lossviz.i18n import render
 from lossviz.losses import (
     BATCH_LAYOUTS,
     chance_loss,
@@ -152,7 +153,7 @@ def test_read_view_refuses_labels_and_nonsense_in_one_sentence_each() -> None:
     values, notes = L.read_view({K.LANDSCAPE_X: "ŷ₀ — prediction ŷ = 2", K.LANDSCAPE_RESOLUTION: "7",
                                  K.LANDSCAPE_TAB: "Hidden", K.LANDSCAPE_COMPARE: "L1Loss,Bogus"}, _mse())
     assert K.LANDSCAPE_X not in values and values[K.LANDSCAPE_COMPARE] == ["L1Loss"]
-    assert len(notes) == 4 and all(n.endswith(".") for n in notes)
+    assert len(notes) == 4 and all(str(n).endswith(".") and render(n, "zh").endswith("。") for n in notes)
 
 
 def test_range_fallbacks() -> None:

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import Message, render
 from lossviz.losses import LossSpec, ParamSpec, get_loss, list_losses
 from lossviz.losses.evaluate import evaluate, evaluate_text
 from lossviz.losses.parsing import format_tensor, parse_tensor
@@ -447,7 +448,7 @@ def test_any_query_value(name: str, data: st.DataObject) -> None:
         if data.draw(st.booleans()):
             q[key] = data.draw(NASTY)
     ex, notes = ExplorerExample.from_query(q)
-    assert all(isinstance(n, str) for n in notes)
+    assert all(isinstance(n, str | Message) and render(n, "zh") for n in notes)  # sentences, in either language
     try:
         explain(ex.evaluate())
         setup = ls.setup_for(ex)
@@ -456,7 +457,7 @@ def test_any_query_value(name: str, data: st.DataObject) -> None:
         return
     try:
         view, view_notes = ls.read_view(q, setup)
-        assert all(isinstance(n, str) for n in view_notes)
+        assert all(isinstance(n, str | Message) and render(n, "zh") for n in view_notes)
         for key in (K.LANDSCAPE_LR, K.LANDSCAPE_STEPS):  # a number read from the link is an ASCII number
             if key in view:
                 assert not any(c.isdigit() and not "0" <= c <= "9" for c in q[key]), (q[key], view[key])
