@@ -77,7 +77,8 @@ def presentation_css() -> str:
   [data-testid="stMain"] h1 {{ font-size: 46px !important; }}
   [data-testid="stMain"] h2 {{ font-size: 36px !important; }}
   [data-testid="stMain"] h3 {{ font-size: 30px !important; }}
-  [data-testid="stMetricValue"] {{ font-size: 52px !important; }}
+  [data-testid="stMetricValue"], [data-testid="stMetricValue"] p,
+  [data-testid="stMetricValue"] div {{ font-size: 52px !important; line-height: 1.2 !important; }}
   [data-testid="stMetricLabel"] p {{ font-size: {BODY_PX}px !important; }}
   [data-testid="stCode"] code, .stCode code {{ font-size: 19px !important; }}
   [data-testid="stToolbar"], [data-testid="stDecoration"] {{ display: none !important; }}
