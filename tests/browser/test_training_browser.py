@@ -292,7 +292,7 @@ def test_two_worker_run_from_the_page(app: Server, browser: Any) -> None:
         wait_until(lambda: not live_runs(app.runs_dir), "earlier runs to end")
         pg = ctx.new_page()
         open_page(pg, server.url + "/training")
-        prepare_run(pg, name, epochs=3)
+        prepare_run(pg, name)  # 50 epochs: still training when Stop is pressed, however fast the machine
         pg.get_by_text("Machine and synthetic data").click()
         set_number(pg, "Workers (processes)", 2)
         set_number(pg, "Synthetic training images", 4000)
@@ -308,6 +308,7 @@ def test_two_worker_run_from_the_page(app: Server, browser: Any) -> None:
         assert_charts_drawn(pg, 4)
         screenshot(pg, "training-6-two-workers")
         assert json.loads((app.runs_dir / name / "config.json").read_text())["world_size"] == 2
+        assert lv_runs.read_run(app.runs_dir, name).status == "running", "the run ended before Stop was pressed"
         pg.get_by_role("button", name=STOP).click()
         wait_until(lambda: lv_runs.read_run(app.runs_dir, name).status == "stopped", "the 2-worker run to stop")
     finally:
