@@ -43,7 +43,7 @@ i18n-compile: venv
 i18n: venv
 	$(VENV)/bin/pybabel extract -F babel.cfg $(I18N_KEYWORDS) --no-location --sort-output \
 		--project lossviz --version 0.1.0 -o lossviz/locale/lossviz.pot .
-	$(VENV)/bin/pybabel update -i lossviz/locale/lossviz.pot -d lossviz/locale -D lossviz --no-fuzzy-matching --ignore-obsolete
+	$(VENV)/bin/pybabel update -i lossviz/locale/lossviz.pot -d lossviz/locale -D lossviz --no-fuzzy-matching --ignore-obsolete --width 100
 	$(VENV)/bin/pybabel compile -d lossviz/locale -D lossviz
 
 run: venv i18n-compile

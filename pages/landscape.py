@@ -33,9 +33,9 @@ def _setup(ex: Example) -> ls.Setup:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _labels(ex: Example) -> dict[str, str]:
+def _labels(ex: Example, lang: str) -> dict[str, str]:
     s = _setup(ex)
-    return {e.key: ls.element_description(s, e) for e in ls.prediction_elements(s)}
+    return {e.key: ls.element_description(s, e, lang) for e in ls.prediction_elements(s)}
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -133,7 +133,7 @@ def view_ui(lang: str, ex: Example, setup: ls.Setup, cols: list[Any], row: list[
     for n in notes:
         st.warning(render(n, lang))
     st.session_state.update(values)
-    labels = _labels(ex)
+    labels = _labels(ex, lang)
     cols[0].selectbox(tr("landscape.x", lang), list(labels), key=K.LANDSCAPE_X, format_func=labels.get)
     cols[1].selectbox(tr("landscape.y", lang), list(labels), key=K.LANDSCAPE_Y, format_func=labels.get)
     row[0].select_slider(tr("landscape.resolution", lang), ls.RES_OPTIONS, key=K.LANDSCAPE_RESOLUTION,
@@ -158,9 +158,11 @@ def link() -> None:
 L = page_chrome(K.LANDSCAPE)
 st.title(tr("landscape.title", L))
 st.markdown(tr("landscape.intro", L))
-top = st.columns([1.3, 1, 1.6, 1.6])
+top = st.columns(2)
 ex, setup, origin = drawable_ui(L, example_ui(L, top[0], top[1]))
-view = view_ui(L, ex, setup, top[2:], st.columns([1.2, 1.6, 1, 1, 0.8]))
+# the axis pickers get a row of their own: their labels ("z₀,₁ — logits z (sample 0, class 1) = 0.5")
+# are the longest options on the page and must not be cut at 1024 px
+view = view_ui(L, ex, setup, st.columns(2), st.columns([1.2, 1.6, 1, 1, 0.8]))
 xk, yk, steps = view[K.LANDSCAPE_X], view[K.LANDSCAPE_Y], int(view[K.LANDSCAPE_STEPS])
 res = int(view[K.LANDSCAPE_RESOLUTION] or ls.DEFAULT_RESOLUTION)
 link()

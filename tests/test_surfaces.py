@@ -12,6 +12,7 @@ from torch import nn
 import lossviz.landscape as S
 from lossviz.errors import LossvizInputError
 from lossviz.explore import DEFAULT_LOSS, Example, default_texts
+from lossviz.i18n import render
 from lossviz.losses import get_loss, list_losses
 
 TOL = 1e-5
@@ -439,7 +440,8 @@ def test_every_loss_has_a_working_landscape_example(name: str) -> None:
     surf = S.compute_surface(setup, x, y, resolution=5)
     assert np.isfinite(surf.z).any()
     assert not surf.flat, f"{name}'s default pair should show a landscape, not a flat plane"
-    assert S.element_label(setup, x) in surf.x_title
+    for lang in ("en", "zh"):
+        assert S.element_label(setup, x) in render(surf.x_title, lang)
 
 
 def test_coinciding_curves_are_reported() -> None:

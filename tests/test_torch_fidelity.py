@@ -36,6 +36,7 @@ from hypothesis import strategies as st
 
 from lossviz.errors import LossvizInputError
 from lossviz.explore import agreement, explain, make_loss_figure, snippet
+from lossviz.i18n import render
 from lossviz.losses import evaluate, evaluate_text, get_loss, list_losses
 
 Tensor = torch.Tensor
@@ -620,6 +621,13 @@ def test_mse_overflow_is_not_called_agreement() -> None:
     r = evaluate_text("MSELoss", {"input": "1e30, 2, 3", "target": "1., 2., 3."})
     assert math.isinf(r.value)
     assert any("float32 overflow" in w for w in r.warnings), r.warnings
+    # the warning is a Message: it reads in Chinese too, with the same numbers
+    zh = [render(w, "zh") for w in r.warnings if "float32 overflow" in w]
+    assert zh and "溢出" in zh[0] and "3.333e+59" in zh[0], zh
+    ctc = evaluate_text("CTCLoss", {"log_probs": "[[[-1.0, -2.0]], [[-1.0, -2.0]]]", "targets": "[[1, 1, 1]]",
+                                    "input_lengths": "2", "target_lengths": "3"})  # fmt: skip
+    hints = [render(w, "zh") for w in ctc.warnings if "not finite" in w]
+    assert hints and "zero_infinity" in hints[0] and "对齐" in hints[0], ctc.warnings
     a = agreement(explain(r), r)
     assert not a.agrees and a.status == "overflow"
     assert "float32" in a.reason and "3.33333e+59" in a.reason

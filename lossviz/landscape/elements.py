@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import msg
+from lossviz.i18n import N_, Message, msg
 from lossviz.losses import LossResult, LossSpec, ascii_twins, evaluate, get_loss, parse_number
 
 Tensor = torch.Tensor
@@ -206,18 +206,29 @@ def element_label(setup: Setup, el: Element) -> str:
     return sym + ",".join(str(i).translate(_SUB) for i in idx)
 
 
-def _where(setup: Setup, el: Element) -> str:
-    """Where the element sits, in the spec's dimension names: ``sample 0, class 1`` ("" when unnamed)."""
+#: "where an element sits" with one, two or three named dimensions: ``sample 0, class 1``
+_WHERE = {1: N_("{d0} {i0}"), 2: N_("{d0} {i0}, {d1} {i1}"), 3: N_("{d0} {i0}, {d1} {i1}, {d2} {i2}")}
+
+
+def _where(setup: Setup, el: Element) -> Message | None:
+    """Where the element sits, in the spec's dimension names: ``sample 0, class 1`` (None when unnamed)."""
     idx = multi_index(setup, el)
     names = setup.spec.dim_names.get(len(idx))
-    return ", ".join(f"{n} {i}" for n, i in zip(names, idx, strict=True)) if names and idx else ""
+    if not names or not idx or len(idx) not in _WHERE:
+        return None
+    params: dict[str, object] = {}
+    for k, (name, i) in enumerate(zip(names, idx, strict=True)):
+        params[f"d{k}"], params[f"i{k}"] = Message(name), i
+    return Message(_WHERE[len(idx)], params)
 
 
-def element_description(setup: Setup, el: Element) -> str:
-    """Label plus where the element sits and its current value, for option lists."""
+def element_description(setup: Setup, el: Element, lang: str = "en") -> str:
+    """Label plus where the element sits and its current value, for option lists, in ``lang``."""
     where = _where(setup, el)
-    parts = [element_label(setup, el), "—", setup.spec.slot(el.slot).label, *([f"({where})"] if where else [])]
-    return " ".join([*parts, f"= {setup.current(el):.4g}"])
+    label, slot, value = element_label(setup, el), Message(setup.spec.slot(el.slot).label), f"{setup.current(el):.4g}"
+    if where is None:
+        return msg("{element} — {slot} = {value}", element=label, slot=slot, value=value).render(lang)
+    return msg("{element} — {slot} ({where}) = {value}", element=label, slot=slot, where=where, value=value).render(lang)
 
 
 def default_elements(setup: Setup) -> tuple[Element, Element]:
@@ -357,10 +368,12 @@ def parse_ranges(text: str) -> tuple[tuple[float, float], tuple[float, float] | 
 
 
 
-def axis_title(setup: Setup, el: Element) -> str:
-    """The axis title: label and, when the spec names the dimensions, where the element sits."""
+def axis_title(setup: Setup, el: Element) -> str | Message:
+    """The axis title: label and, when the spec names the dimensions, where the element sits (render it
+    in the reader's language with :func:`lossviz.i18n.render`)."""
     where = _where(setup, el)
-    return element_label(setup, el) + (f"  ({where})" if where else "")
+    label = element_label(setup, el)
+    return label if where is None else msg("{element}  ({where})", element=label, where=where)
 
 
 def flat_reason(setup: Setup, el: Element) -> str | None:

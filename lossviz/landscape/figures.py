@@ -16,7 +16,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import N_, gettext, msg
+from lossviz.i18n import N_, gettext, msg, render
 from lossviz.landscape.curves import Curve, margin_curves
 from lossviz.landscape.descent import DescentPath
 from lossviz.landscape.surfaces import Surface
@@ -197,15 +197,15 @@ def _inside_prefix(path: DescentPath, surface: Surface) -> int:
     return int(bad[0]) if bad.size else len(p)
 
 
-def _axes(fig: go.Figure, surface: Surface) -> None:
+def _axes(fig: go.Figure, surface: Surface, lang: str = "en") -> None:
     fig.update_xaxes(
-        title_text=surface.x_title,
+        title_text=render(surface.x_title, lang),
         range=[float(surface.xs[0]), float(surface.xs[-1])],
         showgrid=False,
         zeroline=False,
     )
     fig.update_yaxes(
-        title_text=surface.y_title,
+        title_text=render(surface.y_title, lang),
         range=[float(surface.ys[0]), float(surface.ys[-1])],
         showgrid=False,
         zeroline=False,
@@ -305,7 +305,7 @@ def make_contour_figure(
         )
     for t in _marker_traces(surface, lang=lang):
         fig.add_trace(t)
-    _axes(fig, surface)
+    _axes(fig, surface, lang)
     fig.update_layout(
         title=dict(text=title or gettext("{loss}, '{reduction}': contours and −∇L", lang, loss=surface.loss,
                                          reduction=surface.reduction)),
@@ -530,7 +530,7 @@ def make_descent_animation_figure(
         ],
     )
     fig.update_layout(margin=dict(b=190))
-    _axes(fig, surface)
+    _axes(fig, surface, lang)
     # the frames are plain data we built ourselves: skip plotly's per-property validation (it costs ~4 ms a frame)
     spec = fig.to_dict()
     spec["frames"] = frames

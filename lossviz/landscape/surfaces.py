@@ -58,8 +58,8 @@ class Surface:
     y: Element
     x_label: str
     y_label: str
-    x_title: str
-    y_title: str
+    x_title: str | Message  # the axis titles, rendered in the reader's language by the figures
+    y_title: str | Message
     xs: np.ndarray
     ys: np.ndarray
     z: np.ndarray

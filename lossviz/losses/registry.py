@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import Message, msg
+from lossviz.i18n import N_, Message, msg
 from lossviz.losses.parsing import MAX_INT, MIN_INT, ascii_twins, parse_number
 
 Tensor = torch.Tensor
@@ -222,6 +222,14 @@ class TrainingUse:
     chance: Callable[[int, Mapping[str, Any]], float] = _chance_log
 
 
+#: The dimension names specs use in ``dim_names``, marked here once for the translation catalog
+#: (a name outside this list still works; it is shown as written).
+DIMENSION_NAMES = (
+    N_("sample"), N_("class"), N_("box"), N_("coordinate"), N_("pair"), N_("dim"), N_("triplet"), N_("row"),
+    N_("time"), N_("sequence"),
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class LossSpec:
     """Everything lossviz knows about one loss."""
@@ -242,7 +250,7 @@ class LossSpec:
     transforms: tuple[str, ...] = ()  # optional transforms of the prediction the tutorials use
     continuous: bool = True  # the prediction is continuous (the landscape can vary it)
     #: what one element of ``reduction='none'`` output stands for
-    per_element_means: str = "one loss per element of the input"
+    per_element_means: str = N_("one loss per element of the input")
     #: legal reductions that deserve a warning, with the sentence to show
     reduction_warnings: Mapping[str, str] = field(default_factory=dict)
     #: a parameter whose values the loss-curve view overlays, e.g. ``("gamma", (0, 0.5, 1, 2, 5))`` for focal
@@ -252,7 +260,8 @@ class LossSpec:
     # --- what the landscape needs (lossviz.landscape reads these; it never asks for a loss by name)
     #: the letter each prediction slot is called on axes (slot -> symbol); default: the slot name
     symbols: Mapping[str, str] = field(default_factory=dict)
-    #: names of the dimensions of a prediction, by its number of dimensions (2 -> ("sample", "class"))
+    #: names of the dimensions of a prediction, by its number of dimensions (2 -> ("sample", "class")):
+    #: English msgids, translated where shown (the usual ones are marked in ``DIMENSION_NAMES``)
     dim_names: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
     #: the class dimension is the last one (CTC's (T, N, C)) instead of ``class_dim``'s rule
     classes_last: bool = False
