@@ -50,22 +50,65 @@ def present_from(value: object) -> bool:
 #: Narrowest a column may get before it wraps onto the next line (px): controls, and rows of charts.
 CONTROL_MIN_PX = 170
 CHART_MIN_PX = 430
+#: ... and a column of long select boxes (inside a container keyed ``lv_wide*``): the landscape's axis pickers
+WIDE_MIN_PX = 400
 
 
 def layout_css() -> str:
     """CSS for every page: a row of columns wraps instead of squeezing its contents. A control column
     never gets narrower than CONTROL_MIN_PX (so a select box shows its value, not "mear"), and a chart
     column (inside a container keyed ``lv_charts*``) never narrower than CHART_MIN_PX: at a laptop's
-    1024 px two charts stack instead of shrinking to slivers."""
+    1024 px two charts stack instead of shrinking to slivers. Columns of long select boxes (a container
+    keyed ``lv_wide*``) stay at least WIDE_MIN_PX wide."""
     return f"""
 <style>
   [data-testid="stMain"] [data-testid="stHorizontalBlock"] {{ flex-wrap: wrap; row-gap: 0.5rem; }}
   [data-testid="stMain"] [data-testid="stColumn"] {{ min-width: min({CONTROL_MIN_PX}px, 100%); }}
   [data-testid="stMain"] [class*="st-key-lv_charts"] [data-testid="stColumn"] {{
     min-width: min({CHART_MIN_PX}px, 100%); }}
+  [data-testid="stMain"] [class*="st-key-lv_wide"] [data-testid="stColumn"] {{
+    min-width: min({WIDE_MIN_PX}px, 100%); }}
   .katex-display {{ overflow-x: auto; overflow-y: hidden; }}
 </style>
 """
+
+
+#: Smallest scale a formula is shrunk to before it scrolls instead (a formula in a narrow column).
+FORMULA_MIN_SCALE = 0.5
+#: How far a formula may run past its column unseen: KaTeX's invisible struts overhang by 2 px.
+FORMULA_SLACK_PX = 3
+
+
+def fit_formulas_js() -> str:
+    """A script that scales each displayed formula down to the width of its column, whenever the page
+    changes or the window is resized (KaTeX cannot wrap display maths; a formula wider than its column
+    would scroll, its right end out of sight). At most FORMULA_MIN_SCALE; narrower still, it scrolls."""
+    return (
+        """<script>
+(() => {
+  if (window.__lossvizFitFormulas) return;
+  window.__lossvizFitFormulas = true;
+  const fit = () => {
+    for (const box of document.querySelectorAll('.katex-display')) {
+      const k = box.querySelector(':scope > .katex');
+      if (!k) continue;
+      k.style.fontSize = '';
+      const room = box.clientWidth, need = box.scrollWidth;
+      if (room > 0 && need > room + SLACK) {  // KaTeX's struts overhang by 2 px: nothing visible
+
+        const scale = Math.max(MIN_SCALE, (room - SLACK) / need);
+        k.style.fontSize = (parseFloat(getComputedStyle(k).fontSize) * scale).toFixed(2) + 'px';
+      }
+    }
+  };
+  let queued = false;
+  const soon = () => { if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; fit(); }); } };
+  new MutationObserver(soon).observe(document.body, {childList: true, subtree: true});
+  window.addEventListener('resize', soon);
+  soon();
+})();
+</script>""".replace("MIN_SCALE", str(FORMULA_MIN_SCALE)).replace("SLACK", str(FORMULA_SLACK_PX))
+    )
 
 
 def presentation_css() -> str:

@@ -18,7 +18,15 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from lossviz import LossvizInputError
 from lossviz import session as K
-from lossviz.classroom import for_projector, layout_css, present_from, presentation_css, qr_png, share_link
+from lossviz.classroom import (
+    fit_formulas_js,
+    for_projector,
+    layout_css,
+    present_from,
+    presentation_css,
+    qr_png,
+    share_link,
+)
 from lossviz.explore import Example
 from lossviz.i18n import LANGS, lang_from, render, tr
 
@@ -101,6 +109,7 @@ def page_chrome(prefix: str) -> str:
     lang = language_ui(prefix)
     classroom_ui(prefix)
     st.sidebar.markdown(layout_css(), unsafe_allow_html=True)  # styles the whole page; the main area stays as drawn
+    st.sidebar.html(fit_formulas_js(), unsafe_allow_javascript=True)  # our own script: formulas fit their column
     return lang
 
 

@@ -166,8 +166,9 @@ register_loss(
             ParamSpec("label_smoothing", "float", 0.0, N_("mix this much of a uniform distribution into the target"),
                       high=1.0),
         ),
-        formula=r"\ell_n = -\sum_{c} w_c\, y_{n,c} \log \frac{e^{z_{n,c}}}{\sum_{k} e^{z_{n,k}}}"
-        r"\quad(\text{class index } t_n:\ \ell_n = -w_{t_n}\log\operatorname{softmax}(z_n)_{t_n})",
+        # two lines (probabilities, then class indices t_n): one line is wider than a laptop's column
+        formula=r"\begin{gathered}\ell_n = -\sum_{c} w_c\, y_{n,c} \log \frac{e^{z_{n,c}}}{\sum_{k} e^{z_{n,k}}} \\ "
+        r"t_n \in \{0, \dots, C-1\}:\ \ell_n = -w_{t_n}\log\operatorname{softmax}(z_n)_{t_n}\end{gathered}",
         advice=N_("For single-label classification. It takes raw logits and applies log-softmax itself: do not "
         "put a softmax in front. Targets are class indices or probabilities of the input's shape."),
         advice_zh="单标签分类用。输入是未归一化的 logits，内部会做 log-softmax，前面不要再加 softmax。"

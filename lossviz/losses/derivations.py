@@ -151,7 +151,7 @@ def derive_ce(r: LossResult) -> Derivation:
         per = (1 - eps) * nll + eps / C * smooth
         steps.append(Step(N_("mix"), rf"\ell_n = (1-\varepsilon)\,(-\log p_{{n,t_n}}) + \frac{{\varepsilon}}{{C}}\,"
                           rf"(-\sum_c \log p_{{n,c}}),\ \varepsilon = {eps:g},\ C = {C}", per.reshape(none_shape)))
-    denom_text = r"\sum_n w_{t_n}" if w is not None else r"\#\{n : t_n \neq \text{ignore}\}"
+    denom_text = r"\sum_n w_{t_n}" if w is not None else r"\#\{n : t_n \neq \texttt{ignore\_index}\}"
     out = _reduce(per.reshape(none_shape), r.reduction, steps, denom=wy.sum(), denom_text=denom_text)
     return Derivation(r.spec.name, tuple(steps), out)
 
@@ -191,8 +191,8 @@ def derive_bce(r: LossResult) -> Derivation:
     steps = _transform_steps(r)
     lp = _clamped_log(p)
     l1p = _clamped_log(1 - p)
-    steps.append(Step(N_("log p"), r"\log p_i \ (\text{clamped at } -100)", lp))
-    steps.append(Step(N_("log (1 − p)"), r"\log (1 - p_i) \ (\text{clamped at } -100)", l1p))
+    steps.append(Step(N_("log p"), r"\max(\log p_i,\ -100)", lp))
+    steps.append(Step(N_("log (1 − p)"), r"\max(\log (1 - p_i),\ -100)", l1p))
     per = -(y * lp + (1 - y) * l1p)
     if w is not None:
         per = per * _d(w)
@@ -251,8 +251,8 @@ def derive_hinge(r: LossResult) -> Derivation:
     steps = _transform_steps(r)
     margin_part = torch.where(y != 1, torch.clamp(m - x, min=0), torch.zeros_like(x))
     self_part = torch.where(y != -1, x, torch.zeros_like(x))
-    steps.append(Step(N_("y = 1 term"), r"x_i \ \text{where } y_i \ne -1", self_part))
-    steps.append(Step(N_("y = −1 term"), rf"\max(0, \Delta - x_i) \ \text{{where }} y_i \ne 1,\ \Delta = {m:g}", margin_part))
+    steps.append(Step(N_("y = 1 term"), r"x_i \cdot [\,y_i \ne -1\,]", self_part))
+    steps.append(Step(N_("y = −1 term"), rf"\max(0, \Delta - x_i) \cdot [\,y_i \ne 1\,],\ \Delta = {m:g}", margin_part))
     per = self_part + margin_part
     odd = bool(((y != 1) & (y != -1)).any())
     steps.append(Step(N_("add"), r"\ell_i", per, N_("labels other than ±1 get both terms") if odd else ""))
@@ -313,7 +313,7 @@ def derive_smooth_l1(r: LossResult) -> Derivation:
         steps.append(Step(N_("which part"), rf"\lvert d_i \rvert < \beta = {beta:g}", quad.to(torch.float64),
                           N_("1 = quadratic part, 0 = linear part")))
         per = torch.where(quad, 0.5 * d * d / beta, d - 0.5 * beta)
-        steps.append(Step(N_("piecewise"), r"\ell_i = 0.5\,d_i^2/\beta \ \text{or}\ \lvert d_i\rvert - 0.5\,\beta", per))
+        steps.append(Step(N_("piecewise"), r"\ell_i = \begin{cases} 0.5\,d_i^2/\beta & \lvert d_i\rvert < \beta \\ \lvert d_i\rvert - 0.5\,\beta & \lvert d_i\rvert \ge \beta \end{cases}", per))
     out = _reduce(per, r.reduction, steps)
     return Derivation(r.spec.name, tuple(steps), out)
 
@@ -326,7 +326,7 @@ def derive_huber(r: LossResult) -> Derivation:
     steps.append(Step(N_("which part"), rf"\lvert d_i \rvert \le \delta = {delta:g}", quad.to(torch.float64),
                       N_("1 = quadratic part, 0 = linear part")))
     per = torch.where(quad, 0.5 * d * d, delta * (d - 0.5 * delta))
-    steps.append(Step(N_("piecewise"), r"\ell_i = 0.5\,d_i^2 \ \text{or}\ \delta(\lvert d_i\rvert - 0.5\,\delta)", per))
+    steps.append(Step(N_("piecewise"), r"\ell_i = \begin{cases} 0.5\,d_i^2 & \lvert d_i\rvert \le \delta \\ \delta(\lvert d_i\rvert - 0.5\,\delta) & \lvert d_i\rvert > \delta \end{cases}", per))
     out = _reduce(per, r.reduction, steps)
     return Derivation(r.spec.name, tuple(steps), out)
 
@@ -493,7 +493,7 @@ def _diou(r: LossResult, steps: list[Step], eps: float) -> tuple[Tensor, Tensor,
     diag = (torch.maximum(x2, x2g) - torch.minimum(x1, x1g)) ** 2 + (torch.maximum(y2, y2g) - torch.minimum(y1, y1g)) ** 2
     steps.append(Step(N_("enclosing box's diagonal²"), r"c^2 = (\max x_2 - \min x_1)^2 + (\max y_2 - \min y_1)^2", diag))
     rho = ((x1 + x2) / 2 - (x1g + x2g) / 2) ** 2 + ((y1 + y2) / 2 - (y1g + y2g) / 2) ** 2
-    steps.append(Step(N_("centre distance²"), r"\rho^2 = \lVert b_{\text{centre}} - b^{gt}_{\text{centre}}\rVert^2", rho))
+    steps.append(Step(N_("centre distance²"), r"\rho^2 = \bigl(\tfrac{x_1 + x_2}{2} - \tfrac{x^{gt}_1 + x^{gt}_2}{2}\bigr)^2 + \bigl(\tfrac{y_1 + y_2}{2} - \tfrac{y^{gt}_1 + y^{gt}_2}{2}\bigr)^2", rho))
     per = 1 - iou + rho / (diag + eps)
     steps.append(Step(N_("DIoU loss"), r"\ell = 1 - \mathrm{IoU} + \frac{\rho^2}{c^2 + \epsilon}", per))
     return per, iou, c

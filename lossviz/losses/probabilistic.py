@@ -142,7 +142,7 @@ register_loss(
             ParamSpec("full", "bool", False, N_("add the Stirling term of log k!")),
             ParamSpec("eps", "float", 1e-8, N_("added to λ before the log when log_input is off")),
         ),
-        formula=r"\ell_i = e^{x_i} - k_i\,x_i \quad(\text{log\_input});\qquad \lambda_i - k_i \log(\lambda_i + \epsilon)",
+        formula=r"\ell_i = e^{x_i} - k_i\,x_i \quad(\texttt{log\_input});\qquad \lambda_i - k_i \log(\lambda_i + \epsilon)",
         advice=N_("For counts (events per interval). Predict the log-rate and keep log_input on: the rate e^x "
         "is then always positive."),
         advice_zh="用于计数数据（单位时间的事件数）。预测对数速率并保持 log_input 开启，这样速率 e^x 总是正的。",

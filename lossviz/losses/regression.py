@@ -93,7 +93,7 @@ register_loss(
             ParamSpec("beta", "float", 1.0, N_("where the quadratic part turns linear; 0 gives plain L1"), low=0.0),
         ),
         formula=r"\ell_i = \begin{cases} 0.5\,(\hat y_i - y_i)^2/\beta & \lvert \hat y_i - y_i\rvert < \beta \\ "
-        r"\lvert \hat y_i - y_i\rvert - 0.5\,\beta & \text{otherwise} \end{cases}",
+        r"\lvert \hat y_i - y_i\rvert - 0.5\,\beta & \lvert \hat y_i - y_i\rvert \ge \beta \end{cases}",
         advice=N_("Quadratic for small errors, linear for large ones (used for bounding-box regression): "
         "smooth near the minimum like MSE, robust to outliers like L1."),
         advice_zh="误差小时是二次的、误差大时是线性的（目标检测框回归常用）：兼顾 MSE 的平滑与 L1 的稳健。",
@@ -113,7 +113,7 @@ register_loss(
         slots=(_IN, _TGT_SAME),
         params=(ParamSpec("delta", "float", 1.0, N_("where the quadratic part turns linear"), low=0.0, low_open=True),),
         formula=r"\ell_i = \begin{cases} 0.5\,(\hat y_i - y_i)^2 & \lvert \hat y_i - y_i\rvert \le \delta \\ "
-        r"\delta\,(\lvert \hat y_i - y_i\rvert - 0.5\,\delta) & \text{otherwise} \end{cases}",
+        r"\delta\,(\lvert \hat y_i - y_i\rvert - 0.5\,\delta) & \lvert \hat y_i - y_i\rvert > \delta \end{cases}",
         advice=N_("Like SmoothL1Loss but scaled by δ: equals δ·SmoothL1 with β = δ. Large errors get a gradient "
         "of at most δ, so outliers cannot dominate."),
         advice_zh="与平滑 L1 相似，但乘了 δ（等于 β=δ 时的 δ·SmoothL1）。大误差的梯度不超过 δ，离群点不会主导。",

@@ -1,9 +1,9 @@
 """Nothing is cut off at a student laptop's 1024 px or at 1400 px, in either language.
 
 Each page is opened at both widths and in both languages. The checks are the ones a student would
-notice: no sideways scrolling of the whole page, no select box or radio label shortened with "…"
-(today's bug list had "mear" for mean and "A." for Arrows), no metric label cut, and every chart at
-least 300 px wide (charts stack instead of shrinking). A screenshot of each lands in
+notice: no sideways scrolling of the whole page, no select box (its shown value included) or radio label
+shortened with "…" (today's bug list had "mear" for mean and "A." for Arrows), no metric label cut, no
+formula running out of its column (formulas are scaled to fit), and every chart at least 300 px wide (charts stack instead of shrinking). A screenshot of each lands in
 test-artifacts/browser/layout-<page>-<lang>-<width>.png.
 """
 
@@ -22,6 +22,7 @@ PAGES = [
     ("landscape", "/landscape"),
     ("training", "/training"),
     ("lessons", "/lessons?lesson=ce_forms&step=2"),
+    ("explorer-present", "/?ex=ce_4x4_mean&present=1"),  # projector fonts: the formula still fits its column
 ]
 
 LAYOUT_JS = """() => {
@@ -30,13 +31,21 @@ LAYOUT_JS = """() => {
   const text = (el) => (el.innerText || '').trim().slice(0, 60);
   const leaves = (sel) => Array.from(main.querySelectorAll(sel))
       .filter(el => el.childElementCount === 0 && text(el));
-  const selects = leaves('[data-testid="stSelectbox"] [data-baseweb="select"] div').filter(cut).map(text);
+  const selects = leaves('[data-testid="stSelectbox"] [data-baseweb="select"] div').filter(cut).map(text)
+      .concat(Array.from(main.querySelectorAll('[data-testid="stSelectbox"] input')).filter(cut)
+              .map(el => el.value.slice(0, 60)));  // the shown value is an <input> in Streamlit 1.67
   const radios = leaves('[data-testid="stRadio"] label div, [data-testid="stRadio"] label p').filter(cut).map(text);
   const labels = leaves('[data-testid="stWidgetLabel"] p, [data-testid="stMetricLabel"] p, '
-      + '[data-testid="stCheckbox"] p').filter(cut).map(text);
+      + '[data-testid="stCheckbox"] p').filter(cut).map(text)
+      // Streamlit shortens labels on a wrapper (class stMarkdownEllipsis), not on the text's own element
+      .concat(Array.from(main.querySelectorAll('.stMarkdownEllipsis')).filter(cut).map(text));
+  // KaTeX's invisible struts overhang by 2 px (lossviz.classroom.FORMULA_SLACK_PX): more is a cut formula
+  const formulas = Array.from(main.querySelectorAll('.katex-display'))
+      .filter(el => el.offsetParent !== null && el.scrollWidth > el.clientWidth + 3).map(text);
   const charts = Array.from(main.querySelectorAll('.js-plotly-plot'))
       .map(el => el.getBoundingClientRect().width).filter(w => w > 0);
-  return {overflow: document.documentElement.scrollWidth - window.innerWidth, selects, radios, labels, charts};
+  return {overflow: document.documentElement.scrollWidth - window.innerWidth, selects, radios, labels, formulas,
+          charts};
 }"""
 
 
@@ -56,6 +65,7 @@ def test_nothing_is_cut_off(app: Server, browser: Any, name: str, path: str, lan
         assert not m["selects"], m["selects"]
         assert not m["radios"], m["radios"]
         assert not m["labels"], m["labels"]
+        assert not m["formulas"], m["formulas"]
         assert all(w >= 300 for w in m["charts"]), m["charts"]
     finally:
         ctx.close()
