@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
@@ -68,6 +70,16 @@ def test_derivation_equals_torch(name: str, reduction: str, pi: int, seed: int) 
     for step in d.steps:
         assert step.title and step.latex
         assert isinstance(step.value, torch.Tensor)
+        assert not WORDS_IN_LATEX.search(step.latex), f"English inside a formula: {step.latex}"
+
+
+WORDS_IN_LATEX = re.compile(r"\\(?:text|textrm|textit|mbox)\{")
+
+
+@pytest.mark.parametrize("name", list_losses())
+def test_formulas_carry_no_words(name: str) -> None:
+    """A formula is read in both languages: conditions are maths, code names are \\texttt, never \\text{otherwise}."""
+    assert not WORDS_IN_LATEX.search(get_loss(name).formula), get_loss(name).formula
 
 
 @pytest.mark.parametrize("preset", [p.key for p in list_presets()], ids=str)
