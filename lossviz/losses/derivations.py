@@ -60,12 +60,12 @@ def _transform_steps(r: LossResult) -> list[Step]:
     if r.transform == "none":
         return []
     first = r.spec.predictions[0].name
-    latex = {
-        "sigmoid": r"p = \sigma(x) = \frac{1}{1 + e^{-x}}",
-        "softmax": r"p_c = \frac{e^{x_c}}{\sum_k e^{x_k}}",
-        "log_softmax": r"\log p_c = x_c - \log \sum_k e^{x_k}",
+    title, latex = {
+        "sigmoid": (N_("sigmoid"), r"p = \sigma(x) = \frac{1}{1 + e^{-x}}"),
+        "softmax": (N_("softmax"), r"p_c = \frac{e^{x_c}}{\sum_k e^{x_k}}"),
+        "log_softmax": (N_("log_softmax"), r"\log p_c = x_c - \log \sum_k e^{x_k}"),
     }[r.transform]
-    return [Step(r.transform, latex, _d(r.inputs[first]), msg("applied to the typed {first} before the loss", first=first))]
+    return [Step(title, latex, _d(r.inputs[first]), msg("applied to the typed {first} before the loss", first=first))]
 
 
 def _reduce(per: Tensor, reduction: str, steps: list[Step], *, denom: Tensor | None = None,
@@ -172,7 +172,7 @@ def derive_nll(r: LossResult) -> Derivation:
                       N_("the log-probability the model gave the right answer")))
     wy = W[safe] * keep
     per = -picked * wy
-    steps.append(Step("negate" + (" and weight" if w is not None else ""),
+    steps.append(Step(N_("negate and weight") if w is not None else N_("negate"),
                       r"\ell_n = -" + (r"w_{t_n}\," if w is not None else "") + r"x_{n,t_n}", per.reshape(none_shape)))
     denom_text = r"\sum_n w_{t_n}" if w is not None else r"N"
     out = _reduce(per.reshape(none_shape), r.reduction, steps, denom=wy.sum(), denom_text=denom_text)
@@ -254,7 +254,7 @@ def derive_hinge(r: LossResult) -> Derivation:
     steps.append(Step(N_("y = −1 term"), rf"\max(0, \Delta - x_i) \ \text{{where }} y_i \ne 1,\ \Delta = {m:g}", margin_part))
     per = self_part + margin_part
     odd = bool(((y != 1) & (y != -1)).any())
-    steps.append(Step(N_("add"), r"\ell_i", per, "labels other than ±1 get both terms" if odd else ""))
+    steps.append(Step(N_("add"), r"\ell_i", per, N_("labels other than ±1 get both terms") if odd else ""))
     out = _reduce(per, r.reduction, steps)
     return Derivation(r.spec.name, tuple(steps), out)
 

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import N_, msg
+from lossviz.i18n import N_, Message, msg
 from lossviz.losses.parsing import parse_tensor, reshape
 from lossviz.losses.registry import LossSpec, get_loss
 
@@ -312,7 +312,7 @@ def _param_warnings(spec: LossSpec, resolved: Mapping[str, Any]) -> list[str]:
 
 def _nonfinite_note(
     spec: LossSpec, reduction: str, params: Mapping[str, Any], args: list[Tensor], out: Tensor, per: Tensor
-) -> str:
+) -> str | Message:
     """Say in words why the loss is inf or NaN: float32 overflow, or not finite even in float64."""
     if out.dtype == torch.float32:
         wide = [a.detach().to(torch.float64) if a.is_floating_point() else a for a in args]
@@ -333,7 +333,9 @@ def _nonfinite_note(
                 f"({FLOAT32_MAX:.3g}), so PyTorch, computing in float32 like the explorer, gives inf (or NaN "
                 "where inf meets inf). Scale the inputs down to see a finite loss."
             )
-    return "the loss is not finite (inf or NaN)." + (" " + spec.nonfinite_hint if spec.nonfinite_hint else "")
+    if spec.nonfinite_hint:
+        return msg("the loss is not finite (inf or NaN). {hint}", hint=msg(spec.nonfinite_hint))
+    return N_("the loss is not finite (inf or NaN).")
 
 
 def _dedupe(items: list[str]) -> list[str]:

@@ -91,8 +91,8 @@ register_loss(
         reductions=("none", "mean", "sum", "batchmean"),
         default_reduction="batchmean",
         reduction_warnings={
-            "mean": "reduction 'mean' divides by the number of elements, not the batch size, so it is not the "
-            "KL divergence of the maths; use reduction 'batchmean'."
+            "mean": N_("reduction 'mean' divides by the number of elements, not the batch size, so it is not "
+                       "the KL divergence of the maths; use reduction 'batchmean'.")
         },
         transforms=("log_softmax",),
     )

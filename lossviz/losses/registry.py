@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import Message, msg
+from lossviz.i18n import N_, Message, msg
 from lossviz.losses.parsing import MAX_INT, MIN_INT, ascii_twins, parse_number
 
 Tensor = torch.Tensor
@@ -242,7 +242,7 @@ class LossSpec:
     transforms: tuple[str, ...] = ()  # optional transforms of the prediction the tutorials use
     continuous: bool = True  # the prediction is continuous (the landscape can vary it)
     #: what one element of ``reduction='none'`` output stands for
-    per_element_means: str = "one loss per element of the input"
+    per_element_means: str = N_("one loss per element of the input")
     #: legal reductions that deserve a warning, with the sentence to show
     reduction_warnings: Mapping[str, str] = field(default_factory=dict)
     #: a parameter whose values the loss-curve view overlays, e.g. ``("gamma", (0, 0.5, 1, 2, 5))`` for focal

@@ -155,8 +155,8 @@ register_loss(
         cls=nn.CTCLoss,
         symbols={"log_probs": "x"}, dim_names={3: ("time", "sequence", "class"), 2: ("time", "class")},
         classes_last=True, batch_layout="ctc", default_pair=_ctc_pair, flat_reason=_ctc_flat,
-        nonfinite_hint="No alignment of the targets fits in the input length; turn on zero_infinity or "
-        "lengthen the input.",
+        nonfinite_hint=N_("No alignment of the targets fits in the input length; turn on zero_infinity or "
+                          "lengthen the input."),
         title_zh="CTC 连接时序分类损失",
         task="sequence",
         slots=(
