@@ -40,10 +40,12 @@ i18n-compile: venv
 	$(VENV)/bin/pybabel compile -d lossviz/locale -D lossviz
 
 # After adding or changing user-visible text: extract the ids, merge them into every .po, compile.
+# Lines wrap at 100 columns, the width the committed .po files use (Babel's default 76 would rewrap them all).
 i18n: venv
-	$(VENV)/bin/pybabel extract -F babel.cfg $(I18N_KEYWORDS) --no-location --sort-output \
+	$(VENV)/bin/pybabel extract -F babel.cfg $(I18N_KEYWORDS) --no-location --sort-output --width 100 \
 		--project lossviz --version 0.1.0 -o lossviz/locale/lossviz.pot .
-	$(VENV)/bin/pybabel update -i lossviz/locale/lossviz.pot -d lossviz/locale -D lossviz --no-fuzzy-matching --ignore-obsolete --width 100
+	$(VENV)/bin/pybabel update -i lossviz/locale/lossviz.pot -d lossviz/locale -D lossviz --no-fuzzy-matching --ignore-obsolete \
+		--width 100
 	$(VENV)/bin/pybabel compile -d lossviz/locale -D lossviz
 
 run: venv i18n-compile

@@ -94,8 +94,7 @@ def fit_formulas_js() -> str:
       if (!k) continue;
       k.style.fontSize = '';
       const room = box.clientWidth, need = box.scrollWidth;
-      if (room > 0 && need > room + SLACK) {  // KaTeX's struts overhang by 2 px: nothing visible
-
+      if (room > 0 && need > room + SLACK) {
         const scale = Math.max(MIN_SCALE, (room - SLACK) / need);
         k.style.fontSize = (parseFloat(getComputedStyle(k).fontSize) * scale).toFixed(2) + 'px';
       }

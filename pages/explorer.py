@@ -83,8 +83,7 @@ def loss_ui(ex: xp.Example) -> None:
     if len(transforms) > 1:
         c3.radio(tr("explorer.transform", L()), transforms, key=W + "transform", on_change=on_field,
                  args=("transform",), horizontal=True, help=help_list(transforms, TRANSFORMS))
-    heading = spec.title_zh if L() == "zh" else f"{spec.task.capitalize()}."
-    st.markdown(f"**{heading}**　{render(spec.advice, L())}")
+    st.markdown(f"**{render(spec.title, L())}**　{render(spec.advice, L())}")
     st.latex(spec.formula)
     cols = st.columns(min(len(spec.params), 4)) if spec.params else []
     for i, p in enumerate(spec.params):

@@ -139,5 +139,6 @@ def page_texts(at: Any) -> list[tuple[str, str]]:
             continue
         if isinstance(proto, Proto):
             out += [(kind, s) for s in _proto_strings(proto)]
-    # CSS injected with st.markdown(..., unsafe_allow_html=True) styles the page; nobody reads it.
-    return [(k, s) for k, s in out if s not in LANGUAGE_SWITCH and not s.lstrip().startswith("<style")]
+    # CSS injected with st.markdown(..., unsafe_allow_html=True) styles the page and the formula-fitting
+    # script (st.html) runs in it; nobody reads either.
+    return [(k, s) for k, s in out if s not in LANGUAGE_SWITCH and not s.lstrip().startswith(("<style", "<script"))]

@@ -52,7 +52,7 @@ def test_spec_matches_torch(name: str) -> None:
         for p in spec.params:
             assert p.default == sig.parameters[p.name].default, f"{name}.{p.name}"
         assert set(sig.parameters) - set(tensors) - {"reduction"} == {p.name for p in spec.params}
-        assert spec.formula and spec.advice and spec.advice_zh and spec.title_zh
+        assert spec.formula and spec.advice and spec.title
         return
     assert spec.cls is getattr(nn, name)
     sig = inspect.signature(spec.cls.__init__)
@@ -72,7 +72,7 @@ def test_spec_matches_torch(name: str) -> None:
     # PoissonNLLLoss calls its first argument log_input; lossviz keeps "input" (log_input is also a parameter)
     torch_args = ["input" if n == "log_input" else n for n in torch_args]
     assert [s.name for s in spec.slots] == torch_args
-    assert spec.formula and spec.advice and spec.advice_zh and spec.title_zh
+    assert spec.formula and spec.advice and spec.title
     assert spec.default_reduction in spec.reductions
     assert ("batchmean" in spec.reductions) == (name == "KLDivLoss")
 

@@ -13,7 +13,10 @@ from lossviz.classroom import (
     BODY_PX,
     TEXT_COLOR,
     TICK_PX,
+    FORMULA_MIN_SCALE,
+    FORMULA_SLACK_PX,
     contrast_ratio,
+    fit_formulas_js,
     for_projector,
     present_from,
     presentation_css,
@@ -21,6 +24,7 @@ from lossviz.classroom import (
     share_link,
 )
 from lossviz.i18n import render
+from tests.page_text import _nodes
 
 
 def test_presentation_switch_from_links() -> None:
@@ -67,3 +71,16 @@ def test_share_link_flags_loopback_and_refuses_junk() -> None:
         with pytest.raises(LossvizInputError) as exc:
             qr_png(bad)
         assert render(exc.value, "en") and render(exc.value, "zh") != render(exc.value, "en")
+
+
+def test_formula_fitting_script_is_on_every_page() -> None:
+    """Every page carries the script that scales a formula down to its column (browser-checked in
+    tests/browser/test_layout_browser.py); its limits are the module's constants."""
+    from tests.conftest import page_test
+
+    js = fit_formulas_js()
+    assert js.startswith("<script>") and f"Math.max({FORMULA_MIN_SCALE}," in js and f"room + {FORMULA_SLACK_PX})" in js
+    for page in ("explorer.py", "landscape.py", "training.py", "lessons.py"):
+        at = page_test(page)
+        bodies = [getattr(n.proto, "body", "") for n in _nodes(at._tree) if getattr(n, "type", "") == "html"]
+        assert js in bodies, page

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from lossviz.cli.main import main
-from lossviz.losses import list_losses
+from lossviz.losses import get_loss, list_losses
 
 KEYS = {"loss", "reduction", "value", "per_element", "grad", "input_shape", "warnings"}
 
@@ -27,6 +27,10 @@ def test_list_and_list_json() -> None:
     assert [d["name"] for d in data] == list_losses()
     ce = next(d for d in data if d["name"] == "CrossEntropyLoss")
     assert {p["name"] for p in ce["params"]} == {"weight", "ignore_index", "label_smoothing"}
+    # English title and advice, and the Chinese of both from the catalog (keys kept for JSON readers)
+    assert ce["title"] == "Cross-entropy loss" and ce["title_zh"] == "交叉熵损失"
+    assert ce["advice"] == get_loss("CrossEntropyLoss").advice
+    assert ce["advice_zh"].startswith("单标签分类用")
 
 
 def test_eval_json_contract() -> None:

@@ -80,6 +80,23 @@ def test_extraction_sees_the_marked_strings() -> None:
     assert len(ids) > 150
 
 
+@pytest.mark.parametrize("lang", sorted(LOCALES))
+def test_loss_titles_advice_and_preset_texts_are_marked_and_translated(lang: str) -> None:
+    """Titles, advice and lessons are English ids in the data; their other languages live only in the .po."""
+    from lossviz.explore.presets import list_presets
+    from lossviz.losses import get_loss, list_losses
+
+    texts = [t for n in list_losses() for t in (get_loss(n).title, get_loss(n).advice)]
+    texts += [t for p in list_presets() for t in (p.title, p.lesson) if t]
+    ids, catalog = _extracted(), _catalog(lang)
+    unmarked = [t[:70] for t in texts if t not in ids]
+    assert not unmarked, "not marked with N_ (make i18n would drop them):\n" + "\n".join(unmarked)
+    untranslated = [t[:70] for t in texts if not (catalog.get(t) and catalog.get(t).string)]
+    assert not untranslated, "\n".join(untranslated)
+    if lang == "zh":
+        assert [t[:70] for t in texts if not CJK.search(gettext(t, lang))] == []
+
+
 def test_every_page_key_reads_in_chinese() -> None:
     for key, en in TEXT["en"].items():
         zh = tr(key, "zh")

@@ -21,8 +21,8 @@ from lossviz.errors import LossvizInputError
 from lossviz.explore.example import Example
 from lossviz.explore.explain import explain
 from lossviz.explore.figures import make_grad_figure, make_loss_figure
-from lossviz.explore.presets import get_preset, list_presets, random_texts
-from lossviz.i18n import TEXT, msg, tr, tr_phrase
+from lossviz.explore.presets import get_preset, list_presets, loss_labels, preset_titles, random_texts
+from lossviz.i18n import TEXT, gettext, msg, tr, tr_phrase
 from lossviz.losses import REDUCTION_DOC, get_loss, list_losses
 from lossviz.losses.evaluate import TRANSFORMS, LossResult, evaluate_text
 from tests.conftest import page_test
@@ -210,12 +210,25 @@ def test_catalog_texts_are_translated() -> None:
 
 
 def test_presets_have_chinese_lessons() -> None:
+    zh_titles = preset_titles("zh")
     for p in list_presets():
-        assert p.title_zh and CJK.search(p.title_zh)
+        assert CJK.search(zh_titles[p.key]), p.key
+        assert preset_titles("en")[p.key] == p.title
         if p.lesson:
-            assert CJK.search(p.lesson_zh), p.key
-            assert p.lesson_in("zh") == p.lesson_zh
+            assert CJK.search(p.lesson_in("zh")), p.key
+            assert p.lesson_in("zh") == gettext(p.lesson, "zh")
             assert p.lesson_in("en") == p.lesson
+
+
+def test_loss_titles_and_advice_read_in_chinese() -> None:
+    labels = loss_labels("zh")
+    assert labels["MSELoss"] == "MSELoss · 均方误差损失（MSE）"
+    assert loss_labels("en")["MSELoss"] == "MSELoss"
+    for name in list_losses():
+        spec = get_loss(name)
+        assert CJK.search(gettext(spec.title, "zh")), name
+        assert CJK.search(gettext(spec.advice, "zh")), name
+        assert labels[name] == f"{name} · {gettext(spec.title, 'zh')}"
 
 
 def test_formatted_phrases() -> None:
@@ -300,7 +313,7 @@ def test_chinese_page_presets(key: str) -> None:
         title = re.match(r"\*\*\d+\. (.*?)\*\*", s)
         assert title and CJK.search(title.group(1)), s
     preset = get_preset(key)
-    assert any(i.value == preset.lesson_zh for i in at.info)
+    assert any(i.value == preset.lesson_in("zh") and CJK.search(i.value) for i in at.info)
     assert any(m.value.startswith("**每个元素的损失**") for m in at.markdown)
     spec = get_loss(preset.loss)
     for slot in spec.slots:

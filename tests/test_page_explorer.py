@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lossviz.explore.presets import list_presets
+from lossviz.i18n import gettext
 from lossviz.losses import get_loss, list_losses
 from tests.conftest import page_test
 
@@ -162,8 +163,12 @@ def test_chinese_page() -> None:
     assert at.title[0].value == "🔍 探索损失函数"
     assert at.selectbox(key="w_loss").label == "损失函数"
     assert "损失值" in at.metric[0].label
+    spec = get_loss(at.selectbox(key="w_loss").value)
+    heading = f"**{gettext(spec.title, 'zh')}**　{gettext(spec.advice, 'zh')}"
+    assert "损失" in heading and any(m.value == heading for m in at.markdown)
     at.radio(key="w_lang").set_value("en").run()
     assert at.title[0].value == "🔍 Explore a loss"
+    assert any(m.value == f"**{spec.title}**　{spec.advice}" for m in at.markdown)  # the title, not the task
 
 
 def test_every_page_text_keeps_its_placeholders_in_chinese() -> None:

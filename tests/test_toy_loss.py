@@ -18,6 +18,7 @@ from torch import nn
 
 from lossviz.cli import main as cli_main
 from lossviz.explore import Example, explain, snippet
+from lossviz.explore.presets import loss_labels
 from lossviz.landscape import compute_surface, default_elements, element_label, setup_for
 from lossviz.losses import (
     LandscapeExample,
@@ -56,7 +57,7 @@ def toy() -> Iterator[LossSpec]:
         LossSpec(
             name=TOY,
             cls=QuarticLoss,
-            title_zh="四次方损失",
+            title="Quartic loss",  # no catalog entry: every language shows the English
             task="regression",
             slots=(
                 TensorSlot("input", "prediction ŷ", "prediction", "float", "any shape; floats", "input"),
@@ -65,7 +66,6 @@ def toy() -> Iterator[LossSpec]:
             params=(),
             formula=r"\ell_i = (\hat y_i - y_i)^4",
             advice="A toy: like MSE, but large errors weigh far more.",
-            advice_zh="玩具损失：与 MSE 类似，但大误差的权重大得多。",
             check=_check,
             sample=lambda g: {"input": torch.randn(3, generator=g), "target": torch.randn(3, generator=g)},
             symbols={"input": "ŷ"},
@@ -131,3 +131,19 @@ def test_cli_evaluates_the_toy(toy: LossSpec, capsys: pytest.CaptureFixture[str]
     out = json.loads(capsys.readouterr().out)
     assert out["loss"] == TOY and out["value"] == pytest.approx(16.0)
     assert out["grad"] == pytest.approx([0.0, 0.0, -32.0])  # 4·(3 − 5)³
+
+
+def test_an_untranslated_toy_reads_in_english_in_every_language(
+    toy: LossSpec, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert loss_labels("zh")[TOY] == f"{TOY} · Quartic loss" and loss_labels("en")[TOY] == TOY
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    for k, v in {**LINK, "lang": "zh"}.items():
+        at.query_params[k] = v
+    at.run()
+    _ok(at)
+    assert any(m.value.startswith(f"**Quartic loss**　{toy.advice}") for m in at.markdown)
+    assert cli_main(["list", "--json"]) == 0
+    entry = next(d for d in json.loads(capsys.readouterr().out) if d["name"] == TOY)
+    assert entry["title"] == entry["title_zh"] == "Quartic loss"
+    assert entry["advice"] == entry["advice_zh"] == toy.advice

@@ -25,7 +25,7 @@ from typing import Any
 
 from lossviz.cli.parsing import OneLineErrorParser
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import cli_lang, render
+from lossviz.i18n import cli_lang, gettext, render
 from lossviz.losses import REDUCTION_DOC, get_loss, list_losses
 from lossviz.losses.evaluate import TRANSFORMS, evaluate_text
 from lossviz.losses.parsing import format_tensor
@@ -92,7 +92,8 @@ def _catalog_json() -> list[dict[str, Any]]:
         out.append(
             {
                 "name": s.name,
-                "title_zh": s.title_zh,
+                "title": s.title,
+                "title_zh": gettext(s.title, "zh"),
                 "task": s.task,
                 "reductions": list(s.reductions),
                 "default_reduction": s.default_reduction,
@@ -107,7 +108,7 @@ def _catalog_json() -> list[dict[str, Any]]:
                 "transforms": list(s.transforms),
                 "formula": s.formula,
                 "advice": s.advice,
-                "advice_zh": s.advice_zh,
+                "advice_zh": gettext(s.advice, "zh"),
             }
         )
     return out

@@ -147,7 +147,7 @@ register_loss(
         flat_reason=class_index_flat_reason("CrossEntropyLoss", reads_true_class_only=False),
         training=TrainingUse(N_("softmax + negative log-likelihood on the raw scores (supports label smoothing)"),
                              options=("label_smoothing",)),
-        title_zh="交叉熵损失",
+        title=N_("Cross-entropy loss"),
         task="classification",
         slots=(
             TensorSlot("input", N_("logits z"), "prediction", "float", N_("raw scores: (C), (N, C) or (N, C, d1, ...)"), "input"),
@@ -171,8 +171,6 @@ register_loss(
         r"t_n \in \{0, \dots, C-1\}:\ \ell_n = -w_{t_n}\log\operatorname{softmax}(z_n)_{t_n}\end{gathered}",
         advice=N_("For single-label classification. It takes raw logits and applies log-softmax itself: do not "
         "put a softmax in front. Targets are class indices or probabilities of the input's shape."),
-        advice_zh="单标签分类用。输入是未归一化的 logits，内部会做 log-softmax，前面不要再加 softmax。"
-        "目标可以是类别下标，也可以是与输入同形状的概率。",
         check=_check_ce,
         sample=_sample_ce,
         continuous=True,
@@ -218,7 +216,7 @@ register_loss(
         landscape_example=LandscapeExample({"input": "[[0.1, 0.2, 0.3], [1.0, -0.5, 0.2]]", "target": "1, 0"}, transform="log_softmax"), default_pair=true_and_rival,
         flat_reason=class_index_flat_reason("NLLLoss", reads_true_class_only=True),
         training=TrainingUse(N_("negative log-likelihood after log_softmax on the scores"), transform="log_softmax"),
-        title_zh="负对数似然损失",
+        title=N_("Negative log-likelihood loss"),
         task="classification",
         slots=(
             TensorSlot("input", N_("log-probabilities"), "prediction", "float", N_("log-probabilities: (C), (N, C) or (N, C, d1, ...)"), "input"),
@@ -231,7 +229,6 @@ register_loss(
         formula=r"\ell_n = -w_{t_n}\, x_{n, t_n}",
         advice=N_("Picks the log-probability of the true class and negates it. Feed it log_softmax outputs: "
         "LogSoftmax + NLLLoss is exactly CrossEntropyLoss."),
-        advice_zh="取出正确类别的对数概率再取负。输入应是 log_softmax 的输出：LogSoftmax + NLLLoss 恰好等于交叉熵。",
         check=_check_nll,
         sample=_sample_nll,
         transforms=("log_softmax",),
@@ -303,7 +300,7 @@ register_loss(
         symbols={"input": "p"}, family=("MSELoss",),
         landscape_example=LandscapeExample({"input": "0.3, 0.8, 0.6", "target": "1., 0., 1."}),
         domain=_bce_domain, flat_reason=zero_weight_flat_reason,
-        title_zh="二元交叉熵损失",
+        title=N_("Binary cross-entropy loss"),
         task="binary classification",
         slots=(
             TensorSlot("input", N_("probability p"), "prediction", "float", N_("probabilities in [0, 1]; any shape"), "input"),
@@ -316,7 +313,6 @@ register_loss(
         formula=r"\ell_i = -w_i\,[\,y_i \log p_i + (1 - y_i) \log(1 - p_i)\,]",
         advice=N_("For binary or multi-label targets, on probabilities: put a sigmoid in front. "
         "BCEWithLogitsLoss does the sigmoid inside and is numerically safer."),
-        advice_zh="二分类或多标签分类用，输入必须是概率：前面先做 sigmoid。BCEWithLogitsLoss 把 sigmoid 放在内部，数值上更稳定。",
         check=_check_bce,
         sample=_sample_bce,
         transforms=("sigmoid",),
@@ -364,7 +360,7 @@ register_loss(
         symbols={"input": "z"}, family=("MultiLabelSoftMarginLoss",),
         landscape_example=LandscapeExample({"input": "-0.5, 1.2, 0.3", "target": "1., 0., 1."}),
         flat_reason=zero_weight_flat_reason,
-        title_zh="带 Logits 的二元交叉熵损失",
+        title=N_("Binary cross-entropy loss with logits"),
         task="binary classification",
         slots=(
             TensorSlot("input", N_("logit z"), "prediction", "float", N_("raw scores; any shape"), "input"),
@@ -379,7 +375,6 @@ register_loss(
         formula=r"\ell_i = -w_i\,[\,p_c\, y_i \log \sigma(z_i) + (1 - y_i) \log(1 - \sigma(z_i))\,]",
         advice=N_("Sigmoid + binary cross-entropy in one numerically stable step; use it on raw scores. "
         "pos_weight > 1 raises recall on rare positive classes."),
-        advice_zh="把 sigmoid 和二元交叉熵合成一步，数值稳定，直接用在原始分数上。pos_weight > 1 可提高稀有正类的召回率。",
         check=_check_bcel,
         sample=lambda g: {"input": _rand(g, 4, 3), "target": torch.randint(0, 2, (4, 3), generator=g).float()},
     )
@@ -411,7 +406,7 @@ register_loss(
         name="MultiLabelSoftMarginLoss",
         cls=nn.MultiLabelSoftMarginLoss,
         symbols={"input": "z"}, dim_names={1: ("class",), 2: ("sample", "class")}, family=("BCEWithLogitsLoss",),
-        title_zh="多标签软间隔损失",
+        title=N_("Multi-label soft margin loss"),
         task="multi-label classification",
         slots=(
             TensorSlot("input", N_("scores z"), "prediction", "float", N_("(C) or (N, C) raw scores"), "input"),
@@ -421,7 +416,6 @@ register_loss(
         formula=r"\ell_n = -\frac{1}{C}\sum_c w_c\,[\,y_{n,c}\log\sigma(z_{n,c}) + (1-y_{n,c})\log(1-\sigma(z_{n,c}))\,]",
         advice=N_("Multi-label classification (several classes can be on at once): a sigmoid BCE per class, "
         "averaged over classes for each sample."),
-        advice_zh="多标签分类（一个样本可以同时属于多个类别）：每个类别一个 sigmoid 二元交叉熵，再对类别取平均。",
         check=_check_mlsm,
         sample=lambda g: {"input": _rand(g, 3, 4), "target": torch.randint(0, 2, (3, 4), generator=g).float()},
         per_element_means=N_("one loss per sample"),
@@ -457,7 +451,7 @@ register_loss(
         family=("CrossEntropyLoss",), landscape_example=LandscapeExample({"input": "[[0.1, 0.2, 0.3], [1.0, -0.5, 0.2]]", "target": "1, 0"}), default_pair=true_and_rival,
         training=TrainingUse(N_("multi-class hinge loss on the raw scores (wants the right class ahead by a margin)"),
                              options=("margin",), chance=_chance_margin),
-        title_zh="多分类间隔损失（多类 hinge）",
+        title=N_("Multi-class margin loss (multi-class hinge)"),
         task="classification",
         slots=(
             TensorSlot("input", N_("scores z"), "prediction", "float", N_("(C) or (N, C) raw scores"), "input"),
@@ -471,7 +465,6 @@ register_loss(
         formula=r"\ell_n = \frac{1}{C}\sum_{c \ne t_n} \max(0, \Delta - z_{n,t_n} + z_{n,c})^p",
         advice=N_("The multi-class SVM hinge: zero once the true class's score beats every other class by the "
         "margin, so confident correct samples stop contributing."),
-        advice_zh="多类 SVM 的 hinge 损失：当正确类别的分数比其他类别都高出 margin 时损失为 0，已分对的样本不再贡献梯度。",
         check=_check_multi_margin,
         sample=lambda g: {"input": _rand(g, 4, 5), "target": _randint(g, 5, 4)},
         per_element_means=N_("one loss per sample"),
@@ -529,7 +522,7 @@ register_loss(
         cls=nn.MultiLabelMarginLoss,
         symbols={"input": "z"}, dim_names={1: ("class",), 2: ("sample", "class")}, batch_layout="per_sample",
         flat_reason=_mlm_flat,
-        title_zh="多标签间隔损失",
+        title=N_("Multi-label margin loss"),
         task="multi-label classification",
         slots=(
             TensorSlot("input", N_("scores z"), "prediction", "float", N_("(C) or (N, C) raw scores"), "input"),
@@ -546,7 +539,6 @@ register_loss(
         formula=r"\ell_n = \sum_{j \in Y_n}\sum_{i \notin Y_n} \frac{\max(0, 1 - (z_{n,j} - z_{n,i}))}{C}",
         advice=N_("Multi-label hinge: every true label must beat every false label by 1. The target lists the "
         "true class indices and pads with -1 (everything after the first -1 is ignored)."),
-        advice_zh="多标签 hinge：每个正确标签的分数都要比每个错误标签高出 1。目标列出正确类别的下标，用 -1 补齐（第一个 -1 之后的都被忽略）。",
         check=_check_mlm,
         sample=_sample_mlm,
         per_element_means=N_("one loss per sample"),

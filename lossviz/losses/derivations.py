@@ -60,12 +60,11 @@ def _transform_steps(r: LossResult) -> list[Step]:
     if r.transform == "none":
         return []
     first = r.spec.predictions[0].name
-    latex = {
-        "sigmoid": r"p = \sigma(x) = \frac{1}{1 + e^{-x}}",
-        "softmax": r"p_c = \frac{e^{x_c}}{\sum_k e^{x_k}}",
-        "log_softmax": r"\log p_c = x_c - \log \sum_k e^{x_k}",
+    title, latex = {
+        "sigmoid": (N_("sigmoid"), r"p = \sigma(x) = \frac{1}{1 + e^{-x}}"),
+        "softmax": (N_("softmax"), r"p_c = \frac{e^{x_c}}{\sum_k e^{x_k}}"),
+        "log_softmax": (N_("log_softmax"), r"\log p_c = x_c - \log \sum_k e^{x_k}"),
     }[r.transform]
-    title = {"sigmoid": N_("sigmoid"), "softmax": N_("softmax"), "log_softmax": N_("log_softmax")}[r.transform]
     return [Step(title, latex, _d(r.inputs[first]), msg("applied to the typed {first} before the loss", first=first))]
 
 

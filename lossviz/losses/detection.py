@@ -88,7 +88,7 @@ register_loss(
     LossSpec(
         name="sigmoid_focal_loss",
         cls=_wrap(tvops.sigmoid_focal_loss),
-        title_zh="Sigmoid 焦点损失（Focal Loss）",
+        title=N_("Sigmoid focal loss"),
         task="dense detection",
         slots=(
             TensorSlot("inputs", N_("logits z"), "prediction", "float", N_("raw scores; any shape"), "input"),
@@ -105,8 +105,6 @@ register_loss(
         advice=N_("RetinaNet's loss for dense detection, where almost every anchor is easy background: the factor "
         "(1 - p_t)^γ shrinks the loss of examples already classified well, so the few hard ones (and the rare "
         "objects) are not drowned out. γ = 0 and α = -1 give plain BCEWithLogitsLoss."),
-        advice_zh="RetinaNet 用于密集检测的损失：绝大多数锚框都是容易分类的背景，因子 (1 - p_t)^γ 会压低已经分对的"
-        "样本的损失，使少数困难样本（和稀有目标）不被淹没。γ = 0、α = -1 时就是普通的 BCEWithLogitsLoss。",
         check=_check_focal,
         sample=_sample_focal,
         default_reduction="none",
@@ -177,42 +175,37 @@ _EPS = ParamSpec("eps", "float", 1e-7, N_("added to divisions to keep them finit
 
 _BOX_LOSSES = (
     (
-        "generalized_box_iou_loss", tvops.generalized_box_iou_loss, derive_giou, "广义 IoU 损失（GIoU）",
+        "generalized_box_iou_loss", tvops.generalized_box_iou_loss, derive_giou, N_("Generalized IoU loss (GIoU)"),
         r"\ell = 1 - \mathrm{IoU} + \frac{\lvert C \setminus (A \cup B)\rvert}{\lvert C\rvert}",
-        "1 - IoU, plus the share of the smallest enclosing box C that neither box covers. Unlike plain IoU "
-        "loss it still has a gradient when the boxes do not overlap: it pulls them together.",
-        "1 - IoU，再加上最小外接框 C 中两个框都没有覆盖的部分所占的比例。与普通 IoU 损失不同，两个框不重叠时"
-        "它仍有梯度，会把它们拉到一起。",
+        N_("1 - IoU, plus the share of the smallest enclosing box C that neither box covers. Unlike plain IoU "
+           "loss it still has a gradient when the boxes do not overlap: it pulls them together."),
     ),
     (
-        "distance_box_iou_loss", tvops.distance_box_iou_loss, derive_diou, "距离 IoU 损失（DIoU）",
+        "distance_box_iou_loss", tvops.distance_box_iou_loss, derive_diou, N_("Distance IoU loss (DIoU)"),
         r"\ell = 1 - \mathrm{IoU} + \frac{\rho^2(b, b^{gt})}{c^2}",
-        "1 - IoU, plus the squared distance between the boxes' centres over the squared diagonal of their "
-        "enclosing box: it moves the centres together directly, so it converges faster than GIoU.",
-        "1 - IoU，再加上两个框中心距离的平方除以外接框对角线长度的平方：直接把中心拉近，收敛比 GIoU 更快。",
+        N_("1 - IoU, plus the squared distance between the boxes' centres over the squared diagonal of their "
+           "enclosing box: it moves the centres together directly, so it converges faster than GIoU."),
     ),
     (
-        "complete_box_iou_loss", tvops.complete_box_iou_loss, derive_ciou, "完全 IoU 损失（CIoU）",
+        "complete_box_iou_loss", tvops.complete_box_iou_loss, derive_ciou, N_("Complete IoU loss (CIoU)"),
         r"\ell = 1 - \mathrm{IoU} + \frac{\rho^2(b, b^{gt})}{c^2} + \alpha v,\quad "
         r"v = \tfrac{4}{\pi^2}\big(\arctan\tfrac{w^{gt}}{h^{gt}} - \arctan\tfrac{w}{h}\big)^2",
-        "DIoU plus a term for the difference in aspect ratio (width over height): overlap, centre distance "
-        "and shape, the three things a detector's box regression has to get right.",
-        "在 DIoU 的基础上再加一项宽高比差异：重叠、中心距离和形状，正是检测器框回归要做对的三件事。",
+        N_("DIoU plus a term for the difference in aspect ratio (width over height): overlap, centre distance "
+           "and shape, the three things a detector's box regression has to get right."),
     ),
 )
 
-for _name, _fn, _derive, _zh, _formula, _advice, _advice_zh in _BOX_LOSSES:
+for _name, _fn, _derive, _title, _formula, _advice in _BOX_LOSSES:
     register_loss(
         LossSpec(
             name=_name,
             cls=_wrap(_fn),
-            title_zh=_zh,
+            title=_title,
             task="box regression",
             slots=_BOX_SLOTS,
             params=(_EPS,),
             formula=_formula,
             advice=_advice,
-            advice_zh=_advice_zh,
             check=_check_boxes(_name),
             sample=_sample_boxes,
             default_reduction="none",

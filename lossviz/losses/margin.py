@@ -48,7 +48,7 @@ register_loss(
         symbols={"input": "x"},
         landscape_example=LandscapeExample({"input": "0.3, 1.5, 0.2, 0.8", "target": "1, -1, -1, 1"}),
         domain=positive("input", "HingeEmbeddingLoss reads its input as a distance, which cannot be negative"),
-        title_zh="Hinge 嵌入损失",
+        title=N_("Hinge embedding loss"),
         task="embedding",
         slots=(
             TensorSlot("input", N_("distance x"), "prediction", "float", N_("distances (e.g. L1 between a pair); any shape"), "input"),
@@ -58,7 +58,6 @@ register_loss(
         formula=r"\ell_i = \begin{cases} x_i & y_i = 1 \\ \max(0, \Delta - x_i) & y_i = -1 \end{cases}",
         advice=N_("Learns whether two inputs are similar from a distance x: similar pairs (y = 1) are pulled to "
         "zero, dissimilar ones (y = -1) pushed beyond the margin. Labels are 1 and -1, never 0."),
-        advice_zh="根据距离 x 学习两个输入是否相似：相似对（y=1）拉近到 0，不相似对（y=-1）推到 margin 之外。标签是 1 和 -1，不是 0。",
         check=_check_hinge,
         sample=lambda g: {"input": _rand(g, 6).abs(), "target": _pm(g, 6)},
     )
@@ -91,7 +90,7 @@ register_loss(
         derive=derive_soft_margin,
         symbols={"input": "x"}, batch_layout="elementwise",
         landscape_example=LandscapeExample({"input": "-0.5, 1.2, 0.3", "target": "1., -1., 1."}),
-        title_zh="软间隔损失",
+        title=N_("Soft margin loss"),
         task="binary classification",
         slots=(
             TensorSlot("input", N_("score x"), "prediction", "float", N_("raw scores; any shape"), "input"),
@@ -101,7 +100,6 @@ register_loss(
         formula=r"\ell_i = \log(1 + e^{-y_i x_i})",
         advice=N_("Logistic loss with labels ±1: a smooth version of the hinge. Equal to BCEWithLogitsLoss "
         "after mapping labels -1/1 to 0/1."),
-        advice_zh="标签为 ±1 的逻辑斯蒂损失，是 hinge 损失的平滑版；把标签 -1/1 换成 0/1 后与 BCEWithLogitsLoss 相同。",
         check=_check_soft_margin,
         sample=lambda g: {"input": _rand(g, 6), "target": _pm(g, 6)},
     )
@@ -143,7 +141,7 @@ register_loss(
         symbols={"input1": "a", "input2": "b"},
         landscape_example=LandscapeExample({"input1": "0.2, 1.0", "input2": "0.8, 0.1", "target": "1., -1."}),
         default_pair=lambda t, p: first_of_each(t, p, ("input1", "input2")),
-        title_zh="间隔排序损失",
+        title=N_("Margin ranking loss"),
         task="ranking",
         slots=(
             TensorSlot("input1", N_("score x₁"), "prediction", "float", N_("(N) scores"), "input"),
@@ -154,7 +152,6 @@ register_loss(
         formula=r"\ell_i = \max(0, -y_i\,(x_{1,i} - x_{2,i}) + \Delta)",
         advice=N_("Learning to rank: for each pair, the item marked better (y = 1 for x₁, -1 for x₂) must score "
         "higher by the margin."),
-        advice_zh="排序学习：对每一对，被标为更好的那一项（y=1 表示 x₁，-1 表示 x₂）的分数要高出 margin。",
         check=_check_ranking,
         sample=lambda g: {"input1": _rand(g, 5), "input2": _rand(g, 5), "target": _pm(g, 5)},
         per_element_means=N_("one loss per pair"),
@@ -215,7 +212,7 @@ register_loss(
         cls=nn.CosineEmbeddingLoss,
         derive=derive_cosine,
         symbols={"input1": "u", "input2": "v"}, dim_names={2: ("pair", "dim")},
-        title_zh="余弦嵌入损失",
+        title=N_("Cosine embedding loss"),
         task="embedding",
         slots=(
             TensorSlot("input1", N_("vector u"), "prediction", "float", N_("(D) or (N, D)"), "input"),
@@ -226,7 +223,6 @@ register_loss(
         formula=r"\ell_n = \begin{cases} 1 - \cos(u_n, v_n) & y_n = 1 \\ \max(0, \cos(u_n, v_n) - \Delta) & y_n = -1 \end{cases}",
         advice=N_("Learns embeddings by angle: similar pairs point the same way, dissimilar pairs are pushed "
         "below the margin in cosine similarity. The vectors' lengths do not matter."),
-        advice_zh="按夹角学习嵌入：相似对方向一致，不相似对的余弦相似度被推到 margin 以下；向量长度无关紧要。",
         check=_check_cosine,
         sample=lambda g: {"input1": _rand(g, 3, 4), "input2": _rand(g, 3, 4), "target": _pm(g, 3)},
         per_element_means=N_("one loss per pair"),
@@ -274,7 +270,7 @@ register_loss(
         name="TripletMarginLoss",
         cls=nn.TripletMarginLoss,
         symbols={"anchor": "a", "positive": "p", "negative": "n"}, dim_names={2: ("triplet", "dim")},
-        title_zh="三元组间隔损失",
+        title=N_("Triplet margin loss"),
         task="embedding",
         slots=(
             TensorSlot("anchor", N_("anchor a"), "prediction", "float", N_("(D) or (N, D)"), "input"),
@@ -291,7 +287,6 @@ register_loss(
         formula=r"\ell_n = \max(0,\ \lVert a_n - p_n \rVert_p - \lVert a_n - n_n \rVert_p + \Delta)",
         advice=N_("Metric learning (face recognition): pull the anchor towards a positive of the same identity "
         "and push it from a negative until the gap exceeds the margin."),
-        advice_zh="度量学习（如人脸识别）：把锚点拉向同类的正样本，推离负样本，直到距离差超过 margin。",
         check=_check_triplet,
         sample=lambda g: {"anchor": _rand(g, 3, 4), "positive": _rand(g, 3, 4), "negative": _rand(g, 3, 4)},
         per_element_means=N_("one loss per triplet"),
@@ -328,7 +323,7 @@ register_loss(
         name="TripletMarginWithDistanceLoss",
         cls=nn.TripletMarginWithDistanceLoss,
         symbols={"anchor": "a", "positive": "p", "negative": "n"}, dim_names={2: ("triplet", "dim")},
-        title_zh="自定义距离的三元组间隔损失",
+        title=N_("Triplet margin loss with a custom distance"),
         task="embedding",
         slots=(
             TensorSlot("anchor", N_("anchor a"), "prediction", "float", N_("(N, D), or (D) for the pairwise distance"), "input"),
@@ -351,7 +346,6 @@ register_loss(
         formula=r"\ell_n = \max(0,\ d(a_n, p_n) - d(a_n, n_n) + \Delta)",
         advice=N_("TripletMarginLoss with a distance of your choice: with 1 - cosine similarity only the "
         "embeddings' directions matter, as in face and text retrieval."),
-        advice_zh="可以自选距离的三元组间隔损失：用 1 - 余弦相似度时只有嵌入的方向起作用，常见于人脸与文本检索。",
         check=_check_triplet_distance,
         sample=lambda g: {"anchor": _rand(g, 3, 4), "positive": _rand(g, 3, 4), "negative": _rand(g, 3, 4)},
         per_element_means=N_("one loss per triplet"),

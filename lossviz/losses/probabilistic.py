@@ -71,7 +71,7 @@ register_loss(
         landscape_example=LandscapeExample(
             {"input": "[[0.2, 1.1, 0.4], [1.0, 0.1, 0.6]]", "target": "[[0.1, 0.6, 0.3], [0.5, 0.2, 0.3]]"},
             "batchmean", "log_softmax"),
-        title_zh="KL 散度损失",
+        title=N_("Kullback–Leibler divergence loss (KL)"),
         task="distribution matching",
         slots=(
             TensorSlot("input", N_("log-probabilities log q"), "prediction", "float", N_("log-probabilities; any shape"), "input"),
@@ -84,8 +84,6 @@ register_loss(
         advice=N_("Distance from the target distribution p to the predicted q (distillation, VAEs). The input "
         "must be log-probabilities (log_softmax) and the target probabilities; use reduction 'batchmean' "
         "for the true KL divergence."),
-        advice_zh="衡量目标分布 p 与预测分布 q 的差异（知识蒸馏、VAE）。输入必须是对数概率（log_softmax），目标是概率；"
-        "要得到数学上的 KL 散度请用 reduction='batchmean'。",
         check=_check_kl,
         sample=_sample_kl,
         reductions=("none", "mean", "sum", "batchmean"),
@@ -131,7 +129,7 @@ register_loss(
         landscape_example=LandscapeExample({"input": "0.5, 1.0, -0.2", "target": "2., 3., 0."}),
         domain=positive("input", "with log_input off the input is the rate λ itself, which cannot be negative",
                         raw_only=True, when=lambda p: not p.get("log_input", True)),
-        title_zh="泊松负对数似然损失",
+        title=N_("Poisson negative log-likelihood loss"),
         task="count regression",
         slots=(
             TensorSlot("input", N_("log-rate (or rate λ)"), "prediction", "float", N_("any shape"), "input"),
@@ -145,7 +143,6 @@ register_loss(
         formula=r"\ell_i = e^{x_i} - k_i\,x_i \quad(\texttt{log\_input});\qquad \lambda_i - k_i \log(\lambda_i + \epsilon)",
         advice=N_("For counts (events per interval). Predict the log-rate and keep log_input on: the rate e^x "
         "is then always positive."),
-        advice_zh="用于计数数据（单位时间的事件数）。预测对数速率并保持 log_input 开启，这样速率 e^x 总是正的。",
         check=_check_poisson,
         sample=lambda g: {"input": _rand(g, 4, 3), "target": torch.randint(0, 6, (4, 3), generator=g).float()},
     )
@@ -221,7 +218,7 @@ register_loss(
         landscape_example=LandscapeExample({"input": "0.5, 2.0", "target": "1.5, 1.0", "var": "0.5, 1.0"}),
         default_pair=lambda t, p: first_of_each(t, p, ("input", "var")),
         domain=positive("var", "a variance must be positive (σ² > 0)"),
-        title_zh="高斯负对数似然损失",
+        title=N_("Gaussian negative log-likelihood loss"),
         task="regression with uncertainty",
         slots=(
             TensorSlot("input", N_("mean μ"), "prediction", "float", N_("predicted means; any shape"), "input"),
@@ -235,7 +232,6 @@ register_loss(
         formula=r"\ell_i = \tfrac12\Big(\log \max(\sigma_i^2, \epsilon) + \frac{(\mu_i - y_i)^2}{\max(\sigma_i^2, \epsilon)}\Big)",
         advice=N_("Regression that also predicts its own uncertainty: a large variance makes errors cheap but "
         "costs log σ², so the network learns how sure it is."),
-        advice_zh="同时预测不确定性的回归：方差大时误差的代价小，但要付出 log σ² 的代价，网络因此学会估计自己有多确定。",
         check=_check_gauss,
         sample=lambda g: {"input": _rand(g, 4, 2), "target": _rand(g, 4, 2), "var": _rand(g, 4, 2).abs() + 0.1},
     )

@@ -5,10 +5,10 @@ spec, ``list_losses()`` and ``get_loss(name)`` read them. Tests are
 parametrized over the registry, so a newly registered loss is tested for free.
 
 Each spec says what the tensors mean (slots), which constructor parameters the
-loss has (with type, default and valid range), its formula in LaTeX, advice in
-English and Chinese, a checker that turns legal-but-odd input into warnings and
-illegal input into a plain ``LossvizInputError``, and a seeded sampler of valid
-inputs.
+loss has (with type, default and valid range), its formula in LaTeX, a title and
+advice (English message ids, shown translated through lossviz.i18n), a checker
+that turns legal-but-odd input into warnings and illegal input into a plain
+``LossvizInputError``, and a seeded sampler of valid inputs.
 
 Example:
     >>> spec = get_loss("CrossEntropyLoss")
@@ -236,13 +236,12 @@ class LossSpec:
 
     name: str
     cls: type[nn.Module]
-    title_zh: str
+    title: str  # a short English name, marked N_ where defined (the page shows it translated)
     task: str  # regression, classification, multi-label, probabilistic, ranking, embedding, sequence
     slots: tuple[TensorSlot, ...]
     params: tuple[ParamSpec, ...]
     formula: str  # LaTeX
-    advice: str
-    advice_zh: str
+    advice: str  # English, marked N_; translated where it is shown
     check: Checker
     sample: Sampler
     reductions: tuple[str, ...] = ("none", "mean", "sum")

@@ -47,14 +47,13 @@ register_loss(
         cls=nn.L1Loss,
         derive=derive_l1,
         symbols={"input": "ŷ"}, family=("MSELoss", "SmoothL1Loss", "HuberLoss"), landscape_example=LandscapeExample({"input": "2.0, -1.0, 0.5", "target": "0.5, 1.0, 0.5"}),
-        title_zh="L1 损失（平均绝对误差）",
+        title=N_("L1 loss (mean absolute error)"),
         task="regression",
         slots=(_IN, _TGT_SAME),
         params=(),
         formula=r"\ell_i = \lvert \hat y_i - y_i \rvert",
         advice=N_("Mean absolute error for regression: robust to outliers, but its gradient is ±1 whatever the "
         "error, so it keeps taking full-size steps near the minimum."),
-        advice_zh="回归用的平均绝对误差：对离群点不敏感，但梯度恒为 ±1，接近最优点时步子也不会变小。",
         check=_pair_float("L1Loss"),
         sample=_sample_pair,
     )
@@ -66,14 +65,13 @@ register_loss(
         cls=nn.MSELoss,
         derive=derive_mse,
         symbols={"input": "ŷ"}, family=("L1Loss", "SmoothL1Loss", "HuberLoss"), landscape_example=LandscapeExample({"input": "2.0, -1.0, 0.5", "target": "0.5, 1.0, 0.5"}),
-        title_zh="均方误差损失（MSE）",
+        title=N_("Mean squared error loss (MSE)"),
         task="regression",
         slots=(_IN, _TGT_SAME),
         params=(),
         formula=r"\ell_i = (\hat y_i - y_i)^2",
         advice=N_("Mean squared error for regression: smooth, with a gradient that shrinks near the target, "
         "but one outlier with a large error dominates the loss."),
-        advice_zh="回归用的均方误差：处处光滑，越接近目标梯度越小；但误差大的离群点会主导整个损失。",
         check=_pair_float("MSELoss"),
         sample=_sample_pair,
     )
@@ -86,7 +84,7 @@ register_loss(
         cls=nn.SmoothL1Loss,
         derive=derive_smooth_l1,
         symbols={"input": "ŷ"}, family=("MSELoss", "L1Loss", "HuberLoss"), landscape_example=LandscapeExample({"input": "2.0, -1.0, 0.5", "target": "0.5, 1.0, 0.5"}),
-        title_zh="平滑 L1 损失",
+        title=N_("Smooth L1 loss"),
         task="regression",
         slots=(_IN, _TGT_SAME),
         params=(
@@ -96,7 +94,6 @@ register_loss(
         r"\lvert \hat y_i - y_i\rvert - 0.5\,\beta & \lvert \hat y_i - y_i\rvert \ge \beta \end{cases}",
         advice=N_("Quadratic for small errors, linear for large ones (used for bounding-box regression): "
         "smooth near the minimum like MSE, robust to outliers like L1."),
-        advice_zh="误差小时是二次的、误差大时是线性的（目标检测框回归常用）：兼顾 MSE 的平滑与 L1 的稳健。",
         check=_pair_float("SmoothL1Loss"),
         sample=_sample_pair,
     )
@@ -108,7 +105,7 @@ register_loss(
         cls=nn.HuberLoss,
         derive=derive_huber,
         symbols={"input": "ŷ"}, family=("MSELoss", "L1Loss", "SmoothL1Loss"), landscape_example=LandscapeExample({"input": "2.0, -1.0, 0.5", "target": "0.5, 1.0, 0.5"}),
-        title_zh="Huber 损失",
+        title=N_("Huber loss"),
         task="regression",
         slots=(_IN, _TGT_SAME),
         params=(ParamSpec("delta", "float", 1.0, N_("where the quadratic part turns linear"), low=0.0, low_open=True),),
@@ -116,7 +113,6 @@ register_loss(
         r"\delta\,(\lvert \hat y_i - y_i\rvert - 0.5\,\delta) & \lvert \hat y_i - y_i\rvert > \delta \end{cases}",
         advice=N_("Like SmoothL1Loss but scaled by δ: equals δ·SmoothL1 with β = δ. Large errors get a gradient "
         "of at most δ, so outliers cannot dominate."),
-        advice_zh="与平滑 L1 相似，但乘了 δ（等于 β=δ 时的 δ·SmoothL1）。大误差的梯度不超过 δ，离群点不会主导。",
         check=_pair_float("HuberLoss"),
         sample=_sample_pair,
     )

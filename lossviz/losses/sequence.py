@@ -157,7 +157,7 @@ register_loss(
         classes_last=True, batch_layout="ctc", default_pair=_ctc_pair, flat_reason=_ctc_flat,
         nonfinite_hint=N_("No alignment of the targets fits in the input length; turn on zero_infinity or "
                           "lengthen the input."),
-        title_zh="CTC 连接时序分类损失",
+        title=N_("Connectionist temporal classification loss (CTC)"),
         task="sequence",
         slots=(
             TensorSlot("log_probs", N_("log-probabilities (T, N, C)"), "prediction", "float", N_("(T, N, C) or (T, C) log_softmax outputs"), "input"),
@@ -172,7 +172,6 @@ register_loss(
         formula=r"\ell_n = -\log \sum_{\pi \in \mathcal{B}^{-1}(y_n)} \prod_{t} p_{t, \pi_t}",
         advice=N_("Speech and handwriting recognition: sums the probability of every alignment of the label "
         "sequence to the frames (blanks between). 'mean' divides each loss by its target length."),
-        advice_zh="语音与手写识别用：对标签序列与各帧之间所有可能对齐（中间插入空白）的概率求和。'mean' 会先除以各目标长度。",
         check=_check_ctc,
         sample=_sample_ctc,
         transforms=("log_softmax",),
