@@ -187,9 +187,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 class ProgressBar:
     """A one-line progress bar on a terminal, or a line every 10% when stderr is not a terminal; in ``lang``."""
 
-    def __init__(self, total: int, stream: TextIO = sys.stderr, width: int = 28, lang: str = "en") -> None:
+    def __init__(self, total: int, stream: TextIO | None = None, width: int = 28, lang: str = "en") -> None:
         self.total = max(1, total)
-        self.stream = stream
+        self.stream = stream if stream is not None else sys.stderr  # the one in use now, not at import
         self.width = width
         self.lang = lang
         self.tty = bool(getattr(stream, "isatty", lambda: False)())
