@@ -11,10 +11,10 @@ from lossviz import LossvizInputError
 from lossviz.classroom import (
     BACKGROUND_COLOR,
     BODY_PX,
-    TEXT_COLOR,
-    TICK_PX,
     FORMULA_MIN_SCALE,
     FORMULA_SLACK_PX,
+    TEXT_COLOR,
+    TICK_PX,
     contrast_ratio,
     fit_formulas_js,
     for_projector,

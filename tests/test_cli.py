@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -10,6 +11,7 @@ import pytest
 
 from lossviz.cli.main import main
 from lossviz.losses import get_loss, list_losses
+from tests.page_text import chinese, english_phrases
 
 KEYS = {"loss", "reduction", "value", "per_element", "grad", "input_shape", "warnings"}
 
@@ -134,3 +136,76 @@ def test_cli_speaks_chinese_with_lang_or_the_environment() -> None:
     assert en_w.returncode == zh_w.returncode == 0 and en_w.stdout == zh_w.stdout
     assert "warning: " in zh_w.stderr and any("\u4e00" <= ch <= "\u9fff" for ch in zh_w.stderr)
     assert not any("\u4e00" <= ch <= "\u9fff" for ch in en_w.stderr)
+
+
+# ----------------------------------------------------------------------------- help in the user's language
+
+HELP_COMMANDS = [[], ["list"], ["eval"], ["train"], ["landscape"]]
+
+
+def _help(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--help"])
+    assert exc.value.code == 0
+    return capsys.readouterr().out
+
+
+def _prose(help_text: str) -> str:
+    """The help without what is typed, not read: the usage block, {choices} and 'quoted' examples."""
+    text = help_text.split("\n\n", 1)[1]  # the usage block ends at the first blank line
+    text = re.sub(r"\{[^}]*\}", " ", text)
+    return re.sub(r"'[^'\n]*'", " ", text)
+
+
+@pytest.mark.parametrize("command", HELP_COMMANDS, ids=lambda c: " ".join(c) or "main")
+def test_help_in_chinese_has_no_english_sentence(capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    text = _help(capsys, "--lang", "zh", *command)
+    assert text.startswith("用法：python -m lossviz")
+    assert "选项:" in text and "显示此帮助信息并退出" in text  # argparse's own words, from our catalog
+    assert "usage:" not in text and "options:" not in text and "show this help" not in text
+    assert len(chinese(_prose(text))) > 20
+    assert english_phrases(_prose(text)) == []
+
+
+@pytest.mark.parametrize("command", HELP_COMMANDS, ids=lambda c: " ".join(c) or "main")
+def test_help_in_english_has_no_chinese(capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    text = _help(capsys, "--lang", "en", *command)
+    assert text.startswith("usage: python -m lossviz") and "options:" in text
+    assert chinese(text) == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["eval", "--lang=zh"], ["eval", "--lang", "zh"], ["--lang", "zh", "eval"], ["eval", "--lan", "zh"]],
+)
+def test_help_language_is_read_before_the_parser_is_built(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    """--help acts the moment argparse meets it, so --lang is read from the command line beforehand."""
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    assert _help(capsys, *argv).startswith("用法：")
+    with pytest.raises(SystemExit):
+        main(["eval", "--help", "--lang", "zh"])  # --lang after --help counts too
+    assert capsys.readouterr().out.startswith("用法：")
+
+
+def test_help_follows_the_environment_and_lang_wins(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    assert _help(capsys, "train").startswith("用法：")
+    assert _help(capsys, "train", "--lang", "en").startswith("usage: ")
+
+
+def test_errors_keep_their_prefix_in_chinese(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["--lang", "zh", "eval", "--loss", "NoSuchLoss", "--input", "1", "--target", "1"],
+                 ["--lang", "zh", "eval", "--input", "1"], ["--lang", "zh", "frobnicate"]):  # fmt: skip
+        try:
+            code = main(argv)
+        except SystemExit as exc:
+            code = exc.code
+        assert code == 2
+        err = capsys.readouterr().err.splitlines()
+        assert len(err) == 1 and err[0].startswith("error: ")

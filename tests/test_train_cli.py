@@ -155,3 +155,88 @@ def test_progress_bar_without_a_terminal_prints_a_few_lines() -> None:
         bar.update(step, 1.0, 500.0, 10.0)
     lines = out.getvalue().splitlines()
     assert 5 <= len(lines) <= 11 and lines[-1].startswith("[" + "#" * 28 + "] 100.0% step 100/100")
+
+
+# ----------------------------------------------------------------------------- in the user's language
+
+
+def test_a_run_in_chinese_prints_chinese_progress_and_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.page_text import chinese, english_phrases
+
+    code = train_cli.main(
+        [*TINY, "--max-batches", "3", "--runs-dir", str(tmp_path), "--name", "zh-run", "--lang", "zh"]
+    )
+    assert code == 0
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert lines[0] == f"运行 zh-run -> {tmp_path / 'zh-run'}"
+    assert lines[1].startswith("数据：合成（训练图像 128 张 / 测试图像 32 张），设备 ") and lines[1].endswith(
+        "，共 3 步"
+    )
+    assert lines[2].startswith("注意：") and "合成数据集" in lines[2]
+    assert any(
+        line.startswith("[" + "#" * 28 + "] 100.0% 第 3/3 步 损失 ") and "张/秒" in line for line in lines
+    )
+    assert lines[-1].startswith("已完成：3 步，测试损失 ") and lines[-1].endswith(
+        f"运行目录：{tmp_path / 'zh-run'}"
+    )
+    assert all(chinese(line) for line in lines)
+    assert english_phrases(err.replace(str(tmp_path), " ")) == []
+    # the run directory is the same machine-readable one
+    summary = json.loads((tmp_path / "zh-run" / "summary.json").read_text())
+    assert summary["status"] == "finished" and summary["steps"] == 3
+
+
+def test_chinese_errors_keep_the_error_prefix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = train_cli.main(["--cifar10", "--data-dir", str(tmp_path / "nothing"), "--runs-dir", str(tmp_path),
+                           "--lang", "zh"])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "CIFAR-10" in err[0] and "下载" in err[0]
+    with pytest.raises(SystemExit) as exc:
+        train_cli.main(["--lr", "abc", "--lang", "zh"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "--lr" in err[0]
+
+
+def test_divergence_in_chinese(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = train_cli.main([*TINY, "--lr", "100000", "--runs-dir", str(tmp_path), "--quiet", "--lang", "zh"])
+    assert code == 1
+    assert "已发散：" in capsys.readouterr().err
+
+
+def test_progress_bar_and_summary_line_in_each_language() -> None:
+    import io
+
+    out = io.StringIO()
+    bar = train_cli.ProgressBar(4, stream=out, lang="zh")
+    bar.update(4, 0.5, 1234.0, 0.0)
+    assert out.getvalue() == "[" + "#" * 28 + "] 100.0% 第 4/4 步 损失 0.5000 1,234 张/秒 剩余 0:00\n"
+    ev = {"test_loss": 1.25, "test_accuracy": 0.5}
+    assert train_cli.summary_line("stopped", 7, ev, "runs/x") == (
+        "stopped: 7 steps, test loss 1.2500, test accuracy 50.0%. Run directory: runs/x"
+    )
+    assert train_cli.summary_line("stopped", 7, None, "runs/x", "zh") == "已停止：7 步。运行目录：runs/x"
+    assert train_cli.summary_line("finished", 7, ev, "runs/x", "zh") == (
+        "已完成：7 步，测试损失 1.2500，测试准确率 50.0%。运行目录：runs/x"
+    )
+
+
+def test_stand_alone_help_follows_lang(capsys: pytest.CaptureFixture[str]) -> None:
+    for lang, head in (("zh", "用法：python -m lossviz train"), ("en", "usage: python -m lossviz train")):
+        with pytest.raises(SystemExit) as exc:
+            train_cli.main(["--help", "--lang", lang])
+        assert exc.value.code == 0
+        assert capsys.readouterr().out.startswith(head)
+
+
+def test_page_runs_speak_english_to_the_job_manager(tmp_path: Path) -> None:
+    """The job manager reads a failed run's last ``error:`` line as English, whatever the server's LANG."""
+    from lossviz.training.jobs import train_command
+    from lossviz.training.trainer import TrainConfig
+
+    cmd = train_command(TrainConfig(dataset="synthetic"), tmp_path, "x")
+    assert cmd[cmd.index("--lang") + 1] == "en"

@@ -28,36 +28,50 @@ import time
 from pathlib import Path
 from typing import Any
 
+from lossviz.cli.parsing import LANG_HELP, add_subcommand
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import N_, cli_lang, gettext, render
 
 EXIT_OK, EXIT_INPUT = 0, 2
 
 
-def add_landscape_parser(subparsers: Any) -> argparse.ArgumentParser:
+def add_landscape_parser(subparsers: Any, lang: str = "en") -> argparse.ArgumentParser:
+    """Add the ``landscape`` subcommand, its help in ``lang``; its handler is :func:`run_landscape`."""
     from lossviz.training import weight_landscape as W
 
-    p = subparsers.add_parser(
+    def t(text: str, **params: object) -> str:
+        return gettext(text, lang, **params)
+
+    p = add_subcommand(
+        subparsers,
         "landscape",
-        help="the loss over a 2-D slice of a run's weight space (Li et al. 2018)",
-        description="The loss of a trained run over a 2-D slice of its weight space, along two "
-        "filter-normalised random directions, on a fixed set of its test images.",
-    )
-    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by 'python -m lossviz train'")
+        lang,
+        help=t(N_("the loss over a 2-D slice of a run's weight space (Li et al. 2018)")),
+        description=t(N_("The loss of a trained run over a 2-D slice of its weight space, along two "
+                         "filter-normalised random directions, on a fixed set of its test images.")),
+    )  # fmt: skip
     p.add_argument(
-        "--grid", type=int, default=W.DEFAULT_GRID, help=f"points per side, {W.MIN_GRID}..{W.MAX_GRID}"
+        "run_dir", metavar="RUN_DIR", help=t(N_("a run directory written by 'python -m lossviz train'"))
     )
-    p.add_argument("--images", type=int, default=W.DEFAULT_IMAGES, help="test images to evaluate on")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random directions")
     p.add_argument(
-        "--span", type=float, default=W.DEFAULT_SPAN, help="the slice covers -span..span on each axis"
+        "--grid", type=int, default=W.DEFAULT_GRID,
+        help=t(N_("points per side, {low}..{high}"), low=W.MIN_GRID, high=W.MAX_GRID),
+    )  # fmt: skip
+    p.add_argument("--images", type=int, default=W.DEFAULT_IMAGES, help=t(N_("test images to evaluate on")))
+    p.add_argument("--seed", type=int, default=0, help=t(N_("seed of the random directions")))
+    p.add_argument(
+        "--span", type=float, default=W.DEFAULT_SPAN, help=t(N_("the slice covers -span..span on each axis"))
     )
     p.add_argument("--plane", choices=["random", "pca"], default="random",
-                   help="random: filter-normalised random directions; pca: the top two PCA directions of the path")  # fmt: skip
-    p.add_argument("--no-line", action="store_true", help="skip the 1-D line from the initial weights")
+                   help=t(N_("random: filter-normalised random directions; pca: the top two PCA directions of the path")))  # fmt: skip
+    p.add_argument("--no-line", action="store_true", help=t(N_("skip the 1-D line from the initial weights")))
     p.add_argument(
-        "--out", default=None, help="folder for the directions and images files (default RUN_DIR/landscape)"
+        "--out",
+        default=None,
+        help=t(N_("folder for the directions and images files (default RUN_DIR/landscape)")),
     )
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--json", action="store_true", help=t(N_("print one JSON object")))
+    p.add_argument("--lang", default=argparse.SUPPRESS, help=t(LANG_HELP))
     p.set_defaults(handler=run_landscape)
     return p
 
@@ -107,7 +121,8 @@ def run_landscape(args: argparse.Namespace) -> int:
         out = Path(args.out) if args.out else Path(args.run_dir) / "landscape"
         rank, world = _distributed()
     except LossvizInputError as exc:
-        sys.stderr.write(f"error: {' '.join(str(exc).split())}\n")
+        lang = cli_lang(getattr(args, "lang", None))
+        sys.stderr.write(f"error: {' '.join(render(exc, lang).split())}\n")
         return EXIT_INPUT
     try:
         R.compute(land, x, y, grid=args.grid, line=not args.no_line, rank=rank, world_size=world)

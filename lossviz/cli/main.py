@@ -23,9 +23,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from lossviz.cli.parsing import OneLineErrorParser
+from lossviz.cli.parsing import LANG_HELP, OneLineErrorParser, add_subcommand, argv_lang
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import cli_lang, gettext, render
+from lossviz.i18n import N_, cli_lang, gettext, render
 from lossviz.losses import REDUCTION_DOC, get_loss, list_losses
 from lossviz.losses.evaluate import TRANSFORMS, evaluate_text
 from lossviz.losses.parsing import format_tensor
@@ -34,43 +34,54 @@ EXIT_BAD_INPUT = 2
 
 #: slot cli names beyond --input / --target, with their help
 EXTRA_SLOT_OPTIONS = {
-    "input2": "second input (MarginRankingLoss, CosineEmbeddingLoss)",
-    "var": "variance (GaussianNLLLoss)",
-    "positive": "positive example (TripletMarginLoss, TripletMarginWithDistanceLoss; --input is the anchor)",
-    "negative": "negative example (TripletMarginLoss, TripletMarginWithDistanceLoss)",
-    "input-lengths": "input lengths per sequence (CTCLoss)",
-    "target-lengths": "target lengths per sequence (CTCLoss)",
+    "input2": N_("second input (MarginRankingLoss, CosineEmbeddingLoss)"),
+    "var": N_("variance (GaussianNLLLoss)"),
+    "positive": N_("positive example (TripletMarginLoss, TripletMarginWithDistanceLoss; --input is the anchor)"),
+    "negative": N_("negative example (TripletMarginLoss, TripletMarginWithDistanceLoss)"),
+    "input-lengths": N_("input lengths per sequence (CTCLoss)"),
+    "target-lengths": N_("target lengths per sequence (CTCLoss)"),
 }
 
 
 _Parser = OneLineErrorParser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m lossviz", description="Look inside PyTorch losses from the terminal.")
-    lang_help = "language of error and warning messages: en or zh (default: from LC_ALL / LC_MESSAGES / LANG)"
+def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
+    """The parser of ``python -m lossviz``, its help in ``lang`` (default: the environment's, see
+    :func:`lossviz.i18n.cli_lang`; :func:`main` reads ``--lang`` from the command line first)."""
+    lang = cli_lang(lang)
+
+    def t(text: str) -> str:
+        return gettext(text, lang)
+
+    parser = _Parser(prog="python -m lossviz", description=t(N_("Look inside PyTorch losses from the terminal.")),
+                     lang=lang)  # fmt: skip
+    lang_help = t(LANG_HELP)
     parser.add_argument("--lang", help=lang_help)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     sub.required = True
 
-    p_list = sub.add_parser("list", help="list the loss catalog")
-    p_list.add_argument("--json", action="store_true", help="print the catalog as JSON")
+    p_list = add_subcommand(sub, "list", lang, help=t(N_("list the loss catalog")),
+                            description=t(N_("List the loss catalog: name, task and reductions of each loss.")))  # fmt: skip
+    p_list.add_argument("--json", action="store_true", help=t(N_("print the catalog as JSON")))
     p_list.add_argument("--lang", default=argparse.SUPPRESS, help=lang_help)
 
-    p_eval = sub.add_parser("eval", help="evaluate one loss: value, per-element loss, gradient")
-    p_eval.add_argument("--loss", required=True, help="a catalog name, e.g. CrossEntropyLoss")
-    p_eval.add_argument("--input", required=True, help="predictions as text, e.g. '[[0.1, 0.2, 0.3]]'")
-    p_eval.add_argument("--target", help="targets as text (TripletMarginLoss has none)")
+    p_eval = add_subcommand(sub, "eval", lang, help=t(N_("evaluate one loss: value, per-element loss, gradient")),
+                            description=t(N_("Evaluate one loss on tensors written as text: its value, "
+                                             "the loss per element and the gradient.")))  # fmt: skip
+    p_eval.add_argument("--loss", required=True, help=t(N_("a catalog name, e.g. CrossEntropyLoss")))
+    p_eval.add_argument("--input", required=True, help=t(N_("predictions as text, e.g. '[[0.1, 0.2, 0.3]]'")))
+    p_eval.add_argument("--target", help=t(N_("targets as text (TripletMarginLoss has none)")))
     for opt, text in EXTRA_SLOT_OPTIONS.items():
-        p_eval.add_argument(f"--{opt}", help=text)
-    p_eval.add_argument("--reduction", help="none, mean, sum (batchmean for KLDivLoss); default: the loss's own")
+        p_eval.add_argument(f"--{opt}", help=t(text))
+    p_eval.add_argument("--reduction", help=t(N_("none, mean, sum (batchmean for KLDivLoss); default: the loss's own")))
     p_eval.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                        help="a constructor parameter, e.g. label_smoothing=0.1 or weight=1,2,3 (repeatable)")
+                        help=t(N_("a constructor parameter, e.g. label_smoothing=0.1 or weight=1,2,3 (repeatable)")))
     p_eval.add_argument("--transform", default="none", choices=list(TRANSFORMS),
-                        help="apply to the input before the loss (as the tutorials do)")
-    p_eval.add_argument("--input-shape", help="reshape the input, e.g. '(1, 1, 1, 3)'")
-    p_eval.add_argument("--target-shape", help="reshape the target")
-    p_eval.add_argument("--json", action="store_true", help="print one JSON object")
+                        help=t(N_("apply to the input before the loss (as the tutorials do)")))
+    p_eval.add_argument("--input-shape", help=t(N_("reshape the input, e.g. '(1, 1, 1, 3)'")))
+    p_eval.add_argument("--target-shape", help=t(N_("reshape the target")))
+    p_eval.add_argument("--json", action="store_true", help=t(N_("print one JSON object")))
     p_eval.add_argument("--lang", default=argparse.SUPPRESS, help=lang_help)
 
     try:
@@ -78,10 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     except ImportError:  # the training side is optional for eval/list
         add_train_parser = None
     if add_train_parser is not None:
-        add_train_parser(sub)
+        add_train_parser(sub, lang)
     from lossviz.cli.landscape import add_landscape_parser
 
-    add_landscape_parser(sub)
+    add_landscape_parser(sub, lang)
     return parser
 
 
@@ -185,7 +196,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv_lang(argv))
     args = parser.parse_args(argv)
     try:
         if args.command == "list":

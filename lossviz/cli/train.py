@@ -1,7 +1,9 @@
 """``python -m lossviz train``: the training page's trainer without a browser.
 
 Writes the same run directory the page reads (so the page can follow a CLI run live) and draws
-a plain progress bar on stderr. Bad input: exit status 2 and one ``error: ...`` line.
+a plain progress bar on stderr. Bad input: exit status 2 and one ``error: ...`` line. The help, the
+progress and the summary are in ``--lang`` (en or zh), else the language of ``LC_ALL`` / ``LC_MESSAGES`` /
+``LANG``; ``error:`` / ``warning:`` keep their English prefix.
 
 Example:
     python -m lossviz.cli.train --synthetic --max-batches 200 --name first-look
@@ -19,8 +21,9 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from lossviz.cli.parsing import OneLineErrorParser
+from lossviz.cli.parsing import LANG_HELP, OneLineErrorParser, add_subcommand, argv_lang
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import N_, cli_lang, gettext, render
 from lossviz.training.figures import format_eta
 from lossviz.training.runs import record_error
 from lossviz.training.trainer import CLASSIFICATION_LOSSES, OPTIMIZERS, DistInfo, TrainConfig, Trainer
@@ -28,83 +31,131 @@ from lossviz.training.trainer import CLASSIFICATION_LOSSES, OPTIMIZERS, DistInfo
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_DIVERGED = EXIT_FAILED
 
+#: What ``train`` writes on stderr (``error:`` and ``warning:`` keep their English prefix: tools grep them).
+PROGRESS = N_("[{bar}] {percent} step {step}/{total} loss {loss} {speed} ETA {eta}")
+SPEED = N_("{n} img/s")
+RUN_LINE = N_("run {name} -> {path}")
+DATA_LINE = N_("data: {data} ({train} train / {test} test images), device {device}, {steps} steps")
+DATA_LINE_WORKERS = N_(
+    "data: {data} ({train} train / {test} test images), device {device}, {workers} workers ({backend}), "
+    "{steps} steps"
+)
+SYNTHETIC_NOTE = N_("note: training on the SYNTHETIC set (CIFAR-shaped noise patterns), not real CIFAR-10")
+DIVERGED_LINE = N_("diverged: {message}")
+#: The last line, by final status: (with a test-set evaluation, without one).
+SUMMARY_LINES = {
+    "finished": (
+        N_("finished: {steps} steps, test loss {loss}, test accuracy {accuracy}. Run directory: {path}"),
+        N_("finished: {steps} steps. Run directory: {path}"),
+    ),
+    "stopped": (
+        N_("stopped: {steps} steps, test loss {loss}, test accuracy {accuracy}. Run directory: {path}"),
+        N_("stopped: {steps} steps. Run directory: {path}"),
+    ),
+}
 
-def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+
+def _configure(parser: argparse.ArgumentParser, lang: str = "en", lang_default: Any = None) -> argparse.ArgumentParser:
+    """Add the training options to ``parser``, their help in ``lang``."""
+
+    def t(text: str) -> str:
+        return gettext(text, lang)
+
     d = TrainConfig()
-    data = parser.add_argument_group("data")
+    data = parser.add_argument_group(t(N_("data")))
     src = data.add_mutually_exclusive_group()
-    src.add_argument("--synthetic", action="store_true", help="train on the synthetic CIFAR-shaped set")
+    src.add_argument("--synthetic", action="store_true", help=t(N_("train on the synthetic CIFAR-shaped set")))
     src.add_argument(
-        "--cifar10", action="store_true", help="train on real CIFAR-10 (error if it is not on disk)"
+        "--cifar10", action="store_true", help=t(N_("train on real CIFAR-10 (error if it is not on disk)"))
     )
     data.add_argument(
         "--data-dir",
         default=None,
-        help="folder holding cifar-10-batches-py/ (default $LOSSVIZ_DATA or ./data)",
+        help=t(N_("folder holding cifar-10-batches-py/ (default $LOSSVIZ_DATA or ./data)")),
     )
     data.add_argument(
-        "--download", action="store_true", help="download CIFAR-10 first if it is missing (needs internet)"
-    )
+        "--download", action="store_true",
+        help=t(N_("download CIFAR-10 first if it is missing (needs internet)")),
+    )  # fmt: skip
     data.add_argument(
         "--synthetic-train",
         type=int,
         default=d.synthetic_train,
         metavar="N",
-        help="synthetic training images",
+        help=t(N_("synthetic training images")),
     )
     data.add_argument(
-        "--synthetic-test", type=int, default=d.synthetic_test, metavar="N", help="synthetic test images"
+        "--synthetic-test", type=int, default=d.synthetic_test, metavar="N", help=t(N_("synthetic test images"))
     )
-    model = parser.add_argument_group("model and loss")
+    model = parser.add_argument_group(t(N_("model and loss")))
     model.add_argument(
-        "--relu", action="store_true", help="add ReLU after each conv and the first linear layer"
+        "--relu", action="store_true", help=t(N_("add ReLU after each conv and the first linear layer"))
     )
-    model.add_argument("--loss", default=d.loss, choices=list(CLASSIFICATION_LOSSES), help="loss function")
+    model.add_argument("--loss", default=d.loss, choices=list(CLASSIFICATION_LOSSES), help=t(N_("loss function")))
     model.add_argument(
-        "--label-smoothing", type=float, default=d.label_smoothing, help="CrossEntropyLoss label smoothing"
+        "--label-smoothing", type=float, default=d.label_smoothing, help=t(N_("CrossEntropyLoss label smoothing"))
     )
-    model.add_argument("--margin", type=float, default=d.margin, help="MultiMarginLoss margin")
-    opt = parser.add_argument_group("optimisation")
-    opt.add_argument("--optimizer", default=d.optimizer, choices=list(OPTIMIZERS))
-    opt.add_argument("--lr", type=float, default=d.lr, help="learning rate")
-    opt.add_argument("--momentum", type=float, default=d.momentum, help="SGD momentum")
-    opt.add_argument("--batch-size", type=int, default=d.batch_size)
-    opt.add_argument("--epochs", type=int, default=d.epochs)
-    opt.add_argument("--seed", type=int, default=d.seed)
-    opt.add_argument("--max-batches", type=int, default=None, metavar="N", help="stop after N batches")
-    opt.add_argument("--no-eval", action="store_true", help="skip the test-set evaluation after each epoch")
-    run = parser.add_argument_group("machine and output")
-    run.add_argument("--device", default=d.device, help="auto (cuda, then mps, then cpu), cpu, cuda or mps")
+    model.add_argument("--margin", type=float, default=d.margin, help=t(N_("MultiMarginLoss margin")))
+    opt = parser.add_argument_group(t(N_("optimisation")))
+    opt.add_argument("--optimizer", default=d.optimizer, choices=list(OPTIMIZERS), help=t(N_("optimizer")))
+    opt.add_argument("--lr", type=float, default=d.lr, help=t(N_("learning rate")))
+    opt.add_argument("--momentum", type=float, default=d.momentum, help=t(N_("SGD momentum")))
+    opt.add_argument("--batch-size", type=int, default=d.batch_size, help=t(N_("images per batch")))
+    opt.add_argument("--epochs", type=int, default=d.epochs, help=t(N_("passes over the training set")))
+    opt.add_argument("--seed", type=int, default=d.seed, help=t(N_("random seed")))
+    opt.add_argument("--max-batches", type=int, default=None, metavar="N", help=t(N_("stop after N batches")))
+    opt.add_argument(
+        "--no-eval", action="store_true", help=t(N_("skip the test-set evaluation after each epoch"))
+    )
+    run = parser.add_argument_group(t(N_("machine and output")))
     run.add_argument(
-        "--threads", type=int, default=None, help="torch CPU threads per process (default: torch's choice)"
+        "--device", default=d.device, help=t(N_("auto (cuda, then mps, then cpu), cpu, cuda or mps"))
     )
-    run.add_argument("--amp", action="store_true", help="bf16 autocast for the forward pass (CUDA, or CPU)")
-    run.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard event files")
     run.add_argument(
-        "--runs-dir", default=None, help="where runs are written (default $LOSSVIZ_RUNS or ./runs)"
+        "--threads", type=int, default=None,
+        help=t(N_("torch CPU threads per process (default: torch's choice)")),
+    )  # fmt: skip
+    run.add_argument(
+        "--amp", action="store_true", help=t(N_("bf16 autocast for the forward pass (CUDA, or CPU)"))
     )
-    run.add_argument("--name", default=None, help="run name (default: date, data, optimizer, lr)")
-    run.add_argument("--quiet", action="store_true", help="no progress bar, only the final line")
+    run.add_argument(
+        "--no-tensorboard", action="store_true", help=t(N_("do not write TensorBoard event files"))
+    )
+    run.add_argument(
+        "--runs-dir", default=None, help=t(N_("where runs are written (default $LOSSVIZ_RUNS or ./runs)"))
+    )
+    run.add_argument("--name", default=None, help=t(N_("run name (default: date, data, optimizer, lr)")))
+    run.add_argument("--quiet", action="store_true", help=t(N_("no progress bar, only the final line")))
+    run.add_argument("--lang", default=lang_default, help=t(LANG_HELP))
     return parser
 
 
-def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add the ``train`` subcommand to an argparse subparsers object; its handler is :func:`run_train`."""
-    parser = subparsers.add_parser(
+def add_train_parser(subparsers: Any, lang: str = "en") -> argparse.ArgumentParser:
+    """Add the ``train`` subcommand to an argparse subparsers object; its handler is :func:`run_train`.
+
+    Its help is in ``lang``; its ``--lang`` leaves the main parser's value alone when not given."""
+    parser = add_subcommand(
+        subparsers,
         "train",
-        help="train the tutorial's CIFAR-10 CNN and write a run directory",
-        description="Train the tutorial's CIFAR-10 CNN (or the synthetic stand-in) and write a run directory.",
+        lang,
+        help=gettext(N_("train the tutorial's CIFAR-10 CNN and write a run directory"), lang),
+        description=gettext(
+            N_("Train the tutorial's CIFAR-10 CNN (or the synthetic stand-in) and write a run directory."), lang
+        ),
     )
-    _configure(parser)
+    _configure(parser, lang, lang_default=argparse.SUPPRESS)
     parser.set_defaults(func=run_train, handler=run_train)
     return parser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The stand-alone parser used by ``python -m lossviz.cli.train``."""
-    return _configure(
-        OneLineErrorParser(prog="python -m lossviz train", description="Train the tutorial's CIFAR-10 CNN.")
+def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
+    """The stand-alone parser used by ``python -m lossviz.cli.train``, its help in ``lang``
+    (default: the environment's language)."""
+    lang = cli_lang(lang)
+    parser = OneLineErrorParser(
+        prog="python -m lossviz train", description=gettext(N_("Train the tutorial's CIFAR-10 CNN."), lang), lang=lang
     )
+    return _configure(parser, lang)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -134,12 +185,13 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 class ProgressBar:
-    """A one-line progress bar on a terminal, or a line every 10% when stderr is not a terminal."""
+    """A one-line progress bar on a terminal, or a line every 10% when stderr is not a terminal; in ``lang``."""
 
-    def __init__(self, total: int, stream: TextIO = sys.stderr, width: int = 28) -> None:
+    def __init__(self, total: int, stream: TextIO | None = None, width: int = 28, lang: str = "en") -> None:
         self.total = max(1, total)
-        self.stream = stream
+        self.stream = stream if stream is not None else sys.stderr  # the one in use now, not at import
         self.width = width
+        self.lang = lang
         self.tty = bool(getattr(stream, "isatty", lambda: False)())
         self._last_draw = 0.0
         self._last_decile = -1
@@ -164,10 +216,12 @@ class ProgressBar:
         self._last_step = step
         filled = int(round(frac * self.width))
         bar = "#" * filled + "-" * (self.width - filled)
+        percent = f"{100 * frac:5.1f}%"
         loss_s = f"{loss:.4f}" if loss is not None and math.isfinite(loss) else "—"
-        speed_s = f"{speed:,.0f} img/s" if speed else "— img/s"
-        eta_s = format_eta(eta)
-        line = f"[{bar}] {100 * frac:5.1f}% step {step}/{self.total} loss {loss_s} {speed_s} ETA {eta_s}"
+        speed_n = f"{speed:,.0f}" if speed else "—"
+        speed_s = gettext(SPEED, self.lang, n=speed_n)
+        line = gettext(PROGRESS, self.lang, bar=bar, percent=percent, step=step, total=self.total, loss=loss_s,
+                       speed=speed_s, eta=format_eta(eta))  # fmt: skip
         self.stream.write(("\r" + line + "\x1b[K") if self.tty else line + "\n")
         self.stream.flush()
 
@@ -232,13 +286,14 @@ def _warm_imports() -> None:
 
 def _train_process(args: argparse.Namespace, dist: DistInfo, state: dict[str, Any]) -> int:
     main = dist.is_main
+    lang = cli_lang(getattr(args, "lang", None))
     threading.Thread(target=_warm_imports, name="lossviz-warm-imports", daemon=True).start()
     try:
         config = config_from_args(args)
         backend = _init_distributed(dist, str(config.device).strip().lower())
     except LossvizInputError as exc:
         record_error(exc.message)
-        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.write(f"error: {_one_line(render(exc, lang))}\n")
         return EXIT_INPUT
     try:
         try:
@@ -251,24 +306,29 @@ def _train_process(args: argparse.Namespace, dist: DistInfo, state: dict[str, An
             )
         except LossvizInputError as exc:
             record_error(exc.message)
-            sys.stderr.write(f"error: {exc}\n")
+            sys.stderr.write(f"error: {_one_line(render(exc, lang))}\n")
             return EXIT_INPUT
         state["trainer"] = trainer
         if state["signal"] is not None:  # stopped while the data was loading
             trainer.stop()
         quiet = bool(getattr(args, "quiet", False)) or not main
         if main:
-            workers = f", {dist.world_size} workers ({backend})" if dist.world_size > 1 else ""
-            sys.stderr.write(
-                f"run {trainer.run_name} -> {trainer.run_dir}\n"
-                f"data: {trainer.dataset_label} ({len(trainer.data.train):,} train / {len(trainer.data.test):,} "
-                f"test images), device {trainer.device}{workers}, {trainer.total_steps} steps\n"
-            )
+            data = {
+                "data": gettext(trainer.dataset_label, lang),
+                "train": f"{len(trainer.data.train):,}",
+                "test": f"{len(trainer.data.test):,}",
+                "device": trainer.device,
+                "steps": trainer.total_steps,
+            }
+            if dist.world_size > 1:
+                data_line = gettext(DATA_LINE_WORKERS, lang, workers=dist.world_size, backend=backend, **data)
+            else:
+                data_line = gettext(DATA_LINE, lang, **data)
+            sys.stderr.write(gettext(RUN_LINE, lang, name=trainer.run_name, path=trainer.run_dir) + "\n")
+            sys.stderr.write(data_line + "\n")
             if trainer.data.synthetic:
-                sys.stderr.write(
-                    "note: training on the SYNTHETIC set (CIFAR-shaped noise patterns), not real CIFAR-10\n"
-                )
-        bar = None if quiet else ProgressBar(trainer.total_steps)
+                sys.stderr.write(gettext(SYNTHETIC_NOTE, lang) + "\n")
+        bar = None if quiet else ProgressBar(trainer.total_steps, lang=lang)
         if bar is not None:
 
             def show(record: dict[str, Any]) -> None:
@@ -289,16 +349,33 @@ def _train_process(args: argparse.Namespace, dist: DistInfo, state: dict[str, An
                 tdist.destroy_process_group()
     if not main:
         return EXIT_FAILED if status in ("diverged", "failed") else EXIT_OK
-    ev = trainer.last_eval
-    tail = f", test loss {ev['test_loss']:.4f}, test accuracy {100 * ev['test_accuracy']:.1f}%" if ev else ""
     if status == "diverged":
-        sys.stderr.write(f"diverged: {trainer.message}\n")
+        sys.stderr.write(gettext(DIVERGED_LINE, lang, message=_one_line(render(trainer.note, lang))) + "\n")
         return EXIT_FAILED
     if status == "failed":
-        sys.stderr.write(f"error: {trainer.message}\n")
+        sys.stderr.write(f"error: {_one_line(render(trainer.note, lang))}\n")
         return EXIT_FAILED
-    sys.stderr.write(f"{status}: {trainer.step} steps{tail}. Run directory: {trainer.run_dir}\n")
+    sys.stderr.write(summary_line(status, trainer.step, trainer.last_eval, trainer.run_dir, lang) + "\n")
     return EXIT_INTERRUPTED if state["signal"] == signal.SIGINT else EXIT_OK
+
+
+def summary_line(status: str, steps: int, ev: dict[str, Any] | None, run_dir: object, lang: str = "en") -> str:
+    """The last line of a run that ended without an error, in ``lang``.
+
+    Example:
+        >>> summary_line("finished", 5, {"test_loss": 2.3, "test_accuracy": 0.1}, "runs/x")
+        'finished: 5 steps, test loss 2.3000, test accuracy 10.0%. Run directory: runs/x'
+    """
+    with_eval, without = SUMMARY_LINES.get(status, SUMMARY_LINES["finished"])
+    if ev:
+        loss = f"{ev['test_loss']:.4f}"
+        accuracy = f"{100 * ev['test_accuracy']:.1f}%"
+        return gettext(with_eval, lang, steps=steps, loss=loss, accuracy=accuracy, path=run_dir)
+    return gettext(without, lang, steps=steps, path=run_dir)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
 
 
 def _main_thread() -> bool:
@@ -306,7 +383,7 @@ def _main_thread() -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv_lang(argv)).parse_args(argv)
     return run_train(args)
 
 

@@ -85,7 +85,9 @@ def train_command(
 ) -> list[str]:
     """The command line that trains ``config`` as run ``name`` (torchrun when ``workers > 1``)."""
     c = config
-    args = ["-m", "lossviz", "train", "--runs-dir", str(runs_dir), "--name", name, "--quiet"]
+    # English whatever the server's LANG: the page reads the process's last ``error:`` line as English text
+    # (Job.note) and shows its own translation from the error file.
+    args = ["-m", "lossviz", "train", "--runs-dir", str(runs_dir), "--name", name, "--quiet", "--lang", "en"]
     if c.dataset == "synthetic":
         args.append("--synthetic")
     elif c.dataset == "cifar10":
