@@ -52,6 +52,8 @@ CONTROL_MIN_PX = 170
 CHART_MIN_PX = 430
 #: ... and a column of long select boxes (inside a container keyed ``lv_wide*``): the landscape's axis pickers
 WIDE_MIN_PX = 400
+#: ... and the first column of a container keyed ``lv_value*`` (the explorer's loss value and its label)
+VALUE_MIN_PX = 300
 
 
 def layout_css() -> str:
@@ -59,7 +61,8 @@ def layout_css() -> str:
     never gets narrower than CONTROL_MIN_PX (so a select box shows its value, not "mear"), and a chart
     column (inside a container keyed ``lv_charts*``) never narrower than CHART_MIN_PX: at a laptop's
     1024 px two charts stack instead of shrinking to slivers. Columns of long select boxes (a container
-    keyed ``lv_wide*``) stay at least WIDE_MIN_PX wide."""
+    keyed ``lv_wide*``) stay at least WIDE_MIN_PX wide, and the first column of one keyed ``lv_value*``
+    at least VALUE_MIN_PX."""
     return f"""
 <style>
   [data-testid="stMain"] [data-testid="stHorizontalBlock"] {{ flex-wrap: wrap; row-gap: 0.5rem; }}
@@ -68,6 +71,8 @@ def layout_css() -> str:
     min-width: min({CHART_MIN_PX}px, 100%); }}
   [data-testid="stMain"] [class*="st-key-lv_wide"] [data-testid="stColumn"] {{
     min-width: min({WIDE_MIN_PX}px, 100%); }}
+  [data-testid="stMain"] [class*="st-key-lv_value"] [data-testid="stColumn"]:first-child {{
+    min-width: min({VALUE_MIN_PX}px, 100%); }}
   .katex-display {{ overflow-x: auto; overflow-y: hidden; }}
 </style>
 """

@@ -177,7 +177,7 @@ def results(ex: xp.Example) -> None:
         return
     for w in r.warnings:
         st.warning(tr_phrase(w, L()), icon="⚠️")
-    c1, c2 = st.container(key="lv_wide_value").columns([1, 2])  # the value stacks above its text when narrow
+    c1, c2 = st.container(key="lv_value").columns([1, 2])  # the value's label is never cut
     label = (tr("explorer.loss_value", L(), reduction=r.reduction) if r.is_scalar
              else tr("explorer.loss_sum", L(), n=r.output.numel()))
     c1.metric(label, f"{r.value:.6g}")

@@ -28,7 +28,7 @@ TEXT: dict[str, dict[str, str]] = {
         "explorer.fix": N_("Fix the value above and the results come back; nothing else was lost."),
         "explorer.loss_value": N_("loss · reduction '{reduction}'"),
         "explorer.loss_sum": N_("sum of the {n} losses"),
-        "explorer.per_element": N_("**Loss per element** — {means}; **reduction '{reduction}'** {doc}."),
+        "explorer.per_element": N_("**Loss per element** — {means}; **reduction '{reduction}'**: {doc}."),
         "explorer.none_grad": N_("With no reduction the gradient shown is that of the **sum** of the losses."),
         "explorer.none_caption": N_("reduction='none': {means}."),
         "explorer.grad_wrt": N_("gradient with respect to"),

@@ -188,8 +188,8 @@ _BOX_LOSSES = (
     ),
     (
         "complete_box_iou_loss", tvops.complete_box_iou_loss, derive_ciou, N_("Complete IoU loss (CIoU)"),
-        r"\ell = 1 - \mathrm{IoU} + \frac{\rho^2(b, b^{gt})}{c^2} + \alpha v,\quad "
-        r"v = \tfrac{4}{\pi^2}\big(\arctan\tfrac{w^{gt}}{h^{gt}} - \arctan\tfrac{w}{h}\big)^2",
+        r"\begin{gathered}\ell = 1 - \mathrm{IoU} + \frac{\rho^2(b, b^{gt})}{c^2} + \alpha v \\ "
+        r"v = \tfrac{4}{\pi^2}\big(\arctan\tfrac{w^{gt}}{h^{gt}} - \arctan\tfrac{w}{h}\big)^2\end{gathered}",
         N_("DIoU plus a term for the difference in aspect ratio (width over height): overlap, centre distance "
            "and shape, the three things a detector's box regression has to get right."),
     ),
