@@ -392,7 +392,7 @@ def test_english_page_unchanged() -> None:
     assert "**3. pick the true class**" in md
     assert "**4. mean** — divided by 4" in md
     assert ("**Loss per element** — one loss per sample (per position for (N, C, H, W)); "
-            "**reduction 'mean'** average the per-element losses.") in md
+            "**reduction 'mean'**: average the per-element losses.") in md
     assert any(i.value == get_preset("ce_4x4_mean").lesson for i in at.info)
     assert at.text_area(key="w_t_input").label == "logits z · input"
     assert at.text_area(key="w_t_target").label == "target (class index or probabilities)"
