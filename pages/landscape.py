@@ -158,10 +158,8 @@ def link() -> None:
 L = page_chrome(K.LANDSCAPE)
 st.title(tr("landscape.title", L))
 st.markdown(tr("landscape.intro", L))
-top = st.columns(2)
-ex, setup, origin = drawable_ui(L, example_ui(L, top[0], top[1]))
-# the axis pickers get a row of their own, stacked when narrow: their labels ("z₀,₁ — logits z (sample 0,
-# class 1) = 0.5") are the longest options on the page and must not be cut at 1024 px
+ex, setup, origin = drawable_ui(L, example_ui(L, *st.columns(2)))
+# axis pickers: a row of their own, stacked when narrow (the page's longest options, never cut at 1024 px)
 view = view_ui(L, ex, setup, st.container(key="lv_wide_axes").columns(2), st.columns([1.2, 1.6, 1, 1, 0.8]))
 xk, yk, steps = view[K.LANDSCAPE_X], view[K.LANDSCAPE_Y], int(view[K.LANDSCAPE_STEPS])
 res = int(view[K.LANDSCAPE_RESOLUTION] or ls.DEFAULT_RESOLUTION)
