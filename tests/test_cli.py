@@ -209,3 +209,27 @@ def test_errors_keep_their_prefix_in_chinese(capsys: pytest.CaptureFixture[str])
         assert code == 2
         err = capsys.readouterr().err.splitlines()
         assert len(err) == 1 and err[0].startswith("error: ")
+
+
+# ----------------------------------------------------------------------------- errors in the user's language
+
+
+@pytest.mark.parametrize(
+    ("argv", "en"),
+    [
+        (["--loss", "MSELoss", "--input", "1", "--target", "1", "--param", "x"],
+         "error: --param 'x' needs the form key=value, e.g. --param margin=0.5"),
+        (["--loss", "MarginRankingLoss", "--input", "1", "--target", "1"],
+         "error: MarginRankingLoss needs --input2"),
+        (["--loss", "MSELoss", "--input", "1", "--target", "1", "--var", "2"], "error: MSELoss takes no --var"),
+    ],
+    ids=["param", "needs", "takes-no"],
+)
+def test_eval_option_errors_in_either_language(capsys: pytest.CaptureFixture[str], argv: list[str], en: str) -> None:
+    assert main(["--lang", "en", "eval", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(en) and chinese(err) == []
+    assert main(["--lang", "zh", "eval", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and len(err.splitlines()) == 1
+    assert chinese(err) and english_phrases(err.removeprefix("error: ")) == [], err

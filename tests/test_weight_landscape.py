@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,7 @@ from lossviz.training.snapshots import (
     save_weights,
 )
 from lossviz.training.trainer import TrainConfig, make_loss
+from tests.page_text import chinese, english_phrases
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -364,6 +366,28 @@ def test_cli_missing_run_and_no_weights(tmp_path: Path, capsys: pytest.CaptureFi
     assert cli_main(["landscape", str(run)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(e.startswith("error: ") for e in err) and "no saved weights" in err[1]
+
+
+def test_refusals_of_each_module_render_in_chinese(run_dir: Path) -> None:
+    """One converted error per module: English for the CLI's log and the tests, Chinese for the reader."""
+    from lossviz.errors import LossvizInputError
+    from lossviz.i18n import render
+
+    run = R.load_run(run_dir)
+    cases = [
+        (lambda: W.check_seed(-1), "seed=-1 is out of range", "seed=-1 超出范围"),
+        (lambda: W.check_grid(99), "grid=99 is out of range", "grid=99 超出范围"),
+        (lambda: R.plan(run, plane="sideways"), "plane 'sideways' is unknown", "未知的平面 'sideways'"),
+        (lambda: R.load_run(run_dir / "nope"), "is not a run directory", "不是运行目录"),
+        (lambda: make_weight_line_figure([0.0], [1.0]), "give one loss per α", "请为每个 α 给出一个损失值"),
+        (lambda: make_weight_contour_figure([0, 1], [0, 1], np.zeros((3, 2))), "one row per beta", "每个 beta 一行"),
+    ]
+    for call, en, zh in cases:
+        with pytest.raises(LossvizInputError) as err:
+            call()
+        assert en in str(err.value) and zh in render(err.value, "zh")
+        zh_text = re.sub(r"'[^']*'", " ", render(err.value, "zh"))  # a 'quoted' command is typed, not read
+        assert english_phrases(zh_text) == [], zh_text
 
 
 def test_live_run_uses_its_latest_snapshot(tmp_path: Path) -> None:

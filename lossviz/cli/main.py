@@ -25,7 +25,7 @@ from typing import Any
 
 from lossviz.cli.parsing import LANG_HELP, OneLineErrorParser, add_subcommand, argv_lang
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import N_, cli_lang, gettext, render
+from lossviz.i18n import N_, Message, cli_lang, gettext, msg, render
 from lossviz.losses import REDUCTION_DOC, get_loss, list_losses
 from lossviz.losses.evaluate import TRANSFORMS, evaluate_text
 from lossviz.losses.parsing import format_tensor
@@ -139,7 +139,9 @@ def _parse_params(items: Sequence[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in items:
         if "=" not in item:
-            raise LossvizInputError(f"--param {item!r} needs the form key=value, e.g. --param margin=0.5")
+            raise LossvizInputError(
+                msg("--param {item} needs the form key=value, e.g. --param margin=0.5", item=repr(item))
+            )
         key, value = item.split("=", 1)
         out[key.strip()] = value.strip()
     return out
@@ -162,7 +164,15 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     for slot in spec.slots:
         text = given.get(slot.cli)
         if text is None:
-            raise LossvizInputError(f"{spec.name} needs --{slot.cli} ({slot.label}: {slot.doc})")
+            raise LossvizInputError(
+                msg(
+                    "{loss} needs --{option} ({label}: {doc})",
+                    loss=spec.name,
+                    option=slot.cli,
+                    label=Message(slot.label),
+                    doc=Message(slot.doc),
+                )
+            )
         texts[slot.name] = text
         if slot.cli == "input" and args.input_shape:
             shapes[slot.name] = args.input_shape
@@ -170,7 +180,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             shapes[slot.name] = args.target_shape
     unused = [k for k, v in given.items() if v is not None and k not in {s.cli for s in spec.slots}]
     if unused:
-        raise LossvizInputError(f"{spec.name} takes no --{unused[0]}")
+        raise LossvizInputError(msg("{loss} takes no --{option}", loss=spec.name, option=unused[0]))
     result = evaluate_text(
         spec.name,
         texts,
