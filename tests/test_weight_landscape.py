@@ -368,6 +368,39 @@ def test_cli_missing_run_and_no_weights(tmp_path: Path, capsys: pytest.CaptureFi
     assert len(err) == 2 and all(e.startswith("error: ") for e in err) and "no saved weights" in err[1]
 
 
+def test_cli_summary_in_either_language(run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The plain-text summary follows --lang; --json does not (its keys and values are a contract)."""
+    base = ["landscape", str(run_dir), "--grid", "3", "--images", "4", "--no-line", "--out", str(tmp_path / "o")]
+    assert cli_main([*base, "--lang", "en"]) == 0
+    en = capsys.readouterr().out.strip().splitlines()
+    assert en[0].startswith(f"{run_dir.name}: 3×3 random slice of CrossEntropyLoss on 4 test images in ")
+    assert "loss at the centre " in en[0] and en[-2].startswith("directions: ") and en[-1].startswith("images: ")
+    assert chinese("\n".join(en)) == []
+    assert cli_main([*base, "--lang", "zh", "--plane", "pca"]) == 0
+    zh = capsys.readouterr().out.strip().splitlines()
+    assert zh[0].startswith(f"{run_dir.name}：CrossEntropyLoss 在 4 张测试图像上的 3×3 PCA切片") and "中心处损失" in zh[0]
+    assert zh[-2].startswith("方向：") and zh[-1].startswith("图像：")
+    for line in zh:
+        assert chinese(line) and english_phrases(line) == [], line
+    assert cli_main([*base, "--lang", "zh", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["plane"] == "random"
+
+
+def test_cli_errors_in_chinese_keep_their_prefix(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for argv in (["--grid", "99"], ["--seed", "-1"], ["--out", str(blocker / "sub")]):
+        assert cli_main(["landscape", str(run_dir), "--grid", "3", "--images", "4", "--no-line", *argv,
+                         "--lang", "zh"]) == 2  # fmt: skip
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: ") and chinese(err[0]), err
+        assert english_phrases(err[0].removeprefix("error: ")) == [], err
+    assert cli_main(["landscape", str(tmp_path / "nope"), "--lang", "zh"]) == 2
+    assert "不是运行目录" in capsys.readouterr().err
+
+
 def test_refusals_of_each_module_render_in_chinese(run_dir: Path) -> None:
     """One converted error per module: English for the CLI's log and the tests, Chinese for the reader."""
     from lossviz.errors import LossvizInputError

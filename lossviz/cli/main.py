@@ -32,6 +32,9 @@ from lossviz.losses.parsing import format_tensor
 
 EXIT_BAD_INPUT = 2
 
+#: One line of ``list`` (the name is padded to a column before it is filled in).
+LIST_LINE = N_("{name} {title} · reductions: {reductions}")
+
 #: slot cli names beyond --input / --target, with their help
 EXTRA_SLOT_OPTIONS = {
     "input2": N_("second input (MarginRankingLoss, CosineEmbeddingLoss)"),
@@ -62,7 +65,7 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     sub.required = True
 
     p_list = add_subcommand(sub, "list", lang, help=t(N_("list the loss catalog")),
-                            description=t(N_("List the loss catalog: name, task and reductions of each loss.")))  # fmt: skip
+                            description=t(N_("List the loss catalog: the name, title and reductions of each loss.")))  # fmt: skip
     p_list.add_argument("--json", action="store_true", help=t(N_("print the catalog as JSON")))
     p_list.add_argument("--lang", default=argparse.SUPPRESS, help=lang_help)
 
@@ -129,9 +132,11 @@ def _cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(_catalog_json(), ensure_ascii=False, indent=2))
         return 0
+    lang = cli_lang(args.lang)
     for name in list_losses():
         s = get_loss(name)
-        print(f"{s.name:<26} {s.task:<28} reductions: {', '.join(s.reductions)}")
+        title = gettext(s.title, lang)
+        print(gettext(LIST_LINE, lang, name=f"{s.name:<26}", title=title, reductions=", ".join(s.reductions)))
     return 0
 
 
