@@ -713,7 +713,7 @@ class BackgroundJob:
         self.cancel_event = threading.Event()
         self.progress: Progress | None = None
         self.result: Any = None
-        self.error: str = ""
+        self.error: object = ""  # "" or the sentence: a Message (bad input) or a str (an unexpected error)
         self.started = 0.0
         self.finished = 0.0
         self._thread: threading.Thread | None = None
@@ -739,7 +739,7 @@ class BackgroundJob:
         try:
             self.result = self._work(self._on_progress, self.cancel_event)
         except LossvizInputError as exc:
-            self.error = str(exc)
+            self.error = exc.message  # rendered in the reader's language by the page
         except Exception as exc:  # the page must get a sentence, never a dead thread
             self.error = f"{type(exc).__name__}: {exc}"
         finally:
