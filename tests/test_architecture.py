@@ -4,6 +4,8 @@
   and every landscape/training fact the specs carry is usable (parametrized over the catalog).
 - lossviz never imports streamlit; pages import only from package faces.
 - Pages lay out widgets and draw: each page file stays under ~250 lines.
+- Bad-input errors carry a message id (``msg(...)``), never an English sentence: a page or the CLI
+  renders them in the reader's language.
 """
 
 from __future__ import annotations
@@ -67,6 +69,58 @@ def test_pages_import_only_from_faces_and_stay_short(path: Path) -> None:
              and n.module.startswith(("lossviz.landscape.", "lossviz.explore.", "lossviz.losses.", "lossviz.training."))]
     assert not deep, deep
     assert len(path.read_text().splitlines()) <= 260, "~250 lines: a page lays out widgets and draws; decisions live in lossviz"
+
+
+def english_error_calls(source: str) -> list[str]:
+    """The ``LossvizInputError(...)`` calls in ``source`` whose first argument is a string literal or an
+    f-string (also one built with ``+`` or ``%`` from them): English that no reader can get in Chinese.
+    Text in docstrings and comments is not a call, so it is not counted."""
+
+    def literal(node: ast.expr) -> bool:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) or isinstance(node, ast.JoinedStr):
+            return True
+        if isinstance(node, ast.BinOp):
+            return literal(node.left) or literal(node.right)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+            return literal(node.func.value)
+        return False
+
+    hits = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+        if name == "LossvizInputError" and literal(node.args[0]):
+            hits.append(f"{node.lineno}: {ast.unparse(node)[:120]}")
+    return hits
+
+
+SOURCES = sorted([*(ROOT / "lossviz").rglob("*.py"), *(ROOT / "pages").rglob("*.py")])
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_input_errors_carry_a_message_id_not_english(path: Path) -> None:
+    hits = english_error_calls(path.read_text())
+    assert not hits, "raise LossvizInputError(msg(\"...\", name=value)) instead:\n" + "\n".join(hits)
+
+
+def test_the_english_error_check_can_fail() -> None:
+    bad = [
+        'raise LossvizInputError("a slice needs at least 2 points")',
+        'raise LossvizInputError(f"plane {plane!r} is unknown")',
+        'raise errors.LossvizInputError("grid " + str(n))',
+        'raise LossvizInputError("grid {n}".format(n=n)) from exc',
+    ]
+    for source in bad:
+        assert english_error_calls(source), source
+    good = [
+        'raise LossvizInputError(msg("plane {plane} is unknown", plane=repr(plane)))',
+        "raise LossvizInputError(message) from exc",
+        'def f():\n    """>>> raise LossvizInputError("an example in a docstring")"""',
+        '# raise LossvizInputError("in a comment")',
+    ]
+    for source in good:
+        assert not english_error_calls(source), source
 
 
 # --------------------------------------------------------------------------- every spec's facts are usable

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from lossviz.cli.main import main
+from lossviz.i18n import gettext
 from lossviz.losses import get_loss, list_losses
 from tests.page_text import chinese, english_phrases
 
@@ -209,3 +210,59 @@ def test_errors_keep_their_prefix_in_chinese(capsys: pytest.CaptureFixture[str])
         assert code == 2
         err = capsys.readouterr().err.splitlines()
         assert len(err) == 1 and err[0].startswith("error: ")
+
+
+# ----------------------------------------------------------------------------- list and errors in the user's language
+
+
+def _list(capsys: pytest.CaptureFixture[str], *argv: str) -> list[str]:
+    assert main([*argv, "list"]) == 0
+    return capsys.readouterr().out.splitlines()
+
+
+def test_list_in_chinese_names_titles_and_reductions(capsys: pytest.CaptureFixture[str]) -> None:
+    lines = _list(capsys, "--lang", "zh")
+    assert len(lines) == len(list_losses())
+    for name, line in zip(list_losses(), lines, strict=True):
+        spec = get_loss(name)
+        assert line.startswith(f"{name} ") and (len(name) >= 26 or line[:27].rstrip() == name)  # a name column
+        reductions = ", ".join(spec.reductions)  # the values typed after --reduction, not prose
+        assert gettext(spec.title, "zh") in line and line.endswith(f"归约方式：{reductions}")
+        assert english_phrases(line.replace(reductions, " ")) == [], line
+    assert "交叉熵损失" in next(line for line in lines if line.startswith("CrossEntropyLoss "))
+
+
+def test_list_language_follows_lang_after_the_command_and_the_environment(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    zh = _list(capsys, "--lang", "zh")
+    assert main(["list", "--lang", "zh"]) == 0 and capsys.readouterr().out.splitlines() == zh
+    for var in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    assert main(["list"]) == 0 and capsys.readouterr().out.splitlines() == zh
+    en = _list(capsys, "--lang", "en")
+    assert chinese("\n".join(en)) == []
+    ce = next(line for line in en if line.startswith("CrossEntropyLoss "))
+    assert "Cross-entropy loss" in ce and "reductions: none, mean, sum" in ce
+
+
+@pytest.mark.parametrize(
+    ("argv", "en"),
+    [
+        (["--loss", "MSELoss", "--input", "1", "--target", "1", "--param", "x"],
+         "error: --param 'x' needs the form key=value, e.g. --param margin=0.5"),
+        (["--loss", "MarginRankingLoss", "--input", "1", "--target", "1"],
+         "error: MarginRankingLoss needs --input2"),
+        (["--loss", "MSELoss", "--input", "1", "--target", "1", "--var", "2"], "error: MSELoss takes no --var"),
+    ],
+    ids=["param", "needs", "takes-no"],
+)
+def test_eval_option_errors_in_either_language(capsys: pytest.CaptureFixture[str], argv: list[str], en: str) -> None:
+    assert main(["--lang", "en", "eval", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(en) and chinese(err) == []
+    assert main(["--lang", "zh", "eval", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and len(err.splitlines()) == 1
+    assert chinese(err) and english_phrases(err.removeprefix("error: ")) == [], err

@@ -9,6 +9,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from tests.page_text import english_phrases
 from tests.test_weight_landscape import make_run
 
 
@@ -56,20 +57,25 @@ def test_view_computes_and_draws_the_slice_path_and_line(
     assert job.land.slice.complete and job.land.slice.loss.shape == (9, 9)
 
 
-def test_view_says_when_a_run_has_no_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_view_says_when_a_run_has_no_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lang: str) -> None:
+    """The job's refusal is a message id: the page shows it in the reader's language."""
     import shutil
 
     run = make_run(tmp_path)
     (run / "model.pt").unlink()
     shutil.rmtree(run / "snapshots")
     monkeypatch.setenv("WL_RUN", str(run))
+    monkeypatch.setenv("WL_LANG", lang)
     at = AppTest.from_function(_script, default_timeout=60)
     at.run()
     at.button(key="wl_go").click().run()
     _wait_for_job(at)
     at.run()
     assert not at.exception
-    assert len(at.error) == 1 and "no saved weights" in str(at.error[0].value)
+    said = str(at.error[0].value) if len(at.error) == 1 else at.error
+    assert ("还没有保存的权重" if lang == "zh" else "no saved weights") in said
+    assert lang == "en" or english_phrases(said) == [], said
 
 
 def test_cancel_stops_the_job_and_keeps_what_was_computed(

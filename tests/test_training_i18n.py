@@ -97,6 +97,12 @@ def test_refusals_render_in_chinese() -> None:
     with pytest.raises(LossvizInputError) as err:
         lv_runs.clean_run_name("../x")
     assert "看起来像一个路径" in render(err.value, "zh")
+    trainer = Trainer(TrainConfig(dataset="synthetic", synthetic_train=16, synthetic_test=16, batch_size=16))
+    trainer._thread = object()  # as if start() had run: a second start is refused
+    with pytest.raises(LossvizInputError) as err:
+        trainer.start()
+    assert str(err.value) == "this run has already been started: start a new run instead"
+    assert render(err.value, "zh") == "这个运行已经启动过了：请另外开始一个新的运行"
 
 
 def test_divergence_advice_is_one_message_in_either_language() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,7 @@ from lossviz.training.snapshots import (
     save_weights,
 )
 from lossviz.training.trainer import TrainConfig, make_loss
+from tests.page_text import chinese, english_phrases
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -364,6 +366,61 @@ def test_cli_missing_run_and_no_weights(tmp_path: Path, capsys: pytest.CaptureFi
     assert cli_main(["landscape", str(run)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(e.startswith("error: ") for e in err) and "no saved weights" in err[1]
+
+
+def test_cli_summary_in_either_language(run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The plain-text summary follows --lang; --json does not (its keys and values are a contract)."""
+    base = ["landscape", str(run_dir), "--grid", "3", "--images", "4", "--no-line", "--out", str(tmp_path / "o")]
+    assert cli_main([*base, "--lang", "en"]) == 0
+    en = capsys.readouterr().out.strip().splitlines()
+    assert en[0].startswith(f"{run_dir.name}: 3×3 random slice of CrossEntropyLoss on 4 test images in ")
+    assert "loss at the centre " in en[0] and en[-2].startswith("directions: ") and en[-1].startswith("images: ")
+    assert chinese("\n".join(en)) == []
+    assert cli_main([*base, "--lang", "zh", "--plane", "pca"]) == 0
+    zh = capsys.readouterr().out.strip().splitlines()
+    assert zh[0].startswith(f"{run_dir.name}：CrossEntropyLoss 在 4 张测试图像上的 3×3 PCA切片") and "中心处损失" in zh[0]
+    assert zh[-2].startswith("方向：") and zh[-1].startswith("图像：")
+    for line in zh:
+        assert chinese(line) and english_phrases(line) == [], line
+    assert cli_main([*base, "--lang", "zh", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["plane"] == "random"
+
+
+def test_cli_errors_in_chinese_keep_their_prefix(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for argv in (["--grid", "99"], ["--seed", "-1"], ["--out", str(blocker / "sub")]):
+        assert cli_main(["landscape", str(run_dir), "--grid", "3", "--images", "4", "--no-line", *argv,
+                         "--lang", "zh"]) == 2  # fmt: skip
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: ") and chinese(err[0]), err
+        assert english_phrases(err[0].removeprefix("error: ")) == [], err
+    assert cli_main(["landscape", str(tmp_path / "nope"), "--lang", "zh"]) == 2
+    assert "不是运行目录" in capsys.readouterr().err
+
+
+def test_refusals_of_each_module_render_in_chinese(run_dir: Path) -> None:
+    """One converted error per module: English for the CLI's log and the tests, Chinese for the reader."""
+    from lossviz.errors import LossvizInputError
+    from lossviz.i18n import render
+
+    run = R.load_run(run_dir)
+    cases = [
+        (lambda: W.check_seed(-1), "seed=-1 is out of range", "seed=-1 超出范围"),
+        (lambda: W.check_grid(99), "grid=99 is out of range", "grid=99 超出范围"),
+        (lambda: R.plan(run, plane="sideways"), "plane 'sideways' is unknown", "未知的平面 'sideways'"),
+        (lambda: R.load_run(run_dir / "nope"), "is not a run directory", "不是运行目录"),
+        (lambda: make_weight_line_figure([0.0], [1.0]), "give one loss per α", "请为每个 α 给出一个损失值"),
+        (lambda: make_weight_contour_figure([0, 1], [0, 1], np.zeros((3, 2))), "one row per beta", "每个 beta 一行"),
+    ]
+    for call, en, zh in cases:
+        with pytest.raises(LossvizInputError) as err:
+            call()
+        assert en in str(err.value) and zh in render(err.value, "zh")
+        zh_text = re.sub(r"'[^']*'", " ", render(err.value, "zh"))  # a 'quoted' command is typed, not read
+        assert english_phrases(zh_text) == [], zh_text
 
 
 def test_live_run_uses_its_latest_snapshot(tmp_path: Path) -> None:

@@ -30,9 +30,19 @@ from typing import Any
 
 from lossviz.cli.parsing import LANG_HELP, add_subcommand
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import N_, cli_lang, gettext, render
+from lossviz.i18n import N_, Message, cli_lang, gettext, msg, render
 
 EXIT_OK, EXIT_INPUT = 0, 2
+
+#: The plain-text summary (``--json`` prints the numbers instead); ``error:`` and ``warning:`` keep
+#: their English prefix on stderr (tools grep them).
+SUMMARY = N_(
+    "{run}: {grid}×{grid} {plane} slice of {loss} on {images} test images in {seconds} s; "
+    "loss at the centre {centre}, min {low}, max {high}"
+)
+FILES = N_("directions: {directions}\nimages: {images}")
+#: The plane's name inside :data:`SUMMARY`.
+PLANE_NAMES = {"random": N_("random"), "pca": N_("PCA")}
 
 
 def add_landscape_parser(subparsers: Any, lang: str = "en") -> argparse.ArgumentParser:
@@ -110,6 +120,7 @@ def run_landscape(args: argparse.Namespace) -> int:
     from lossviz.training.snapshots import note_text, save_weights
 
     t0 = time.perf_counter()
+    lang = cli_lang(getattr(args, "lang", None))
     try:
         W.check_grid(args.grid)
         W.check_images(args.images)
@@ -121,7 +132,6 @@ def run_landscape(args: argparse.Namespace) -> int:
         out = Path(args.out) if args.out else Path(args.run_dir) / "landscape"
         rank, world = _distributed()
     except LossvizInputError as exc:
-        lang = cli_lang(getattr(args, "lang", None))
         sys.stderr.write(f"error: {' '.join(render(exc, lang).split())}\n")
         return EXIT_INPUT
     try:
@@ -143,10 +153,15 @@ def run_landscape(args: argparse.Namespace) -> int:
         torch.save((x, y), tmp)
         os.replace(tmp, images_file)
     except OSError as exc:
-        sys.stderr.write(f"error: cannot write the landscape files into {out}: {exc.strerror or exc}\n")
+        why = msg(
+            "cannot write the landscape files into {folder}: {error}",
+            folder=str(out),
+            error=exc.strerror or exc,
+        )
+        sys.stderr.write(f"error: {render(why, lang)}\n")
         return EXIT_INPUT
     for note in land.notes:
-        sys.stderr.write(f"warning: {note_text(note)}\n")
+        sys.stderr.write(f"warning: {note_text(note, lang)}\n")
     s = land.slice
     assert s is not None
     seconds = time.perf_counter() - t0
@@ -185,13 +200,23 @@ def run_landscape(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, allow_nan=False))
         return EXIT_OK
-    c = result["centre_loss"]
+    centre = float(s.loss[len(s.betas) // 2, len(s.alphas) // 2])
     print(
-        f"{run.run_dir.name}: {args.grid}×{args.grid} {args.plane} slice of {run.config.get('loss')} on "
-        f"{len(y)} test images in {seconds:.1f} s; loss at the centre {c if c is None else f'{c:.4f}'}, "
-        f"min {float(np.nanmin(s.loss)):.4f}, max {float(np.nanmax(s.loss)):.4f}"
+        gettext(
+            SUMMARY,
+            lang,
+            run=run.run_dir.name,
+            grid=args.grid,
+            plane=Message(PLANE_NAMES[args.plane]),
+            loss=run.config.get("loss"),
+            images=len(y),
+            seconds=f"{seconds:.1f}",
+            centre=f"{centre:.4f}",
+            low=f"{float(np.nanmin(s.loss)):.4f}",
+            high=f"{float(np.nanmax(s.loss)):.4f}",
+        )
     )
     if land.why is not None:
-        print(note_text(land.why))
-    print(f"directions: {directions}\nimages: {images_file}")
+        print(note_text(land.why, lang))
+    print(gettext(FILES, lang, directions=directions, images=images_file))
     return EXIT_OK

@@ -25,12 +25,15 @@ from typing import Any
 
 from lossviz.cli.parsing import LANG_HELP, OneLineErrorParser, add_subcommand, argv_lang
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import N_, cli_lang, gettext, render
+from lossviz.i18n import N_, Message, cli_lang, gettext, msg, render
 from lossviz.losses import REDUCTION_DOC, get_loss, list_losses
 from lossviz.losses.evaluate import TRANSFORMS, evaluate_text
 from lossviz.losses.parsing import format_tensor
 
 EXIT_BAD_INPUT = 2
+
+#: One line of ``list`` (the name is padded to a column before it is filled in).
+LIST_LINE = N_("{name} {title} · reductions: {reductions}")
 
 #: slot cli names beyond --input / --target, with their help
 EXTRA_SLOT_OPTIONS = {
@@ -62,7 +65,7 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     sub.required = True
 
     p_list = add_subcommand(sub, "list", lang, help=t(N_("list the loss catalog")),
-                            description=t(N_("List the loss catalog: name, task and reductions of each loss.")))  # fmt: skip
+                            description=t(N_("List the loss catalog: the name, title and reductions of each loss.")))  # fmt: skip
     p_list.add_argument("--json", action="store_true", help=t(N_("print the catalog as JSON")))
     p_list.add_argument("--lang", default=argparse.SUPPRESS, help=lang_help)
 
@@ -129,9 +132,11 @@ def _cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(_catalog_json(), ensure_ascii=False, indent=2))
         return 0
+    lang = cli_lang(args.lang)
     for name in list_losses():
         s = get_loss(name)
-        print(f"{s.name:<26} {s.task:<28} reductions: {', '.join(s.reductions)}")
+        title = gettext(s.title, lang)
+        print(gettext(LIST_LINE, lang, name=f"{s.name:<26}", title=title, reductions=", ".join(s.reductions)))
     return 0
 
 
@@ -139,7 +144,9 @@ def _parse_params(items: Sequence[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in items:
         if "=" not in item:
-            raise LossvizInputError(f"--param {item!r} needs the form key=value, e.g. --param margin=0.5")
+            raise LossvizInputError(
+                msg("--param {item} needs the form key=value, e.g. --param margin=0.5", item=repr(item))
+            )
         key, value = item.split("=", 1)
         out[key.strip()] = value.strip()
     return out
@@ -162,7 +169,15 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     for slot in spec.slots:
         text = given.get(slot.cli)
         if text is None:
-            raise LossvizInputError(f"{spec.name} needs --{slot.cli} ({slot.label}: {slot.doc})")
+            raise LossvizInputError(
+                msg(
+                    "{loss} needs --{option} ({label}: {doc})",
+                    loss=spec.name,
+                    option=slot.cli,
+                    label=Message(slot.label),
+                    doc=Message(slot.doc),
+                )
+            )
         texts[slot.name] = text
         if slot.cli == "input" and args.input_shape:
             shapes[slot.name] = args.input_shape
@@ -170,7 +185,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             shapes[slot.name] = args.target_shape
     unused = [k for k, v in given.items() if v is not None and k not in {s.cli for s in spec.slots}]
     if unused:
-        raise LossvizInputError(f"{spec.name} takes no --{unused[0]}")
+        raise LossvizInputError(msg("{loss} takes no --{option}", loss=spec.name, option=unused[0]))
     result = evaluate_text(
         spec.name,
         texts,

@@ -103,7 +103,7 @@ class Example:
                 try:
                     return cls.from_preset(get_preset(preset_key)), notes
                 except LossvizInputError as exc:
-                    notes.append(str(exc))
+                    notes.append(exc.message)  # a Message: the page renders it in its language
             return cls.default(), notes
         try:
             spec = get_loss(raw_loss)

@@ -17,6 +17,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import msg
 from lossviz.theme import HIGHLIGHT, LOSS_SCALE, PALETTE, legend_below
 
 LABELS_EN: dict[str, str] = {
@@ -51,10 +52,15 @@ def _check_grid(
     z = np.asarray(loss, dtype=np.float64)
     if a.ndim != 1 or b.ndim != 1 or z.shape != (b.size, a.size):
         raise LossvizInputError(
-            f"loss must have one row per beta and one column per alpha: got {z.shape} for {b.size}×{a.size}"
+            msg(
+                "loss must have one row per beta and one column per alpha: got {shape} for {rows}×{cols}",
+                shape=str(z.shape),
+                rows=b.size,
+                cols=a.size,
+            )
         )
     if a.size < 2 or b.size < 2:
-        raise LossvizInputError("a slice needs at least 2 points per side")
+        raise LossvizInputError(msg("a slice needs at least 2 points per side"))
     return a, b, z
 
 
@@ -107,7 +113,7 @@ def make_weight_contour_figure(
         px = np.asarray(path_x, dtype=np.float64)
         py = np.asarray(path_y, dtype=np.float64)
         if px.shape != py.shape or px.ndim != 1:
-            raise LossvizInputError("the path needs as many y coordinates as x coordinates")
+            raise LossvizInputError(msg("the path needs as many y coordinates as x coordinates"))
         steps = np.asarray(path_steps if path_steps is not None else np.arange(px.size))
         fig.add_trace(
             go.Scatter(
@@ -235,7 +241,7 @@ def make_weight_line_figure(
     a = np.asarray(alphas, dtype=np.float64)
     lo = np.asarray(loss, dtype=np.float64)
     if a.ndim != 1 or lo.shape != a.shape or a.size < 2:
-        raise LossvizInputError("give one loss per α, at least two points")
+        raise LossvizInputError(msg("give one loss per α, at least two points"))
     t = _labels(labels)
     fig = go.Figure()
     fig.add_trace(
@@ -252,7 +258,7 @@ def make_weight_line_figure(
     if accuracy is not None:
         acc = np.asarray(accuracy, dtype=np.float64)
         if acc.shape != a.shape:
-            raise LossvizInputError("give one accuracy per α")
+            raise LossvizInputError(msg("give one accuracy per α"))
         fig.add_trace(
             go.Scatter(
                 x=a,

@@ -412,7 +412,7 @@ class Trainer:
     def start(self) -> Trainer:
         """Run :meth:`run` in a daemon thread (tests, notebooks); the page and the CLI use a process."""
         if getattr(self, "_thread", None) is not None:
-            raise LossvizInputError("this run has already been started: start a new run instead")
+            raise LossvizInputError(msg("this run has already been started: start a new run instead"))
         self._thread = threading.Thread(target=self.run, name=f"lossviz-train-{self.run_name}", daemon=True)
         self.status = "running"
         self._thread.start()

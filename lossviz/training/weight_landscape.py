@@ -39,6 +39,7 @@ from torch import nn
 from torch.func import functional_call
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import msg
 
 Params = dict[str, torch.Tensor]
 #: A message as data: a translation key and its named parameters (see lossviz.i18n.tr).
@@ -61,7 +62,12 @@ METHODS = ("loop", "vmap")
 def check_grid(n: Any) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or not MIN_GRID <= n <= MAX_GRID:
         raise LossvizInputError(
-            f"grid={n!r} is out of range: give a whole number of points per side from {MIN_GRID} to {MAX_GRID}"
+            msg(
+                "grid={n} is out of range: give a whole number of points per side from {low} to {high}",
+                n=repr(n),
+                low=MIN_GRID,
+                high=MAX_GRID,
+            )
         )
     return n
 
@@ -69,7 +75,12 @@ def check_grid(n: Any) -> int:
 def check_images(n: Any) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or not MIN_IMAGES <= n <= MAX_IMAGES:
         raise LossvizInputError(
-            f"images={n!r} is out of range: give a whole number of test images from {MIN_IMAGES} to {MAX_IMAGES}"
+            msg(
+                "images={n} is out of range: give a whole number of test images from {low} to {high}",
+                n=repr(n),
+                low=MIN_IMAGES,
+                high=MAX_IMAGES,
+            )
         )
     return n
 
@@ -77,14 +88,20 @@ def check_images(n: Any) -> int:
 def check_span(r: Any) -> float:
     if isinstance(r, bool) or not isinstance(r, int | float) or not math.isfinite(r) or not 0 < r <= MAX_SPAN:
         raise LossvizInputError(
-            f"span={r!r} is out of range: give a number greater than 0 and at most {MAX_SPAN:g}"
+            msg(
+                "span={r} is out of range: give a number greater than 0 and at most {high}",
+                r=repr(r),
+                high=f"{MAX_SPAN:g}",
+            )
         )
     return float(r)
 
 
 def check_seed(s: Any) -> int:
     if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < 2**63:
-        raise LossvizInputError(f"seed={s!r} is out of range: give a whole number from 0 upwards")
+        raise LossvizInputError(
+            msg("seed={s} is out of range: give a whole number from 0 upwards", s=repr(s))
+        )
     return s
 
 
@@ -215,7 +232,9 @@ class Evaluator:
         method: str = "loop",
     ) -> None:
         if method not in METHODS:
-            raise LossvizInputError(f"method {method!r} is unknown: choose {' or '.join(METHODS)}")
+            raise LossvizInputError(
+                msg("method {method} is unknown: choose loop or vmap", method=repr(method))
+            )
         self.model = model.eval()
         self.loss_fn = loss_fn
         self.x = x
@@ -608,7 +627,7 @@ def pca_of_deltas(deltas: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tup
     of the variance. Uses the small S×S Gram matrix (S snapshots ≪ P weights)."""
     if deltas.shape[0] < 3:
         raise LossvizInputError(
-            "the path needs at least 3 saved weight snapshots for PCA directions: train a little longer"
+            msg("the path needs at least 3 saved weight snapshots for PCA directions: train a little longer")
         )
     centred = deltas - deltas.mean(dim=0, keepdim=True)
     k = (centred @ centred.T).double()
@@ -617,7 +636,9 @@ def pca_of_deltas(deltas: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tup
     evecs = evecs.flip(1)
     total = float(evals.sum())
     if total <= 0 or float(evals[1]) <= total * 1e-12:
-        raise LossvizInputError("the saved weights do not move in two directions, so there is no PCA plane")
+        raise LossvizInputError(
+            msg("the saved weights do not move in two directions, so there is no PCA plane")
+        )
     d1 = centred.T @ evecs[:, 0].float()
     d1 = d1 / d1.norm()
     d2 = centred.T @ evecs[:, 1].float()
@@ -692,7 +713,7 @@ class BackgroundJob:
         self.cancel_event = threading.Event()
         self.progress: Progress | None = None
         self.result: Any = None
-        self.error: str = ""
+        self.error: object = ""  # "" or the sentence: a Message (bad input) or a str (an unexpected error)
         self.started = 0.0
         self.finished = 0.0
         self._thread: threading.Thread | None = None
@@ -718,7 +739,7 @@ class BackgroundJob:
         try:
             self.result = self._work(self._on_progress, self.cancel_event)
         except LossvizInputError as exc:
-            self.error = str(exc)
+            self.error = exc.message  # rendered in the reader's language by the page
         except Exception as exc:  # the page must get a sentence, never a dead thread
             self.error = f"{type(exc).__name__}: {exc}"
         finally:

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import msg
 from lossviz.training import weight_landscape as W
 from lossviz.training.model import build_model
 from lossviz.training.snapshots import Note, Snapshot, load_snapshots, load_weights
@@ -65,7 +66,9 @@ def _loss_fn(config: dict[str, Any]) -> Any:
     try:
         cfg = replace(TrainConfig.from_dict(config), device="cpu").validated()
     except (TypeError, ValueError) as exc:
-        raise LossvizInputError(f"the run's config.json does not describe a training run: {exc}") from exc
+        raise LossvizInputError(
+            msg("the run's config.json does not describe a training run: {error}", error=exc)
+        ) from exc
     return make_loss(cfg)
 
 
@@ -88,7 +91,11 @@ def _load_model_file(run_dir: Path) -> tuple[dict[str, torch.Tensor], str] | Non
             state = torch.load(p, map_location="cpu", weights_only=True)
         except Exception as exc:  # damaged file: say so rather than a traceback
             raise LossvizInputError(
-                f"the run's {name} cannot be read ({type(exc).__name__}): it may be damaged"
+                msg(
+                    "the run's {file} cannot be read ({error}): it may be damaged",
+                    file=name,
+                    error=type(exc).__name__,
+                )
             ) from exc
         return {k: v for k, v in state.items()}, name
     return None
@@ -99,12 +106,18 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunWeights:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise LossvizInputError(
-            f"{run_dir} is not a run directory: give a folder written by 'python -m lossviz train'"
+            msg(
+                "{folder} is not a run directory: give a folder written by 'python -m lossviz train'",
+                folder=str(run_dir),
+            )
         )
     config = _read_json(run_dir / CONFIG_FILE)
     if config is None:
         raise LossvizInputError(
-            f"{run_dir} has no readable config.json: give a folder written by 'python -m lossviz train'"
+            msg(
+                "{folder} has no readable config.json: give a folder written by 'python -m lossviz train'",
+                folder=str(run_dir),
+            )
         )
     summary = _read_json(run_dir / SUMMARY_FILE) or {}
     from lossviz.training.runs import LIVE_STATUSES, effective_status
@@ -116,7 +129,9 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunWeights:
     snaps, notes = load_snapshots(run_dir, shapes)
     model_file = _load_model_file(run_dir)
     if model_file is not None and {k: v.shape for k, v in model_file[0].items()} != shapes:
-        raise LossvizInputError(f"the run's {model_file[1]} does not fit the network in its config.json")
+        raise LossvizInputError(
+            msg("the run's {file} does not fit the network in its config.json", file=model_file[1])
+        )
     centre_step: int | None
     if model_file is not None and not (live and snaps):
         centre, source = {k: v.float() for k, v in model_file[0].items()}, model_file[1]
@@ -137,7 +152,10 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunWeights:
         )
     else:
         raise LossvizInputError(
-            f"{run_dir.name} has no saved weights yet (model file or snapshots): wait for the first snapshot or epoch"
+            msg(
+                "{run} has no saved weights yet (model file or snapshots): wait for the first snapshot or epoch",
+                run=run_dir.name,
+            )
         )
     initial = (
         {k: v.float() for k, v in snaps[0].weights.items()}
@@ -198,19 +216,29 @@ def _evaluation_images(config: dict[str, Any], n: int) -> tuple[torch.Tensor, to
         root = Path(config.get("data_dir") or data.default_data_dir())
         if data.cifar10_status(root) == "missing":
             raise LossvizInputError(
-                f"the run trained on CIFAR-10 but its test images are not in {root} any more: put cifar-10-batches-py/ back"
+                msg(
+                    "the run trained on CIFAR-10 but its test images are not in {folder} any more: "
+                    "put cifar-10-batches-py/ back",
+                    folder=str(root),
+                )
             )
         try:
             ds = CIFAR10(root=str(root), train=False, download=False)
         except Exception as exc:
             raise LossvizInputError(
-                f"CIFAR-10's test split in {root} cannot be read ({type(exc).__name__})"
+                msg(
+                    "CIFAR-10's test split in {folder} cannot be read ({error})",
+                    folder=str(root),
+                    error=type(exc).__name__,
+                )
             ) from exc
         m = min(n, len(ds.targets))
         images = torch.from_numpy(ds.data[:m]).permute(0, 3, 1, 2).contiguous()
         split = data.ImageSplit(images, torch.as_tensor(ds.targets[:m]))
     else:
-        raise LossvizInputError(f"the run's data set {kind!r} is unknown: expected synthetic or cifar10")
+        raise LossvizInputError(
+            msg("the run's data set {kind} is unknown: expected synthetic or cifar10", kind=repr(kind))
+        )
     m = min(n, len(split))
     idx = torch.arange(m)
     x, y = split.batch(idx)
@@ -248,7 +276,7 @@ def plan(
 ) -> Landscape:
     """Directions and path projections (cheap); the slice and the line come from :func:`compute`."""
     if plane not in PLANES:
-        raise LossvizInputError(f"plane {plane!r} is unknown: choose random or pca")
+        raise LossvizInputError(msg("plane {plane} is unknown: choose random or pca", plane=repr(plane)))
     W.check_seed(seed)
     W.check_span(span)
     W.check_images(images)
@@ -286,7 +314,9 @@ def plan(
     if plane == "pca":
         if path_pca is None:
             raise LossvizInputError(
-                "the PCA plane needs at least 3 weight snapshots that move: train longer, or use the random plane"
+                msg(
+                    "the PCA plane needs at least 3 weight snapshots that move: train longer, or use the random plane"
+                )
             )
         land.x_dir, land.y_dir = p1, p2
         land.path_plane = path_pca

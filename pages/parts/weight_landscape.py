@@ -15,7 +15,7 @@ from pathlib import Path
 import streamlit as st
 
 from lossviz import LossvizInputError
-from lossviz.i18n import tr
+from lossviz.i18n import render, tr
 from lossviz.training import (
     LandscapeJob,
     make_weight_contour_figure,
@@ -119,7 +119,7 @@ def weight_landscape_view(run_dir: Path, *, lang: str = "en", key: str = "wl") -
             st.warning(tr("wl.busy", lang))
             return
         except LossvizInputError as exc:
-            st.error(tr("wl.error", lang, message=str(exc)))
+            st.error(tr("wl.error", lang, message=render(exc, lang)))
             return
     if job is None:
         return
@@ -137,7 +137,7 @@ def weight_landscape_view(run_dir: Path, *, lang: str = "en", key: str = "wl") -
 
 def _draw(job: LandscapeJob, key: str, lang: str) -> None:
     if job.error:
-        st.error(tr("wl.error", lang, message=job.error))
+        st.error(tr("wl.error", lang, message=render(job.error, lang)))
         return
     prog = job.progress
     if job.running:
