@@ -50,10 +50,8 @@ def present_from(value: object) -> bool:
 #: Narrowest a column may get before it wraps onto the next line (px): controls, and rows of charts.
 CONTROL_MIN_PX = 170
 CHART_MIN_PX = 430
-#: ... and a column of long select boxes (inside a container keyed ``lv_wide*``): the landscape's axis pickers
+#: ... and a column of long select boxes or labels (containers keyed ``lv_wide*``, first column of ``lv_lead*``)
 WIDE_MIN_PX = 400
-#: ... and the first column of a container keyed ``lv_value*`` (the explorer's loss value and its label)
-VALUE_MIN_PX = 300
 
 
 def layout_css() -> str:
@@ -61,8 +59,8 @@ def layout_css() -> str:
     never gets narrower than CONTROL_MIN_PX (so a select box shows its value, not "mear"), and a chart
     column (inside a container keyed ``lv_charts*``) never narrower than CHART_MIN_PX: at a laptop's
     1024 px two charts stack instead of shrinking to slivers. Columns of long select boxes (a container
-    keyed ``lv_wide*``) stay at least WIDE_MIN_PX wide, and the first column of one keyed ``lv_value*``
-    at least VALUE_MIN_PX."""
+    keyed ``lv_wide*``) stay at least WIDE_MIN_PX wide, as does the first column of one keyed ``lv_lead*``
+    (the explorer's loss picker and its loss value: the rest of the row moves below them when narrow)."""
     return f"""
 <style>
   [data-testid="stMain"] [data-testid="stHorizontalBlock"] {{ flex-wrap: wrap; row-gap: 0.5rem; }}
@@ -71,8 +69,8 @@ def layout_css() -> str:
     min-width: min({CHART_MIN_PX}px, 100%); }}
   [data-testid="stMain"] [class*="st-key-lv_wide"] [data-testid="stColumn"] {{
     min-width: min({WIDE_MIN_PX}px, 100%); }}
-  [data-testid="stMain"] [class*="st-key-lv_value"] [data-testid="stColumn"]:first-child {{
-    min-width: min({VALUE_MIN_PX}px, 100%); }}
+  [data-testid="stMain"] [class*="st-key-lv_lead"] [data-testid="stColumn"]:first-child {{
+    min-width: min({WIDE_MIN_PX}px, 100%); }}
   .katex-display {{ overflow-x: auto; overflow-y: hidden; }}
 </style>
 """
@@ -127,6 +125,8 @@ def presentation_css() -> str:
   [data-testid="stMetricValue"], [data-testid="stMetricValue"] p,
   [data-testid="stMetricValue"] div {{ font-size: 52px !important; line-height: 1.2 !important; }}
   [data-testid="stMetricLabel"] p {{ font-size: {BODY_PX}px !important; }}
+  [data-testid="stMain"] input, [data-testid="stMain"] textarea,
+  [data-testid="stMain"] [data-baseweb="select"] div {{ font-size: {BODY_PX}px !important; }}
   [data-testid="stCode"] code, .stCode code {{ font-size: 19px !important; }}
   [data-testid="stToolbar"], [data-testid="stDecoration"] {{ display: none !important; }}
   [data-testid="stMainBlockContainer"] {{ padding-top: 2.2rem !important; }}

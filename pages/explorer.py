@@ -74,7 +74,7 @@ def loss_ui(ex: xp.Example) -> None:
     spec = get_loss(ex.loss)
     for field in ("loss", "reduction", "transform"):
         st.session_state.setdefault(W + field, getattr(ex, field))
-    c1, c2, c3 = st.columns([2.2, 2, 1.6])
+    c1, c2, c3 = st.container(key="lv_lead_loss").columns([2.7, 1.9, 1.4])  # the loss's name is never cut
     c1.selectbox(tr("explorer.loss", L()), list_losses(), key=K.EXPLORER_LOSS, on_change=on_loss,
                  format_func=xp.loss_labels(L()).__getitem__)
     c2.radio(tr("explorer.reduction", L()), spec.reductions, key=W + "reduction", on_change=on_field,
@@ -177,7 +177,7 @@ def results(ex: xp.Example) -> None:
         return
     for w in r.warnings:
         st.warning(tr_phrase(w, L()), icon="⚠️")
-    c1, c2 = st.container(key="lv_value").columns([1, 2])  # the value's label is never cut
+    c1, c2 = st.container(key="lv_lead_value").columns([1.6, 2])  # the value's label is never cut
     label = (tr("explorer.loss_value", L(), reduction=r.reduction) if r.is_scalar
              else tr("explorer.loss_sum", L(), n=r.output.numel()))
     c1.metric(label, f"{r.value:.6g}")

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from lossviz.classroom import BODY_PX
 from tests.browser.helpers import Server, assert_clean, open_page, screenshot
 
 pytestmark = pytest.mark.browser
@@ -44,8 +45,10 @@ LAYOUT_JS = """() => {
       .filter(el => el.offsetParent !== null && el.scrollWidth > el.clientWidth + 3).map(text);
   const charts = Array.from(main.querySelectorAll('.js-plotly-plot'))
       .map(el => el.getBoundingClientRect().width).filter(w => w > 0);
+  const typed = Array.from(main.querySelectorAll('input[type="text"], input:not([type]), textarea'))
+      .filter(el => el.offsetParent !== null).map(el => parseFloat(getComputedStyle(el).fontSize));
   return {overflow: document.documentElement.scrollWidth - window.innerWidth, selects, radios, labels, formulas,
-          charts};
+          charts, typed};
 }"""
 
 
@@ -67,5 +70,7 @@ def test_nothing_is_cut_off(app: Server, browser: Any, name: str, path: str, lan
         assert not m["labels"], m["labels"]
         assert not m["formulas"], m["formulas"]
         assert all(w >= 300 for w in m["charts"]), m["charts"]
+        if "present=1" in path:  # what the teacher types is as readable from the back as the text around it
+            assert m["typed"] and min(m["typed"]) >= BODY_PX, m["typed"]
     finally:
         ctx.close()
