@@ -7,9 +7,13 @@ same trained tutorial CNN (a short synthetic run made here) and the same evaluat
   fine, with progress callbacks: the loss at every point of a ``grid``×``grid`` plane along two
   filter-normalised random directions;
 * ``bare``    - a bare ``torch.no_grad()`` loop of ``model(x)`` and the loss over the same images,
-  once per grid point, with no weight changes: the ceiling for one-forward-per-point engines;
+  once per grid point, with no weight changes: the ceiling for one-forward-per-point engines. The
+  images are channels-last, as the engine holds them on CPU (oneDNN's fast path, 3-4× a plain NCHW
+  tensor here); ``bare_nchw_image_forwards_per_s`` is the same loop on the plain tensor, for scale;
 * ``loss_landscapes`` - ``loss_landscapes.random_plane`` (pip ``loss-landscapes`` 3.0.6) with
-  ``normalization="filter"`` computing a plane with the same number of points on the same images.
+  ``normalization="filter"`` computing a plane with the same number of points on the same images:
+  ``speedup_vs_loss_landscapes`` hands it the same channels-last tensor (the fair comparison),
+  ``speedup_vs_loss_landscapes_nchw`` the plain NCHW tensor its README's examples use.
 
 ``ratio_vs_bare_forward`` is the median over the grid's rows of bare/engine time for the same
 number of forwards, the two alternating row by row (each pair shares the machine's load at that
@@ -114,14 +118,22 @@ def main() -> None:
         run = R.load_run(run_dir)
         x, y = R.evaluation_images(run.config, args.images)
         points = args.grid**2
-        bare(run.model, run.loss_fn, x, y, 5)  # warm up
+        # the images as the engine holds them: channels-last on CPU, oneDNN's fast layout
+        fast_x = W.Evaluator(run.model, run.loss_fn, x, y).x
+        bare(run.model, run.loss_fn, fast_x, y, 5)  # warm up
         # 1. the whole slice as the page computes it (coarse to fine, progress callbacks)
         seconds, engine_cpu, first, cold, n = engine(run_dir, args.grid, args.images)
         assert n == points
-        # 2. loss-landscapes on the same plane size and images
+        # 2. loss-landscapes on the same plane size and images: handed the same channels-last tensor
+        #    (the fair comparison), and the plain NCHW tensor its README's examples use
         c0 = time.process_time()
-        ll = loss_landscapes_plane(run, x, y, args.grid)
+        ll = loss_landscapes_plane(run, fast_x, y, args.grid)
         ll_cpu = time.process_time() - c0
+        ll_plain = loss_landscapes_plane(run, x.contiguous(), y, args.grid)
+        # the bare loop on plain NCHW images, for scale
+        t0 = time.perf_counter()
+        bare(run.model, run.loss_fn, x.contiguous(), y, args.grid)
+        bare_plain_s = time.perf_counter() - t0
         # 3. engine against the bare loop, row by row, alternating which goes first (same load)
         ev = W.Evaluator(run.model, run.loss_fn, x, y)
         dx, dy = W.random_directions(run.centre, 0)
@@ -133,7 +145,7 @@ def main() -> None:
             for which in order:
                 t0 = time.perf_counter()
                 if which == "bare":
-                    bare(run.model, run.loss_fn, x, y, len(ax))
+                    bare(run.model, run.loss_fn, fast_x, y, len(ax))
                 else:
                     W.compute_slice(ev, run.centre, dx, dy, ax, [beta])
                 t[which] = time.perf_counter() - t0
@@ -156,12 +168,15 @@ def main() -> None:
         "seconds": round(seconds, 3),
         "image_forwards_per_s": round(points * len(y) / seconds, 1),
         "bare_image_forwards_per_s": round(points * len(y) / sum(bare_s), 1),
+        "bare_nchw_image_forwards_per_s": round(args.grid * len(y) / bare_plain_s, 1),
         "ratio_vs_bare_forward": round(statistics.median(ratios), 3),
         "ratio_vs_bare_forward_rows": [round(v, 3) for v in ratios],
         "first_9x9_seconds": round(first, 3),
         "first_9x9_cold_seconds": round(cold, 3),
         "loss_landscapes_seconds": round(ll, 3),
         "speedup_vs_loss_landscapes": round(ll / seconds, 3),
+        "loss_landscapes_nchw_seconds": round(ll_plain, 3),
+        "speedup_vs_loss_landscapes_nchw": round(ll_plain / seconds, 3),
         "cpu_speedup_vs_loss_landscapes": round(ll_cpu / engine_cpu, 3),
         "vmap_9x9_seconds": round(t_vmap, 3),
         "loop_9x9_seconds": round(t_loop, 3),

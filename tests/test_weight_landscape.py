@@ -32,6 +32,7 @@ from lossviz.training.snapshots import (
     SnapshotRecorder,
     list_snapshot_files,
     load_snapshots,
+    load_weights,
     note_text,
     save_weights,
 )
@@ -236,19 +237,40 @@ def test_projected_path_passes_through_final_weights_at_origin(run_dir: Path) ->
 # ----------------------------------------------------------------------------- snapshots
 
 
-def test_snapshot_recorder_is_bounded_and_keeps_the_initial_weights(tmp_path: Path) -> None:
+@pytest.mark.parametrize("background", [False, True], ids=["inline", "writer-thread"])
+def test_snapshot_recorder_is_bounded_and_keeps_the_initial_weights(tmp_path: Path, background: bool) -> None:
     model = build_model()
-    rec = SnapshotRecorder(tmp_path, every=1, max_count=8)
+    rec = SnapshotRecorder(tmp_path, every=1, max_count=8, background=background)
     for step in range(100):
         rec.observe(step, model)
+    rec.close()
     steps = [s for s, _ in list_snapshot_files(tmp_path)]
     assert steps == rec.steps and 4 <= len(steps) <= 8 and steps[0] == 0
     gaps = set(np.diff(steps).tolist())
     assert len(gaps) == 1, f"evenly spaced, got {steps}"
-    small = SnapshotRecorder(tmp_path / "b", every=1, max_bytes=3 * 600_000)
+    small = SnapshotRecorder(tmp_path / "b", every=1, max_bytes=3 * 600_000, background=background)
     for step in range(20):
         small.observe(step, model)
+    small.close()
     assert len(list_snapshot_files(tmp_path / "b")) <= 3
+
+
+def test_background_snapshots_hold_the_weights_of_their_step(tmp_path: Path) -> None:
+    """The writer thread saves a copy taken at observe(): later updates never leak into a file."""
+    model = build_model()
+    rec = SnapshotRecorder(tmp_path, every=1, background=True)
+    seen = {}
+    for step in range(5):
+        rec.observe(step, model)
+        seen[step] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(1.0)
+    rec.close()
+    for step, path in list_snapshot_files(tmp_path):
+        saved = load_weights(path)
+        for k, v in seen[step].items():
+            torch.testing.assert_close(saved[k], v, rtol=0, atol=0)
 
 
 def test_a_failed_snapshot_write_switches_recording_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -262,6 +284,12 @@ def test_a_failed_snapshot_write_switches_recording_off(tmp_path: Path, monkeypa
     assert rec.observe(0, build_model()) is False and "No space left" in rec.error
     assert rec.observe(1, build_model()) is False and list_snapshot_files(tmp_path) == []
     assert not [p for p in (tmp_path / "snapshots").iterdir()], "no temp file left behind"
+    # the trainer's writer thread: the first failure switches recording off just the same
+    bg = SnapshotRecorder(tmp_path / "bg", every=1, background=True)
+    bg.observe(0, build_model())
+    bg.close()
+    assert "No space left" in bg.error and bg.observe(1, build_model()) is False
+    assert list_snapshot_files(tmp_path / "bg") == []
 
 
 def test_corrupted_snapshot_is_skipped_with_a_message(tmp_path: Path) -> None:

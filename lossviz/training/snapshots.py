@@ -21,6 +21,7 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,11 @@ class SnapshotRecorder:
     ``observe(step, model)`` is meant to be called before each update with the number of updates
     done so far; it costs nothing on the steps it does not save. A disk error switches recording off
     for the rest of the run (``error`` says why) rather than stopping training.
+
+    With ``background=True`` (the trainer's choice) ``observe`` only copies the weights; one writer
+    thread writes and thins the files in order, so the training loop never waits on the disk (a
+    snapshot of the tutorial CNN costs it about 0.1 ms instead of about 1 ms). ``close()`` waits
+    for the writes; call it before the run is declared finished.
     """
 
     def __init__(
@@ -100,6 +106,7 @@ class SnapshotRecorder:
         every: int = 10,
         max_count: int = DEFAULT_MAX_COUNT,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        background: bool = False,
     ) -> None:
         if every < 1 or max_count < 2 or max_bytes < 1:
             raise ValueError("every >= 1, max_count >= 2 and max_bytes >= 1 are required")
@@ -110,16 +117,19 @@ class SnapshotRecorder:
         self.steps: list[int] = []
         self.bytes_per_snapshot = 0
         self.error = ""
+        self._pool: ThreadPoolExecutor | None = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="lossviz-snapshots") if background else None
+        )
 
     @classmethod
     def for_run(
-        cls, run_dir: str | os.PathLike[str] | None, total_steps: int | None
+        cls, run_dir: str | os.PathLike[str] | None, total_steps: int | None, *, background: bool = False
     ) -> SnapshotRecorder | None:
         """A recorder spacing ~32 snapshots over ``total_steps`` (None when the run is not saved)."""
         if run_dir is None:
             return None
         every = max(1, int(total_steps or 480) // 32)
-        return cls(run_dir, every=every)
+        return cls(run_dir, every=every, background=background)
 
     @property
     def capacity(self) -> int:
@@ -138,29 +148,57 @@ class SnapshotRecorder:
             self._thin()
             if step % self.every:
                 return False
+        if self._pool is not None:
+            state = _cpu_state(model)
+            # the file is the tensors plus a small JSON header
+            size = sum(t.numel() * t.element_size() for t in state.values()) + 1024
+            self.bytes_per_snapshot = max(self.bytes_per_snapshot, size)
+            self._pool.submit(self._write, step, state)
+            self.steps.append(int(step))
+            return True
+        if not self._write(step, _cpu_state(model)):
+            return False
+        self.steps.append(int(step))
+        return True
+
+    def _write(self, step: int, state: Mapping[str, torch.Tensor]) -> bool:
+        if self.error:  # an earlier write failed: recording is off
+            return False
         try:
-            path = save_weights(snapshot_path(self.run_dir, step), _cpu_state(model), step=str(step))
+            path = save_weights(snapshot_path(self.run_dir, step), state, step=str(step))
             self.bytes_per_snapshot = max(self.bytes_per_snapshot, path.stat().st_size)
         except Exception as exc:  # OSError, or safetensors' own error for a full disk (ENOSPC)
             # snapshots are optional: the run goes on, and its own writes report a full disk
             self.error = f"weight snapshots stopped at step {step}: {getattr(exc, 'strerror', None) or exc}"
             return False
-        self.steps.append(int(step))
         return True
+
+    def close(self) -> None:
+        """Wait for the snapshots still being written (background mode); the recorder stays usable
+        in the calling thread afterwards."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def _thin(self) -> None:
         """Keep the initial weights and every snapshot on a multiple of twice the interval."""
         self.every *= 2
         keep: list[int] = []
+        drop: list[int] = []
         for s in self.steps:
-            if s == 0 or s % self.every == 0:
-                keep.append(s)
-            else:
-                try:
-                    snapshot_path(self.run_dir, s).unlink()
-                except OSError:
-                    pass
+            (keep if s == 0 or s % self.every == 0 else drop).append(s)
         self.steps = keep
+        if self._pool is not None:
+            self._pool.submit(self._unlink, drop)  # after the writes already queued
+        else:
+            self._unlink(drop)
+
+    def _unlink(self, steps: list[int]) -> None:
+        for s in steps:
+            try:
+                snapshot_path(self.run_dir, s).unlink()
+            except OSError:
+                pass
 
 
 def list_snapshot_files(run_dir: str | os.PathLike[str]) -> list[tuple[int, Path]]:

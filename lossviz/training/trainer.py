@@ -343,6 +343,7 @@ class Trainer:
         self._paused = False
         self.writer: RunWriter | None = None
         self.tb: Any = None
+        self._snapshots: SnapshotRecorder | None = None  # set when training starts
         self.control: ControlFile | None = None
         if write_run and self.dist.is_main:
             self.writer = RunWriter.create(runs_dir, run_name, self.run_config())
@@ -558,6 +559,8 @@ class Trainer:
 
     def _finish(self) -> None:
         """Write the final summary and close the files; each step survives the others failing."""
+        if self._snapshots is not None:
+            self._snapshots.close()  # the last weight snapshots are on disk before the run ends
         if self.tb is not None:
             try:
                 self.tb.close()
@@ -596,7 +599,7 @@ class Trainer:
 
             net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
         # weight snapshots for the landscape's path (run_dir is None on ranks other than 0)
-        snapshots = SnapshotRecorder.for_run(self.run_dir, self.total_steps)
+        snapshots = self._snapshots = SnapshotRecorder.for_run(self.run_dir, self.total_steps, background=True)
         loss_fn = make_loss(c)
         optimizer = make_optimizer(c, model.parameters())
         params = list(model.parameters())
