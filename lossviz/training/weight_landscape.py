@@ -327,8 +327,11 @@ class PlaneEvaluator:
             return self.ev.evaluate([combine(self.centre, self.dx, self.dy, a, b) for a, b in coords])
         ev = self.ev
         scores_list = []
+        # one buffer for the first layer's output, reused point after point: a fresh 16 MB tensor per
+        # point (128 images) costs the allocator's page faults, more than the convolution it saves
+        h = torch.empty_like(self.h_c)
         for a, b in coords:
-            h = torch.add(self.h_c, self.h_x, alpha=a).add_(self.h_y, alpha=b)
+            torch.add(self.h_c, self.h_x, alpha=a, out=h).add_(self.h_y, alpha=b)
             params = {
                 k: self.centre[k] + a * self.dx[k] + b * self.dy[k]
                 for k in self.centre
