@@ -157,6 +157,21 @@ def test_progress_bar_without_a_terminal_prints_a_few_lines() -> None:
     assert 5 <= len(lines) <= 11 and lines[-1].startswith("[" + "#" * 28 + "] 100.0% step 100/100")
 
 
+def test_progress_bar_on_the_terminal_in_use_redraws_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no stream given the bar writes to the current stderr, and redraws in place when it is a terminal."""
+    import io
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = Tty()
+    monkeypatch.setattr(sys, "stderr", out)
+    bar = train_cli.ProgressBar(3)
+    bar.update(3, 1.0, 500.0, 0.0)
+    assert out.getvalue().startswith("\r[") and "\n" not in out.getvalue()
+
+
 # ----------------------------------------------------------------------------- in the user's language
 
 

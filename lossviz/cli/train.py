@@ -192,7 +192,7 @@ class ProgressBar:
         self.stream = stream if stream is not None else sys.stderr  # the one in use now, not at import
         self.width = width
         self.lang = lang
-        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self._last_draw = 0.0
         self._last_decile = -1
         self._last_step = -1

@@ -68,7 +68,10 @@ def save_weights(path: str | os.PathLike[str], weights: Mapping[str, torch.Tenso
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        save_file(_cpu_state(weights), tmp, metadata={k: str(v) for k, v in metadata.items()})
+        # safetensors needs CPU tensors in the standard layout; no copy when they already are (the
+        # recorder hands over its own copy)
+        ready = {k: v.detach().to("cpu").contiguous() for k, v in weights.items()}
+        save_file(ready, tmp, metadata={k: str(v) for k, v in metadata.items()})
         os.replace(tmp, path)
     except BaseException:
         try:
