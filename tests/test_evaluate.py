@@ -10,6 +10,7 @@ import torchvision
 
 from lossviz.errors import LossvizInputError
 from lossviz.losses import get_loss, list_losses
+from lossviz.cli.json_out import result_json
 from lossviz.losses.evaluate import evaluate, evaluate_text
 
 CASES = [(n, r) for n in list_losses() for r in get_loss(n).reductions]
@@ -54,7 +55,7 @@ def test_matches_torch(name: str, reduction: str, seed: int) -> None:
     assert set(r.grads) == {s.name for s in spec.predictions}
     for k, g in grads.items():
         torch.testing.assert_close(r.grads[k], g, rtol=1e-6, atol=1e-7)
-    js = r.to_json()
+    js = result_json(r)
     assert set(js) == {"loss", "reduction", "value", "per_element", "grad", "input_shape", "warnings"}
     assert isinstance(js["grad"], dict) == (len(spec.predictions) > 1)
 

@@ -1,4 +1,4 @@
-"""``python -m lossviz list | eval | train``: the command-line contract of DESIGN.md.
+"""``python -m lossviz list | eval | train``: the command-line contract of docs/CONTRACTS.md.
 
 Bad input: exit status 2 and one line ``error: ...`` on stderr. Warnings go to
 stderr as ``warning: ...`` (and into the JSON with ``--json``, always in English). Messages on stderr
@@ -23,6 +23,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from lossviz.cli.json_out import result_json
 from lossviz.cli.parsing import LANG_HELP, OneLineErrorParser, add_subcommand, argv_lang
 from lossviz.errors import LossvizInputError
 from lossviz.i18n import N_, Message, cli_lang, gettext, msg, render
@@ -197,7 +198,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     for w in result.warnings:
         sys.stderr.write(f"warning: {render(w, cli_lang(args.lang))}\n")
     if args.json:
-        print(json.dumps(result.to_json(), ensure_ascii=False))
+        print(json.dumps(result_json(result), ensure_ascii=False))
         return 0
     print(f"{spec.name}  reduction={result.reduction} ({REDUCTION_DOC[result.reduction]})")
     if result.is_scalar:

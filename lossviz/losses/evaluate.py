@@ -15,7 +15,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 import warnings as pywarnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -71,34 +70,6 @@ class LossResult:
     def input_shape(self) -> tuple[int, ...]:
         first = self.spec.predictions[0].name
         return tuple(self.raw[first].shape)
-
-    def to_json(self) -> dict[str, Any]:
-        """The CLI's ``--json`` object (DESIGN.md contract)."""
-        preds = self.spec.predictions
-        if len(preds) == 1:
-            grad: Any = _jsonable(self.grads[preds[0].name])
-        else:
-            grad = {s.name: _jsonable(self.grads[s.name]) for s in preds}
-        return {
-            "loss": self.spec.name,
-            "reduction": self.reduction,
-            "value": _jsonable(self.output),
-            "per_element": _jsonable(self.per_element),
-            "grad": grad,
-            "input_shape": list(self.input_shape),
-            "warnings": [str(w) for w in self.warnings],  # the JSON contract: English sentences
-        }
-
-
-def _jsonable(t: Tensor) -> Any:
-    def fix(v: Any) -> Any:
-        if isinstance(v, list):
-            return [fix(x) for x in v]
-        if isinstance(v, float) and not math.isfinite(v):
-            return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
-        return v
-
-    return fix(t.detach().cpu().tolist())
 
 
 def resolve_params(spec: LossSpec, given: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -169,6 +140,46 @@ def evaluate(
     """
     spec = loss if isinstance(loss, LossSpec) else get_loss(loss)
     reduction = reduction or spec.default_reduction
+    transform = transform or "none"
+    _check_choices(spec, reduction, transform)
+    resolved = resolve_params(spec, params)
+    _check_slots(spec, tensors)
+    leaves, seen = _leaves(spec, tensors)
+    if transform != "none":
+        first = spec.predictions[0].name
+        seen[first] = apply_transform(transform, seen[first], spec)
+
+    dtype = leaves[spec.predictions[0].name].dtype
+    resolved = {k: (v.to(dtype) if isinstance(v, Tensor) else v) for k, v in resolved.items()}
+    checked, warns = spec.check(dict(seen), resolved)
+    warns = list(warns) + _param_warnings(spec, resolved)
+    if reduction in spec.reduction_warnings:
+        warns.append(spec.reduction_warnings[reduction])
+    args = [checked[s.name] for s in spec.slots]
+
+    out, per, torch_warns = _run_module(spec, reduction, resolved, args)
+    warns += torch_warns
+    grads = _gradients(spec, out, leaves)
+
+    if not torch.isfinite(out.detach()).all() or not torch.isfinite(per).all():
+        warns.append(_nonfinite_note(spec, reduction, resolved, args, out.detach(), per))
+
+    return LossResult(
+        spec=spec,
+        reduction=reduction,
+        params=resolved,
+        transform=transform,
+        raw={k: v.detach() for k, v in seen.items()} | {k: v.detach() for k, v in leaves.items()},
+        inputs={k: v.detach() for k, v in checked.items()},
+        output=out.detach(),
+        per_element=per,
+        grads=grads,
+        warnings=_dedupe(warns),
+    )
+
+
+def _check_choices(spec: LossSpec, reduction: str, transform: str) -> None:
+    """Refuse a reduction the loss does not have, or an unknown transform."""
     if reduction not in spec.reductions:
         raise LossvizInputError(
             msg(
@@ -176,13 +187,15 @@ def evaluate(
                 name=spec.name, reduction=repr(reduction), join_reductions=', '.join(spec.reductions),
             )
         )
-    transform = transform or "none"
     if transform not in TRANSFORMS:
         raise LossvizInputError(msg(
             "unknown transform {transform}; choose one of: {join_transforms}",
             transform=repr(transform), join_transforms=', '.join(TRANSFORMS),
         ))
-    resolved = resolve_params(spec, params)
+
+
+def _check_slots(spec: LossSpec, tensors: Mapping[str, Tensor]) -> None:
+    """Refuse a missing slot or a tensor name the loss does not take."""
     missing = [s.name for s in spec.slots if s.name not in tensors]
     if missing:
         raise LossvizInputError(msg(
@@ -193,6 +206,9 @@ def evaluate(
     if extra:
         raise LossvizInputError(msg("{name} takes no tensor called {extra}", name=spec.name, extra=repr(extra[0])))
 
+
+def _leaves(spec: LossSpec, tensors: Mapping[str, Tensor]) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+    """(leaves, seen): a finite float leaf that requires grad per prediction; every slot as the loss sees it."""
     leaves: dict[str, Tensor] = {}
     seen: dict[str, Tensor] = {}
     for slot in spec.slots:
@@ -218,18 +234,14 @@ def evaluate(
                     name=spec.name, name2=slot.name,
                 ))
             seen[slot.name] = t.detach()
-    if transform != "none":
-        first = spec.predictions[0].name
-        seen[first] = apply_transform(transform, seen[first], spec)
+    return leaves, seen
 
-    dtype = leaves[spec.predictions[0].name].dtype
-    resolved = {k: (v.to(dtype) if isinstance(v, Tensor) else v) for k, v in resolved.items()}
-    checked, warns = spec.check(dict(seen), resolved)
-    warns = list(warns) + _param_warnings(spec, resolved)
-    if reduction in spec.reduction_warnings:
-        warns.append(spec.reduction_warnings[reduction])
-    args = [checked[s.name] for s in spec.slots]
 
+def _run_module(
+    spec: LossSpec, reduction: str, resolved: Mapping[str, Any], args: list[Tensor]
+) -> tuple[Tensor, Tensor, list[Message]]:
+    """(output, per-element loss, PyTorch's own warnings we do not already explain) from the torch module."""
+    warns: list[Message] = []
     module = spec.build(reduction, resolved)
     with pywarnings.catch_warnings(record=True) as caught:
         pywarnings.simplefilter("always")
@@ -247,43 +259,31 @@ def evaluate(
         said = str(w.message)
         if not any(k in said for k in _TORCH_WARNINGS_WE_EXPLAIN):
             warns.append(msg("PyTorch warns: {text}", text=said.splitlines()[0][:300]))
+    return out, per, warns
 
+
+def _gradients(spec: LossSpec, out: Tensor, leaves: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    """d(out)/d(leaf) for each prediction (backward with ones for an unreduced loss); zeros where unused."""
     grads: dict[str, Tensor] = {}
-    if out.requires_grad:
-        names = list(leaves)
-        gout = None if out.dim() == 0 else torch.ones_like(out)
-        try:
-            got = torch.autograd.grad(out, [leaves[n] for n in names], grad_outputs=gout, allow_unused=True)
-        except (RuntimeError, ValueError, IndexError, TypeError) as exc:
-            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise LossvizInputError(
-                msg(
-                    "{name}: PyTorch computes the loss of these tensors, but its own backward pass fails "
-                    "(“{first_line}”), so there is no gradient to show; give the tensors the shapes in the "
-                    "loss's documentation",
-                    name=spec.name, first_line=first_line[:200],
-                )
-            ) from None
-        for n, g in zip(names, got, strict=True):
-            grads[n] = torch.zeros_like(leaves[n]) if g is None else g.detach()
-    else:
-        grads = {n: torch.zeros_like(v.detach()) for n, v in leaves.items()}
-
-    if not torch.isfinite(out.detach()).all() or not torch.isfinite(per).all():
-        warns.append(_nonfinite_note(spec, reduction, resolved, args, out.detach(), per))
-
-    return LossResult(
-        spec=spec,
-        reduction=reduction,
-        params=resolved,
-        transform=transform,
-        raw={k: v.detach() for k, v in seen.items()} | {k: v.detach() for k, v in leaves.items()},
-        inputs={k: v.detach() for k, v in checked.items()},
-        output=out.detach(),
-        per_element=per,
-        grads=grads,
-        warnings=_dedupe(warns),
-    )
+    if not out.requires_grad:
+        return {n: torch.zeros_like(v.detach()) for n, v in leaves.items()}
+    names = list(leaves)
+    gout = None if out.dim() == 0 else torch.ones_like(out)
+    try:
+        got = torch.autograd.grad(out, [leaves[n] for n in names], grad_outputs=gout, allow_unused=True)
+    except (RuntimeError, ValueError, IndexError, TypeError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LossvizInputError(
+            msg(
+                "{name}: PyTorch computes the loss of these tensors, but its own backward pass fails "
+                "(“{first_line}”), so there is no gradient to show; give the tensors the shapes in the "
+                "loss's documentation",
+                name=spec.name, first_line=first_line[:200],
+            )
+        ) from None
+    for n, g in zip(names, got, strict=True):
+        grads[n] = torch.zeros_like(leaves[n]) if g is None else g.detach()
+    return grads
 
 
 #: float32's largest finite number, which the explorer's numbers (like PyTorch's default) cannot exceed.
