@@ -32,6 +32,6 @@ st.navigation(
         st.Page("pages/landscape.py", title=tr("nav.landscape", lang), icon="⛰️", url_path="landscape"),
         st.Page("pages/training.py", title=tr("nav.training", lang), icon="🏋️", url_path="training"),
         st.Page("pages/lessons.py", title=tr("nav.lessons", lang), icon="📚", url_path="lessons"),
-        st.Page(explorer_link, title="Explore a loss", url_path="explorer", visibility="hidden"),
+        st.Page(explorer_link, title=tr("nav.explore", lang), url_path="explorer", visibility="hidden"),
     ]
 ).run()

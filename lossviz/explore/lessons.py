@@ -249,8 +249,11 @@ def segmentation_one_hot() -> Computation:
 
 def cnn_backward() -> Computation:
     """One batch of the tutorial's CIFAR-10 CNN: loss → backward → the gradient norm of each layer."""
-    from lossviz.training.data import make_synthetic
-    from lossviz.training.model import build_model, layer_labels
+    from lossviz.training import (  # the face only (lazy: torch models)
+        build_model,
+        layer_labels_for,
+        make_synthetic,
+    )
 
     torch.random.manual_seed(0)
     model = build_model(relu=False)
@@ -259,7 +262,7 @@ def cnn_backward() -> Computation:
     labels = batch.labels[:64]
     loss = nn.CrossEntropyLoss()(model(images), labels)
     loss.backward()
-    labels_of = layer_labels(model)
+    labels_of = layer_labels_for(relu=False)
     rows = []
     facts = [Fact("loss", N_("loss of the first batch (64 images)"), _f(loss))]
     for name, p in model.named_parameters():

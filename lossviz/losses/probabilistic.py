@@ -127,7 +127,7 @@ register_loss(
         derive=derive_poisson,
         symbols={"input": "x"},
         landscape_example=LandscapeExample({"input": "0.5, 1.0, -0.2", "target": "2., 3., 0."}),
-        domain=positive("input", "with log_input off the input is the rate λ itself, which cannot be negative",
+        domain=positive("input", N_("with log_input off the input is the rate λ itself, which cannot be negative"),
                         raw_only=True, when=lambda p: not p.get("log_input", True)),
         title=N_("Poisson negative log-likelihood loss"),
         task="count regression",
@@ -217,7 +217,7 @@ register_loss(
         symbols={"input": "μ", "var": "σ²"}, batch_layout="elementwise",
         landscape_example=LandscapeExample({"input": "0.5, 2.0", "target": "1.5, 1.0", "var": "0.5, 1.0"}),
         default_pair=lambda t, p: first_of_each(t, p, ("input", "var")),
-        domain=positive("var", "a variance must be positive (σ² > 0)"),
+        domain=positive("var", N_("a variance must be positive (σ² > 0)")),
         title=N_("Gaussian negative log-likelihood loss"),
         task="regression with uncertainty",
         slots=(

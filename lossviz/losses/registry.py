@@ -176,9 +176,9 @@ ElementRef = tuple[str, int]
 #: (tensors as the loss sees them, params) -> the two elements the landscape varies first, or None.
 PairRule = Callable[[Mapping[str, Tensor], Mapping[str, Any]], tuple[ElementRef, ElementRef] | None]
 #: (slot, params, transform) -> (low, high, why) of the values a prediction slot may take, or None.
-DomainRule = Callable[[str, Mapping[str, Any], str], tuple[float, float, str] | None]
+DomainRule = Callable[[str, Mapping[str, Any], str], tuple[float, float, Message] | None]
 #: (slot, multi-index, axis label, tensors, params, transform) -> why this element cannot change the loss.
-FlatRule = Callable[[str, tuple[int, ...], str, Mapping[str, Tensor], Mapping[str, Any], str], str | None]
+FlatRule = Callable[[str, tuple[int, ...], str, Mapping[str, Tensor], Mapping[str, Any], str], Message | None]
 #: Batch layouts the landscape engine knows (lossviz.landscape.engine.LAYOUTS): grid points stacked
 #: into the loss's own batch dimension instead of vmap.
 BATCH_LAYOUTS = ("elementwise", "per_sample", "per_sample_weighted", "ctc")

@@ -5,6 +5,7 @@ own loss landscape over its weights (weight_landscape, snapshots)."""
 from __future__ import annotations
 
 from lossviz.training import data, runs, view, weight_landscape
+from lossviz.training.data import make_synthetic
 from lossviz.training.figures import (
     make_accuracy_figure,
     make_grad_norm_figure,
@@ -63,6 +64,7 @@ __all__ = [
     "make_layer_grad_figure",
     "make_loss_figure",
     "make_overlay_figure",
+    "make_synthetic",
     "max_workers",
     "make_weight_contour_figure",
     "make_weight_line_figure",
