@@ -109,6 +109,17 @@ def bare_text(node: ast.expr | None) -> bool:
     return False
 
 
+def tuple_note(node: ast.expr | None) -> bool:
+    """A message as a ``("key", {params})`` tuple: a second way of saying a sentence (use ``Message``)."""
+    return (
+        isinstance(node, ast.Tuple)
+        and len(node.elts) == 2
+        and isinstance(node.elts[0], ast.Constant)
+        and isinstance(node.elts[0].value, str)
+        and isinstance(node.elts[1], ast.Dict | ast.Name)
+    )
+
+
 def _error_classes() -> set[str]:
     """LossvizInputError and every class in lossviz/ that derives from it (by name, transitively)."""
     bases: dict[str, set[str]] = {}
@@ -188,7 +199,7 @@ def user_strings(source: str, *, page: bool = False, errors: frozenset[str] | se
                 arg = node.args[-1]
                 items = arg.elts if isinstance(arg, ast.List | ast.Tuple) and name == "extend" else [arg]
                 for item in items:
-                    if bare_text(item):
+                    if bare_text(item) or tuple_note(item):
                         hit(node, f"a {node.func.value.id} entry")
             if page and _is_st_call(node):
                 args = list(node.args[:1])
@@ -201,6 +212,9 @@ def user_strings(source: str, *, page: bool = False, errors: frozenset[str] | se
         elif isinstance(node, ast.Return) and node.value is not None:
             fn = owner.get(id(node), "")
             if NOTE_FUNC.search(fn):
+                if tuple_note(node.value):
+                    hit(node, f"a (key, params) tuple returned by {fn}()")
+                    continue
                 values = node.value.elts if isinstance(node.value, ast.Tuple) else [node.value]
                 for v in values:
                     if bare_text(v):
@@ -209,7 +223,7 @@ def user_strings(source: str, *, page: bool = False, errors: frozenset[str] | se
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for t in targets:
                 tname = t.id if isinstance(t, ast.Name) else None
-                if tname and NOTE_VAR.match(tname) and bare_text(node.value):
+                if tname and NOTE_VAR.match(tname) and (bare_text(node.value) or tuple_note(node.value)):
                     hit(node, f"assigned to {tname}")
                 if tname and LABEL_DICT.search(tname) and isinstance(node.value, ast.Dict):
                     if any(bare_text(v) for v in node.value.values):
@@ -217,14 +231,37 @@ def user_strings(source: str, *, page: bool = False, errors: frozenset[str] | se
     return hits
 
 
+#: Files whose findings another helper's branch removes (it rewrites or moves them). The lead deletes
+#: an entry after merging that branch; :func:`test_every_expiring_entry_still_finds_something` fails once
+#: the file is clean or gone, so an entry cannot outlive its reason and hide new English.
+UNTIL_H1_WEIGHTSPACE_MERGES = frozenset({
+    "lossviz/training/landscape_figures.py",  # LABELS_EN: becomes lossviz/weightspace/figures.py, msgids + lang
+    "lossviz/training/weight_landscape.py",  # (key, params) notes, JobsBusy's English: lossviz/weightspace/
+    "lossviz/training/snapshots.py",  # (key, params) notes: become Messages
+})
+EXPIRING = UNTIL_H1_WEIGHTSPACE_MERGES
+
+
+def _check(path: Path) -> list[str]:
+    page = path.is_relative_to(ROOT / "pages") or path.name == "app.py"
+    return user_strings(path.read_text(), page=page)
+
+
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_bare_literal_reaches_a_reader(path: Path) -> None:
-    page = path.is_relative_to(ROOT / "pages") or path.name == "app.py"
-    hits = user_strings(path.read_text(), page=page)
+    if str(path.relative_to(ROOT)) in EXPIRING:
+        pytest.skip("fixed by another branch (UNTIL_H1_WEIGHTSPACE_MERGES); see the expiring-entry test")
+    hits = _check(path)
     assert not hits, (
         "text a reader sees must be a message id: N_(\"...\"), msg(\"... {x} ...\", x=...), tr(\"key\", lang)"
         " (docs/ARCHITECTURE.md, 'Translation layer'):\n" + "\n".join(hits)
     )
+
+
+@pytest.mark.parametrize("name", sorted(EXPIRING))
+def test_every_expiring_entry_still_finds_something(name: str) -> None:
+    path = ROOT / name
+    assert path.is_file() and _check(path), f"{name} is clean or gone: delete its entry from UNTIL_H1_WEIGHTSPACE_MERGES"
 
 
 BAD_LIBRARY = [
@@ -242,6 +279,8 @@ BAD_LIBRARY = [
     'm = msg(f"{n} points")',
     'N_("a " + "b")',
     'def domain_reason(x):\n    return 0.0, 1.0, "p must stay between 0 and 1"',
+    'messages.append(("wl.snapshot_mismatch", {"file": name}))',
+    'def why_random_plane_note(n):\n    return ("wl.why_random", params)',
     'def _bce_domain(slot, p, transform):\n    if slot:\n        return 0.0, 1.0, "BCELoss takes probabilities"',
     'def _ctc_flat(slot, idx, label):\n    return (f"{label} does not change the loss: time step {idx[0]} "\n            f"is past the input length")',
 ]

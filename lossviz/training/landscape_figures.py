@@ -6,8 +6,7 @@
 * :func:`make_weight_line_figure`: the loss (and accuracy) along the straight line from the initial
   weights (α = 0) to the current ones (α = 1) and beyond.
 
-Text on the figures is :data:`LABELS` (message ids) rendered in ``lang``; ``labels`` may override single
-entries with text already in the reader's language (the PCA plane's axis titles).
+Text on the figures comes in through ``labels`` (the page passes translated strings); English by default.
 """
 
 from __future__ import annotations
@@ -18,23 +17,22 @@ import numpy as np
 import plotly.graph_objects as go
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import N_, gettext, msg
+from lossviz.i18n import msg
 from lossviz.theme import HIGHLIGHT, LOSS_SCALE, PALETTE, legend_below
 
-#: The figures' text as message ids, keyed by what each names.
-LABELS: dict[str, str] = {
-    "contour_title": N_("Loss over a 2-D slice of weight space"),
-    "surface_title": N_("The same slice as a surface"),
-    "line_title": N_("Loss on the straight line from the initial to the current weights"),
-    "x": N_("x direction (a)"),
-    "y": N_("y direction (b)"),
-    "alpha": N_("α (0 = initial weights, 1 = current weights)"),
-    "loss": N_("loss"),
-    "accuracy": N_("accuracy"),
-    "current": N_("current weights"),
-    "initial": N_("initial weights"),
-    "path": N_("training path"),
-    "step": N_("step"),
+LABELS_EN: dict[str, str] = {
+    "contour_title": "Loss over a 2-D slice of weight space",
+    "surface_title": "The same slice as a surface",
+    "line_title": "Loss on the straight line from the initial to the current weights",
+    "x": "x direction (a)",
+    "y": "y direction (b)",
+    "alpha": "α (0 = initial weights, 1 = current weights)",
+    "loss": "loss",
+    "accuracy": "accuracy",
+    "current": "current weights",
+    "initial": "initial weights",
+    "path": "training path",
+    "step": "step",
 }
 COLORSCALE = LOSS_SCALE
 PATH_COLOR = PALETTE[5]  # vermillion: stands out on every height of the loss scale
@@ -42,8 +40,8 @@ CURRENT_COLOR = HIGHLIGHT
 _LEGEND = legend_below(-0.14)
 
 
-def _labels(labels: Mapping[str, str] | None, lang: str = "en") -> dict[str, str]:
-    return {**{k: gettext(v, lang) for k, v in LABELS.items()}, **(labels or {})}
+def _labels(labels: Mapping[str, str] | None) -> dict[str, str]:
+    return {**LABELS_EN, **(labels or {})}
 
 
 def _check_grid(
@@ -85,14 +83,13 @@ def make_weight_contour_figure(
     path_y: Sequence[float] | None = None,
     path_steps: Sequence[int] | None = None,
     labels: Mapping[str, str] | None = None,
-    lang: str = "en",
     subtitle: str = "",
     height: int = 560,
 ) -> go.Figure:
     """Filled contours of ``loss[i][j]`` at ``(alphas[j], betas[i])``, the current weights at the origin
     and, if given, the training path (first point: the initial weights)."""
     a, b, z = _check_grid(alphas, betas, loss)
-    t = _labels(labels, lang)
+    t = _labels(labels)
     rng = _color_range(z)
     fig = go.Figure()
     fig.add_trace(
@@ -181,12 +178,11 @@ def make_weight_surface_figure(
     loss: np.ndarray,
     *,
     labels: Mapping[str, str] | None = None,
-    lang: str = "en",
     height: int = 560,
 ) -> go.Figure:
     """The slice as a 3-D surface, the current weights marked at the origin."""
     a, b, z = _check_grid(alphas, betas, loss)
-    t = _labels(labels, lang)
+    t = _labels(labels)
     rng = _color_range(z)
     zc = np.where(np.isfinite(z), z, np.nan)
     if rng:
@@ -239,7 +235,6 @@ def make_weight_line_figure(
     accuracy: Sequence[float] | None = None,
     *,
     labels: Mapping[str, str] | None = None,
-    lang: str = "en",
     height: int = 420,
 ) -> go.Figure:
     """Loss (left axis) and accuracy (right axis) along α; α = 0 and α = 1 marked."""
@@ -247,7 +242,7 @@ def make_weight_line_figure(
     lo = np.asarray(loss, dtype=np.float64)
     if a.ndim != 1 or lo.shape != a.shape or a.size < 2:
         raise LossvizInputError(msg("give one loss per α, at least two points"))
-    t = _labels(labels, lang)
+    t = _labels(labels)
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(

@@ -24,15 +24,16 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
-from lossviz.i18n import Message, msg, render
-
 SNAPSHOT_DIR = "snapshots"
 DEFAULT_MAX_COUNT = 64
 DEFAULT_MAX_BYTES = 16 * 2**20
+#: A message as data: a translation key and its named parameters.
+Note = tuple[str, dict[str, Any]]
 _NAME = re.compile(r"^step_(\d{6,12})\.safetensors$")
 
 
@@ -218,33 +219,35 @@ def list_snapshot_files(run_dir: str | os.PathLike[str]) -> list[tuple[int, Path
 
 def load_snapshots(
     run_dir: str | os.PathLike[str], expected: Mapping[str, torch.Size] | None = None
-) -> tuple[list[Snapshot], list[Message]]:
+) -> tuple[list[Snapshot], list[Note]]:
     """All readable snapshots by step, and one message per file that was skipped.
 
-    Messages are :class:`~lossviz.i18n.Message` objects; :func:`note_text` (or ``render``) renders one.
+    Messages are ``(key, params)`` for :func:`lossviz.i18n.tr` (``wl.snapshot_unreadable`` or
+    ``wl.snapshot_mismatch``, with ``file``); :func:`note_text` renders one.
 
     A file is skipped when safetensors cannot read it (truncated, not a safetensors file) or when
     ``expected`` (parameter name → shape) is given and the file's tensors do not match it.
     """
     snaps: list[Snapshot] = []
-    messages: list[Message] = []
+    messages: list[Note] = []
     for step, path in list_snapshot_files(run_dir):
         try:
             weights = load_weights(path)
         except Exception as exc:  # safetensors raises its own error types for damaged files
-            messages.append(msg("Skipped the weight snapshot {file}: it cannot be read ({why}); it may be damaged.",
-                                file=path.name, why=type(exc).__name__))
+            messages.append(("wl.snapshot_unreadable", {"file": path.name, "why": type(exc).__name__}))
             continue
         if expected is not None:
             shapes = {k: tuple(v.shape) for k, v in weights.items()}
             if shapes != {k: tuple(v) for k, v in expected.items()}:
-                messages.append(msg("Skipped the weight snapshot {file}: its tensors do not match the run's network.",
-                                    file=path.name))
+                messages.append(("wl.snapshot_mismatch", {"file": path.name}))
                 continue
         snaps.append(Snapshot(step, weights, path))
     return snaps, messages
 
 
-def note_text(note: Message, lang: str = "en") -> str:
-    """One message in ``lang`` (English for the CLI): :func:`lossviz.i18n.render`."""
-    return render(note, lang)
+def note_text(note: Note, lang: str = "en") -> str:
+    """One message in ``lang`` (English for the CLI)."""
+    from lossviz.i18n import tr
+
+    key, params = note
+    return tr(key, lang, **params)

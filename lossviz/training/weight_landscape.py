@@ -39,9 +39,11 @@ from torch import nn
 from torch.func import functional_call
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import TEXT, Message, msg
+from lossviz.i18n import msg
 
 Params = dict[str, torch.Tensor]
+#: A message as data: a translation key and its named parameters (see lossviz.i18n.tr).
+Note = tuple[str, dict[str, Any]]
 
 MIN_GRID, MAX_GRID, DEFAULT_GRID = 3, 41, 21
 COARSE_GRID = 9
@@ -681,7 +683,7 @@ def project_path_pca(
     return proj, unflatten(d1, final), unflatten(d2, final)
 
 
-def why_random_plane_note(n_params: int, random_capture: float, pca_capture: float | None) -> Message:
+def why_random_plane_note(n_params: int, random_capture: float, pca_capture: float | None) -> Note:
     """The sentence explaining why a random plane shows almost none of the path (as a message)."""
     params = {
         "n": f"{n_params:,}",
@@ -689,8 +691,8 @@ def why_random_plane_note(n_params: int, random_capture: float, pca_capture: flo
         "random": f"{100 * random_capture:.2f}%",
     }
     if pca_capture is None:
-        return Message(TEXT["en"]["wl.why_random"], params)
-    return Message(TEXT["en"]["wl.why_random_pca"], {**params, "pca": f"{100 * pca_capture:.0f}%"})
+        return ("wl.why_random", params)
+    return ("wl.why_random_pca", {**params, "pca": f"{100 * pca_capture:.0f}%"})
 
 
 # ----------------------------------------------------------------------------- background job
@@ -728,7 +730,9 @@ class BackgroundJob:
     def start(self) -> BackgroundJob:
         with BackgroundJob._count_lock:
             if BackgroundJob._running >= BackgroundJob.MAX_JOBS:
-                raise JobsBusy(msg("The server is already computing other weight landscapes: try again in a minute."))
+                raise JobsBusy(
+                    "the server is already computing other weight landscapes: try again in a minute"
+                )
             BackgroundJob._running += 1
         self.started = time.time()
         self._thread = threading.Thread(target=self._run, name="lossviz-weight-landscape", daemon=True)

@@ -21,10 +21,10 @@ import numpy as np
 import torch
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import Message, msg
+from lossviz.i18n import msg
 from lossviz.training import weight_landscape as W
 from lossviz.training.model import build_model
-from lossviz.training.snapshots import Snapshot, load_snapshots, load_weights
+from lossviz.training.snapshots import Note, Snapshot, load_snapshots, load_weights
 
 CONFIG_FILE = "config.json"
 SUMMARY_FILE = "summary.json"
@@ -45,7 +45,7 @@ class RunWeights:
     centre_source: str  # file name the centre came from
     initial: dict[str, torch.Tensor]
     path: list[Snapshot]  # snapshots by step, ending with the centre
-    notes: list[Message] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     live: bool = False
 
     @property
@@ -261,9 +261,9 @@ class Landscape:
     path_random: W.PathProjection | None = None
     path_pca: W.PathProjection | None = None
     path_plane: W.PathProjection | None = None  # the path in the plane of the slice
-    why: Message | None = None
+    why: Note | None = None
     seconds: float = 0.0
-    notes: list[Message] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
 
 def plan(
