@@ -139,6 +139,16 @@ _SINGULAR = {"classes": "class"}
 
 def _weight_len(loss: str, params: dict[str, Any], name: str, n: int, what: str) -> None:
     w = params.get(name)
+    if w is not None and w.dim() != 1:
+        # torch: "weight tensor should be defined either for all C classes or no classes" / "must be
+        # one-dimensional": a per-class weight is a list, never a single number or a matrix
+        raise LossvizInputError(
+            msg(
+                "{loss}: {name} has shape {shape}, but PyTorch takes a list of one {name} per class here ({n} "
+                "{what}), e.g. [1., 2., 1.]",
+                loss=loss, name=name, shape=_shape(w), n=n, what=what,
+            )
+        )
     if w is not None and w.numel() != n:
         raise LossvizInputError(
             msg(

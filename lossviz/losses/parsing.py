@@ -488,9 +488,9 @@ def parse_shape(text: str | Sequence[int], numel: int | None = None, *, name: st
                 if re.fullmatch(r"-?[0-9]+", p):
                     raise LossvizInputError(
                         msg(
-                            "{name}: {p} is not a valid size; each size is a positive whole number up to "
-                            "{max_elements} (or one -1)",
-                            name=name, p=repr(p[:20]), max_elements=MAX_ELEMENTS,
+                            "{name}: a size of {digits} digits is more than the {most} numbers a tensor may "
+                            "hold here; every size must be at most the number of values",
+                            name=name, digits=len(p.lstrip("-")), most=format(MAX_ELEMENTS if numel is None else numel, ","),
                         )
                     )
                 raise LossvizInputError(
@@ -509,8 +509,17 @@ def parse_shape(text: str | Sequence[int], numel: int | None = None, *, name: st
         ))
     if dims.count(-1) > 1:
         raise LossvizInputError(msg("{name}: only one dimension can be -1 (the one PyTorch works out)", name=name))
+    most = MAX_ELEMENTS if numel is None else max(numel, 1)
     for d in dims:
-        if d < -1 or d == 0 or d > MAX_ELEMENTS:
+        if numel is None and d > most:  # with the values known, the product check below says it better
+            raise LossvizInputError(
+                msg(
+                    "{name}: a size of {d} is more than the {most} numbers a tensor may hold here; every size "
+                    "must be at most the number of values",
+                    name=name, d=format(d, ","), most=format(most, ","),
+                )
+            )
+        if d < -1 or d == 0:
             raise LossvizInputError(
                 msg(
                     "{name}: {d} is not a valid size; each size is a positive whole number (or one -1)",

@@ -87,7 +87,7 @@ register_loss(
         check=_check_kl,
         sample=_sample_kl,
         reductions=("none", "mean", "sum", "batchmean"),
-        default_reduction="batchmean",
+        default_reduction="mean",  # torch's own default (nn.KLDivLoss()); the warning below points to batchmean
         reduction_warnings={
             "mean": N_("reduction 'mean' divides by the number of elements, not the batch size, so it is not the "
                        "KL divergence of the maths; use reduction 'batchmean'.")
