@@ -19,6 +19,7 @@ from lossviz.losses.checks import REDUCTION_DOC, Broadcast, Misfit
 from lossviz.losses.evaluate import (
     TRANSFORMS,
     LossResult,
+    Nonfinite,
     apply_transform,
     evaluate,
     evaluate_text,
@@ -54,6 +55,7 @@ from lossviz.losses.training_use import chance_loss, training_loss, training_los
 __all__ = [
     "Broadcast",
     "Misfit",
+    "Nonfinite",
     "BATCH_LAYOUTS",
     "LandscapeExample",
     "TrainingUse",

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import N_, Message, msg
+from lossviz.i18n import N_, Message, msg, render
 from lossviz.losses.parsing import parse_tensor, reshape
 from lossviz.losses.registry import LossSpec, get_loss
 
@@ -199,24 +199,20 @@ def evaluate(
         t = tensors[slot.name]
         if not isinstance(t, Tensor):
             raise LossvizInputError(msg("{name} must be a tensor", name=slot.name))
-        if t.is_complex() or t.dtype == torch.bool:
+        if t.is_complex():
+            raise LossvizInputError(msg(
+                "{name}: {slot} holds complex numbers; losses take real numbers, so give real numbers",
+                name=spec.name, slot=slot.name,
+            ))
+        if t.dtype == torch.bool:
             t = t.to(torch.float32)
         if slot.differentiable:
+            # NaN and inf are computed as torch computes them (issue 19); the result says where they went
             leaf = t.detach().to(torch.float32 if not t.is_floating_point() else t.dtype).clone()
-            if not torch.isfinite(leaf).all():
-                raise LossvizInputError(msg(
-                    "{name}: {name2} holds NaN or inf; losses need finite numbers",
-                    name=spec.name, name2=slot.name,
-                ))
             leaf.requires_grad_(True)
             leaves[slot.name] = leaf
             seen[slot.name] = leaf
         else:
-            if t.is_floating_point() and not torch.isfinite(t).all():
-                raise LossvizInputError(msg(
-                    "{name}: {name2} holds NaN or inf; losses need finite numbers",
-                    name=spec.name, name2=slot.name,
-                ))
             seen[slot.name] = t.detach()
     if transform != "none":
         first = spec.predictions[0].name
@@ -269,7 +265,11 @@ def evaluate(
     else:
         grads = {n: torch.zeros_like(v.detach()) for n, v in leaves.items()}
 
-    if not torch.isfinite(out.detach()).all() or not torch.isfinite(per).all():
+    typed_nonfinite = any(v.is_floating_point() and not torch.isfinite(v).all() for v in seen.values())
+    if typed_nonfinite:
+        warns.append(nonfinite_report(spec, reduction, {s.name: seen[s.name].detach() for s in spec.slots},
+                                      out.detach(), per, grads))
+    elif not torch.isfinite(out.detach()).all() or not torch.isfinite(per).all():
         warns.append(_nonfinite_note(spec, reduction, resolved, args, out.detach(), per))
 
     return LossResult(
@@ -338,6 +338,58 @@ def _nonfinite_note(
     return msg("the loss is not finite (inf or NaN).")
 
 
+class Nonfinite(Message):
+    """A warning that typed NaN or inf went into the loss: where they were, which losses and gradients
+    they reached, and why. Its parameters are whole sentences (Messages), rendered one after the other in
+    the reader's language; code asks ``isinstance(w, Nonfinite)`` instead of searching the text."""
+
+    def render(self, lang: str = "en") -> str:
+        sep = "" if lang == "zh" else " "
+        return sep.join(render(self.params[k], lang) for k in sorted(self.params, key=int))
+
+
+#: Most positions one list of a nonfinite report names (then "… and N more").
+_SHOWN_POSITIONS = 6
+
+
+def _positions(t: Tensor) -> str:
+    """``[0, 1] = nan, [2] = inf`` for the non-finite entries of ``t`` (language-neutral: indices and values)."""
+    bad = ~torch.isfinite(t.detach())
+    if t.dim() == 0:
+        return format(float(t), "g") if bool(bad) else ""
+    idx = bad.nonzero().tolist()
+    vals = t.detach()[bad].tolist()
+    shown = [f"[{', '.join(map(str, i))}] = {v:g}" for i, v in zip(idx[:_SHOWN_POSITIONS], vals, strict=False)]
+    more = len(idx) - len(shown)
+    return ", ".join(shown) + (f", … (+{more})" if more > 0 else "")
+
+
+def nonfinite_report(
+    spec: LossSpec, reduction: str, typed: Mapping[str, Tensor], out: Tensor, per: Tensor, grads: Mapping[str, Tensor]
+) -> Nonfinite:
+    """One sentence: which typed elements are NaN/inf, which losses and gradients became NaN/inf, and why."""
+    parts: list[Message] = []
+    for name, t in typed.items():
+        if t.is_floating_point() and not torch.isfinite(t).all():
+            parts.append(msg("{slot} holds {found}.", slot=name, found=_positions(t)))
+    if per.numel() and not torch.isfinite(per).all():
+        parts.append(msg("The loss per element is not finite at {found}.", found=_positions(per)))
+    else:
+        parts.append(msg("Every per-element loss stays finite: the loss does not read those numbers."))
+    if out.dim() == 0:
+        parts.append(msg("The value with reduction '{reduction}' is {value}.", reduction=reduction,
+                         value=format(float(out), "g")))
+    for name, g in grads.items():
+        if g.numel() and not torch.isfinite(g).all():
+            parts.append(msg("The gradient of {slot} is not finite at {found}.", slot=name, found=_positions(g)))
+    parts.append(msg(
+        "PyTorch computes with NaN and inf as IEEE arithmetic does: anything computed from a NaN is NaN, and "
+        "inf − inf, 0 · inf and inf / inf are NaN too, so a NaN reaches every sum or mean that includes it "
+        "and the gradient of every element that shares it (softmax, a mean over samples)."
+    ))
+    return Nonfinite("", {str(i): p for i, p in enumerate(parts)})
+
+
 def _dedupe(items: list[Any]) -> list[Any]:
     out: list[Any] = []
     for s in items:
@@ -361,7 +413,7 @@ def parse_inputs(
         text = texts.get(slot.name)
         if text is None:
             raise LossvizInputError(msg("{name} needs {name2} ({doc})", name=spec.name, name2=slot.name, doc=slot.doc))
-        t = parse_tensor(text, name=slot.name, allow_nonfinite=allow_nonfinite)
+        t = parse_tensor(text, name=slot.name, allow_nonfinite=True)  # nan/inf: computed as torch does
         shape = shapes.get(slot.name)
         if shape:
             t = reshape(t, shape, name=slot.name)

@@ -13,8 +13,10 @@ Accepted forms (numbers separated by commas, spaces, tabs or new lines):
 
 Whole numbers only (``1, 0, 2``) give an int64 tensor (class indices; any
 int64, however many digits are typed, else "too large"); anything with a
-decimal point or exponent gives float32. NaN and inf are refused unless the
-caller asks for them on purpose (``allow_nonfinite``). Digits are ASCII 0-9
+decimal point or exponent gives float32. ``nan`` and ``inf`` are numbers too, but
+refused unless the caller asks for them (``allow_nonfinite``): the loss inputs do
+(``parse_inputs``: torch computes with them and the result says where they went),
+parameters and ranges do not. Digits are ASCII 0-9
 only (``١٢٣`` or ``１２`` are refused in words, never read); the punctuation a
 Chinese input method types (``，［］（）－`` ...) reads as its ASCII twin.
 ``parse_number`` applies the same rules to one number (parameters, ranges).
