@@ -26,6 +26,7 @@ from lossviz.losses.evaluate import (
     parse_inputs,
     resolve_params,
 )
+from lossviz.losses.files import MAX_FILE_BYTES, MAX_FILE_ELEMENTS, read_tensor_bytes, read_tensor_file
 from lossviz.losses.parsing import (
     MAX_CHARS,
     MAX_DEPTH,
@@ -56,6 +57,10 @@ __all__ = [
     "Broadcast",
     "Misfit",
     "Nonfinite",
+    "MAX_FILE_BYTES",
+    "MAX_FILE_ELEMENTS",
+    "read_tensor_bytes",
+    "read_tensor_file",
     "BATCH_LAYOUTS",
     "LandscapeExample",
     "TrainingUse",

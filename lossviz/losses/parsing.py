@@ -338,6 +338,7 @@ def parse_tensor(
     shape: str | Sequence[int] | None = None,
     allow_nonfinite: bool = False,
     max_elements: int = MAX_ELEMENTS,
+    max_chars: int = MAX_CHARS,
 ) -> torch.Tensor:
     """Parse ``text`` into a tensor (int64 if every number is whole, else float32).
 
@@ -350,11 +351,11 @@ def parse_tensor(
     """
     if not isinstance(text, str):
         raise LossvizInputError(msg("{name}: expected text, got {name2}", name=name, name2=type(text).__name__))
-    if len(text) > MAX_CHARS:
+    if len(text) > max_chars:
         raise LossvizInputError(
             msg(
                 "{name}: {n_text} characters is over the limit of {max_chars}; use a smaller example",
-                name=name, n_text=len(text), max_chars=MAX_CHARS,
+                name=name, n_text=len(text), max_chars=max_chars,
             )
         )
     text = ascii_twins(text)
