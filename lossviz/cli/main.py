@@ -37,6 +37,9 @@ from lossviz.losses.parsing import format_tensor, parse_tensor, reshape
 
 EXIT_BAD_INPUT = 2
 
+#: An error line that quotes torch: the explanation, then torch's own words (English, as torch wrote them).
+TORCH_WORDS = N_("{message} (PyTorch's own words: “{said}”)")
+
 #: One line of ``list`` (the name is padded to a column before it is filled in).
 LIST_LINE = N_("{name} {title} · reductions: {reductions}")
 
@@ -245,7 +248,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "landscape":
             return args.handler(args)
     except LossvizInputError as exc:
-        sys.stderr.write(f"error: {' '.join(render(exc, cli_lang(args.lang)).split())}\n")
+        lang = cli_lang(args.lang)
+        line = render(exc, lang)
+        said = getattr(exc, "torch_said", None)  # torch's own words, kept beside the explanation
+        if said:
+            line = gettext(TORCH_WORDS, lang, message=line, said=said)
+        sys.stderr.write(f"error: {' '.join(line.split())}\n")
         return EXIT_BAD_INPUT
     parser.error(f"unknown command {args.command!r}")
     return EXIT_BAD_INPUT

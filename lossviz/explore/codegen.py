@@ -129,6 +129,7 @@ def snippet(result: LossResult, shapes: Mapping[str, str] | None = None) -> str:
             "sigmoid": f"torch.sigmoid({_var(first)})",
             "softmax": f"F.softmax({_var(first)}, dim={dim})",
             "log_softmax": f"F.log_softmax({_var(first)}, dim={dim})",
+            "log": f"torch.log({_var(first)})",
         }[result.transform]
         args[0] = expr
     if spec.function:  # a function (torchvision.ops): tensors first, then its keyword arguments

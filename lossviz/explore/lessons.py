@@ -99,6 +99,12 @@ def _f(x: torch.Tensor) -> float:
     return float(x.detach())
 
 
+def _d4(x: object) -> str:
+    """A number with 4 decimals, and never ``-0.0000`` (0 · log p is −0.0 in IEEE; a student reads 0)."""
+    text = f"{float(x):.4f}"
+    return text.lstrip("-") if float(text) == 0 else text
+
+
 def ce_by_hand_row() -> Computation:
     """The tutorial's manual cross-entropy of row 0: softmax → log → × one-hot → sum → negate."""
     z = _LOGITS_4x4[0]
@@ -109,7 +115,7 @@ def ce_by_hand_row() -> Computation:
     loss = -prod.sum()
     torch_row = F.cross_entropy(_LOGITS_4x4, torch.arange(4), reduction="none")[0]
     rows = tuple(
-        (str(j), f"{z[j]:.4f}", f"{p[j]:.4f}", f"{logp[j]:.4f}", f"{y[j]:.0f}", f"{prod[j]:.4f}") for j in range(4)
+        (str(j), _d4(z[j]), _d4(p[j]), _d4(logp[j]), f"{y[j]:.0f}", _d4(prod[j])) for j in range(4)
     )
     return Computation(
         facts=(

@@ -15,12 +15,13 @@ from __future__ import annotations
 # isort: off
 from lossviz.losses import regression, classification, probabilistic, margin, sequence, detection  # noqa: F401
 # isort: on
-from lossviz.losses.checks import REDUCTION_DOC, Broadcast, Misfit
+from lossviz.losses.checks import REDUCTION_DOC, Broadcast, Misfit, NeedsFloat, TorchSaid
 from lossviz.losses.evaluate import (
     TRANSFORMS,
     LossResult,
     Nonfinite,
     apply_transform,
+    explain_torch_error,
     evaluate,
     evaluate_text,
     parse_inputs,
@@ -57,6 +58,9 @@ __all__ = [
     "Broadcast",
     "Misfit",
     "Nonfinite",
+    "NeedsFloat",
+    "TorchSaid",
+    "explain_torch_error",
     "MAX_FILE_BYTES",
     "MAX_FILE_ELEMENTS",
     "read_tensor_bytes",

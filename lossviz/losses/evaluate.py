@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import math
+import re
 import warnings as pywarnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ import torch
 
 from lossviz.errors import LossvizInputError
 from lossviz.i18n import N_, Message, msg, render
+from lossviz.losses.checks import TorchSaid
 from lossviz.losses.parsing import parse_tensor, reshape
 from lossviz.losses.registry import LossSpec, get_loss
 
@@ -36,6 +38,8 @@ TRANSFORMS: dict[str, str] = {
     "sigmoid": N_("σ(x) = 1 / (1 + e^{-x}), element by element (for BCELoss)"),
     "softmax": N_("softmax over the class dimension"),
     "log_softmax": N_("log-softmax over the class dimension (for NLLLoss, KLDivLoss, CTCLoss)"),
+    "log": N_("log(x), element by element: probabilities typed as such become log-probabilities (the KLDivLoss "
+              "tutorial's torch.log)"),
 }
 
 
@@ -140,6 +144,8 @@ def apply_transform(name: str, x: Tensor, spec: LossSpec, lead: int = 0) -> Tens
         ))
     if name == "sigmoid":
         return torch.sigmoid(x)
+    if name == "log":
+        return torch.log(x)
     nd = x.dim() - lead
     if nd <= 0:
         raise LossvizInputError(msg("{name} needs at least one dimension of classes; the input is a single number", name=name))
@@ -235,10 +241,10 @@ def evaluate(
                 per = out.detach() if reduction == "none" else spec.build("none", resolved)(*args).detach()
         except (RuntimeError, ValueError, IndexError, TypeError) as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise LossvizInputError(msg(
-                "{name}: PyTorch rejected these tensors: {first_line}",
-                name=spec.name, first_line=first_line[:300],
-            )) from None
+            raise TorchSaid(msg(
+                "{name}: PyTorch rejected these tensors: {why}",
+                name=spec.name, why=explain_torch_error(first_line),
+            ), first_line[:300]) from None
     for w in caught:
         said = str(w.message)
         if not any(k in said for k in _TORCH_WARNINGS_WE_EXPLAIN):
@@ -252,13 +258,14 @@ def evaluate(
             got = torch.autograd.grad(out, [leaves[n] for n in names], grad_outputs=gout, allow_unused=True)
         except (RuntimeError, ValueError, IndexError, TypeError) as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise LossvizInputError(
+            raise TorchSaid(
                 msg(
                     "{name}: PyTorch computes the loss of these tensors, but its own backward pass fails "
-                    "(“{first_line}”), so there is no gradient to show; give the tensors the shapes in the "
+                    "({why}), so there is no gradient to show; give the tensors the shapes in the "
                     "loss's documentation",
-                    name=spec.name, first_line=first_line[:200],
-                )
+                    name=spec.name, why=explain_torch_error(first_line),
+                ),
+                first_line[:200],
             ) from None
         for n, g in zip(names, got, strict=True):
             grads[n] = torch.zeros_like(leaves[n]) if g is None else g.detach()
@@ -284,6 +291,32 @@ def evaluate(
         grads=grads,
         warnings=_dedupe(warns),
     )
+
+
+#: torch's error texts lossviz explains in the reader's language: (pattern, explanation). The original
+#: stays with the error (``TorchSaid.torch_said``), shown as torch's words in a folded detail.
+_TORCH_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"size mismatch|doesn't match the broadcast shape|must match the size|The size of tensor a"),
+     N_("the shapes do not fit together (PyTorch could not pair the elements by broadcasting)")),
+    (re.compile(r"Expected input batch_size \((\d+)\) to match target batch_size \((\d+)\)"),
+     N_("input and target have different batch sizes (the number of samples)")),
+    (re.compile(r"out of bounds|index .* is out of bounds|Target -?\d+ is out of bounds"),
+     N_("a class index is outside the classes of the input")),
+    (re.compile(r"expected scalar type|Found dtype|can't be cast|must be of type|Expected floating point type"),
+     N_("a tensor has the wrong number type (PyTorch wants whole numbers, Long, or decimals, Float, here)")),
+    (re.compile(r"must be one-dimensional|defined either for all"),
+     N_("a per-class weight must be a list with one value per class")),
+    (re.compile(r"dimension|dim\b|ndim|Dimension out of range"),
+     N_("a tensor has the wrong number of dimensions for this loss")),
+)
+
+
+def explain_torch_error(text: str) -> Message:
+    """torch's error ``text`` explained in words lossviz translates (its original is kept by the caller)."""
+    for pattern, why in _TORCH_ERRORS:
+        if pattern.search(text):
+            return Message(why)
+    return msg("check the shapes and number types against the loss's documentation (PyTorch's own words are kept with this message)")
 
 
 #: float32's largest finite number, which the explorer's numbers (like PyTorch's default) cannot exceed.
@@ -403,9 +436,15 @@ def parse_inputs(
     texts: Mapping[str, str],
     shapes: Mapping[str, str] | None = None,
     *,
-    allow_nonfinite: bool = False,
+    allow_nonfinite: bool = True,
+    big: tuple[str, ...] = (),
 ) -> dict[str, Tensor]:
-    """Parse each slot's text (keyed by slot name) with the safe parser, then reshape."""
+    """Parse each slot's text (keyed by slot name) with the safe parser, then reshape.
+
+    ``big`` names slots whose text came from a file (an upload): read with the file caps instead of a
+    text box's. NaN and inf are numbers here: torch computes with them."""
+    from lossviz.losses.files import MAX_FILE_BYTES, MAX_FILE_ELEMENTS
+
     spec = spec if isinstance(spec, LossSpec) else get_loss(spec)
     shapes = shapes or {}
     out: dict[str, Tensor] = {}
@@ -413,7 +452,8 @@ def parse_inputs(
         text = texts.get(slot.name)
         if text is None:
             raise LossvizInputError(msg("{name} needs {name2} ({doc})", name=spec.name, name2=slot.name, doc=slot.doc))
-        t = parse_tensor(text, name=slot.name, allow_nonfinite=True)  # nan/inf: computed as torch does
+        caps = {"max_elements": MAX_FILE_ELEMENTS, "max_chars": MAX_FILE_BYTES} if slot.name in big else {}
+        t = parse_tensor(text, name=slot.name, allow_nonfinite=True, **caps)  # nan/inf: computed as torch does
         shape = shapes.get(slot.name)
         if shape:
             t = reshape(t, shape, name=slot.name)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import torch
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import msg
+from lossviz.i18n import Message, msg
 
 #: Most characters one box may hold (checked before anything else).
 MAX_CHARS = 20_000
@@ -92,7 +92,7 @@ def ascii_twins(text: str) -> str:
     return text.translate(_FULL_WIDTH_TABLE)
 
 
-def _foreign_digits(word: str) -> str | None:
+def _foreign_digits(word: str) -> Message | None:
     """A message fragment when ``word`` holds digits other than ASCII 0-9 (else None)."""
     odd = [ch for ch in word if ch.isdigit() and not ("0" <= ch <= "9")]
     if not odd:
@@ -101,10 +101,16 @@ def _foreign_digits(word: str) -> str | None:
         import unicodedata
 
         twin = "".join(str(unicodedata.digit(ch)) if ch in odd else ch for ch in word)
-        fix = f"type it with the digits 0-9 ({twin!r})" if _NUMBER.fullmatch(twin) else "type it with the digits 0-9"
+        fix = (msg("type it with the digits 0-9 ({twin})", twin=repr(twin)) if _NUMBER.fullmatch(twin)
+               else msg("type it with the digits 0-9"))
     except (TypeError, ValueError):
-        fix = "type it with the digits 0-9"
-    return f"is written with digits that are not 0-9 ({''.join(dict.fromkeys(odd))}); lossviz reads only the digits 0-9, so {fix}"
+        fix = msg("type it with the digits 0-9")
+    return msg(
+        "is written with digits that are not 0-9 ({odd}); lossviz reads only the digits 0-9, so {fix}",
+        odd="".join(dict.fromkeys(odd)), fix=fix,
+    )
+
+
 _OPEN = "[("
 _CLOSE = "])"
 _PAIR = {"[": "]", "(": ")"}
@@ -117,11 +123,12 @@ class _Tok:
     pos: int
 
 
-def _where(text: str, pos: int) -> str:
-    """Human position: line and column (1-based) of character ``pos``."""
+def _where(text: str, pos: int) -> Message:
+    """Human position: line and column (1-based) of character ``pos``, in the reader's language
+    ("line 1, column 11", "第 1 行第 11 列")."""
     line = text.count("\n", 0, pos) + 1
     col = pos - (text.rfind("\n", 0, pos) + 1) + 1
-    return f"line {line}, column {col}"
+    return msg("line {line}, column {col}", line=line, col=col)
 
 
 def _not_a_number(text: str, i: int, word: str, name: str) -> None:
@@ -277,12 +284,12 @@ def _shape_of(node: object, text: str, name: str) -> tuple[int, ...]:
     return (len(items), *first)
 
 
-def _describe(shape: tuple[int, ...]) -> str:
+def _describe(shape: tuple[int, ...]) -> Message:
     if shape == ():
-        return "a single number"
+        return msg("a single number")
     if len(shape) == 1:
-        return f"{shape[0]} number" + ("" if shape[0] == 1 else "s")
-    return "shape (" + ", ".join(map(str, shape)) + ")"
+        return msg("1 number") if shape[0] == 1 else msg("{n} numbers", n=shape[0])
+    return msg("shape {shape}", shape="(" + ", ".join(map(str, shape)) + ")")
 
 
 def _flatten(node: object, out: list[_Tok]) -> None:
@@ -579,6 +586,8 @@ def format_tensor(t: torch.Tensor, *, digits: int | None = None, pretty: bool = 
         s = np.format_float_positional(f, precision=digits, unique=True, trim="-")
         if len(s) > 12:
             s = np.format_float_scientific(f, precision=digits, unique=True, trim="-")
+        if s.startswith("-") and float(s) == 0:  # -0.0 (0 · log p) or a rounding to zero: a student reads 0
+            s = s[1:]
         if t.is_floating_point() and "." not in s and "e" not in s:
             s += ".0"
         return s
