@@ -29,7 +29,7 @@ BIG_CACHE_TTL_S = 120  # seconds a surface or figure stays cached (README: Servi
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _setup(ex: Example) -> ls.Setup:
-    return ls.setup_for(ex)
+    return ls.setup_for(ex.finite_for_landscape())  # NaN/inf: the explorer's business, never a NaN surface
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -303,3 +303,10 @@ def test_round_trip_keeps_the_landscape_controls() -> None:
         assert at.checkbox(key="ls_arrows").value is False
         link = {k: at.query_params[k] for k in at.query_params}
         assert link.get("ls_res") in ("101", ["101"]) and link.get("ls_steps") in ("45", ["45"]), link
+
+
+def test_a_nan_example_falls_back_to_a_finite_landscape_with_a_sentence() -> None:
+    at = _app(loss="MSELoss", t_input="1., nan, 3", t_target="1., 2., 3.")
+    assert not at.exception
+    assert any("NaN" in e.value and "finite" in e.value for e in at.error), [e.value for e in at.error]
+    assert _charts(at), "the loss's small finite example is drawn instead"

@@ -33,6 +33,7 @@ from lossviz.losses import (
     Broadcast,
     LossSpec,
     Misfit,
+    Nonfinite,
     ParamSpec,
     format_tensor,
     get_loss,
@@ -223,6 +224,16 @@ class Example:
         tensors = parse_inputs(spec, self.texts, {k: v for k, v in self.shapes.items() if v and v.strip()},
                                big=tuple(self.files))
         return evaluate(spec, tensors, reduction=self.reduction, params=params, transform=self.transform)
+
+    def finite_for_landscape(self) -> Example:
+        """This example, or ``LossvizInputError`` when its numbers hold NaN or inf: the explorer computes
+        with them as torch does, but a landscape around a NaN is NaN everywhere."""
+        if any(isinstance(w, Nonfinite) for w in self.evaluate().warnings):
+            raise LossvizInputError(msg(
+                "The example holds NaN or inf, so every point around it is NaN or inf too; the landscape needs "
+                "finite numbers (the explorer shows where they go)."
+            ))
+        return self
 
     def with_text(self, slot: str, text: str) -> tuple[Example, Message | None]:
         """The example after ``text`` was typed for ``slot``; a reshape that no longer fits the new numbers
