@@ -78,3 +78,30 @@ def test_kldiv_default_is_mean_and_batchmean_advice_stays_a_warning() -> None:
         want = torch.nn.KLDivLoss()(x, y)
     assert r.reduction == "mean" and r.value == pytest.approx(float(want), rel=1e-6)
     assert any("batchmean" in w for w in r.warnings), r.warnings
+
+
+# --------------------------------------------------------------------------- issue 20, D15: plain messages
+
+
+def test_bool_and_complex_weights_are_refused_plainly_without_a_torch_warning() -> None:
+    from lossviz.errors import LossvizInputError
+
+    x, y = torch.tensor([[0.1, 0.2, 0.3]]), torch.tensor([1])
+    for weight, word in [(torch.tensor([True, False, True]), "true/false"),
+                         (torch.tensor([1 + 1j, 1, 1]), "complex")]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with pytest.raises(LossvizInputError, match=word):
+                evaluate("CrossEntropyLoss", {"input": x, "target": y}, params={"weight": weight})
+        assert not caught, [str(w.message) for w in caught]
+    with pytest.raises(LossvizInputError, match="complex"):
+        evaluate("MSELoss", {"input": torch.tensor([1 + 1j]), "target": torch.tensor([1.0])})
+
+
+def test_a_huge_reshape_says_why(capsys: pytest.CaptureFixture[str]) -> None:
+    from lossviz.cli.main import main
+
+    assert main(["eval", "--loss", "MSELoss", "--input", "1, 2, 3", "--target", "1., 2, 3",
+                 "--input-shape", "(10000000,)"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot reshape 3 numbers to (10000000,)" in err and "not a valid size" not in err, err
