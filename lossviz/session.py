@@ -50,6 +50,9 @@ LANDSCAPE_COMPARE = LANDSCAPE + "compare"
 LANDSCAPE_MARGIN = LANDSCAPE + "margin"
 LANDSCAPE_SEEN = "_" + LANDSCAPE + "seen"  #: set once the page has read its link
 LANDSCAPE_SHOWN = "_" + LANDSCAPE + "shown"  #: the example the controls were set up for
+#: the controls as last drawn (not a widget key, so it outlives a visit to another page, when Streamlit
+#: drops the widgets' own keys and the sliders would come back at their minimums)
+LANDSCAPE_SAVED = "_" + LANDSCAPE + "saved"
 
 # --- the training page (every widget key starts with TRAINING)
 TRAINING_LOSS = TRAINING + "loss"

@@ -14,13 +14,34 @@ import torch
 import lossviz.explore as xp
 from lossviz import LossvizInputError
 from lossviz import session as K
-from lossviz.i18n import render, tr, tr_phrase
-from lossviz.losses import REDUCTION_DOC, TRANSFORMS, LossResult, format_tensor, get_loss, list_losses
+from lossviz.i18n import N_, gettext, render, tr, tr_phrase
+from lossviz.losses import (
+    MAX_FILE_ELEMENTS,
+    REDUCTION_DOC,
+    TRANSFORMS,
+    LossResult,
+    NeedsFloat,
+    TorchSaid,
+    format_tensor,
+    get_loss,
+    list_losses,
+)
 from pages import chart, deep_link_guard, link_notes, page_chrome, presenting, shared_example, write_link
 from pages import language as L  # noqa: N812 - reads like the tr() calls it feeds
 
 deep_link_guard()
 W = K.EXPLORER
+UPLOAD_ERROR = "lossviz_upload_error"  #: why the last upload was refused, shown once
+CAST = N_("Cast {slot} to float")
+CAST_HELP = N_("Writes every number of {slot} with a decimal point (1 → 1.0), as .float() or dtype=torch.float "
+               "does in PyTorch: the values stay the same, only their type becomes float32.")
+CAST_DONE = N_("{slot} is now written as decimals (float32), as the tutorials write dtype=torch.float.")
+TORCH_WORDS = N_("PyTorch's own words (English, as torch wrote them)")
+UPLOAD = N_("or upload {slot}")
+UPLOAD_HELP = N_("A .npy, .csv, .pt (loaded with weights_only=True) or .json file of at most {most} numbers; "
+                 "read on the server like the command line's @FILE, never unpickled.")
+FROM_FILE = N_("from the file {file} (an uploaded tensor is not part of the page's link)")
+UNFILE = N_("Type numbers instead")
 KEEP = (W + "grid", W + "seed", W + "preset", W + "lang")  # widgets that outlive a new example
 
 # --------------------------------------------------------------------------- state
@@ -46,7 +67,42 @@ def on_field(field: str) -> None:
 
 
 def on_edit(kind: str, key: str) -> None:
-    put(shared_example().edited(kind, key, st.session_state[f"{W}{kind[0]}_{key}"]), reset_widgets=False)
+    value = st.session_state[f"{W}{kind[0]}_{key}"]
+    if kind != "texts":
+        put(shared_example().edited(kind, key, value), reset_widgets=False)
+        return
+    ex, note = shared_example().with_text(key, value)  # a reshape that no longer fits is dropped, with a note
+    put(ex, reset_widgets=False)
+    if note is not None:
+        st.session_state[f"{W}s_{key}"] = ""
+        st.session_state[K.EXPLORER_SWITCH_NOTE] = render(note, L())
+
+
+def on_cast(slot: str) -> None:
+    """The one-click fix of an integer tensor where torch wants floats: write its numbers as decimals."""
+    put(shared_example().cast_to_float(slot), reset_widgets=False)
+    st.session_state.pop(f"{W}t_{slot}", None)
+    st.session_state[K.EXPLORER_SWITCH_NOTE] = gettext(CAST_DONE, L(), slot=slot)
+
+
+def on_upload(slot: str) -> None:
+    """A tensor from an uploaded .npy / .csv / .pt / .json file (the CLI's reader: caps, never a pickle)."""
+    up = st.session_state.get(f"{W}u_{slot}")
+    if up is None:
+        return
+    try:
+        put(shared_example().with_file(slot, up.name, up.getvalue()), reset_widgets=False)
+    except LossvizInputError as exc:
+        st.session_state[UPLOAD_ERROR] = render(exc, L())
+        return
+    st.session_state.pop(f"{W}t_{slot}", None)
+    st.session_state.pop(f"{W}s_{slot}", None)
+
+
+def on_unfile(slot: str) -> None:
+    ex = shared_example()
+    put(ex.with_text(slot, xp.Example.default(ex.loss).texts.get(slot, ""))[0], reset_widgets=False)
+    st.session_state.pop(f"{W}t_{slot}", None)
 
 
 def on_preset() -> None:
@@ -111,6 +167,11 @@ def tensors_ui(ex: xp.Example) -> None:
         ours = tr_phrase(slot.label, L())
         label = ours if slot.name in ours else f"{ours} · {slot.name}"
         with cols[i % len(cols)]:
+            if slot.name in ex.files:  # an uploaded tensor: too big for a text box, and not in the link
+                st.markdown(f"**{label}**")
+                st.caption(gettext(FROM_FILE, L(), file=ex.files[slot.name]))
+                st.button(gettext(UNFILE, L()), key=f"{W}unfile_{slot.name}", on_click=on_unfile, args=(slot.name,))
+                continue
             if not (st.session_state.get(W + "grid", False) and grid_ui(ex, slot.name, label, text)):
                 st.session_state.setdefault(f"{W}t_{slot.name}", text)
                 st.text_area(label, key=f"{W}t_{slot.name}", on_change=on_edit, args=("texts", slot.name),
@@ -119,6 +180,10 @@ def tensors_ui(ex: xp.Example) -> None:
                 st.session_state.setdefault(f"{W}s_{slot.name}", ex.shapes.get(slot.name, ""))
                 st.text_input(tr("explorer.reshape", L()), key=f"{W}s_{slot.name}", on_change=on_edit,
                               args=("shapes", slot.name), placeholder=tr("explorer.shape_placeholder", L()))
+            if not presenting():
+                st.file_uploader(gettext(UPLOAD, L(), slot=slot.name), type=["npy", "csv", "pt", "json"],
+                                 key=f"{W}u_{slot.name}", on_change=on_upload, args=(slot.name,),
+                                 help=gettext(UPLOAD_HELP, L(), most=f"{MAX_FILE_ELEMENTS:,}"))
 
 
 def grid_ui(ex: xp.Example, slot: str, label: str, text: str) -> bool:
@@ -170,6 +235,13 @@ def results(ex: xp.Example) -> None:
         r = ex.evaluate()
     except LossvizInputError as exc:
         st.error(render(exc, L()), icon="🚫")
+        if isinstance(exc, NeedsFloat):  # one click instead of a dead end, saying what it does
+            st.button(gettext(CAST, L(), slot=exc.slot), key=W + "cast", on_click=on_cast, args=(exc.slot,),
+                      type="primary")
+            st.caption(gettext(CAST_HELP, L(), slot=exc.slot))
+        if isinstance(exc, TorchSaid):  # torch's own words, kept and labelled as such, folded away
+            with st.expander(gettext(TORCH_WORDS, L())):
+                st.code(exc.torch_said, language=None)
         st.caption(tr("explorer.fix", L()))
         return
     except Exception as exc:  # never a traceback in the page: say what failed, keep the page usable
@@ -244,6 +316,9 @@ for note in link_notes():
 switch = st.session_state.pop(K.EXPLORER_SWITCH_NOTE, None)
 if switch:
     st.info(switch, icon="↪️")
+upload_error = st.session_state.pop(UPLOAD_ERROR, None)
+if upload_error:
+    st.error(upload_error, icon="🚫")
 page_chrome(W)
 sidebar_ui()
 loss_ui(shared_example())

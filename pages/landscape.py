@@ -29,7 +29,7 @@ BIG_CACHE_TTL_S = 120  # seconds a surface or figure stays cached (README: Servi
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _setup(ex: Example) -> ls.Setup:
-    return ls.setup_for(ex)
+    return ls.setup_for(ex.finite_for_landscape())  # NaN/inf: the explorer's business, never a NaN surface
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -145,7 +145,9 @@ def view_ui(lang: str, ex: Example, setup: ls.Setup, cols: list[Any], row: list[
     row[3].number_input(tr("landscape.steps", lang), min_value=1, max_value=ls.MAX_PAGE_STEPS, step=1,
                         key=K.LANDSCAPE_STEPS)
     row[4].checkbox(tr("landscape.arrows", lang), key=K.LANDSCAPE_ARROWS, help=tr("landscape.arrows_help", lang))
-    return {k: st.session_state.get(k) for k in VIEW_KEYS}
+    drawn = {k: st.session_state.get(k) for k in VIEW_KEYS}
+    st.session_state[K.LANDSCAPE_SAVED] = drawn  # outlives a visit to another page (ls.settle brings it back)
+    return drawn
 
 
 def link() -> None:

@@ -96,10 +96,11 @@ def show_computation(c: Computation, lang: str) -> None:
     rows = "\n".join(f"| {render(fact.label, lang)} | **{fact.value:.6g}** |" for fact in c.facts)
     st.markdown(f"| {tr('lessons.quantity', lang)} | {tr('lessons.value', lang)} |\n|---|---:|\n{rows}")
     if c.table is not None:
-        st.dataframe(pd.DataFrame(list(c.table.rows), columns=[gettext(t, lang) for t in c.table.columns]),
+        st.dataframe(pd.DataFrame([[render(cell, lang) for cell in row] for row in c.table.rows],
+                                  columns=[gettext(t, lang) for t in c.table.columns]),
                      hide_index=True, width="stretch")
     with st.expander(tr("explorer.tab_code", lang), expanded=False):
-        st.code(c.code, language="python")
+        st.code(gettext(c.code, lang), language="python")  # a code marked N_ has its comments translated
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

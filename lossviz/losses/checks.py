@@ -38,17 +38,38 @@ class Misfit(Message):
     such numbers (``Example.with_loss`` asks the type, like ``Broadcast``)."""
 
 
+class TorchSaid(LossvizInputError):
+    """A refusal where torch itself refuses: the sentence explains it in the reader's language, and
+    ``torch_said`` keeps torch's own words (English) for a folded detail on the page and the CLI's line.
+    ``str()`` (the English form) carries both."""
+
+    def __init__(self, message: Any, torch_said: str) -> None:
+        super().__init__(message)
+        self.torch_said = torch_said
+        self.args = (f"{message} (PyTorch: “{torch_said}”)",)
+
+
+class NeedsFloat(TorchSaid):
+    """Whole numbers in ``slot`` where torch wants floats: the page offers a one-click cast (``slot``)."""
+
+    def __init__(self, message: Any, torch_said: str, slot: str) -> None:
+        super().__init__(message, torch_said)
+        self.slot = slot
+
+
 def _need_float(loss: str, slot: str, t: Tensor, torch_says: str, fix: str | Message) -> Tensor:
-    """Refuse an integer ``slot`` where torch refuses it, quoting torch and giving the fix."""
+    """Refuse an integer ``slot`` where torch refuses it, explaining torch's words and giving the fix."""
     if t.is_floating_point():
         return t
-    raise LossvizInputError(
+    raise NeedsFloat(
         msg(
-            "{loss}: {slot} is whole numbers ({replace_value}), and PyTorch refuses them here "
-            "(“{torch_says}”); {fix}",
-            loss=loss, slot=slot, replace_value=str(t.dtype).replace('torch.', ''), torch_says=torch_says,
+            "{loss}: {slot} is whole numbers ({replace_value}), and PyTorch refuses them here (it wants decimal "
+            "numbers, floats); {fix}",
+            loss=loss, slot=slot, replace_value=str(t.dtype).replace('torch.', ''),
             fix=fix if isinstance(fix, Message) else Message(fix),
-        )
+        ),
+        torch_says,
+        slot,
     )
 
 
@@ -123,12 +144,19 @@ def _class_indices(loss: str, t: Tensor, n_classes: int, ignore_index: int | Non
         bad &= t != ignore_index
     if bad.any():
         v = int(t[bad].flatten()[0])
-        extra = f" (or the ignore_index {ignore_index})" if ignore_index is not None else ""
+        if ignore_index is not None:
+            raise LossvizInputError(
+                msg(
+                    "{loss}: class index {v} is out of range; with {n_classes} classes (input's class "
+                    "dimension) the indices run from 0 to {n_classes2} (or the ignore_index {ignore_index})",
+                    loss=loss, v=v, n_classes=n_classes, n_classes2=n_classes - 1, ignore_index=ignore_index,
+                )
+            )
         raise LossvizInputError(
             msg(
                 "{loss}: class index {v} is out of range; with {n_classes} classes (input's class "
-                "dimension) the indices run from 0 to {n_classes2}{extra}",
-                loss=loss, v=v, n_classes=n_classes, n_classes2=n_classes - 1, extra=extra,
+                "dimension) the indices run from 0 to {n_classes2}",
+                loss=loss, v=v, n_classes=n_classes, n_classes2=n_classes - 1,
             )
         )
     return t
@@ -139,6 +167,16 @@ _SINGULAR = {"classes": "class"}
 
 def _weight_len(loss: str, params: dict[str, Any], name: str, n: int, what: str) -> None:
     w = params.get(name)
+    if w is not None and w.dim() != 1:
+        # torch: "weight tensor should be defined either for all C classes or no classes" / "must be
+        # one-dimensional": a per-class weight is a list, never a single number or a matrix
+        raise LossvizInputError(
+            msg(
+                "{loss}: {name} has shape {shape}, but PyTorch takes a list of one {name} per class here ({n} "
+                "{what}), e.g. [1., 2., 1.]",
+                loss=loss, name=name, shape=_shape(w), n=n, what=what,
+            )
+        )
     if w is not None and w.numel() != n:
         raise LossvizInputError(
             msg(

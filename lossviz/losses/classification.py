@@ -281,10 +281,12 @@ def _weight_broadcast(loss: str, p: dict[str, Any], name: str, x: Tensor) -> Non
                 loss=loss, name=name, numel=wt.numel(), shape_x=_shape(x), value=x.shape[-1] if x.dim() else 1,
             )
         ) from None
-    if torch.broadcast_shapes(wt.shape, x.shape) != x.shape:
+    out = torch.broadcast_shapes(wt.shape, x.shape)
+    if out != x.shape:  # torch writes the loss in the input's shape ("output with shape ... doesn't match")
         raise LossvizInputError(msg(
-            "{loss}: {name} is larger than the input; give at most one value per input element",
-            loss=loss, name=name,
+            "{loss}: {name} of shape {shape_w} broadcasts with the input {shape_x} to {out}, but PyTorch writes "
+            "the loss in the input's shape; give {name} the input's shape, or fewer dimensions",
+            loss=loss, name=name, shape_w=_shape(wt), shape_x=_shape(x), out=tuple(out),
         ))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -62,6 +64,13 @@ def _sample_kl(g: torch.Generator) -> dict[str, Tensor]:
     }
 
 
+def _kl_domain(slot: str, p: Mapping[str, Any], transform: str) -> tuple[float, float, str] | None:
+    """With the log transform the typed input is a probability: above 0 (log 0 = -inf)."""
+    if slot == "input" and transform == "log":
+        return 0.0, math.inf, "with the log transform the input is a probability, and log needs it above 0"
+    return None
+
+
 register_loss(
     LossSpec(
         name="KLDivLoss",
@@ -87,12 +96,13 @@ register_loss(
         check=_check_kl,
         sample=_sample_kl,
         reductions=("none", "mean", "sum", "batchmean"),
-        default_reduction="batchmean",
+        default_reduction="mean",  # torch's own default (nn.KLDivLoss()); the warning below points to batchmean
         reduction_warnings={
             "mean": N_("reduction 'mean' divides by the number of elements, not the batch size, so it is not the "
                        "KL divergence of the maths; use reduction 'batchmean'.")
         },
-        transforms=("log_softmax",),
+        transforms=("log_softmax", "log"),
+        domain=_kl_domain,
     )
 )
 
