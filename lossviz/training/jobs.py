@@ -39,6 +39,7 @@ from typing import IO, Any
 
 from lossviz.errors import LossvizInputError
 from lossviz.i18n import N_, Message, msg
+from lossviz.training import procs
 from lossviz.training import runs as lv_runs
 from lossviz.training.data import cifar10_status
 from lossviz.training.trainer import TrainConfig, check_workers
@@ -96,9 +97,12 @@ def max_workers() -> int:
 #: Run before the training command on Linux: ask the kernel to send SIGTERM when the server dies
 #: (kept across exec, so it covers torchrun too), then exec the real command. A run then ends as
 #: "stopped" with its server instead of training on with nobody able to stop it.
+#: It also leaves its pid in ``LOSSVIZ_AGENT_PID``: torchrun's workers check that their parent is that
+#: process (procs.guard_torchrun_worker).
 _STOP_WITH_PARENT = (
     "import ctypes, os, sys; ctypes.CDLL(None, use_errno=True).prctl(1, 15, 0, 0, 0); "
-    "os.getppid() == int(sys.argv[1]) or sys.exit(1); os.execv(sys.argv[2], sys.argv[2:])"
+    "os.getppid() == int(sys.argv[1]) or sys.exit(1); os.environ['LOSSVIZ_AGENT_PID'] = str(os.getpid()); "
+    "os.execv(sys.argv[2], sys.argv[2:])"
 )
 
 
@@ -177,6 +181,7 @@ class Job:
     kind: str = TRAIN
     probe_dir: Path | None = None
     pgid: int = 0  #: the process group (the leader's pid), signalled even after the leader is gone
+    worker_pids: Path | None = None  #: where torchrun workers (sessions of their own) leave their pids
 
     def __post_init__(self) -> None:
         if not self.pgid:
@@ -295,6 +300,7 @@ class Job:
 
     def _signal(self, sig: int) -> None:
         signal_group(self.pgid, sig, leader_alive=self.active)
+        procs.signal_workers(self.worker_pids, sig)  # torchrun puts each worker in a session of its own
 
     def kill(self) -> None:
         """End the process group at once (SIGKILL)."""
@@ -315,11 +321,22 @@ def signal_group(pgid: int, sig: int, *, leader_alive: bool) -> None:
     then someone else's group leader, and nothing is sent."""
     if pgid <= 1:
         return
-    if not leader_alive and sys.platform.startswith("linux") and os.path.exists(f"/proc/{pgid}"):
+    if not leader_alive and procs.pid_alive(pgid):
         return
     try:
         os.killpg(pgid, sig)
     except (ProcessLookupError, PermissionError, OSError):
+        pass
+
+
+def _remove_tree(folder: Path | None) -> None:
+    if folder is None:
+        return
+    try:
+        for p in folder.iterdir():
+            p.unlink()
+        folder.rmdir()
+    except OSError:
         pass
 
 
@@ -419,10 +436,12 @@ class JobManager:
                 )
             )
 
-    def _popen(self, command: list[str], failure: str) -> tuple[subprocess.Popen[bytes], IO[bytes], Path]:
+    def _popen(
+        self, command: list[str], failure: str, extra_env: dict[str, str] | None = None
+    ) -> tuple[subprocess.Popen[bytes], IO[bytes], Path]:
         """Start ``command`` in a process group of its own that ends with this server (lock held)."""
         stderr = tempfile.TemporaryFile()  # noqa: SIM115 - read when the process ends
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
         error_file = Path(tempfile.gettempdir()) / f"lossviz-error-{os.getpid()}-{uuid.uuid4().hex}.json"
         env[lv_runs.ERROR_FILE_ENV] = str(error_file)
@@ -476,13 +495,19 @@ class JobManager:
         with self._lock:
             self._admit(TRAIN, owner)
             run_name = self._free_name(root, config, name)
-            process, stderr, error_file = self._popen(
-                train_command(config, root.resolve(), run_name, workers),
-                N_("could not start the training process: {why}"),
-            )
+            pids = Path(tempfile.mkdtemp(prefix="lossviz-workers-")) if workers > 1 else None
+            try:
+                process, stderr, error_file = self._popen(
+                    train_command(config, root.resolve(), run_name, workers),
+                    N_("could not start the training process: {why}"),
+                    {procs.WORKER_PIDS_ENV: str(pids)} if pids else None,
+                )
+            except LossvizInputError:
+                _remove_tree(pids)
+                raise
             label = "synthetic" if config.dataset == "synthetic" else "CIFAR-10"
             job = Job(run_name, owner, root, root.resolve() / run_name, process, stderr, workers, label,
-                      error_file=error_file)  # fmt: skip
+                      error_file=error_file, worker_pids=pids)  # fmt: skip
             self._jobs[run_name] = job
             self._forget_old()
             return job
@@ -584,6 +609,7 @@ class JobManager:
                 job.stderr.close()
                 if job.error_file is not None:
                     job.error_file.unlink(missing_ok=True)
+                _remove_tree(job.worker_pids)
 
     def jobs(self, kind: str | None = TRAIN) -> list[Job]:
         """Known jobs, newest first: training runs (the default), probes of ``kind``, or all (``kind=None``)."""
