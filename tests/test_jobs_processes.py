@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from lossviz.errors import LossvizInputError
+from lossviz.training import jobs as lv_jobs
 from lossviz.training import procs
 from lossviz.training import runs as lv_runs
 from lossviz.training.jobs import JobManager, stop_all_managers
@@ -108,3 +110,46 @@ def test_a_worker_whose_agent_is_already_gone_exits_at_once(tmp_path: Path) -> N
     env = {**os.environ, "LOCAL_RANK": "0", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     subprocess.run([sys.executable, "-c", script], env=env, timeout=30, check=True)
     wait_until(lambda: (tmp_path / "exited").exists(), "the orphan to exit", 20)
+
+
+# ----------------------------------------------------------------------------- D7: names claimed before the start
+
+
+def test_a_second_start_with_the_same_name_is_refused_and_the_first_owner_keeps_control(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOSSVIZ_MAX_JOBS", "3")
+    manager, replica = JobManager(), JobManager()  # a second server process on the same runs folder
+    first = manager.start(tiny(), runs_dir=tmp_path, name="same", owner="alice")
+    assert (tmp_path / "same").is_dir()  # claimed before the process made anything
+    for other in (manager, replica):
+        with pytest.raises(LossvizInputError, match="a run named 'same' already exists"):
+            other.start(tiny(), runs_dir=tmp_path, name="same", owner="bob")
+    assert manager.get("same") is first and first.can_control("alice") and replica.get("same") is None
+    wait_until(lambda: batches(first.run_dir) >= 2, "the first run to train")
+    first.stop()
+    assert first.wait(60) and first.status == "stopped"
+
+
+def test_two_auto_names_in_the_same_second_get_two_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lv_runs, "auto_run_name", lambda config, when=None: "same-second")
+    manager = JobManager(max_jobs=2, max_per_owner=2)
+    a = manager.start(tiny(max_batches=2, epochs=1), runs_dir=tmp_path, owner="alice")
+    b = manager.start(tiny(max_batches=2, epochs=1), runs_dir=tmp_path, owner="alice")
+    assert (a.name, b.name) == ("same-second", "same-second-2")
+    assert a.wait(120) and b.wait(120)
+    assert (a.status, b.status) == ("finished", "finished")  # each trained into the folder claimed for it
+    assert [r.name for r in lv_runs.list_runs(tmp_path)].count("same-second") == 1
+
+
+def test_a_failed_start_says_failed_and_gives_its_name_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    failing = [sys.executable, "-c", "import sys; sys.stderr.write('error: no such data\\n'); sys.exit(2)"]
+    monkeypatch.setattr(lv_jobs, "train_command", lambda *a, **k: failing)
+    manager = JobManager(max_jobs=1)
+    job = manager.start(tiny(), runs_dir=tmp_path, name="doomed", owner="alice")
+    assert job.wait(30)
+    assert job.status == "failed" and job.note == "no such data"
+    manager.jobs()  # the manager notices and releases the claim
+    assert not (tmp_path / "doomed").exists()
+    rows = manager.run_rows(tmp_path)
+    assert all(r["status"] != "finished" for r in rows)

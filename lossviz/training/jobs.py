@@ -182,6 +182,7 @@ class Job:
     probe_dir: Path | None = None
     pgid: int = 0  #: the process group (the leader's pid), signalled even after the leader is gone
     worker_pids: Path | None = None  #: where torchrun workers (sessions of their own) leave their pids
+    claim_released: bool = False
 
     def __post_init__(self) -> None:
         if not self.pgid:
@@ -329,6 +330,14 @@ def signal_group(pgid: int, sig: int, *, leader_alive: bool) -> None:
         pass
 
 
+def _release_claim(run_dir: Path) -> None:
+    """Give a claimed run name back when its process ended without making the run (the folder is still empty)."""
+    try:
+        run_dir.rmdir()  # only an empty folder: a run that wrote anything keeps it
+    except OSError:
+        pass
+
+
 def _remove_tree(folder: Path | None) -> None:
     if folder is None:
         return
@@ -391,7 +400,15 @@ class JobManager:
     # ------------------------------------------------------------------ the cap
 
     def _live(self) -> list[Job]:
+        self._tidy()
         return [j for j in self._jobs.values() if j.active]
+
+    def _tidy(self) -> None:
+        """Release the claimed names of runs whose process ended before making the run folder."""
+        for job in self._jobs.values():
+            if not job.is_probe and not job.claim_released and not job.active:
+                job.claim_released = True
+                _release_claim(job.run_dir)
 
     def _admit(self, kind: str, owner: str | None) -> None:
         """Raise LossvizInputError when one more job of ``kind`` for ``owner`` would pass a cap (lock held)."""
@@ -494,7 +511,7 @@ class JobManager:
         root = Path(runs_dir) if runs_dir is not None else lv_runs.default_runs_dir()
         with self._lock:
             self._admit(TRAIN, owner)
-            run_name = self._free_name(root, config, name)
+            run_name = self._claim_name(root, config, name)
             pids = Path(tempfile.mkdtemp(prefix="lossviz-workers-")) if workers > 1 else None
             try:
                 process, stderr, error_file = self._popen(
@@ -504,6 +521,7 @@ class JobManager:
                 )
             except LossvizInputError:
                 _remove_tree(pids)
+                _release_claim(root / run_name)
                 raise
             label = "synthetic" if config.dataset == "synthetic" else "CIFAR-10"
             job = Job(run_name, owner, root, root.resolve() / run_name, process, stderr, workers, label,
@@ -513,8 +531,11 @@ class JobManager:
             return job
 
     @staticmethod
-    def _free_name(root: Path, config: TrainConfig, name: str | None) -> str:
-        """The run's name (the user's, cleaned, or a dated default made unique); checks the folder is writable."""
+    def _claim_name(root: Path, config: TrainConfig, name: str | None) -> str:
+        """Claim the run's folder (the user's name, cleaned, or a dated default made unique) with
+        ``os.mkdir``, atomic on every file system (NFS too), BEFORE the process starts: of two starts with
+        the same name only one gets it, whichever server process they come through. The trainer then
+        renames its complete run folder onto the empty one claimed for it."""
         try:
             root.mkdir(parents=True, exist_ok=True)
             fd, probe = tempfile.mkstemp(prefix=".probe-", dir=root)
@@ -524,18 +545,24 @@ class JobManager:
             raise LossvizInputError(lv_runs.write_failure_message(exc)) from exc
         if name:
             chosen = lv_runs.clean_run_name(name)
-            if (root / chosen).exists():
-                raise LossvizInputError(
-                    msg("a run named {name!r} already exists: choose another name", name=chosen)
-                )
-            return chosen
-        label = "synthetic" if config.dataset == "synthetic" else "cifar10"
-        base = lv_runs.auto_run_name({**config.to_dict(), "dataset_label": label})
-        for attempt in range(1, 1000):
-            candidate = base if attempt == 1 else f"{base}-{attempt}"
-            if not (root / candidate).exists():
-                return candidate
-        raise LossvizInputError(msg("too many runs named {name!r}: choose another name", name=base))
+            candidates = [chosen]
+        else:
+            label = "synthetic" if config.dataset == "synthetic" else "cifar10"
+            chosen = lv_runs.auto_run_name({**config.to_dict(), "dataset_label": label})
+            candidates = [chosen] + [f"{chosen}-{n}" for n in range(2, 1000)]
+        for candidate in candidates:
+            try:
+                os.mkdir(root / candidate)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise LossvizInputError(lv_runs.write_failure_message(exc)) from exc
+            return candidate
+        if name:
+            raise LossvizInputError(
+                msg("a run named {name!r} already exists: choose another name", name=chosen)
+            )
+        raise LossvizInputError(msg("too many runs named {name!r}: choose another name", name=chosen))
 
     # ------------------------------------------------------------------ probes
 
@@ -614,6 +641,7 @@ class JobManager:
     def jobs(self, kind: str | None = TRAIN) -> list[Job]:
         """Known jobs, newest first: training runs (the default), probes of ``kind``, or all (``kind=None``)."""
         with self._lock:
+            self._tidy()
             jobs = [j for j in self._jobs.values() if kind is None or j.kind == kind]
         return sorted(jobs, key=lambda j: j.created, reverse=True)
 
