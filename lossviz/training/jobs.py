@@ -32,6 +32,7 @@ import threading
 import time
 import uuid
 import weakref
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,8 @@ KEEP_FINISHED = 8
 STOP_GRACE_S = 20.0
 #: A cancelled probe still alive this long after SIGTERM is killed (it holds no state worth a batch).
 CANCEL_GRACE_S = 5.0
+#: A probe no tab has reported (JobManager.heartbeat) for this long is cancelled.
+PROBE_GRACE_S = 30.0
 #: The ``kind`` of a training run; every other kind is a probe ("landscape", "sharpness", ...).
 TRAIN = "train"
 _KIND_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
@@ -78,6 +81,15 @@ def default_max_jobs() -> int:
     """Processes at once, runs and probes together: the runs' share plus one probe (a CPU-only machine:
     one run and one slice); ``LOSSVIZ_MAX_JOBS`` overrides."""
     return _env_count("LOSSVIZ_MAX_JOBS") or max(1, _cuda_count()) + 1
+
+
+def default_probe_grace_s() -> float:
+    """Seconds a probe runs on after the last tab watching it stopped reporting (``LOSSVIZ_PROBE_GRACE_S``)."""
+    try:
+        value = float(os.environ.get("LOSSVIZ_PROBE_GRACE_S", ""))
+    except ValueError:
+        return PROBE_GRACE_S
+    return value if 0 < value < 86_400 else PROBE_GRACE_S
 
 
 def default_max_per_owner(max_jobs: int) -> int:
@@ -375,7 +387,13 @@ class JobManager:
     """
 
     def __init__(
-        self, max_jobs: int | None = None, *, max_runs: int | None = None, max_per_owner: int | None = None
+        self,
+        max_jobs: int | None = None,
+        *,
+        max_runs: int | None = None,
+        max_per_owner: int | None = None,
+        probe_grace_s: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_jobs = max(1, max_jobs if max_jobs is not None else default_max_jobs())
         # A total given (argument) without the runs' share: runs may use all of it, as before probes.
@@ -388,6 +406,10 @@ class JobManager:
         self.max_per_owner = max(
             1, max_per_owner if max_per_owner is not None else default_max_per_owner(self.max_jobs)
         )
+        self.probe_grace_s = probe_grace_s if probe_grace_s is not None else default_probe_grace_s()
+        self._clock = clock
+        self._seen: dict[str, dict[str, float]] = {}  # job name -> {session id: last heartbeat}
+        self._watchdog: threading.Thread | None = None
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._download = threading.Lock()
@@ -404,7 +426,9 @@ class JobManager:
         return [j for j in self._jobs.values() if j.active]
 
     def _tidy(self) -> None:
-        """Release the claimed names of runs whose process ended before making the run folder."""
+        """Release the claimed names of runs whose process ended before making the run folder; cancel
+        the probes nobody watches any more (lock held)."""
+        self._reap_unwatched()
         for job in self._jobs.values():
             if not job.is_probe and not job.claim_released and not job.active:
                 job.claim_released = True
@@ -599,7 +623,9 @@ class JobManager:
             job = Job(name, owner, run_path.parent, run_path, process, stderr, label=kind, error_file=error_file,
                       kind=kind, probe_dir=probe_path)  # fmt: skip
             self._jobs[name] = job
+            self._seen[name] = {f"owner:{owner}": self._clock()}  # the tab that started it watches it
             self._forget_old()
+            self._start_watchdog()
             return job
 
     def _probe_for(self, probe_path: Path, finished: bool = False) -> Job | None:
@@ -622,6 +648,69 @@ class JobManager:
         jobs = self.jobs(kind=None)
         root = Path(run_dir).resolve() if run_dir is not None else None
         return [j for j in jobs if j.is_probe and (root is None or j.run_dir == root)]
+
+    # ------------------------------------------------------------------ who watches a probe
+
+    def heartbeat(self, job_name: str | None, session_id: str | None) -> bool:
+        """Tab ``session_id`` still shows job ``job_name`` (the page calls this on every poll). A probe
+        that no tab has reported for ``probe_grace_s`` is cancelled; a training run is never cancelled
+        for lack of watchers (a run is meant to outlive its tab). True when the job is known and live."""
+        if not job_name or not isinstance(session_id, str) or not session_id:
+            return False
+        with self._lock:
+            job = self._jobs.get(job_name)
+            if job is None or not job.active:
+                return False
+            self._seen.setdefault(job_name, {})[session_id[:200]] = self._clock()
+            return True
+
+    def watchers(self, job_name: str) -> int:
+        """How many tabs reported job ``job_name`` within the grace period."""
+        with self._lock:
+            now = self._clock()
+            return sum(1 for t in self._seen.get(job_name, {}).values() if now - t <= self.probe_grace_s)
+
+    def reap_unwatched(self) -> list[Job]:
+        """Cancel every live probe no tab has reported for ``probe_grace_s``; returns them."""
+        with self._lock:
+            return self._reap_unwatched()
+
+    def _reap_unwatched(self) -> list[Job]:
+        now, reaped = self._clock(), []
+        for job in self._jobs.values():
+            if not job.is_probe or not job.active or job.stop_requested:
+                continue
+            seen = self._seen.get(job.name) or {}
+            if not seen or now - max(seen.values()) > self.probe_grace_s:
+                job.cancel()
+                reaped.append(job)
+        for name in [n for n in self._seen if n not in self._jobs or not self._jobs[n].active]:
+            del self._seen[name]
+        return reaped
+
+    def _start_watchdog(self) -> None:
+        """A small thread that checks the heartbeats while probes run (when every tab is closed nobody
+        else calls the manager); it ends when no probe is left (lock held)."""
+        if self._watchdog is not None and self._watchdog.is_alive():
+            return
+        ref = weakref.ref(self)
+        period = max(0.05, min(5.0, self.probe_grace_s / 3))
+
+        def watch() -> None:
+            while True:
+                time.sleep(period)
+                manager = ref()
+                if manager is None:
+                    return
+                with manager._lock:
+                    manager._reap_unwatched()
+                    if not any(j.is_probe and j.active for j in manager._jobs.values()):
+                        manager._watchdog = None
+                        return
+                del manager
+
+        self._watchdog = threading.Thread(target=watch, name="lossviz-probe-watchdog", daemon=True)
+        self._watchdog.start()
 
     # ------------------------------------------------------------------ lists and control
 
