@@ -153,3 +153,32 @@ def test_a_failed_start_says_failed_and_gives_its_name_back(tmp_path: Path, monk
     assert not (tmp_path / "doomed").exists()
     rows = manager.run_rows(tmp_path)
     assert all(r["status"] != "finished" for r in rows)
+
+
+# ----------------------------------------------------------------------------- issue 18: owner from the start
+
+
+def test_the_owner_controls_a_run_from_the_moment_start_returns(tmp_path: Path) -> None:
+    manager = JobManager(max_jobs=1)
+    job = manager.start(tiny(), runs_dir=tmp_path, name="mine", owner="alice")
+    # before the first batch (the process is still importing torch and making its data)
+    assert job.owner == "alice" and job.can_control("alice") and manager.may_control("alice")
+    assert job.status == "starting" and job.actions("alice") == ("stop",)
+    assert job.actions("bob") == () and not manager.may_control("bob")
+    job.pause()  # nothing to pause yet: the claimed folder stays empty for the trainer
+    assert list(job.run_dir.iterdir()) == []
+    wait_until(lambda: job.status == "running", "the run to start")
+    assert job.actions("alice") == ("pause", "stop") and job.actions(None) == ()
+    job.pause()
+    wait_until(lambda: job.status == "paused", "the pause")
+    assert job.actions("alice") == ("resume", "stop")
+    job.stop()
+    assert job.wait(60) and job.status == "stopped" and job.actions("alice") == ()
+
+
+def test_stop_while_starting_ends_stopped_not_failed(tmp_path: Path) -> None:
+    manager = JobManager(max_jobs=1)
+    job = manager.start(tiny(), runs_dir=tmp_path, name="early", owner="alice")
+    job.stop()  # at once: SIGTERM reaches the process before or while it loads
+    assert job.wait(60)
+    assert job.status == "stopped"

@@ -231,8 +231,8 @@ class Job:
             return "cancelled" if self.stop_requested else "failed"
         summary = self.summary()
         alive = self.active
-        if summary is None:
-            return "starting" if alive else "failed"
+        if summary is None:  # the process is loading its data (or ended before making its run)
+            return "starting" if alive else ("stopped" if self.stop_requested else "failed")
         status = str(summary.get("status") or "unknown")
         if not alive and status in lv_runs.LIVE_STATUSES:
             return "interrupted"
@@ -272,8 +272,23 @@ class Job:
         """Only the session that started a job may pause, stop or cancel it; everybody may watch."""
         return owner is not None and owner == self.owner
 
+    def actions(self, owner: str | None) -> tuple[str, ...]:
+        """What ``owner`` may do to the job now: ``()`` for a watcher or an ended job; the owner may stop
+        a starting run (it has no folder to pause yet), pause or stop a running one, resume or stop a
+        paused one, cancel a probe. True from the moment :meth:`JobManager.start` returns."""
+        if not self.can_control(owner) or not self.active:
+            return ()
+        if self.is_probe:
+            return ("cancel",)
+        status = self.status
+        if status == "paused":
+            return ("resume", "stop")
+        return ("pause", "stop") if status == "running" else ("stop",)
+
     def _control(self, state: str) -> None:
-        if not self.is_probe and self.run_dir.is_dir():
+        # Only once the run has made its folder: the empty folder claimed for it must stay empty until the
+        # trainer renames its own onto it.
+        if not self.is_probe and (self.run_dir / lv_runs.SUMMARY_FILE).is_file():
             try:
                 lv_runs.write_control(self.run_dir, state)
             except OSError:
