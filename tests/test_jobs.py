@@ -66,7 +66,9 @@ def pids(probe_dir: Path) -> list[int]:
     return [int(p) for p in (probe_dir / "pids").read_text().split()]
 
 
-def probe(manager: JobManager, tmp_path: Path, name: str, owner: str | None, mode: str = "sleep") -> lv_jobs.Job:
+def probe(
+    manager: JobManager, tmp_path: Path, name: str, owner: str | None, mode: str = "sleep"
+) -> lv_jobs.Job:
     out = tmp_path / "run" / "probes" / name
     return manager.start_probe([str(out), mode], run_dir=tmp_path / "run", probe_dir=out, owner=owner)
 
@@ -110,7 +112,9 @@ def test_probe_statuses_and_notes(tmp_path: Path) -> None:
     for job in (ok, failed, crashed):
         assert job.wait(30)
     assert (ok.status, ok.note) == ("done", "")
-    assert failed.status == "failed" and failed.note == "the slice needs a run with weights"  # the last error: line
+    assert (
+        failed.status == "failed" and failed.note == "the slice needs a run with weights"
+    )  # the last error: line
     assert crashed.status == "failed"
     assert str(crashed.note) == "the process was ended by signal SIGKILL (9)"
     assert crashed.note.render("zh") != str(crashed.note)  # a translated sentence, not a raw code
@@ -171,7 +175,9 @@ def test_stop_reaches_a_group_whose_leader_is_gone(tmp_path: Path) -> None:
 def test_a_reused_leader_pid_is_never_signalled() -> None:
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True)
     try:
-        lv_jobs.signal_group(other.pid, signal.SIGTERM, leader_alive=False)  # a live process owns that pid now
+        lv_jobs.signal_group(
+            other.pid, signal.SIGTERM, leader_alive=False
+        )  # a live process owns that pid now
         time.sleep(0.2)
         assert other.poll() is None
     finally:

@@ -22,6 +22,7 @@ docs/CONTRACTS.md ("Probe processes"); docs/ARCHITECTURE.md ("Processes") says h
 from __future__ import annotations
 
 import atexit
+import math
 import os
 import re
 import signal
@@ -32,14 +33,16 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from lossviz.errors import LossvizInputError
 from lossviz.i18n import N_, Message, msg
+from lossviz.training import ledger as lv_ledger
 from lossviz.training import procs
 from lossviz.training import runs as lv_runs
 from lossviz.training.data import cifar10_status
@@ -51,6 +54,8 @@ STOP_GRACE_S = 20.0
 CANCEL_GRACE_S = 5.0
 #: A probe no tab has reported (JobManager.heartbeat) for this long is cancelled.
 PROBE_GRACE_S = 30.0
+#: What a probe's status may be.
+PROBE_STATUSES = ("running", "done", "failed", "cancelled")
 #: The ``kind`` of a training run; every other kind is a probe ("landscape", "sharpness", ...).
 TRAIN = "train"
 _KIND_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
@@ -183,8 +188,8 @@ class Job:
     owner: str | None
     runs_dir: Path
     run_dir: Path
-    process: subprocess.Popen[bytes]
-    stderr: IO[bytes]
+    process: subprocess.Popen[bytes] | None  #: None: a job another replica started (see :attr:`entry`)
+    stderr: IO[bytes] | None
     workers: int = 1
     label: str = "?"
     created: float = field(default_factory=time.time)
@@ -195,10 +200,25 @@ class Job:
     pgid: int = 0  #: the process group (the leader's pid), signalled even after the leader is gone
     worker_pids: Path | None = None  #: where torchrun workers (sessions of their own) leave their pids
     claim_released: bool = False
+    ledger_done: bool = False  #: its end is in the ledger
+    pid: int = 0  #: the group leader (the process this manager started)
+    pid_start: int | None = None  #: its start time (procs.process_start): a pid alone may be reused
+    owner_hash: str | None = None  #: what the ledger keeps of the owner (ledger.owner_hash)
+    host: str = lv_ledger.HOST
+    entry: dict[str, Any] | None = None  #: the ledger entry of another replica's job, as read
 
     def __post_init__(self) -> None:
-        if not self.pgid:
-            self.pgid = self.process.pid
+        if self.process is not None:
+            self.pid = self.pid or self.process.pid
+            self.pid_start = self.pid_start or procs.process_start(self.pid)
+        self.pgid = self.pgid or self.pid
+        if self.owner is not None and self.owner_hash is None:
+            self.owner_hash = lv_ledger.owner_hash(self.owner)
+
+    @property
+    def remote(self) -> bool:
+        """Started by another server process (replica) of the same data folder."""
+        return self.process is None
 
     @property
     def is_probe(self) -> bool:
@@ -212,7 +232,14 @@ class Job:
     @property
     def active(self) -> bool:
         """The process (group leader) is still running."""
-        return self.process.poll() is None
+        if self.process is not None:
+            return self.process.poll() is None
+        return lv_ledger.entry_alive(self.entry or {})
+
+    def _exit_code(self) -> int | None:
+        if self.process is not None:
+            return self.process.poll()
+        return None
 
     def summary(self) -> dict[str, Any] | None:
         return None if self.is_probe else lv_runs.read_json(self.run_dir / lv_runs.SUMMARY_FILE)
@@ -223,12 +250,16 @@ class Job:
         directory has its summary, then the summary's status; a dead process whose summary still says
         running or paused is "interrupted"; one that died before writing any is "failed"."""
         if self.is_probe:
-            code = self.process.poll()
+            if self.remote:
+                ended = str((self.entry or {}).get("status") or "")
+                return "running" if self.active else (ended if ended in PROBE_STATUSES else "failed")
+            code = self._exit_code()
             if code is None:
                 return "running"
             if code == 0:
                 return "done"
-            return "cancelled" if self.stop_requested else "failed"
+            # SIGTERM is how a probe is cancelled, also through another replica or at a server's shutdown
+            return "cancelled" if self.stop_requested or code == -signal.SIGTERM else "failed"
         summary = self.summary()
         alive = self.active
         if summary is None:  # the process is loading its data (or ended before making its run)
@@ -250,9 +281,15 @@ class Job:
         text = "" if self.is_probe else lv_runs.summary_message(self.summary())
         if text or self.active:
             return text
+        if self.remote:
+            return lv_runs.message_from_json((self.entry or {}).get("note_i18n")) or str(
+                (self.entry or {}).get("note") or ""
+            )
         return self._error_note()
 
     def _error_note(self) -> Message | str:
+        if self.stderr is None:
+            return ""
         try:
             self.stderr.seek(0)
             lines = self.stderr.read().decode("utf-8", errors="replace").splitlines()
@@ -265,12 +302,17 @@ class Job:
         if errors:
             return errors[-1]
         if self.is_probe and self.status == "failed":
-            return exit_message(self.process.returncode)
+            return exit_message(self._exit_code())
         return ""
 
     def can_control(self, owner: str | None) -> bool:
-        """Only the session that started a job may pause, stop or cancel it; everybody may watch."""
-        return owner is not None and owner == self.owner
+        """Only the session that started a job may pause, stop or cancel it; everybody may watch. A job
+        of another replica is checked against the owner's hash in the ledger."""
+        if owner is None:
+            return False
+        if self.owner is not None:
+            return owner == self.owner
+        return self.owner_hash is not None and lv_ledger.owner_hash(owner) == self.owner_hash
 
     def actions(self, owner: str | None) -> tuple[str, ...]:
         """What ``owner`` may do to the job now: ``()`` for a watcher or an ended job; the owner may stop
@@ -327,6 +369,14 @@ class Job:
         timer.start()
 
     def _signal(self, sig: int) -> None:
+        if self.remote:
+            # Another replica's job: only a leader that is alive on this machine, the same process the
+            # ledger names (start time) and one this code started (its environment). Elsewhere
+            # control.json reaches a run, and its own replica ends a probe nobody watches.
+            if self.host != lv_ledger.HOST or not procs.pid_alive(self.pid, self.pid_start):
+                return
+            if not procs.has_env(self.pid, procs.JOB_MARKER_ENV):
+                return
         signal_group(self.pgid, sig, leader_alive=self.active)
         procs.signal_workers(self.worker_pids, sig)  # torchrun puts each worker in a session of its own
 
@@ -336,6 +386,13 @@ class Job:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the process; True when it has ended."""
+        if self.process is None:
+            end = time.monotonic() + (timeout if timeout is not None else 1e9)
+            while self.active:
+                if time.monotonic() > end:
+                    return False
+                time.sleep(0.05)
+            return True
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -355,6 +412,37 @@ def signal_group(pgid: int, sig: int, *, leader_alive: bool) -> None:
         os.killpg(pgid, sig)
     except (ProcessLookupError, PermissionError, OSError):
         pass
+
+
+def _job_from_entry(entry: dict[str, Any]) -> Job | None:
+    """A job another replica recorded, as this replica can show and control it (None if damaged)."""
+
+    def whole(key: str) -> int | None:
+        v = entry.get(key)
+        return v if isinstance(v, int) and not isinstance(v, bool) and 0 < v < 2**62 else None
+
+    try:
+        name, kind = str(entry["name"]), str(entry.get("kind") or TRAIN)
+        if kind != TRAIN and not _KIND_RE.match(kind):
+            return None
+        run_dir = Path(str(entry["run_dir"]))
+        runs_dir = Path(str(entry.get("runs_dir") or run_dir.parent))
+        probe_dir = Path(str(entry["probe_dir"])) if entry.get("probe_dir") else None
+        pids = Path(str(entry["worker_pids"])) if entry.get("worker_pids") else None
+        started = entry.get("started")
+        created = float(started) if isinstance(started, int | float) and math.isfinite(started) else 0.0
+        owner_hash = entry.get("owner_hash") if isinstance(entry.get("owner_hash"), str) else None
+        pid = whole("pid") or 0
+        pgid = whole("pgid") or pid
+        workers = whole("workers") or 1
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+    if pgid != pid:
+        return None  # every job leads its own group: anything else is not an entry this code wrote
+    return Job(name, None, runs_dir, run_dir, None, None, min(workers, 4096), str(entry.get("label") or "?")[:40],
+               created=created, kind=kind, probe_dir=probe_dir, pgid=pgid, worker_pids=pids, pid=pid,
+               pid_start=whole("pid_start"), owner_hash=owner_hash, host=str(entry.get("host") or ""),
+               entry=entry)  # fmt: skip
 
 
 def _release_claim(run_dir: Path) -> None:
@@ -409,6 +497,7 @@ class JobManager:
         max_per_owner: int | None = None,
         probe_grace_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        ledger: lv_ledger.Ledger | str | os.PathLike[str] | bool | None = None,
     ) -> None:
         self.max_jobs = max(1, max_jobs if max_jobs is not None else default_max_jobs())
         # A total given (argument) without the runs' share: runs may use all of it, as before probes.
@@ -423,6 +512,14 @@ class JobManager:
         )
         self.probe_grace_s = probe_grace_s if probe_grace_s is not None else default_probe_grace_s()
         self._clock = clock
+        if ledger is False:
+            self.ledger: lv_ledger.Ledger | None = None
+        elif isinstance(ledger, lv_ledger.Ledger):
+            self.ledger = ledger
+        else:
+            folder = lv_ledger.default_ledger_dir() if ledger in (None, True) else Path(ledger)  # type: ignore[arg-type]
+            self.ledger = lv_ledger.Ledger(folder)
+        self._refreshed = 0.0
         self._seen: dict[str, dict[str, float]] = {}  # job name -> {session id: last heartbeat}
         self._watchdog: threading.Thread | None = None
         self._jobs: dict[str, Job] = {}
@@ -437,17 +534,95 @@ class JobManager:
     # ------------------------------------------------------------------ the cap
 
     def _live(self) -> list[Job]:
+        """Live jobs of this replica and of every other replica in the ledger (lock held)."""
         self._tidy()
-        return [j for j in self._jobs.values() if j.active]
+        return [j for j in self._jobs.values() if j.active] + [j for j in self._remote() if j.active]
 
     def _tidy(self) -> None:
         """Release the claimed names of runs whose process ended before making the run folder; cancel
-        the probes nobody watches any more (lock held)."""
+        the probes nobody watches any more; tell the ledger which of this replica's jobs ended and that
+        the others still run (lock held)."""
         self._reap_unwatched()
+        now = time.time()
+        refresh = now - self._refreshed > lv_ledger.REFRESH_S
         for job in self._jobs.values():
-            if not job.is_probe and not job.claim_released and not job.active:
+            active = job.active
+            if not job.is_probe and not job.claim_released and not active:
                 job.claim_released = True
                 _release_claim(job.run_dir)
+            if not active and not job.ledger_done:
+                job.ledger_done = True
+                note = job.note
+                self._ledger_do("update", job.name, ended=now, status=job.status, note=str(note),
+                                note_i18n=lv_runs.message_json(note) if note else None)  # fmt: skip
+            elif active and refresh:
+                self._ledger_do("update", job.name, updated=now)
+        if refresh:
+            self._refreshed = now
+
+    # ------------------------------------------------------------------ the ledger (other replicas)
+
+    def _ledger_do(self, what: str, *args: Any, **kwargs: Any) -> Any:
+        """A ledger call that never stops this replica: an unwritable data folder leaves each replica
+        with its own cap (lock held)."""
+        if self.ledger is None:
+            return None
+        try:
+            return getattr(self.ledger, what)(*args, **kwargs)
+        except OSError:
+            return None
+
+    def _remote(self) -> list[Job]:
+        """The jobs other replicas recorded in the ledger (live or recently ended)."""
+        entries = self._ledger_do("entries") or []
+        mine = self.ledger.replica if self.ledger is not None else None
+        jobs = []
+        for entry in entries:
+            if entry.get("replica") == mine or entry.get("name") in self._jobs:
+                continue
+            job = _job_from_entry(entry)
+            if job is not None:
+                jobs.append(job)
+        return jobs
+
+    @contextmanager
+    def _admission(self) -> Iterator[None]:
+        """Serialise check-and-reserve with every replica (the ledger's lock directory)."""
+        if self.ledger is None:
+            yield
+            return
+        try:
+            held = self.ledger.admission()
+            held.__enter__()
+        except OSError:
+            yield  # no ledger folder to lock (read-only data folder): this replica's cap still holds
+            return
+        try:
+            yield
+        finally:
+            held.__exit__(None, None, None)
+
+    def _reserve(self, name: str, kind: str, owner: str | None, run_dir: Path, **extra: Any) -> None:
+        """Record a job that is about to start, inside the admission lock, so the next admission counts it."""
+        if self.ledger is None:
+            return
+        now = time.time()
+        entry = {"name": name, "kind": kind, "owner_hash": lv_ledger.owner_hash(owner), "pid": None,
+                 "pgid": None, "pid_start": None, "host": lv_ledger.HOST, "replica": self.ledger.replica,
+                 "started": now, "updated": now, "run_dir": str(run_dir), **extra}  # fmt: skip
+        self._ledger_do("write", entry)
+
+    def _record(self, job: Job) -> None:
+        """The started job's process in its ledger entry."""
+        if self.ledger is None:
+            return
+        entry = {"name": job.name, "kind": job.kind, "owner_hash": job.owner_hash, "pid": job.pid,
+                 "pgid": job.pgid, "pid_start": job.pid_start, "host": job.host, "replica": self.ledger.replica,
+                 "started": job.created, "updated": time.time(), "run_dir": str(job.run_dir),
+                 "runs_dir": str(job.runs_dir), "probe_dir": str(job.probe_dir) if job.probe_dir else None,
+                 "workers": job.workers, "label": job.label,
+                 "worker_pids": str(job.worker_pids) if job.worker_pids else None}  # fmt: skip
+        self._ledger_do("write", entry)
 
     def _admit(self, kind: str, owner: str | None) -> None:
         """Raise LossvizInputError when one more job of ``kind`` for ``owner`` would pass a cap (lock held)."""
@@ -466,7 +641,7 @@ class JobManager:
                 )
             )
             raise LossvizInputError(Message(text, {"name": runs[0].title, "n": self.max_runs}))
-        mine = [j for j in live if owner is not None and j.owner == owner]
+        mine = [j for j in live if j.can_control(owner)]
         if len(mine) >= self.max_per_owner:
             text = (
                 N_(
@@ -549,8 +724,10 @@ class JobManager:
             )
         root = Path(runs_dir) if runs_dir is not None else lv_runs.default_runs_dir()
         with self._lock:
-            self._admit(TRAIN, owner)
-            run_name = self._claim_name(root, config, name)
+            with self._admission():
+                self._admit(TRAIN, owner)
+                run_name = self._claim_name(root, config, name)
+                self._reserve(run_name, TRAIN, owner, root.resolve() / run_name, runs_dir=str(root.resolve()))
             pids = Path(tempfile.mkdtemp(prefix="lossviz-workers-")) if workers > 1 else None
             try:
                 process, stderr, error_file = self._popen(
@@ -561,12 +738,15 @@ class JobManager:
             except LossvizInputError:
                 _remove_tree(pids)
                 _release_claim(root / run_name)
+                self._ledger_do("remove", run_name)
                 raise
             label = "synthetic" if config.dataset == "synthetic" else "CIFAR-10"
             job = Job(run_name, owner, root, root.resolve() / run_name, process, stderr, workers, label,
                       error_file=error_file, worker_pids=pids)  # fmt: skip
             self._jobs[run_name] = job
+            self._record(job)
             self._forget_old()
+            self._start_watchdog()
             return job
 
     @staticmethod
@@ -627,25 +807,33 @@ class JobManager:
             raise ValueError("argv must be a non-empty list of strings without NUL bytes")
         run_path, probe_path = Path(run_dir).resolve(), Path(probe_dir).resolve()
         with self._lock:
-            existing = self._probe_for(probe_path)
-            if existing is not None:
-                return existing
-            self._admit(kind, owner)
-            process, stderr, error_file = self._popen(
-                [*PROBE_PREFIX, *argv], N_("could not start the probe process: {why}")
-            )
             name = f"{kind}:{run_path.name}:{uuid.uuid4().hex[:8]}"
+            with self._admission():
+                existing = self._probe_for(probe_path)
+                if existing is not None:
+                    return existing
+                self._admit(kind, owner)
+                self._reserve(name, kind, owner, run_path, probe_dir=str(probe_path))
+            try:
+                process, stderr, error_file = self._popen(
+                    [*PROBE_PREFIX, *argv], N_("could not start the probe process: {why}")
+                )
+            except LossvizInputError:
+                self._ledger_do("remove", name)
+                raise
             job = Job(name, owner, run_path.parent, run_path, process, stderr, label=kind, error_file=error_file,
                       kind=kind, probe_dir=probe_path)  # fmt: skip
             self._jobs[name] = job
+            self._record(job)
             self._seen[name] = {f"owner:{owner}": self._clock()}  # the tab that started it watches it
             self._forget_old()
             self._start_watchdog()
             return job
 
     def _probe_for(self, probe_path: Path, finished: bool = False) -> Job | None:
+        every = [*self._jobs.values(), *self._remote()]
         probes = sorted(
-            (j for j in self._jobs.values() if j.is_probe and j.probe_dir == probe_path),
+            (j for j in every if j.is_probe and j.probe_dir == probe_path),
             key=lambda j: j.created,
             reverse=True,
         )
@@ -674,7 +862,13 @@ class JobManager:
             return False
         with self._lock:
             job = self._jobs.get(job_name)
-            if job is None or not job.active:
+            if job is None:  # another replica's job: leave the heartbeat where its replica looks
+                job = self._get_remote(job_name)
+                if job is None or not job.active:
+                    return False
+                self._ledger_do("touch_seen", job_name, session_id[:200])
+                return True
+            if not job.active:
                 return False
             self._seen.setdefault(job_name, {})[session_id[:200]] = self._clock()
             return True
@@ -697,6 +891,9 @@ class JobManager:
                 continue
             seen = self._seen.get(job.name) or {}
             if not seen or now - max(seen.values()) > self.probe_grace_s:
+                elsewhere = self._ledger_do("last_seen", job.name)  # tabs served by other replicas
+                if elsewhere is not None and time.time() - elsewhere <= self.probe_grace_s:
+                    continue
                 job.cancel()
                 reaped.append(job)
         for name in [n for n in self._seen if n not in self._jobs or not self._jobs[n].active]:
@@ -718,8 +915,9 @@ class JobManager:
                 if manager is None:
                     return
                 with manager._lock:
-                    manager._reap_unwatched()
-                    if not any(j.is_probe and j.active for j in manager._jobs.values()):
+                    manager._tidy()
+                    keep = [j for j in manager._jobs.values() if j.active and (j.is_probe or manager.ledger)]
+                    if not keep:
                         manager._watchdog = None
                         return
                 del manager
@@ -728,6 +926,9 @@ class JobManager:
         self._watchdog.start()
 
     # ------------------------------------------------------------------ lists and control
+
+    def _get_remote(self, name: str) -> Job | None:
+        return next((j for j in self._remote() if j.name == name), None)
 
     def _forget_old(self) -> None:
         for probes in (False, True):
@@ -746,7 +947,8 @@ class JobManager:
         """Known jobs, newest first: training runs (the default), probes of ``kind``, or all (``kind=None``)."""
         with self._lock:
             self._tidy()
-            jobs = [j for j in self._jobs.values() if kind is None or j.kind == kind]
+            every = [*self._jobs.values(), *self._remote()]
+            jobs = [j for j in every if kind is None or j.kind == kind]
         return sorted(jobs, key=lambda j: j.created, reverse=True)
 
     def active_jobs(self, kind: str | None = TRAIN) -> list[Job]:
@@ -754,8 +956,10 @@ class JobManager:
 
     def get(self, name: str | None) -> Job | None:
         """The run or probe called ``name`` (probe names have a ``:``, which no run name has)."""
+        if not name:
+            return None
         with self._lock:
-            return self._jobs.get(name) if name else None
+            return self._jobs.get(name) or self._get_remote(name)
 
     def latest(self, runs_dir: str | os.PathLike[str] | None = None) -> Job | None:
         """The newest training job (active ones first), optionally only those writing into ``runs_dir``."""
@@ -790,9 +994,10 @@ class JobManager:
         """The run table: every run on disk; steps come from metrics.jsonl, and the status of a
         process this server started is checked against the process itself."""
         rows = []
+        known = {j.name: j for j in self.jobs()}
         for info in lv_runs.list_runs(runs_dir):
             row = info.row()
-            job = self.get(info.name)
+            job = known.get(info.name)
             if job is not None:
                 row["status"] = job.status
             rows.append(row)
@@ -800,7 +1005,7 @@ class JobManager:
 
     def stop_all(self, timeout: float | None = 10.0) -> None:
         """Stop every run and cancel every probe, and wait; kill what is still alive after ``timeout``."""
-        jobs = self.active_jobs(kind=None)
+        jobs = [j for j in self.active_jobs(kind=None) if not j.remote]  # this replica's own
         for job in jobs:
             job.stop()
         for job in jobs:
