@@ -192,3 +192,24 @@ def test_stop_while_starting_ends_stopped_not_failed(tmp_path: Path) -> None:
     job.stop()  # at once: SIGTERM reaches the process before or while it loads
     assert job.wait(60)
     assert job.status == "stopped"
+
+
+# ----------------------------------------------------------------------------- D15: a killed rank's note
+
+
+def test_a_killed_rank_is_a_plain_sentence_with_torchs_text_as_detail(tmp_path: Path) -> None:
+    manager = JobManager(max_jobs=1)
+    job = manager.start(tiny(), runs_dir=tmp_path, name="one-rank-dies", owner="alice", workers=2)
+    wait_until(lambda: job.run_dir.is_dir() and batches(job.run_dir) >= 2, "two batches on two workers")
+    victim = max(procs.worker_pids(job.worker_pids))  # one of the two ranks
+    os.kill(victim[0], signal.SIGKILL)
+    assert job.wait(60), "the run must end when a rank dies"
+    assert job.status in ("failed", "interrupted")
+    note = job.note
+    assert str(note) == (
+        "a worker process died (signal SIGKILL, 9), so the run ended: every worker must stay to the end"
+    )
+    assert note.render("zh") != str(note)
+    for raw in ("GLHF", ".cpp", ".cc:", "Traceback", "gloo"):
+        assert raw not in str(note)
+    assert job.detail == "" or job.detail != str(note)  # torch's own words, if rank 0 wrote any, stay aside

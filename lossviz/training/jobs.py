@@ -59,6 +59,8 @@ PROBE_STATUSES = ("running", "done", "failed", "cancelled")
 #: The ``kind`` of a training run; every other kind is a probe ("landscape", "sharpness", ...).
 TRAIN = "train"
 _KIND_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+#: One failed worker in torchrun's failure report on the agent's stderr.
+_TORCHRUN_EXIT = re.compile(rb"^\s*exitcode\s*:\s*(-?\d{1,4})\s*\(pid:\s*\d+\)", re.MULTILINE)
 _MANAGERS: weakref.WeakSet[JobManager] = weakref.WeakSet()
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 #: What a probe's argv follows: ``python -m lossviz`` (tests put a stand-in process here).
@@ -279,13 +281,58 @@ class Job:
         """The run's own message (a Message, see runs.summary_message), or the process's last ``error:``
         line (English: the process's own output) when it wrote none; "" while the process runs."""
         text = "" if self.is_probe else lv_runs.summary_message(self.summary())
-        if text or self.active:
+        if self.active:
+            return text
+        died = self._worker_death()
+        if died is not None:  # a rank killed under torchrun: a plain sentence; torch's text is the detail
+            return died
+        if text:
             return text
         if self.remote:
             return lv_runs.message_from_json((self.entry or {}).get("note_i18n")) or str(
                 (self.entry or {}).get("note") or ""
             )
         return self._error_note()
+
+    @property
+    def detail(self) -> str:
+        """The raw text behind :attr:`note` when the note says it plainly instead (torch's error of a
+        run whose worker died): for a "details" box, never the headline; "" otherwise."""
+        if self.active or self._worker_death() is None:
+            return ""
+        return str(lv_runs.summary_message(self.summary()))
+
+    def _stderr_tail(self, limit: int = 256 * 1024) -> bytes:
+        if self.stderr is None:
+            return b""
+        try:
+            size = self.stderr.seek(0, os.SEEK_END)
+            self.stderr.seek(max(0, size - limit))
+            return self.stderr.read(limit)
+        except (OSError, ValueError):
+            return b""
+
+    def _worker_death(self) -> Message | None:
+        """For a run of several workers that ended failed or interrupted: the signal that ended one of
+        them, read from torchrun's failure report (``exitcode : -9 (pid: ...)``) on the agent's stderr."""
+        if self.is_probe or self.workers < 2 or self.stderr is None or self.active:
+            return None
+        if self.status not in ("failed", "interrupted"):
+            return None
+        codes = [int(m.group(1)) for m in _TORCHRUN_EXIT.finditer(self._stderr_tail())]
+        killed = [-c for c in codes if c < 0]
+        if not killed:
+            return None
+        try:
+            name = signal.Signals(killed[0]).name
+        except ValueError:
+            name = "?"
+        return msg(
+            "a worker process died (signal {signal}, {number}), so the run ended: every worker must stay to "
+            "the end",
+            signal=name,
+            number=killed[0],
+        )
 
     def _error_note(self) -> Message | str:
         if self.stderr is None:
