@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from lossviz.errors import LossvizInputError
 from lossviz.i18n import N_, gettext, msg
 from lossviz.theme import PALETTE, legend_below
+from lossviz.training.metrics import MetricSpec, get_metric, list_metrics
 from lossviz.training.metrics_log import MetricsSnapshot
 
 MAX_POINTS = 2000
@@ -355,6 +356,16 @@ def layer_text(name: str, labels: Mapping[str, str] | None = None, lang: str = "
     return gettext("layer {layer} {kind}", lang, layer=module, kind=kind_text)
 
 
+def layer_metrics() -> list[MetricSpec]:
+    """The per-layer metrics the per-layer view can switch between (registry order within groups)."""
+    return sorted(list_metrics(per_layer=True, chart="layers"), key=lambda s: s.group)
+
+
+def own_chart_metrics() -> list[MetricSpec]:
+    """Scalar metrics registered with a chart of their own (``chart="own"``)."""
+    return [s for s in list_metrics(chart="own") if not s.per_layer]
+
+
 def make_layer_grad_figure(
     snap: MetricsSnapshot,
     mode: str = "lines",
@@ -364,29 +375,58 @@ def make_layer_grad_figure(
     labels: Mapping[str, str] | None = None,
     lang: str = "en",
 ) -> go.Figure:
-    """Gradient norm of each layer's weight and bias: one line each, or a layer × step heatmap (log10)."""
+    """Gradient norm of each layer's weight and bias (:func:`make_layer_figure` of ``layer_grad_norms``)."""
+    return make_layer_figure(snap, "layer_grad_norms", mode, dataset_label, max_points, include_bias, labels, lang)
+
+
+def make_layer_figure(
+    snap: MetricsSnapshot,
+    metric: str = "layer_grad_norms",
+    mode: str = "lines",
+    dataset_label: str | None = None,
+    max_points: int = MAX_POINTS,
+    include_bias: bool = True,
+    labels: Mapping[str, str] | None = None,
+    lang: str = "en",
+) -> go.Figure:
+    """A per-layer metric (any registered ``per_layer`` spec): one line per layer, or a layer × step
+    heatmap (log10 when the metric is drawn on a log scale)."""
     if mode not in ("lines", "heatmap"):
         raise LossvizInputError(msg("mode {mode!r} is unknown: choose 'lines' or 'heatmap'", mode=mode))
-    heading = gettext("Gradient norm per layer", lang)
-    title = _title(heading, dataset_label, gettext("length of each layer's gradient (log scale)", lang), lang)
-    names = [n for n in snap.layers if include_bias or not n.endswith(".bias")]
-    if snap.n_batches == 0 or not names:
+    spec = get_metric(metric)
+    label = gettext(spec.label, lang)
+    heading = gettext(spec.title, lang) if spec.title else gettext("{metric} per layer", lang, metric=label)
+    title = _title(heading, dataset_label, gettext(spec.doc, lang) if spec.doc else "", lang)
+    step, series = snap.layer_series(metric)
+    names = [n for n in series if include_bias or not n.endswith(".bias")]
+    if step.size == 0 or not names:
         return _empty(title, lang)
-    step = snap.batch["step"]
+    log = spec.log_scale
+    axis = gettext(spec.axis, lang) if spec.axis else label
+
+    def values(name: str) -> np.ndarray:
+        return spec.scale * series[name]
+
     if mode == "lines":
         w = smoothing_window(step.size)
         data = []
         for i, name in enumerate(names):
-            xs, ys = _f32(*stride(step, np.exp(moving_average(_log(snap.layers[name]), w)), max_points))
+            y = values(name)
+            smooth = np.exp(moving_average(_log(y), w)) if log else moving_average(y, w)
+            xs, ys = _f32(*stride(step, smooth, max_points))
             trace = _line(xs, ys, layer_text(name, labels, lang), COLORS[i // 2 % len(COLORS)], width=2)
             if name.endswith(".bias"):
                 trace["line"]["dash"] = "dot"
             data.append(trace)
-        subtitle = gettext("length of each layer's gradient, average of the last {n} batches (log scale)", lang, n=w)
+        yaxis: dict = {"title": axis}
+        if log:
+            yaxis.update(type="log", tickformat=LOG_TICKS, dtick="D2")
+        shapes = [_band(*spec.band)] if spec.band else []
         return _figure(
             data,
-            _title(heading, dataset_label, subtitle, lang),
-            yaxis=dict(title=gettext("‖gradient‖ (log scale)", lang), type="log", tickformat=LOG_TICKS, dtick="D2"),
+            title,
+            yaxis=yaxis,
+            shapes=shapes,
             legend=dict(orientation="v", x=1.02, xanchor="left", y=1.0, yanchor="top"),
             margin=dict(l=60, r=110, t=78, b=45),
             lang=lang,
@@ -395,23 +435,53 @@ def make_layer_grad_figure(
     edges = np.linspace(0, step.size, cols + 1).astype(int)
     z = np.full((len(names), cols), np.nan)
     for r, name in enumerate(names):
-        logg = _log(snap.layers[name]) / math.log(10)
-        finite = np.isfinite(logg)
-        sums = np.add.reduceat(np.where(finite, logg, 0.0), edges[:-1])
+        v = _log(values(name)) / math.log(10) if log else values(name)
+        finite = np.isfinite(v)
+        sums = np.add.reduceat(np.where(finite, v, 0.0), edges[:-1])
         counts = np.add.reduceat(finite.astype(np.int64), edges[:-1])
         with np.errstate(invalid="ignore", divide="ignore"):
             z[r] = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
     centers = step[np.minimum(step.size - 1, (edges[:-1] + edges[1:]) // 2)]
+    ztitle = f"log10 {label}" if log else label
     heat = dict(
         type="heatmap",
         z=z.astype(np.float32),
         x=_f32(centers)[0],
         y=[layer_text(n, labels, lang) for n in names],
         colorscale="Viridis",
-        colorbar=dict(title=dict(text="log10 ‖g‖")),
-        hovertemplate=gettext("step {step}", lang, step="%{x}") + "<br>%{y}<br>log10 ‖g‖ = %{z:.2f}<extra></extra>",
+        colorbar=dict(title=dict(text=ztitle)),
+        hovertemplate=gettext("step {step}", lang, step="%{x}") + f"<br>%{{y}}<br>{ztitle} = %{{z:.3g}}<extra></extra>",
     )
     return _figure([heat], title, yaxis=dict(autorange="reversed"), hovermode="closest", lang=lang)
+
+
+def _band(lo: float, hi: float) -> dict:
+    """A light horizontal band (a guide range, e.g. the usual update-to-weight ratio)."""
+    return dict(type="rect", xref="paper", yref="y", x0=0, x1=1, y0=lo, y1=hi, fillcolor="#2ca02c",
+                opacity=0.12, line=dict(width=0), layer="below")  # fmt: skip
+
+
+def make_metric_figure(
+    snap: MetricsSnapshot, metric: str, dataset_label: str | None = None, max_points: int = MAX_POINTS, lang: str = "en"
+) -> go.Figure:
+    """A scalar metric on a chart of its own: every point (min/max decimated) and its moving average."""
+    spec = get_metric(metric)
+    label = gettext(spec.label, lang)
+    title = _title(gettext(spec.title, lang) if spec.title else label, dataset_label, gettext(spec.doc, lang) if spec.doc else "", lang)
+    step, y = snap.series(metric)
+    if step.size == 0:
+        return _empty(title, lang)
+    y = spec.scale * y
+    w = smoothing_window(step.size)
+    smooth = np.exp(moving_average(_log(y), w)) if spec.log_scale else moving_average(y, w)
+    data = [
+        _line(*_f32(*decimate(step, y, max_points)), gettext("each batch", lang), "#9db4ef", width=1),
+        _line(*_f32(*stride(step, smooth, max_points // 2)), gettext("average of last {n}", lang, n=w), COLORS[0]),
+    ]
+    yaxis: dict = {"title": gettext(spec.axis, lang) if spec.axis else label}
+    if spec.log_scale:
+        yaxis.update(type="log", tickformat=LOG_TICKS, dtick="D2")
+    return _figure(data, title, yaxis=yaxis, shapes=[_band(*spec.band)] if spec.band else [], lang=lang)
 
 
 #: The metrics runs can be compared on, and each one's chart title.
