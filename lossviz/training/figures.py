@@ -554,8 +554,9 @@ def progress_summary(
     snap: MetricsSnapshot, total_steps: int, batch_size: int, lang: str = "en"
 ) -> dict[str, float | str | None]:
     """Fraction done, latest images/s and an ETA string for ``st.progress`` (``text`` in ``lang``)."""
-    done = int(snap.batch["step"][-1]) if snap.n_batches else 0
+    last = snap.last("step")  # the last valid step (a tampered record's is missing, never negative)
     total = max(1, int(total_steps))
+    done = int(last) if last is not None else 0
     speed = snap.last("images_per_s")
     eta = (total - done) * batch_size / speed if speed else None
     steps = dict(done=done, total=total)

@@ -328,12 +328,14 @@ class MetricPlan:
         self._capture: dict[str, dict[str, Any]] = {}
         self._armed: set[str] = set()
         self._handles = []
+        self._modules: dict[str, list[str]] = {}
         for spec in self.specs:
             if spec.phase != "forward":
                 continue
             store = self._capture.setdefault(spec.key, {})
             for name, module in model.named_modules():
                 if name and spec.modules(name, module):  # type: ignore[misc]
+                    self._modules.setdefault(spec.key, []).append(name)
                     self._handles.append(module.register_forward_hook(self._hook(spec.key, name, store)))
 
     def _hook(self, key: str, name: str, store: dict[str, Any]) -> Callable[..., None]:
@@ -417,7 +419,27 @@ class MetricPlan:
         self._values = []
         return out
 
+    def layers_of(self, spec: MetricSpec, names: list[str]) -> list[str]:
+        """The layer names a per-layer metric of this plan reports: the hooked modules of a forward
+        metric, else the parameter ``names``."""
+        if spec.phase == "forward":
+            return list(self._modules.get(spec.key, []))
+        return list(names)
+
     def close(self) -> None:
         for h in self._handles:
             h.remove()
         self._handles = []
+
+
+def record_columns(names: list[str], plan: MetricPlan | None = None) -> list[tuple[str, str | None]]:
+    """The columns of a run's column file: the kind and the axes, then every registered metric (a
+    per-layer one once per layer: the parameter ``names``, or a forward metric's hooked modules)."""
+    cols: list[tuple[str, str | None]] = [("kind", None), *((a, None) for a in AXES)]
+    for spec in list_metrics():
+        if spec.per_layer:
+            layers = plan.layers_of(spec, names) if plan is not None and spec.computed else list(names)
+            cols.extend((spec.key, layer) for layer in layers)
+        else:
+            cols.append((spec.key, None))
+    return cols

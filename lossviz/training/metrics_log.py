@@ -262,3 +262,53 @@ class MetricsLog:
             ev = arrays(self._eval.cols)
         layers = per_layer.get("layer_grad_norms", (batch["step"], {}))[1]
         return MetricsSnapshot(batch, layers, ev, per_layer=per_layer, sparse=sparse)
+
+
+def snapshot_from_columns(columns: list[tuple[str, str | None]], rows: np.ndarray) -> MetricsSnapshot:
+    """A snapshot from a run's column file (:func:`lossviz.training.runs.read_columns`): the same
+    series :class:`MetricsLog` would hold, every value checked against its metric's range."""
+    index = {c: i for i, c in enumerate(columns)}
+    kind = rows["c0"]
+    parts = {"batch": np.flatnonzero(kind == 0), "eval": np.flatnonzero(kind == 1)}
+
+    def take(i: int, idx: np.ndarray, lo: float, hi: float, integer: bool = False) -> np.ndarray:
+        v = rows[f"c{i}"][idx]
+        with np.errstate(invalid="ignore"):
+            bad = ~((v >= lo) & (v <= hi))
+            if integer:
+                bad |= v != np.floor(v)
+        v[bad] = np.nan
+        return v
+
+    tables: dict[str, dict[str, np.ndarray]] = {}
+    for record, idx in parts.items():
+        table = tables[record] = {}
+        for name in BATCH_AXES:
+            lo, hi, integer = _AXIS_RANGE[name]
+            table[name] = take(index[(name, None)], idx, lo, hi, integer) if (name, None) in index else np.full(idx.size, np.nan)
+    batch, ev = tables["batch"], tables["eval"]
+    per_layer: dict[str, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
+    sparse: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for spec in M.list_metrics():
+        idx, table = parts[spec.record], tables[spec.record]
+        if spec.per_layer:
+            layers = {layer: i for (key, layer), i in index.items() if key == spec.key and layer is not None}
+            if not layers:
+                continue
+            cols = {layer: take(i, idx, spec.lo, spec.hi, spec.integer) for layer, i in layers.items()}
+            steps = table["step"]
+            if not spec.dense:
+                present = np.logical_or.reduce([np.isfinite(c) for c in cols.values()])
+                steps, cols = steps[present], {k: c[present] for k, c in cols.items()}
+            per_layer[spec.key] = (steps, cols)
+        elif (spec.key, None) in index:
+            v = take(index[(spec.key, None)], idx, spec.lo, spec.hi, spec.integer)
+            if spec.dense or spec.record == "eval":
+                table[spec.key] = v
+            else:
+                present = np.isfinite(v)
+                sparse[spec.key] = (table["step"][present], v[present])
+        elif spec.dense:
+            table[spec.key] = np.full(idx.size, np.nan)
+    layers = per_layer.get("layer_grad_norms", (batch["step"], {}))[1]
+    return MetricsSnapshot(batch, layers, ev, meta={"source": "columns"}, per_layer=per_layer, sparse=sparse)

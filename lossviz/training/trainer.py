@@ -42,7 +42,7 @@ from lossviz.i18n import N_, Message, msg
 from lossviz.losses import chance_loss as _chance_loss
 from lossviz.losses import get_loss, training_loss, training_losses
 from lossviz.training.data import DATASET_KINDS, DatasetBundle, load_dataset
-from lossviz.training.metrics import MetricPlan, StepContext
+from lossviz.training.metrics import MetricPlan, StepContext, clean_number, record_columns
 from lossviz.training.metrics_log import MetricsLog
 from lossviz.training.model import build_model, layer_labels, parameter_names, resolve_device
 from lossviz.training.runs import ControlFile, RunWriter, jsonable, message_json, write_failure_message
@@ -98,7 +98,10 @@ class TrainConfig:
 
         def number(name: str, value: Any, lo: float, hi: float, integer: bool = False) -> Any:
             ok = isinstance(value, int) if integer else isinstance(value, int | float)
-            if isinstance(value, bool) or not ok or not math.isfinite(float(value)) or not lo <= value <= hi:
+            # exact comparison before any float(): a 401-digit integer is out of range, not an OverflowError
+            if isinstance(value, bool) or not ok or math.isnan(clean_number(value, lo, hi)):
+                if isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) > 20:
+                    value = f"{str(value)[:8]}…({len(str(abs(value)))} digits)"
                 text = (
                     N_("{name}={value!r} is out of range: give a whole number from {lo} to {hi}")
                     if integer
@@ -143,7 +146,7 @@ class TrainConfig:
             raise LossvizInputError(
                 msg("label_smoothing only applies to CrossEntropyLoss: set it to 0 or pick CrossEntropyLoss")
             )
-        resolve_device(self.device)  # raises if unknown or unavailable
+        resolve_device(str(self.device))  # raises if unknown or unavailable
         return replace(
             self, dataset=dataset, loss=loss, optimizer=optimizer, device=str(self.device).strip().lower()
         )
@@ -486,7 +489,7 @@ class Trainer:
 
     def _emit(self, record: dict[str, Any]) -> None:
         if self.writer is not None:
-            self.writer.append(json.dumps(jsonable(record), allow_nan=False))
+            self.writer.append(json.dumps(jsonable(record), allow_nan=False), record)
         if self.tb is not None:
             self.tb.add(record)
         self.log.add(record)
@@ -618,6 +621,8 @@ class Trainer:
         amp = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bool(c.amp))
         plan = self._plan = MetricPlan(model)  # the registered metrics the loop computes (none due: no cost)
         ctx = StepContext(0, model, names, params, optimizer=optimizer)
+        if self.writer is not None:
+            self.writer.start_columns(record_columns(names, plan))
 
         t_start = time.perf_counter()
         paused_total = 0.0

@@ -122,11 +122,18 @@ def valid_token(token: object) -> bool:
 
 
 def read_snapshot(run_dir: Path) -> MetricsSnapshot:
-    """All points of a run directory's metrics.jsonl, read at once (an ended run)."""
-    from lossviz.training.metrics_log import MetricsLog
+    """All points of an ended run: from its column file when it agrees with metrics.jsonl (same
+    last step: a million batches in a fraction of a second), else metrics.jsonl read as it goes."""
+    from lossviz.training.metrics_log import MetricsLog, snapshot_from_columns
 
+    found = lv_runs.read_columns(Path(run_dir))
+    if found is not None:
+        snap = snapshot_from_columns(*found)
+        last = snap.batch["step"][-1] if snap.n_batches else math.nan
+        if last == lv_runs.last_step(Path(run_dir)):
+            return snap
     log = MetricsLog()
-    log.extend(lv_runs.read_metrics(Path(run_dir)))
+    log.extend(lv_runs.iter_metrics(Path(run_dir)))
     return log.snapshot()
 
 
