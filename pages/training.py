@@ -152,18 +152,21 @@ def draw_run(runs_dir: Path, name: str, manager: lt.JobManager, owner: str, lang
     for col, (label, value, help_text) in zip(st.columns(4), lt.metric_cards(state, snap, lang), strict=True):
         col.metric(label, value, help=help_text)
     st.markdown(lt.CHART_COLUMNS_CSS, unsafe_allow_html=True)
+    st.session_state.setdefault(K.TRAINING_SMOOTHING, lt.smoothing_from_link(st.query_params.get(K.TRAINING_SMOOTHING_QUERY)))
+    if (sm := st.columns([1, 3])[0].slider(gettext("Smoothing", lang), 0.0, 0.99, step=0.01, key=K.TRAINING_SMOOTHING, help=gettext(lt.SMOOTHING_HELP, lang))) != lt.DEFAULT_SMOOTHING or K.TRAINING_SMOOTHING_QUERY in st.query_params:
+        st.query_params[K.TRAINING_SMOOTHING_QUERY] = f"{sm:g}"  # the link keeps the setting
     (c1, c2), (c3, c4) = st.columns(2), st.columns(2)
-    chart(c1, lt.make_loss_figure(snap, state.label, loss_name=state.loss, chance=state.chance, lang=lang), key=W + "fig_loss", config=PLOT)
-    chart(c2, lt.make_accuracy_figure(snap, state.label, lang=lang), key=W + "fig_acc", config=PLOT)
-    chart(c3, lt.make_grad_norm_figure(snap, state.label, lang=lang), key=W + "fig_grad", config=PLOT)
+    chart(c1, lt.make_loss_figure(snap, state.label, loss_name=state.loss, chance=state.chance, lang=lang, smoothing=sm), key=W + "fig_loss", config=PLOT)
+    chart(c2, lt.make_accuracy_figure(snap, state.label, lang=lang, smoothing=sm), key=W + "fig_acc", config=PLOT)
+    chart(c3, lt.make_grad_norm_figure(snap, state.label, lang=lang, smoothing=sm), key=W + "fig_grad", config=PLOT)
     where = c4.container()
     modes = {"lines": gettext("one line per layer", lang), "heatmap": gettext("layer × step heatmap", lang)}
     picks = {s.key: gettext(s.label, lang) for s in lt.layer_metrics()}  # every registered per-layer metric is a choice
     pick = (c4.segmented_control(gettext("Per-layer metric", lang), list(picks), default="layer_grad_norms", key=W + "layer_metric", format_func=picks.get) if len(picks) > 1 else None) or "layer_grad_norms"
     mode = c4.segmented_control(gettext("Per-layer view", lang), list(modes), default="lines", key=W + "layer_mode", format_func=modes.get)
-    chart(where, lt.make_layer_figure(snap, pick, mode or "lines", state.label, max_points=300, labels=state.labels, lang=lang), key=W + "fig_layers", config=PLOT)
+    chart(where, lt.make_layer_figure(snap, pick, mode or "lines", state.label, max_points=300, labels=state.labels, lang=lang, smoothing=sm), key=W + "fig_layers", config=PLOT)
     for spec in lt.own_chart_metrics():  # registered scalar metrics with a chart of their own
-        chart(st, lt.make_metric_figure(snap, spec.key, state.label, lang=lang), key=W + "fig_" + spec.key, config=PLOT)
+        chart(st, lt.make_metric_figure(snap, spec.key, state.label, lang=lang, smoothing=sm), key=W + "fig_" + spec.key, config=PLOT)
     return state.live, snap.n_batches
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from lossviz.training import weight_landscape
 from lossviz.training.data import cifar10_status, default_data_dir, download_cifar10
 from lossviz.training.figures import (
+    DEFAULT_SMOOTHING,
     dataset_text,
     layer_metrics,
     make_accuracy_figure,
@@ -63,6 +64,7 @@ from lossviz.training.view import (
     CHART_COLUMNS_CSS,
     DATA_ROOT,
     INTRO,
+    SMOOTHING_HELP,
     STATUS_ICONS,
     TUTORIAL_NOTE,
     RunState,
@@ -81,12 +83,14 @@ from lossviz.training.view import (
     run_state,
     run_table,
     shown_path,
+    smoothing_from_link,
     status_text,
     valid_token,
 )
 from lossviz.training.weight_landscape_run import LandscapeJob
 
 __all__ = [
+    "DEFAULT_SMOOTHING",
     "BatchRecord",
     "CHART_COLUMNS_CSS",
     "CLASSIFICATION_LOSSES",
@@ -156,6 +160,8 @@ __all__ = [
     "run_state",
     "run_table",
     "shown_path",
+    "smoothing_from_link",
+    "SMOOTHING_HELP",
     "status_text",
     "steps_per_epoch",
     "stop_all_managers",

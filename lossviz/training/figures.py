@@ -84,33 +84,59 @@ def stride(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[
     return np.asarray(x)[idx], np.asarray(y)[idx]
 
 
-def smoothing_window(n: int) -> int:
-    """A window that smooths noise without hiding the trend: ~1% of the run, between 1 and 500 batches."""
-    return int(min(500, max(1, round(n / 100) if n >= 500 else min(n, 10))))
+#: The smoothing the charts start with (TensorBoard's default); 0 draws the raw points only.
+DEFAULT_SMOOTHING = 0.6
+MAX_SMOOTHING = 0.999
 
 
-def moving_average(y: np.ndarray, window: int) -> np.ndarray:
-    """Trailing mean over ``window`` points, ignoring NaN (a NaN-only window stays NaN).
+def check_smoothing(weight: float) -> float:
+    if not isinstance(weight, int | float) or isinstance(weight, bool) or not 0.0 <= weight <= MAX_SMOOTHING:
+        raise LossvizInputError(msg("smoothing={w!r} is out of range: give a number from 0 to 0.999", w=weight))
+    return float(weight)
+
+
+def ema(y: np.ndarray, weight: float) -> np.ndarray:
+    """TensorBoard's smoothing: an exponential moving average, debiased so the first points are not
+    pulled towards 0; points that are not finite are skipped (they stay NaN).
 
     Example:
-        >>> moving_average(np.array([1.0, 3.0, 5.0]), 2).tolist()
-        [1.0, 2.0, 4.0]
+        >>> ema(np.array([1.0, 3.0]), 0.5).tolist()  # (0.5·1) / 0.5, (0.25·1 + 0.5·3) / 0.75
+        [1.0, 2.333333333333333]
     """
     y = np.asarray(y, dtype=np.float64)
-    if window < 1:
-        raise LossvizInputError(msg("window={n} must be at least 1", n=window))
-    if y.size == 0:
-        return y.copy()
+    weight = check_smoothing(weight)
+    out = np.full(y.shape, np.nan)
     finite = np.isfinite(y)
-    vals = np.where(finite, y, 0.0)
-    csum = np.concatenate([[0.0], np.cumsum(vals)])
-    ccount = np.concatenate([[0], np.cumsum(finite)])
-    idx = np.arange(1, y.size + 1)
-    start = np.maximum(0, idx - window)
-    total = csum[idx] - csum[start]
-    count = ccount[idx] - ccount[start]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    v = y[finite]
+    if weight == 0.0 or v.size == 0:
+        out[finite] = v
+        return out
+    from scipy.signal import lfilter
+
+    smooth = lfilter([1.0 - weight], [1.0, -weight], v)
+    with np.errstate(under="ignore"):
+        debias = 1.0 - weight ** np.arange(1, v.size + 1, dtype=np.float64)
+    out[finite] = smooth / debias
+    return out
+
+
+def _smooth(y: np.ndarray, weight: float, log: bool = False) -> np.ndarray:
+    """:func:`ema` of ``y``, or of log y (then back) for a quantity drawn on a log scale."""
+    return np.exp(ema(_log(y), weight)) if log else ema(y, weight)
+
+
+def _raw_and_smooth(
+    x: np.ndarray, y: np.ndarray, weight: float, name: str, color: str, faint: str, lang: str,
+    max_points: int = MAX_POINTS, log: bool = False,
+) -> list[dict]:
+    """Every point (min/max decimated: spikes survive), faint, behind its smoothed curve; with no
+    smoothing, the raw points alone in the bold colour."""
+    raw = _line(*_f32(*decimate(x, y, max_points)), name, faint if weight else color, width=1 if weight else 2)
+    if not weight:
+        return [raw]
+    smooth = _smooth(y, weight, log)
+    label = gettext("smoothed ({weight:g})", lang, weight=weight)
+    return [raw, _line(*_f32(*decimate(x, smooth, max_points)), label, color)]
 
 
 #: How each data set is named on the page (run directories store the English key).
@@ -226,8 +252,9 @@ def make_loss_figure(
     loss_name: str = "loss",
     chance: float | None = None,
     lang: str = "en",
+    smoothing: float = DEFAULT_SMOOTHING,
 ) -> go.Figure:
-    """Loss of every batch (faint), its moving average (bold), the per-epoch test loss (dots) and,
+    """Loss of every batch (faint), smoothed (bold; ``smoothing``: :func:`ema`'s weight), the per-epoch test loss (dots) and,
     if given, the loss of blind guessing (dotted)."""
     title = _title(
         gettext("Training loss", lang),
@@ -238,15 +265,7 @@ def make_loss_figure(
     if snap.n_batches == 0:
         return _empty(title, lang)
     step, loss = snap.batch["step"], snap.batch["loss"]
-    w = smoothing_window(step.size)
-    data = [
-        _line(*_f32(*decimate(step, loss, max_points)), gettext("each batch", lang), "#9db4ef", width=1),
-        _line(
-            *_f32(*stride(step, moving_average(loss, w), max_points // 2)),
-            gettext("average of last {n}", lang, n=w),
-            COLORS[0],
-        ),
-    ]
+    data = _raw_and_smooth(step, loss, smoothing, gettext("each batch", lang), COLORS[0], "#9db4ef", lang, max_points)
     if snap.n_evals:
         data.append(_test_trace(snap.eval["step"], snap.eval["test_loss"], lang))
     shapes, notes = _epoch_lines(snap), []
@@ -278,7 +297,8 @@ def _test_trace(x: np.ndarray, y: np.ndarray, lang: str) -> dict:
 
 
 def make_accuracy_figure(
-    snap: MetricsSnapshot, dataset_label: str | None = None, max_points: int = MAX_POINTS, lang: str = "en"
+    snap: MetricsSnapshot, dataset_label: str | None = None, max_points: int = MAX_POINTS, lang: str = "en",
+    smoothing: float = DEFAULT_SMOOTHING,
 ) -> go.Figure:
     """Share of each batch classified right (moving average) and test accuracy per epoch, in %."""
     title = _title(
@@ -288,14 +308,7 @@ def make_accuracy_figure(
         return _empty(title, lang)
     step = snap.batch["step"]
     acc = 100.0 * snap.batch["batch_accuracy"]
-    w = smoothing_window(step.size)
-    data = [
-        _line(
-            *_f32(*stride(step, moving_average(acc, w), max_points // 2)),
-            gettext("training batches (average of {n})", lang, n=w),
-            COLORS[0],
-        )
-    ]
+    data = _raw_and_smooth(step, acc, smoothing, gettext("training batches", lang), COLORS[0], "#c6d3f5", lang, max_points)
     if snap.n_evals:
         data.append(_test_trace(snap.eval["step"], 100.0 * snap.eval["test_accuracy"], lang))
     shape, note = _hline(10.0, gettext("guessing (10%)", lang))
@@ -311,7 +324,8 @@ def make_accuracy_figure(
 
 
 def make_grad_norm_figure(
-    snap: MetricsSnapshot, dataset_label: str | None = None, max_points: int = MAX_POINTS, lang: str = "en"
+    snap: MetricsSnapshot, dataset_label: str | None = None, max_points: int = MAX_POINTS, lang: str = "en",
+    smoothing: float = DEFAULT_SMOOTHING,
 ) -> go.Figure:
     """Length of the whole gradient (L2 over all parameters) per batch, log scale."""
     title = _title(
@@ -324,15 +338,7 @@ def make_grad_norm_figure(
         return _empty(title, lang)
     step, g = snap.batch["step"], snap.batch["grad_norm"]
     g = np.where(g > 0, g, np.nan)
-    w = smoothing_window(step.size)
-    data = [
-        _line(*_f32(*decimate(step, g, max_points)), gettext("each batch", lang), "#f2b8a6", width=1),
-        _line(
-            *_f32(*stride(step, np.exp(moving_average(_log(g), w)), max_points // 2)),
-            gettext("average of last {n}", lang, n=w),
-            COLORS[1],
-        ),
-    ]
+    data = _raw_and_smooth(step, g, smoothing, gettext("each batch", lang), COLORS[1], "#f2b8a6", lang, max_points, log=True)
     yaxis = dict(title=gettext("‖gradient‖ (log scale)", lang), type="log", tickformat=LOG_TICKS, dtick="D2")
     return _figure(data, title, yaxis=yaxis, shapes=_epoch_lines(snap), lang=lang)
 
@@ -379,6 +385,7 @@ def make_layer_grad_figure(
     return make_layer_figure(snap, "layer_grad_norms", mode, dataset_label, max_points, include_bias, labels, lang)
 
 
+
 def make_layer_figure(
     snap: MetricsSnapshot,
     metric: str = "layer_grad_norms",
@@ -388,6 +395,7 @@ def make_layer_figure(
     include_bias: bool = True,
     labels: Mapping[str, str] | None = None,
     lang: str = "en",
+    smoothing: float = DEFAULT_SMOOTHING,
 ) -> go.Figure:
     """A per-layer metric (any registered ``per_layer`` spec): one line per layer, or a layer × step
     heatmap (log10 when the metric is drawn on a log scale)."""
@@ -408,12 +416,9 @@ def make_layer_figure(
         return spec.scale * series[name]
 
     if mode == "lines":
-        w = smoothing_window(step.size)
         data = []
-        for i, name in enumerate(names):
-            y = values(name)
-            smooth = np.exp(moving_average(_log(y), w)) if log else moving_average(y, w)
-            xs, ys = _f32(*stride(step, smooth, max_points))
+        for i, name in enumerate(names):  # smoothed lines (every point of each layer is in the CSV)
+            xs, ys = _f32(*decimate(step, _smooth(values(name), smoothing, log), max_points))
             trace = _line(xs, ys, layer_text(name, labels, lang), COLORS[i // 2 % len(COLORS)], width=2)
             if name.endswith(".bias"):
                 trace["line"]["dash"] = "dot"
@@ -462,7 +467,8 @@ def _band(lo: float, hi: float) -> dict:
 
 
 def make_metric_figure(
-    snap: MetricsSnapshot, metric: str, dataset_label: str | None = None, max_points: int = MAX_POINTS, lang: str = "en"
+    snap: MetricsSnapshot, metric: str, dataset_label: str | None = None, max_points: int = MAX_POINTS, lang: str = "en",
+    smoothing: float = DEFAULT_SMOOTHING,
 ) -> go.Figure:
     """A scalar metric on a chart of its own: every point (min/max decimated) and its moving average."""
     spec = get_metric(metric)
@@ -472,12 +478,7 @@ def make_metric_figure(
     if step.size == 0:
         return _empty(title, lang)
     y = spec.scale * y
-    w = smoothing_window(step.size)
-    smooth = np.exp(moving_average(_log(y), w)) if spec.log_scale else moving_average(y, w)
-    data = [
-        _line(*_f32(*decimate(step, y, max_points)), gettext("each batch", lang), "#9db4ef", width=1),
-        _line(*_f32(*stride(step, smooth, max_points // 2)), gettext("average of last {n}", lang, n=w), COLORS[0]),
-    ]
+    data = _raw_and_smooth(step, y, smoothing, gettext("each batch", lang), COLORS[0], "#9db4ef", lang, max_points, spec.log_scale)
     yaxis: dict = {"title": gettext(spec.axis, lang) if spec.axis else label}
     if spec.log_scale:
         yaxis.update(type="log", tickformat=LOG_TICKS, dtick="D2")
@@ -489,7 +490,8 @@ OVERLAY_METRICS = {"loss": N_("Training loss"), "accuracy": N_("Accuracy (%)"), 
 
 
 def make_overlay_figure(
-    runs: Sequence[tuple[str, MetricsSnapshot]], metric: str = "loss", max_points: int = MAX_POINTS, lang: str = "en"
+    runs: Sequence[tuple[str, MetricsSnapshot]], metric: str = "loss", max_points: int = MAX_POINTS, lang: str = "en",
+    smoothing: float = DEFAULT_SMOOTHING,
 ) -> go.Figure:
     """Several runs on one chart: the moving-average training ``loss`` or ``accuracy``, plus test points."""
     if metric not in OVERLAY_METRICS:
@@ -505,14 +507,14 @@ def make_overlay_figure(
             continue
         color = COLORS[i % len(COLORS)]
         step = snap.batch["step"]
-        w = smoothing_window(step.size)
+        weight = smoothing or DEFAULT_SMOOTHING  # runs are compared on their smoothed curves
         if metric == "loss":
-            y = moving_average(snap.batch["loss"], w)
+            y = ema(snap.batch["loss"], weight)
         elif metric == "accuracy":
-            y = 100.0 * moving_average(snap.batch["batch_accuracy"], w)
+            y = 100.0 * ema(snap.batch["batch_accuracy"], weight)
         else:
-            y = np.exp(moving_average(_log(snap.batch["grad_norm"]), w))
-        data.append(_line(*_f32(*stride(step, y, budget)), label, color, legendgroup=label))
+            y = _smooth(snap.batch["grad_norm"], weight, log=True)
+        data.append(_line(*_f32(*decimate(step, y, budget)), label, color, legendgroup=label))
         if snap.n_evals and metric in ("loss", "accuracy"):
             ey = snap.eval["test_loss"] if metric == "loss" else 100.0 * snap.eval["test_accuracy"]
             data.append(

@@ -116,6 +116,33 @@ TUTORIAL_NOTE = N_(
 )
 
 
+def smoothing_from_link(text: object) -> float:
+    """The charts' smoothing from the link's ``smooth`` value (the safe number parser, 0 to 0.999,
+    rounded to the slider's 0.01 steps); anything else gives the default.
+
+    Example:
+        >>> smoothing_from_link("0.9"), smoothing_from_link("abc"), smoothing_from_link(None)
+        (0.9, 0.6, 0.6)
+    """
+    from lossviz.losses import parse_number
+    from lossviz.training.figures import DEFAULT_SMOOTHING
+
+    if not isinstance(text, str) or len(text) > 20:
+        return DEFAULT_SMOOTHING
+    try:
+        value = float(parse_number(text, name="smooth"))
+    except LossvizInputError:
+        return DEFAULT_SMOOTHING
+    return round(value, 2) if 0.0 <= value <= 0.99 else DEFAULT_SMOOTHING
+
+
+#: The smoothing slider's help (a msgid).
+SMOOTHING_HELP = N_(
+    "How much the bold curves are smoothed (an exponential moving average, as in TensorBoard); the faint "
+    "curve behind is every batch. 0: no smoothing."
+)
+
+
 def valid_token(token: object) -> bool:
     """An owner token as the page makes them (8-40 letters and digits); anything else is ignored."""
     return isinstance(token, str) and token.isalnum() and token.isascii() and 8 <= len(token) <= 40
