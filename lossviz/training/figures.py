@@ -114,9 +114,10 @@ def ema(y: np.ndarray, weight: float) -> np.ndarray:
     from scipy.signal import lfilter
 
     smooth = lfilter([1.0 - weight], [1.0, -weight], v)
-    with np.errstate(under="ignore"):
-        debias = 1.0 - weight ** np.arange(1, v.size + 1, dtype=np.float64)
-    out[finite] = smooth / debias
+    # debias the first points only: beyond k, weight**k < 1e-16 (and its subnormal powers are slow)
+    k = min(v.size, int(math.ceil(math.log(1e-16) / math.log(weight))) + 1)
+    smooth[:k] /= 1.0 - np.exp(np.arange(1, k + 1, dtype=np.float64) * math.log(weight))
+    out[finite] = smooth
     return out
 
 
