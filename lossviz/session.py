@@ -56,6 +56,8 @@ LANDSCAPE_SAVED = "_" + LANDSCAPE + "saved"
 
 # --- the training page (every widget key starts with TRAINING)
 TRAINING_LOSS = TRAINING + "loss"
+TRAINING_SMOOTHING = TRAINING + "smooth"  #: the charts' smoothing slider
+TRAINING_SMOOTHING_QUERY = "smooth"  #: its URL key (kept in the link when it is not the default)
 
 
 def owns(key: str, prefix: str) -> bool:

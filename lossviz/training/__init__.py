@@ -1,17 +1,26 @@
 """Training: the tutorial CNN, its data, the trainer (a process, torchrun-aware), run directories,
-the process manager, metrics, TensorBoard files, what the page decides, figures, and the network's
-own loss landscape over its weights (weight_landscape, snapshots)."""
+the process manager, the metric registry and its log, TensorBoard files, what the page decides,
+figures, and the network's own loss landscape over its weights (weight_landscape, snapshots).
+
+The face exports names, not submodules: pages use ``lt.list_runs``, ``lt.run_state``... A new
+per-batch metric is one :func:`register_metric` call (:mod:`lossviz.training.metrics`)."""
 
 from __future__ import annotations
 
-from lossviz.training import data, runs, view, weight_landscape
-from lossviz.training.data import make_synthetic
+from lossviz.training import weight_landscape
+from lossviz.training.data import cifar10_status, default_data_dir, download_cifar10, make_synthetic
 from lossviz.training.figures import (
+    DEFAULT_SMOOTHING,
+    dataset_text,
+    layer_metrics,
     make_accuracy_figure,
     make_grad_norm_figure,
+    make_layer_figure,
     make_layer_grad_figure,
     make_loss_figure,
+    make_metric_figure,
     make_overlay_figure,
+    own_chart_metrics,
     progress_summary,
 )
 from lossviz.training.jobs import JobManager, max_workers, stop_all_managers, train_command
@@ -19,6 +28,16 @@ from lossviz.training.landscape_figures import (
     make_weight_contour_figure,
     make_weight_line_figure,
     make_weight_surface_figure,
+)
+from lossviz.training.metrics import (
+    BatchRecord,
+    EvalRecord,
+    MetricSpec,
+    StepContext,
+    get_metric,
+    list_metrics,
+    register_metric,
+    unregister_metric,
 )
 from lossviz.training.metrics_log import MetricsLog, MetricsSnapshot
 from lossviz.training.model import (
@@ -29,6 +48,7 @@ from lossviz.training.model import (
     describe_model,
     layer_labels_for,
 )
+from lossviz.training.runs import METRICS_FILE, MetricsTail, default_runs_dir, last_step, list_runs, run_csv
 from lossviz.training.snapshots import note_text
 from lossviz.training.trainer import (
     CLASSIFICATION_LOSSES,
@@ -40,43 +60,115 @@ from lossviz.training.trainer import (
     steps_per_epoch,
     training_options,
 )
+from lossviz.training.view import (
+    CHART_COLUMNS_CSS,
+    DATA_ROOT,
+    INTRO,
+    SMOOTHING_HELP,
+    STATUS_ICONS,
+    TUTORIAL_NOTE,
+    RunState,
+    data_folder,
+    ended_text,
+    file_key,
+    follow,
+    metric_cards,
+    pick_run,
+    progress_line,
+    read_snapshot,
+    refresh_seconds,
+    refusal_to_show,
+    run_label,
+    run_snapshot,
+    run_state,
+    run_table,
+    shown_path,
+    smoothing_from_link,
+    status_text,
+    valid_token,
+)
 from lossviz.training.weight_landscape_run import LandscapeJob
 
 __all__ = [
+    "DEFAULT_SMOOTHING",
+    "BatchRecord",
+    "CHART_COLUMNS_CSS",
     "CLASSIFICATION_LOSSES",
-    "RELU_EXPLANATION",
+    "DATA_ROOT",
+    "DistInfo",
+    "EvalRecord",
+    "INTRO",
     "JobManager",
     "LandscapeJob",
+    "METRICS_FILE",
+    "MetricSpec",
     "MetricsLog",
     "MetricsSnapshot",
-    "DistInfo",
+    "MetricsTail",
+    "RELU_EXPLANATION",
+    "RunState",
+    "STATUS_ICONS",
+    "StepContext",
+    "TUTORIAL_NOTE",
     "TrainConfig",
     "Trainer",
     "available_devices",
     "build_model",
     "chance_loss",
+    "cifar10_status",
     "count_parameters",
-    "data",
+    "data_folder",
+    "dataset_text",
+    "default_data_dir",
+    "default_runs_dir",
     "describe_model",
+    "download_cifar10",
+    "ended_text",
+    "file_key",
+    "follow",
+    "get_metric",
+    "last_step",
     "layer_labels_for",
+    "layer_metrics",
+    "list_metrics",
+    "list_runs",
     "make_accuracy_figure",
     "make_grad_norm_figure",
+    "make_layer_figure",
     "make_layer_grad_figure",
     "make_loss_figure",
+    "make_metric_figure",
     "make_overlay_figure",
     "make_synthetic",
-    "max_workers",
     "make_weight_contour_figure",
     "make_weight_line_figure",
     "make_weight_surface_figure",
+    "max_workers",
+    "metric_cards",
     "note_text",
+    "own_chart_metrics",
+    "pick_run",
+    "progress_line",
     "progress_summary",
+    "read_snapshot",
     "recommended_threads",
-    "runs",
+    "refresh_seconds",
+    "refusal_to_show",
+    "register_metric",
+    "run_csv",
+    "run_label",
+    "run_snapshot",
+    "run_state",
+    "run_table",
+    "shown_path",
+    "smoothing_from_link",
+    "SMOOTHING_HELP",
+    "status_text",
     "steps_per_epoch",
     "stop_all_managers",
     "train_command",
     "training_options",
-    "view",
+    "unregister_metric",
+    "valid_token",
     "weight_landscape",
 ]
