@@ -101,7 +101,7 @@ def test_cancel_stops_the_job_and_keeps_what_was_computed(
 
 
 def test_a_busy_server_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from lossviz.training import weight_landscape as W
+    from lossviz.weightspace import slices as W
 
     run = make_run(tmp_path)
     monkeypatch.setenv("WL_RUN", str(run))

@@ -20,9 +20,12 @@ import pytest
 import torch
 
 from lossviz.cli.main import main as cli_main
-from lossviz.training import weight_landscape as W
-from lossviz.training import weight_landscape_run as R
-from lossviz.training.landscape_figures import (
+from lossviz.i18n import render
+from lossviz.weightspace import directions as D
+from lossviz.weightspace import load as R
+from lossviz.weightspace import path as P
+from lossviz.weightspace import slices as S
+from lossviz.weightspace.figures import (
     make_weight_contour_figure,
     make_weight_line_figure,
     make_weight_surface_figure,
@@ -31,11 +34,14 @@ from lossviz.training.model import build_model
 from lossviz.training.snapshots import (
     SnapshotRecorder,
     list_snapshot_files,
-    load_snapshots,
     load_weights,
-    note_text,
     save_weights,
 )
+from lossviz.weightspace.load import load_snapshots
+
+
+def note_text(note: object, lang: str = "en") -> str:
+    return render(note, lang)
 from lossviz.training.trainer import TrainConfig, make_loss
 from tests.page_text import chinese, english_phrases
 
@@ -100,7 +106,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_filter_normalisation_is_filter_by_filter(run_dir: Path) -> None:
     run = R.load_run(run_dir)
-    dx, dy = W.random_directions(run.centre, seed=7)
+    dx, dy = D.random_directions(run.centre, seed=7)
     for d in (dx, dy):
         for name, w in run.centre.items():
             if w.dim() == 1:
@@ -110,15 +116,15 @@ def test_filter_normalisation_is_filter_by_filter(run_dir: Path) -> None:
                 assert torch.allclose(d[name][i].norm(), w[i].norm(), rtol=1e-5), (name, i)
             # not merely rescaled copies of the weights: a random direction
             assert not torch.allclose(d[name], w)
-    again = W.random_directions(run.centre, seed=7)
+    again = D.random_directions(run.centre, seed=7)
     assert all(torch.equal(dx[k], again[0][k]) for k in dx)
-    other = W.random_directions(run.centre, seed=8)
+    other = D.random_directions(run.centre, seed=8)
     assert not torch.equal(dx["0.weight"], other[0]["0.weight"])
 
 
 def test_refinement_levels_coarse_first_and_cover_every_point() -> None:
-    assert [len(lv) for lv in W.refinement_levels(41)] == [9, 17, 33, 41]
-    order = W.point_order(21, 21)
+    assert [len(lv) for lv in D.refinement_levels(41)] == [9, 17, 33, 41]
+    order = D.point_order(21, 21)
     first, (ia, ib) = order[0]
     assert len(ia) == len(ib) == 9 and len(first) == 81
     assert 10 in ia, "the centre is in the coarse picture"
@@ -161,11 +167,11 @@ def test_centre_equals_the_runs_model(run_dir: Path) -> None:
 def test_vmap_and_loop_agree(run_dir: Path) -> None:
     run = R.load_run(run_dir)
     x, y = R.evaluation_images(run.config, 8)
-    dx, dy = W.random_directions(run.centre, 0)
-    ax = W.grid_axis(3, 1.0)
-    loop = W.compute_slice(W.Evaluator(run.model, run.loss_fn, x, y), run.centre, dx, dy, ax, ax)
-    vm = W.compute_slice(
-        W.Evaluator(run.model, run.loss_fn, x, y, method="vmap"), run.centre, dx, dy, ax, ax, chunk=4
+    dx, dy = D.random_directions(run.centre, 0)
+    ax = D.grid_axis(3, 1.0)
+    loop = S.compute_slice(S.Evaluator(run.model, run.loss_fn, x, y), run.centre, dx, dy, ax, ax)
+    vm = S.compute_slice(
+        S.Evaluator(run.model, run.loss_fn, x, y, method="vmap"), run.centre, dx, dy, ax, ax, chunk=4
     )
     np.testing.assert_allclose(loop.loss, vm.loss, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(loop.accuracy, vm.accuracy)
@@ -174,17 +180,17 @@ def test_vmap_and_loop_agree(run_dir: Path) -> None:
 def test_cancel_stops_within_one_chunk(run_dir: Path) -> None:
     run = R.load_run(run_dir)
     x, y = R.evaluation_images(run.config, 4)
-    dx, dy = W.random_directions(run.centre, 0)
-    ev = W.Evaluator(run.model, run.loss_fn, x, y)
+    dx, dy = D.random_directions(run.centre, 0)
+    ev = S.Evaluator(run.model, run.loss_fn, x, y)
     cancel = threading.Event()
-    seen: list[W.Progress] = []
+    seen: list[S.Progress] = []
 
-    def progress(p: W.Progress) -> None:
+    def progress(p: S.Progress) -> None:
         seen.append(p)
         cancel.set()  # asked right after the first chunk
 
-    ax = W.grid_axis(9, 1.0)
-    res = W.compute_slice(ev, run.centre, dx, dy, ax, ax, chunk=5, progress=progress, cancel=cancel)
+    ax = D.grid_axis(9, 1.0)
+    res = S.compute_slice(ev, run.centre, dx, dy, ax, ax, chunk=5, progress=progress, cancel=cancel)
     assert res.cancelled and not res.complete
     assert ev.forwards == 5 and res.points_done == 5 and len(seen) == 1
     assert seen[0].eta_s is not None and seen[0].eta_s > 0
@@ -193,11 +199,11 @@ def test_cancel_stops_within_one_chunk(run_dir: Path) -> None:
 def test_coarse_picture_arrives_first_with_progress(run_dir: Path) -> None:
     run = R.load_run(run_dir)
     x, y = R.evaluation_images(run.config, 4)
-    dx, dy = W.random_directions(run.centre, 0)
+    dx, dy = D.random_directions(run.centre, 0)
     levels: list[int] = []
-    ax = W.grid_axis(17, 1.0)
-    W.compute_slice(
-        W.Evaluator(run.model, run.loss_fn, x, y), run.centre, dx, dy, ax, ax, chunk=9,
+    ax = D.grid_axis(17, 1.0)
+    S.compute_slice(
+        S.Evaluator(run.model, run.loss_fn, x, y), run.centre, dx, dy, ax, ax, chunk=9,
         progress=lambda p: levels.append(p.result.level),
     )  # fmt: skip
     assert levels[0] == -1 and levels[8] == 0 and levels[-1] == 1  # 81 points = 9 chunks: the 9×9 picture
@@ -209,9 +215,9 @@ def test_coarse_picture_arrives_first_with_progress(run_dir: Path) -> None:
 def test_pca_directions_are_orthonormal(run_dir: Path) -> None:
     run = R.load_run(run_dir)
     ws = [s.weights for s in run.path]
-    d1, d2, explained = W.pca_directions(ws, run.centre)
+    d1, d2, explained = P.pca_directions(ws, run.centre)
     names = list(run.centre)
-    v1, v2 = W.flatten(d1, names), W.flatten(d2, names)
+    v1, v2 = D.flatten(d1, names), D.flatten(d2, names)
     assert float(v1.norm()) == pytest.approx(1.0, abs=1e-5)
     assert float(v2.norm()) == pytest.approx(1.0, abs=1e-5)
     assert abs(float(v1 @ v2)) < 1e-5
@@ -337,7 +343,7 @@ def test_figures(run_dir: Path) -> None:
     assert "training path" in names and "current weights" in names
     assert make_weight_surface_figure(s.alphas, s.betas, s.loss).data[0].type == "surface"
     assert len(make_weight_line_figure(land.line.alphas, land.line.loss, land.line.accuracy).data) == 2
-    with pytest.raises(W.LossvizInputError):
+    with pytest.raises(LossvizInputError):
         make_weight_contour_figure(s.alphas, s.betas, s.loss[:2])
 
 
@@ -436,8 +442,8 @@ def test_refusals_of_each_module_render_in_chinese(run_dir: Path) -> None:
 
     run = R.load_run(run_dir)
     cases = [
-        (lambda: W.check_seed(-1), "seed=-1 is out of range", "seed=-1 超出范围"),
-        (lambda: W.check_grid(99), "grid=99 is out of range", "grid=99 超出范围"),
+        (lambda: D.check_seed(-1), "seed=-1 is out of range", "seed=-1 超出范围"),
+        (lambda: D.check_grid(99), "grid=99 is out of range", "grid=99 超出范围"),
         (lambda: R.plan(run, plane="sideways"), "plane 'sideways' is unknown", "未知的平面 'sideways'"),
         (lambda: R.load_run(run_dir / "nope"), "is not a run directory", "不是运行目录"),
         (lambda: make_weight_line_figure([0.0], [1.0]), "give one loss per α", "请为每个 α 给出一个损失值"),

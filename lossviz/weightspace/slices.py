@@ -1,22 +1,11 @@
-"""The network's own loss landscape: the loss over a 2-D slice of weight space, and the training path.
+"""The slice engine: the loss over ``centre + a·x + b·y`` on a grid of ``(a, b)``, and along a line.
 
-Following Li et al., "Visualizing the Loss Landscape of Neural Nets" (NeurIPS 2018):
-
-* two random directions, **filter-normalised**: each filter (a conv output channel, a row of a
-  linear layer) of a Gaussian direction is rescaled to the norm of the same filter of the weights,
-  so the slice's scale follows the network's own; biases and other 1-D parameters get a zero
-  direction (the paper's default ``--xignore biasbn``);
-* the loss at ``centre + a·x + b·y`` on a grid of ``(a, b)``, on a fixed evaluation set of test
-  images, computed coarse to fine (a 9×9 picture first), with progress, time left and cancellation
-  checked per chunk of points;
-* the loss along the straight line from the initial weights to the current ones (Goodfellow et al.
-  2015), α ∈ [-0.5, 1.5];
-* the training path (weight snapshots) projected onto the random plane and onto the top two PCA
-  directions of the path.
-
-Under ``torchrun`` the grid points are split across ranks (``rank::world_size``) and summed with
-one all-reduce. This module never imports streamlit; :class:`BackgroundJob` runs any of it in a
-thread the page polls.
+The loss is evaluated on a fixed set of test images, coarse to fine (a 9×9 picture first, see
+:func:`~lossviz.weightspace.directions.point_order`), with progress, time left and cancellation checked
+per chunk of points; the 1-D line from the initial weights to the current ones follows Goodfellow et
+al. (2015), α ∈ [-0.5, 1.5]. Under ``torchrun`` the grid points are split across ranks
+(``rank::world_size``) and summed with one all-reduce. This module never starts a thread or a process:
+:mod:`lossviz.weightspace.probe` is the process that runs it.
 
 Example:
     >>> ev = Evaluator(build_model(), make_loss(cfg), x, y)  # doctest: +SKIP
@@ -26,8 +15,6 @@ Example:
 
 from __future__ import annotations
 
-import math
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,175 +27,14 @@ from torch.func import functional_call
 
 from lossviz.errors import LossvizInputError
 from lossviz.i18n import msg
-
-Params = dict[str, torch.Tensor]
-#: A message as data: a translation key and its named parameters (see lossviz.i18n.tr).
-Note = tuple[str, dict[str, Any]]
-
-MIN_GRID, MAX_GRID, DEFAULT_GRID = 3, 41, 21
-COARSE_GRID = 9
-MIN_IMAGES, MAX_IMAGES, DEFAULT_IMAGES = 1, 2048, 128
-DEFAULT_SPAN = 1.0
-MAX_SPAN = 100.0
-LINE_ALPHAS = (-0.5, 1.5)
-LINE_POINTS = 41
-DEFAULT_CHUNK = 8
-METHODS = ("loop", "vmap")
-
-
-# ----------------------------------------------------------------------------- input checks
-
-
-def check_grid(n: Any) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or not MIN_GRID <= n <= MAX_GRID:
-        raise LossvizInputError(
-            msg(
-                "grid={n} is out of range: give a whole number of points per side from {low} to {high}",
-                n=repr(n),
-                low=MIN_GRID,
-                high=MAX_GRID,
-            )
-        )
-    return n
-
-
-def check_images(n: Any) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or not MIN_IMAGES <= n <= MAX_IMAGES:
-        raise LossvizInputError(
-            msg(
-                "images={n} is out of range: give a whole number of test images from {low} to {high}",
-                n=repr(n),
-                low=MIN_IMAGES,
-                high=MAX_IMAGES,
-            )
-        )
-    return n
-
-
-def check_span(r: Any) -> float:
-    if isinstance(r, bool) or not isinstance(r, int | float) or not math.isfinite(r) or not 0 < r <= MAX_SPAN:
-        raise LossvizInputError(
-            msg(
-                "span={r} is out of range: give a number greater than 0 and at most {high}",
-                r=repr(r),
-                high=f"{MAX_SPAN:g}",
-            )
-        )
-    return float(r)
-
-
-def check_seed(s: Any) -> int:
-    if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < 2**63:
-        raise LossvizInputError(
-            msg("seed={s} is out of range: give a whole number from 0 upwards", s=repr(s))
-        )
-    return s
-
-
-# ----------------------------------------------------------------------------- directions
-
-
-def is_filtered(t: torch.Tensor) -> bool:
-    """True for parameters with filters (conv kernels, linear weights); 1-D ones (biases) are not."""
-    return t.dim() > 1
-
-
-def filter_normalize(direction: Mapping[str, torch.Tensor], weights: Mapping[str, torch.Tensor]) -> Params:
-    """``direction`` rescaled filter by filter to the norm of the weights' filters (Li et al. 2018).
-
-    Filter ``i`` of a parameter is its slice ``[i]`` (an output channel of a conv kernel, an output
-    row of a linear weight). 1-D parameters (biases) get a zero direction.
-    """
-    out: Params = {}
-    for name, w in weights.items():
-        d = direction[name]
-        if not is_filtered(w):
-            out[name] = torch.zeros_like(w)
-            continue
-        dn = d.flatten(1).norm(dim=1)
-        wn = w.flatten(1).norm(dim=1)
-        scale = (wn / dn.clamp_min(1e-12)).view(-1, *([1] * (w.dim() - 1)))
-        out[name] = d * scale
-    return out
-
-
-def random_directions(weights: Mapping[str, torch.Tensor], seed: int = 0) -> tuple[Params, Params]:
-    """Two filter-normalised Gaussian directions drawn from ``seed`` (same seed, same directions)."""
-    gen = torch.Generator().manual_seed(int(seed))
-    raw = [
-        {k: torch.randn(v.shape, generator=gen, dtype=torch.float32).to(v.dtype) for k, v in weights.items()}
-        for _ in range(2)
-    ]
-    return filter_normalize(raw[0], weights), filter_normalize(raw[1], weights)
-
-
-def flatten(params: Mapping[str, torch.Tensor], names: Sequence[str]) -> torch.Tensor:
-    return torch.cat([params[n].reshape(-1).to(torch.float64) for n in names])
-
-
-def unflatten(vector: torch.Tensor, like: Mapping[str, torch.Tensor]) -> Params:
-    out: Params = {}
-    i = 0
-    for name, t in like.items():
-        n = t.numel()
-        out[name] = vector[i : i + n].reshape(t.shape).to(t.dtype)
-        i += n
-    return out
-
-
-# ----------------------------------------------------------------------------- grid and levels
-
-
-def grid_axis(n: int, span: float) -> np.ndarray:
-    """``n`` evenly spaced coordinates from ``-span`` to ``span`` (0 in the middle when ``n`` is odd)."""
-    check_grid(n)
-    axis = np.linspace(-span, span, n)
-    if n % 2:
-        axis[n // 2] = 0.0
-    return axis
-
-
-def refinement_levels(n: int, coarse: int = COARSE_GRID) -> list[np.ndarray]:
-    """Index subsets of an ``n``-point axis, coarse to fine; the last one is every index.
-
-    Level 0 is ~``coarse`` evenly spread indices (always both ends and, for odd ``n``, the middle),
-    each next level roughly doubles the resolution, so a coarse picture comes first and no point is
-    computed twice.
-
-    Example:
-        >>> [len(l) for l in refinement_levels(41)]
-        [9, 17, 33, 41]
-    """
-    levels: list[np.ndarray] = []
-    size = coarse
-    while size < n:
-        idx = np.unique(np.round(np.linspace(0, n - 1, size)).astype(int))
-        if not levels or len(idx) > len(levels[-1]):
-            levels.append(idx)
-        size = 2 * size - 1
-    levels.append(np.arange(n))
-    return levels
-
-
-def point_order(
-    n_alpha: int, n_beta: int
-) -> list[tuple[list[tuple[int, int]], tuple[np.ndarray, np.ndarray]]]:
-    """Grid points ``(row i over betas, column j over alphas)`` grouped by refinement level.
-
-    Each level lists only its new points, with the index sets that make its complete sub-grid.
-    """
-    la, lb = refinement_levels(n_alpha), refinement_levels(n_beta)
-    depth = max(len(la), len(lb))
-    la += [la[-1]] * (depth - len(la))
-    lb += [lb[-1]] * (depth - len(lb))
-    seen = np.zeros((n_beta, n_alpha), dtype=bool)
-    out = []
-    for ia, ib in zip(la, lb, strict=True):
-        pts = [(int(i), int(j)) for i in ib for j in ia if not seen[i, j]]
-        for i, j in pts:
-            seen[i, j] = True
-        out.append((pts, (ia, ib)))
-    return out
+from lossviz.weightspace.directions import (
+    DEFAULT_CHUNK,
+    LINE_ALPHAS,
+    LINE_POINTS,
+    METHODS,
+    Params,
+    point_order,
+)
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -410,10 +236,8 @@ ProgressFn = Callable[[Progress], None]
 CancelFn = Callable[[], bool]
 
 
-def _cancelled(cancel: CancelFn | threading.Event | None) -> bool:
-    if cancel is None:
-        return False
-    return cancel.is_set() if isinstance(cancel, threading.Event) else bool(cancel())
+def _cancelled(cancel: CancelFn | None) -> bool:
+    return cancel is not None and bool(cancel())
 
 
 def compute_slice(
@@ -426,7 +250,7 @@ def compute_slice(
     *,
     chunk: int = DEFAULT_CHUNK,
     progress: ProgressFn | None = None,
-    cancel: CancelFn | threading.Event | None = None,
+    cancel: CancelFn | None = None,
     rank: int = 0,
     world_size: int = 1,
     offset_points: int = 0,
@@ -541,7 +365,7 @@ def interpolate_line(
     hi: float = LINE_ALPHAS[1],
     chunk: int = DEFAULT_CHUNK,
     progress: ProgressFn | None = None,
-    cancel: CancelFn | threading.Event | None = None,
+    cancel: CancelFn | None = None,
     offset_points: int = 0,
     total_points: int | None = None,
 ) -> LineResult:
@@ -575,194 +399,3 @@ def interpolate_line(
     return res
 
 
-# ----------------------------------------------------------------------------- the path
-
-
-@dataclass
-class PathProjection:
-    """The path's coordinates in a plane, one per snapshot, final weights at (0, 0)."""
-
-    steps: list[int]
-    xs: np.ndarray
-    ys: np.ndarray
-    #: Fraction of each snapshot's displacement from the final weights that the plane shows (0..1).
-    captured: np.ndarray
-    #: For PCA: the share of the path's variance along each direction; None for a random plane.
-    explained: tuple[float, float] | None = None
-
-
-def path_deltas(
-    path: Sequence[Mapping[str, torch.Tensor]], centre: Mapping[str, torch.Tensor]
-) -> torch.Tensor:
-    """The path as one float32 matrix: row ``i`` is ``w_i − centre`` flattened (parameter order of ``centre``)."""
-    names = list(centre)
-    c = torch.cat([centre[n].reshape(-1).float() for n in names])
-    return torch.stack([torch.cat([p[n].reshape(-1).float() for n in names]) for p in path]) - c
-
-
-def project_deltas(
-    deltas: torch.Tensor, steps: Sequence[int], dx_flat: torch.Tensor, dy_flat: torch.Tensor
-) -> PathProjection:
-    """Least-squares coordinates of each row of ``deltas`` in the plane spanned by two flat directions."""
-    basis = torch.stack([dx_flat.float(), dy_flat.float()])  # 2×P
-    gram = (basis @ basis.T).double()
-    coords = torch.linalg.solve(gram, (basis @ deltas.T).double())  # 2×S
-    # |projection|² = cᵀ G c: no P-sized work
-    proj_len = torch.einsum("is,ij,js->s", coords, gram, coords).clamp_min(0).sqrt()
-    lengths = deltas.double().norm(dim=1)
-    captured = torch.where(lengths > 0, proj_len / lengths.clamp_min(1e-300), torch.ones_like(lengths))
-    return PathProjection(list(steps), coords[0].numpy(), coords[1].numpy(), captured.clamp(0, 1).numpy())
-
-
-def project_path(
-    path: Sequence[Mapping[str, torch.Tensor]],
-    steps: Sequence[int],
-    centre: Mapping[str, torch.Tensor],
-    dx: Mapping[str, torch.Tensor],
-    dy: Mapping[str, torch.Tensor],
-) -> PathProjection:
-    """Least-squares coordinates of each ``path`` point in the plane ``centre + a·dx + b·dy``.
-
-    The directions need not be orthogonal (two random ones almost are); ``captured`` is the
-    length of each projected displacement over its true length.
-    """
-    names = list(centre)
-    return project_deltas(path_deltas(path, centre), steps, flatten(dx, names), flatten(dy, names))
-
-
-def pca_of_deltas(deltas: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tuple[float, float]]:
-    """Top two principal directions (flat, unit, orthogonal) of the rows of ``deltas`` and their shares
-    of the variance. Uses the small S×S Gram matrix (S snapshots ≪ P weights)."""
-    if deltas.shape[0] < 3:
-        raise LossvizInputError(
-            msg("the path needs at least 3 saved weight snapshots for PCA directions: train a little longer")
-        )
-    centred = deltas - deltas.mean(dim=0, keepdim=True)
-    k = (centred @ centred.T).double()
-    evals, evecs = torch.linalg.eigh(k)  # ascending
-    evals = evals.flip(0).clamp_min(0)
-    evecs = evecs.flip(1)
-    total = float(evals.sum())
-    if total <= 0 or float(evals[1]) <= total * 1e-12:
-        raise LossvizInputError(
-            msg("the saved weights do not move in two directions, so there is no PCA plane")
-        )
-    d1 = centred.T @ evecs[:, 0].float()
-    d1 = d1 / d1.norm()
-    d2 = centred.T @ evecs[:, 1].float()
-    d2 = d2 - (d2 @ d1) * d1  # re-orthogonalise after float32 rounding
-    d2 = d2 / d2.norm()
-    # orient each so the path starts at negative coordinates (a reproducible picture)
-    if float(deltas[0] @ d1) > 0:
-        d1 = -d1
-    if float(deltas[0] @ d2) > 0:
-        d2 = -d2
-    return d1, d2, (float(evals[0]) / total, float(evals[1]) / total)
-
-
-def pca_directions(
-    path: Sequence[Mapping[str, torch.Tensor]], final: Mapping[str, torch.Tensor]
-) -> tuple[Params, Params, tuple[float, float]]:
-    """The top two principal directions of the path ``{w_i − w_final}`` (unit length, orthogonal) and
-    the share of the path's variance each explains (Li et al. 2018, section 7)."""
-    d1, d2, explained = pca_of_deltas(path_deltas(path, final))
-    return unflatten(d1, final), unflatten(d2, final), explained
-
-
-def project_path_pca(
-    path: Sequence[Mapping[str, torch.Tensor]],
-    steps: Sequence[int],
-    final: Mapping[str, torch.Tensor],
-    deltas: torch.Tensor | None = None,
-) -> tuple[PathProjection, Params, Params]:
-    """The path on its own PCA plane through the final weights, and the two directions."""
-    deltas = path_deltas(path, final) if deltas is None else deltas
-    d1, d2, explained = pca_of_deltas(deltas)
-    proj = project_deltas(deltas, steps, d1, d2)
-    proj.explained = explained
-    return proj, unflatten(d1, final), unflatten(d2, final)
-
-
-def why_random_plane_note(n_params: int, random_capture: float, pca_capture: float | None) -> Note:
-    """The sentence explaining why a random plane shows almost none of the path (as a message)."""
-    params = {
-        "n": f"{n_params:,}",
-        "overlap": f"{1 / math.sqrt(max(1, n_params)):.4f}",
-        "random": f"{100 * random_capture:.2f}%",
-    }
-    if pca_capture is None:
-        return ("wl.why_random", params)
-    return ("wl.why_random_pca", {**params, "pca": f"{100 * pca_capture:.0f}%"})
-
-
-# ----------------------------------------------------------------------------- background job
-
-
-class JobsBusy(LossvizInputError):
-    """Too many landscapes are being computed in this process right now."""
-
-
-class BackgroundJob:
-    """Runs ``work(progress, cancel)`` in a daemon thread; a page polls :meth:`state`.
-
-    ``work`` receives a progress callback (store the latest :class:`Progress`) and a
-    ``threading.Event`` to check. Errors end the job with ``error`` set to a message (a
-    LossvizInputError's text, or the exception's type and text) instead of a traceback.
-    At most :data:`MAX_JOBS` run at once in a process (a shared server): a further
-    :meth:`start` raises :class:`JobsBusy` (a LossvizInputError).
-    """
-
-    MAX_JOBS = 2
-    _running = 0
-    _count_lock = threading.Lock()
-
-    def __init__(self, work: Callable[[ProgressFn, threading.Event], Any]) -> None:
-        self._work = work
-        self.cancel_event = threading.Event()
-        self.progress: Progress | None = None
-        self.result: Any = None
-        self.error: object = ""  # "" or the sentence: a Message (bad input) or a str (an unexpected error)
-        self.started = 0.0
-        self.finished = 0.0
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def start(self) -> BackgroundJob:
-        with BackgroundJob._count_lock:
-            if BackgroundJob._running >= BackgroundJob.MAX_JOBS:
-                raise JobsBusy(
-                    "the server is already computing other weight landscapes: try again in a minute"
-                )
-            BackgroundJob._running += 1
-        self.started = time.time()
-        self._thread = threading.Thread(target=self._run, name="lossviz-weight-landscape", daemon=True)
-        self._thread.start()
-        return self
-
-    def _on_progress(self, p: Progress) -> None:
-        with self._lock:
-            self.progress = p
-
-    def _run(self) -> None:
-        try:
-            self.result = self._work(self._on_progress, self.cancel_event)
-        except LossvizInputError as exc:
-            self.error = exc.message  # rendered in the reader's language by the page
-        except Exception as exc:  # the page must get a sentence, never a dead thread
-            self.error = f"{type(exc).__name__}: {exc}"
-        finally:
-            self.finished = time.time()
-            with BackgroundJob._count_lock:
-                BackgroundJob._running -= 1
-
-    def cancel(self) -> None:
-        self.cancel_event.set()
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def join(self, timeout: float | None = None) -> bool:
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return not self.running

@@ -23,7 +23,7 @@ from lossviz.training import (
     make_weight_surface_figure,
     note_text,
 )
-from lossviz.training import weight_landscape as W
+from lossviz.weightspace import slices as W
 
 POLL_S = 0.5
 GRID_CHOICES = [9, 13, 17, 21, 25, 29, 33, 41]
