@@ -7,7 +7,7 @@ Pages import from here only. This package imports lossviz.training's face, never
 
 Example:
     >>> params = SliceParams(grid=9, images=16)
-    >>> landscape_command("runs/r", params, "runs/r/probes/landscape-x")[3:5]
+    >>> landscape_command("runs/r", params, "runs/r/probes/landscape-x")[:2]
     ['landscape', 'runs/r']
 """
 
@@ -55,6 +55,7 @@ from lossviz.weightspace.probe import (
     landscape_command,
     meta_notes,
     probe_dir,
+    probe_message,
     probe_key,
     read_probe,
 )
@@ -100,6 +101,7 @@ __all__ = [
     "pca_directions",
     "plan",
     "probe_dir",
+    "probe_message",
     "probe_key",
     "project_path",
     "random_directions",

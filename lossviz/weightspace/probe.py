@@ -35,7 +35,6 @@ import json
 import math
 import os
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -118,14 +117,14 @@ def probe_dir(run_dir: str | os.PathLike[str], params: SliceParams) -> Path:
 
 
 def landscape_command(run_dir: str | os.PathLike[str], params: SliceParams, where: str | os.PathLike[str]) -> list[str]:
-    """The command line that computes ``params`` of ``run_dir`` into the probe folder ``where``.
+    """The arguments of ``python -m lossviz`` that compute ``params`` of ``run_dir`` into the probe folder
+    ``where`` (what ``JobManager.start_probe`` runs).
 
     English whatever the server's language: the page renders the message data of progress.json itself.
     """
     p = params.checked()
-    argv = [sys.executable, "-m", "lossviz", KIND, str(run_dir), "--grid", str(p.grid), "--images", str(p.images),
-            "--seed", str(p.seed), "--span", repr(float(p.span)), "--plane", p.plane, "--probe-dir", str(where),
-            "--lang", "en"]  # fmt: skip
+    argv = [KIND, str(run_dir), "--grid", str(p.grid), "--images", str(p.images), "--seed", str(p.seed),
+            "--span", repr(float(p.span)), "--plane", p.plane, "--probe-dir", str(where), "--lang", "en"]  # fmt: skip
     if not p.line:
         argv.append("--no-line")
     return argv
@@ -149,14 +148,14 @@ def message_data(m: Message | str) -> dict[str, Any]:
     return {"msgid": m.msgid, "params": params}
 
 
-def message_from(data: Any) -> Message | None:
+def probe_message(data: Any) -> Message | None:
     """The Message that :func:`message_data` wrote, or None for anything else."""
     if not isinstance(data, dict) or not isinstance(data.get("msgid"), str):
         return None
     raw = data.get("params") if isinstance(data.get("params"), dict) else {}
     params: dict[str, object] = {}
     for k, v in raw.items():
-        inner = message_from(v)
+        inner = probe_message(v)
         params[str(k)] = inner if inner is not None else (v if isinstance(v, int | float | str) else str(v))
     return Message(data["msgid"], params)
 
@@ -387,7 +386,7 @@ def read_probe(folder: str | os.PathLike[str]) -> ProbeState:
     eta = prog.get("eta_s")
     out.eta_s = _number(eta) if isinstance(eta, int | float) else None
     out.stage = str(prog.get("stage") or "")
-    out.message = message_from(prog.get("message"))
+    out.message = probe_message(prog.get("message"))
     if out.state == "interrupted":
         out.message = Message(INTERRUPTED)
     elif out.state == "failed" and out.message is None:
@@ -404,4 +403,4 @@ def read_probe(folder: str | os.PathLike[str]) -> ProbeState:
 def meta_notes(meta: dict[str, Any]) -> list[Message]:
     """The notes a probe wrote into meta.json (skipped snapshots and the like)."""
     notes = meta.get("notes") if isinstance(meta.get("notes"), list) else []
-    return [m for m in (message_from(n) for n in notes) if m is not None]
+    return [m for m in (probe_message(n) for n in notes) if m is not None]
