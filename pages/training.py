@@ -251,8 +251,8 @@ else:
             st.rerun()  # ended, or its first point arrived: redraw the page once (run list, timer)
 
     live_panel()
-    with st.expander(tr("wl.title", lang), expanded=bool(st.session_state.get("wl_job"))):
-        weight_landscape_view(runs_dir / view, lang=lang)  # the run's own loss landscape (weights)
+    with st.expander(tr("wl.title", lang), expanded=bool(st.session_state.get("wl_probe"))):
+        weight_landscape_view(runs_dir / view, lang=lang, manager=manager, owner=owner)  # a probe process
 if not demo:
     runs_ui(runs_dir, manager, all_runs, view, lang)
     with st.expander(gettext("How does this page relate to the tutorial?", lang)):

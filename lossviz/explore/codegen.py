@@ -15,7 +15,6 @@ Example:
 from __future__ import annotations
 
 import re
-
 from collections.abc import Mapping
 
 import torch

@@ -22,10 +22,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from lossviz.errors import LossvizInputError
-from lossviz.explore.presets import Preset, default_texts, get_preset
 import torch
 
+from lossviz.errors import LossvizInputError
+from lossviz.explore.presets import Preset, default_texts, get_preset
 from lossviz.i18n import Message, msg
 from lossviz.losses import (
     MAX_FILE_BYTES,

@@ -21,9 +21,9 @@ from lossviz.losses.evaluate import (
     LossResult,
     Nonfinite,
     apply_transform,
-    explain_torch_error,
     evaluate,
     evaluate_text,
+    explain_torch_error,
     parse_inputs,
     resolve_params,
 )

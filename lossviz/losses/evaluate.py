@@ -15,7 +15,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 import re
 import warnings as pywarnings
 from collections.abc import Mapping

@@ -1,14 +1,21 @@
 """Training: the tutorial CNN, its data, the trainer (a process, torchrun-aware), run directories,
 the process manager, the metric registry and its log, TensorBoard files, what the page decides,
-figures, and the network's own loss landscape over its weights (weight_landscape, snapshots).
+figures and weight snapshots. The network's own loss landscape over its weights lives in
+lossviz.weightspace, which imports this face (never the other way round).
 
 The face exports names, not submodules: pages use ``lt.list_runs``, ``lt.run_state``... A new
 per-batch metric is one :func:`register_metric` call (:mod:`lossviz.training.metrics`)."""
 
 from __future__ import annotations
 
-from lossviz.training import weight_landscape
-from lossviz.training.data import cifar10_status, default_data_dir, download_cifar10, make_synthetic
+from lossviz.training.data import (
+    ImageSplit,
+    cifar10_status,
+    default_data_dir,
+    download_cifar10,
+    make_synthetic,
+    synthetic_test_images,
+)
 from lossviz.training.figures import (
     DEFAULT_SMOOTHING,
     dataset_text,
@@ -24,11 +31,6 @@ from lossviz.training.figures import (
     progress_summary,
 )
 from lossviz.training.jobs import JobManager, max_workers, stop_all_managers, train_command
-from lossviz.training.landscape_figures import (
-    make_weight_contour_figure,
-    make_weight_line_figure,
-    make_weight_surface_figure,
-)
 from lossviz.training.metrics import (
     BatchRecord,
     EvalRecord,
@@ -48,14 +50,32 @@ from lossviz.training.model import (
     describe_model,
     layer_labels_for,
 )
-from lossviz.training.runs import METRICS_FILE, MetricsTail, default_runs_dir, last_step, list_runs, run_csv
-from lossviz.training.snapshots import note_text
+from lossviz.training.runs import (
+    LIVE_STATUSES,
+    METRICS_FILE,
+    MetricsTail,
+    default_runs_dir,
+    effective_status,
+    last_step,
+    list_runs,
+    run_csv,
+)
+from lossviz.training.snapshots import (
+    SNAPSHOT_DIR,
+    Snapshot,
+    SnapshotRecorder,
+    list_snapshot_files,
+    load_weights,
+    save_weights,
+    weights_from_bytes,
+)
 from lossviz.training.trainer import (
     CLASSIFICATION_LOSSES,
     DistInfo,
     TrainConfig,
     Trainer,
     chance_loss,
+    make_loss,
     recommended_threads,
     steps_per_epoch,
     training_options,
@@ -87,9 +107,20 @@ from lossviz.training.view import (
     status_text,
     valid_token,
 )
-from lossviz.training.weight_landscape_run import LandscapeJob
 
 __all__ = [
+    "ImageSplit",
+    "LIVE_STATUSES",
+    "SNAPSHOT_DIR",
+    "Snapshot",
+    "SnapshotRecorder",
+    "effective_status",
+    "list_snapshot_files",
+    "load_weights",
+    "make_loss",
+    "save_weights",
+    "synthetic_test_images",
+    "weights_from_bytes",
     "DEFAULT_SMOOTHING",
     "BatchRecord",
     "CHART_COLUMNS_CSS",
@@ -99,7 +130,6 @@ __all__ = [
     "EvalRecord",
     "INTRO",
     "JobManager",
-    "LandscapeJob",
     "METRICS_FILE",
     "MetricSpec",
     "MetricsLog",
@@ -140,12 +170,8 @@ __all__ = [
     "make_metric_figure",
     "make_overlay_figure",
     "make_synthetic",
-    "make_weight_contour_figure",
-    "make_weight_line_figure",
-    "make_weight_surface_figure",
     "max_workers",
     "metric_cards",
-    "note_text",
     "own_chart_metrics",
     "pick_run",
     "progress_line",
@@ -170,5 +196,4 @@ __all__ = [
     "training_options",
     "unregister_metric",
     "valid_token",
-    "weight_landscape",
 ]
