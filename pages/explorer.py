@@ -16,7 +16,7 @@ from lossviz import LossvizInputError
 from lossviz import session as K
 from lossviz.i18n import render, tr, tr_phrase
 from lossviz.losses import REDUCTION_DOC, TRANSFORMS, LossResult, format_tensor, get_loss, list_losses
-from pages import chart, deep_link_guard, link_notes, page_chrome, presenting, shared_example, write_link
+from pages import chart, deep_link_guard, link_notes, page_chrome, presenting, say, shared_example, write_link
 from pages import language as L  # noqa: N812 - reads like the tr() calls it feeds
 
 deep_link_guard()
@@ -240,7 +240,7 @@ st.title(tr("explorer.title", L()))
 st.caption(tr("explorer.intro", L()))
 shared_example()
 for note in link_notes():
-    st.warning(tr_phrase(note, L()), icon="🔗")
+    say("warning", tr_phrase(note, L()), icon="🔗")  # a link's text: shown as text, never markdown
 switch = st.session_state.pop(K.EXPLORER_SWITCH_NOTE, None)
 if switch:
     st.info(switch, icon="↪️")

@@ -23,7 +23,7 @@ from lossviz.explore import (
     snippet,
 )
 from lossviz.i18n import gettext, render, tr
-from pages import chart, deep_link_guard, page_chrome, query, write_link
+from pages import chart, deep_link_guard, page_chrome, query, say, write_link
 
 deep_link_guard()
 W = K.LESSONS
@@ -131,7 +131,7 @@ lesson, step = lesson_ui(lang)
 write_link({K.LESSON_KEY: lesson.key, K.LESSON_STEP: str(step)})
 note = st.session_state.pop(W + "note", None)
 if note:
-    st.warning(tr("lessons.unknown", lang, name=note), icon="🔗")
+    say("warning", tr("lessons.unknown", lang, name=note), icon="🔗")
 st.header(gettext(lesson.title, lang))
 st.caption(gettext(lesson.source, lang))
 nav_ui(lesson, step, "top", lang)

@@ -148,7 +148,8 @@ def presentation_css() -> str:
   [data-testid="stCode"] code, .stCode code {{ font-size: 19px !important; }}
   [data-testid="stMetricValue"] > div {{ white-space: normal !important; overflow: visible !important;
     text-overflow: clip !important; overflow-wrap: anywhere !important; }}
-  [data-testid="stToolbar"], [data-testid="stDecoration"] {{ display: none !important; }}
+  [data-testid="stToolbarActions"], [data-testid="stMainMenu"], [data-testid="stAppDeployButton"],
+  [data-testid="stDecoration"] {{ display: none !important; }}
   [data-testid="stMainBlockContainer"] {{ padding-top: 2.2rem !important; }}
 </style>
 """

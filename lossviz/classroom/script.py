@@ -107,8 +107,8 @@ _JS = r"""<script>
     if (window.__lossvizCollapsed) return;
     const bar = document.querySelector('[data-testid="stSidebar"]');
     const button = document.querySelector('[data-testid="stSidebarCollapseButton"] button');
-    if (bar && button && bar.getAttribute('aria-expanded') === 'true') { button.click(); window.__lossvizCollapsed = true; }
-    else if (bar && bar.getAttribute('aria-expanded') === 'false') window.__lossvizCollapsed = true;
+    if (bar && button && bar.getAttribute('data-collapsed') === 'false') { button.click(); window.__lossvizCollapsed = true; }
+    else if (bar && bar.getAttribute('data-collapsed') === 'true') window.__lossvizCollapsed = true;
   };
   let queued = false;
   const tidy = () => { queued = false; collapse(); translate(); svgButtons(); };
