@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from lossviz.classroom import contrast_ratio
-from tests.browser.helpers import assert_clean, open_page, screenshot, wait_idle, widget
+from tests.browser.helpers import assert_clean, choose, open_page, screenshot, wait_idle
 
 ROOM = {"width": 1024, "height": 768}
 SIDEBAR = '[data-testid="stSidebar"]'
@@ -74,16 +74,13 @@ def test_qr_encodes_the_page_as_it_is_now(browser: Any, app: Any) -> None:
         assert "present" not in q and "next" not in q and "junk" not in q and "evil" not in url, url
         assert q.get("loss"), url
         # a preset: the QR follows at once
-        box = widget(page, "stSelectbox", "Example").locator("input")
-        box.click()
-        page.wait_for_selector('[role="option"]')
-        page.locator('[role="option"]').nth(2).click()
+        choose(page, "Example", "MSELoss on the same numbers", exact=True)
         page.wait_for_timeout(300)
         page.locator(f'{SIDEBAR} [class*="st-key-w_load"] button').click()
         wait_idle(page)
         q = _query(decode_qr(page))
         screenshot(page, "classroom-qr-preset")
-        assert q.get("ex") and q["ex"] == _query(page.url).get("ex"), (q, page.url)
+        assert q.get("ex") == "mse_mean" == _query(page.url).get("ex") and q.get("loss") == "MSELoss", (q, page.url)
         # a lesson's Next
         open_page(page, f"{app.url}/lessons?lesson=mse&step=1")
         page.locator('[class*="st-key-le_next_top"] button').click()
