@@ -36,6 +36,7 @@ from lossviz.classroom.follow import (
     valid_class_id,
     valid_token,
 )
+from lossviz.classroom.runs_room import delete_run, same_settings
 from lossviz.classroom.script import page_script_js
 from lossviz.classroom.slides import file_name, figure_title, plot_config
 from lossviz.errors import LossvizInputError
@@ -260,7 +261,9 @@ __all__ = [
     "ClassState",
     "PAGE_PATHS",
     "clean_params",
+    "delete_run",
     "end_class",
+    "same_settings",
     "figure_title",
     "file_name",
     "may_lead",
