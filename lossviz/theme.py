@@ -108,6 +108,9 @@ def style_figure(fig: Any, *, present: bool = False) -> Any:
                 fig.layout[sc][ax].update(tickfont=dark, title_font=dark)
         return fig
     tick, axis_title = dict(size=PRESENT_TICK_PX, **dark), dict(size=PRESENT_AXIS_TITLE_PX, **dark)
+    for trace in fig.data:  # numbers printed on bars and points
+        if trace.type in ("bar", "scatter") and getattr(trace, "text", None) is not None:
+            trace.textfont = dict(size=PRESENT_TICK_PX, color=TEXT_COLOR)
     fig.update_layout(font=dict(size=PRESENT_TICK_PX), title_font=dict(size=PRESENT_TITLE_PX, **dark),
                       legend_font=dict(size=PRESENT_TICK_PX), hoverlabel=dict(font_size=PRESENT_TICK_PX))
     fig.update_xaxes(tickfont=tick, title_font=axis_title, automargin=True)

@@ -207,7 +207,7 @@ demo = presenting()  # a projector shows the run: status, controls and charts; t
 runs_dir = lt.runs.default_runs_dir()
 manager = job_manager()
 owner = owner_token()
-st.title(gettext("Watch a CNN learn", lang))
+(st.subheader if demo else st.title)(gettext("Watch a CNN learn", lang))  # a projector: the run first
 if not demo:
     st.markdown(gettext(lt.view.INTRO, lang))
 with st.sidebar, st.popover(gettext("Run settings", lang), icon="⚙️") if demo else st.container():  # folded away on a projector

@@ -142,7 +142,7 @@ def presentation_css() -> str:
   [data-testid="stMain"] h2 {{ font-size: 36px !important; }}
   [data-testid="stMain"] h3 {{ font-size: 30px !important; }}
   [data-testid="stMetricValue"], [data-testid="stMetricValue"] p,
-  [data-testid="stMetricValue"] div {{ font-size: 52px !important; line-height: 1.2 !important; }}
+  [data-testid="stMetricValue"] div {{ font-size: 52px !important; line-height: 1.1 !important; }}
   [data-testid="stMetricLabel"] p {{ font-size: {BODY_PX}px !important; }}
   [data-testid="stMain"] input, [data-testid="stMain"] textarea,
   [data-testid="stMain"] [data-baseweb="select"] div {{ font-size: {BODY_PX}px !important; }}
@@ -151,7 +151,7 @@ def presentation_css() -> str:
     text-overflow: clip !important; overflow-wrap: anywhere !important; }}
   [data-testid="stToolbarActions"], [data-testid="stMainMenu"], [data-testid="stAppDeployButton"],
   [data-testid="stDecoration"] {{ display: none !important; }}
-  [data-testid="stMainBlockContainer"] {{ padding-top: 2.2rem !important; }}
+  [data-testid="stMainBlockContainer"] {{ padding-top: 1.2rem !important; }}
 </style>
 """
 

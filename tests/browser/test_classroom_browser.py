@@ -5,7 +5,10 @@ and students follow the teacher. One server for the module (the session's ``app`
 from __future__ import annotations
 
 import io
+import os
 import re
+import subprocess
+import sys
 import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -82,7 +85,7 @@ def test_qr_encodes_the_page_as_it_is_now(browser: Any, app: Any) -> None:
         screenshot(page, "classroom-qr-preset")
         assert q.get("ex") == "mse_mean" == _query(page.url).get("ex") and q.get("loss") == "MSELoss", (q, page.url)
         # a lesson's Next
-        open_page(page, f"{app.url}/lessons?lesson=mse&step=1")
+        open_page(page, f"{app.url}/lessons?lesson=reduction&step=1")
         page.locator('[class*="st-key-le_next_top"] button').click()
         wait_idle(page)
         q = _query(decode_qr(page))
@@ -105,7 +108,7 @@ def test_keys_step_a_lesson(browser: Any, app: Any) -> None:
     page.set_default_timeout(30_000)
     try:
         for lang in ("en", "zh"):
-            open_page(page, f"{app.url}/lessons?lesson=mse&step=1&lang={lang}")
+            open_page(page, f"{app.url}/lessons?lesson=reduction&step=1&lang={lang}")
             page.locator('[data-testid="stMain"] h1').first.click()  # focus on the page, not a text box
             for key, step in (("ArrowRight", "2"), ("PageDown", "3"), ("ArrowLeft", "2"), ("Space", "3"),
                               ("PageUp", "2")):
@@ -138,8 +141,17 @@ def _boxes(page: Any, sel: str) -> list[dict[str, float]]:
                          " return {top: r.top + scrollY, bottom: r.bottom + scrollY, h: r.height}; })", sel)
 
 
+@pytest.fixture(scope="module")
+def finished_run(app: Any) -> str:
+    """A short synthetic run in the server's runs folder (the training page shows its charts)."""
+    env = {**os.environ, "LOSSVIZ_RUNS": str(app.runs_dir)}
+    subprocess.run([sys.executable, "-m", "lossviz", "train", "--synthetic", "--max-batches", "20", "--name",
+                    "room-run", "--quiet"], env=env, check=True, timeout=300, capture_output=True)
+    return "room-run"
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_presentation_mode_holds_at_1024x768(browser: Any, app: Any, lang: str) -> None:
+def test_presentation_mode_holds_at_1024x768(browser: Any, app: Any, lang: str, finished_run: str) -> None:
     ctx = _ctx(browser)
     page = ctx.new_page()
     page.set_default_timeout(60_000)
@@ -150,7 +162,7 @@ def test_presentation_mode_holds_at_1024x768(browser: Any, app: Any, lang: str) 
         first_chart = _boxes(page, '[data-testid="stPlotlyChart"]')[0]
         assert metric["bottom"] <= 768, metric
         assert first_chart["bottom"] <= 768, first_chart
-        for where in ("/", "/lessons?lesson=mse&step=2", "/landscape"):
+        for where in ("/", "/lessons?lesson=reduction&step=2", "/landscape", "/training"):
             open_page(page, f"{app.url}{where}{'&' if '?' in where else '?'}present=1&lang={lang}")
             page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg')
             page.wait_for_timeout(800)
@@ -159,9 +171,13 @@ def test_presentation_mode_holds_at_1024x768(browser: Any, app: Any, lang: str) 
             small = [t for t in ticks if t["size"] < 18]
             faint = [t for t in ticks if t["fill"].startswith("rgb") and contrast_ratio(_hex(t["fill"]), "#ffffff") < 7]
             assert not small and not faint, (where, small[:5], faint[:5])
-            if where.startswith("/lessons"):
+            if where.startswith("/lessons"):  # the step's text and chart
                 chart = _boxes(page, '[data-testid="stPlotlyChart"]')[0]
-                assert chart["top"] < 768, chart
+                assert chart["bottom"] <= 768, (where, chart)
+            if where.startswith("/training"):  # the run's loss chart: its plot and x-axis title (the legend under it)
+                page.wait_for_selector('[class*="st-key-tr_fig_loss"] .xtitle')
+                title = _boxes(page, '[class*="st-key-tr_fig_loss"] .xtitle')[0]
+                assert title["bottom"] <= 768, (where, title)
             assert_clean(page)
     finally:
         ctx.close()
@@ -189,7 +205,7 @@ def test_students_follow_the_teacher(browser: Any, app: Any) -> None:
                                            for _ in range(3))
     try:
         teacher = teacher_ctx.new_page()
-        open_page(teacher, f"{app.url}/lessons?lesson=mse&step=1")
+        open_page(teacher, f"{app.url}/lessons?lesson=reduction&step=1")
         link = _class_link(teacher)
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+/\?class=[a-z0-9]{8}", link), link
         assert "lossviz_class" in {c["name"] for c in teacher_ctx.cookies()}
@@ -200,7 +216,7 @@ def test_students_follow_the_teacher(browser: Any, app: Any) -> None:
         teacher.locator('[class*="st-key-le_next_top"] button').click()
         wait_idle(teacher)
         _wait_url(student, lambda u: "step=2" in u)
-        open_page(teacher, f"{app.url}/lessons?lesson=mse&step=2&lang=zh")
+        open_page(teacher, f"{app.url}/lessons?lesson=reduction&step=2&lang=zh")
         _wait_url(student, lambda u: "lang=zh" in u)
         open_page(teacher, f"{app.url}/landscape?lang=zh")
         _wait_url(student, lambda u: "/landscape" in u)
@@ -209,7 +225,7 @@ def test_students_follow_the_teacher(browser: Any, app: Any) -> None:
         _open_sidebar(student)
         _expander(student, "课堂").locator('[class*="st-key-lv_class_leave"] button').click()
         wait_idle(student)
-        open_page(teacher, f"{app.url}/lessons?lesson=mse&step=3&lang=zh")
+        open_page(teacher, f"{app.url}/lessons?lesson=reduction&step=3&lang=zh")
         student.wait_for_timeout(2500)
         assert "/landscape" in student.url
         _expander(student, "课堂").locator('[class*="st-key-lv_class_back"] button').click()
@@ -222,7 +238,7 @@ def test_students_follow_the_teacher(browser: Any, app: Any) -> None:
         assert other.locator('[class*="st-key-lv_class_end"]').count() == 0
         _expander(other, "课堂").locator('[class*="st-key-lv_class_leave"] button').click()
         wait_idle(other)
-        open_page(other, f"{app.url}/lessons?lesson=mse&step=1&lang=zh")
+        open_page(other, f"{app.url}/lessons?lesson=reduction&step=1&lang=zh")
         student.wait_for_timeout(2500)
         assert "step=3" in student.url, "a student's own page never moves the class"
         assert_clean(student)
