@@ -132,7 +132,7 @@ TICKS_JS = """() => {
 
 
 def _hex(rgb: str) -> str:
-    nums = [int(float(x)) for x in re.findall(r"[\\d.]+", rgb)[:3]]
+    nums = [int(float(x)) for x in re.findall(r"[\d.]+", rgb)[:3]]
     return "#" + "".join(f"{n:02x}" for n in nums) if len(nums) == 3 else rgb
 
 
