@@ -131,6 +131,19 @@ TICKS_JS = """() => {
 }"""
 
 
+OVERLAP_JS = """() => {
+  const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  const out = [];
+  for (const c of document.querySelectorAll('[data-testid="stPlotlyChart"]')) {
+    const titles = [...c.querySelectorAll('.xtitle, .ytitle')].map(t => t.getBoundingClientRect());
+    const over = [...c.querySelectorAll('.legend, .updatemenu-container, .slider-container')]
+      .map(t => t.getBoundingClientRect()).filter(r => r.width > 0);
+    for (const t of titles) for (const o of over) if (hit(t, o)) out.push((c.querySelector('.gtitle') || {}).textContent || '?');
+  }
+  return out;
+}"""
+
+
 def _hex(rgb: str) -> str:
     nums = [int(float(x)) for x in re.findall(r"[\d.]+", rgb)[:3]]
     return "#" + "".join(f"{n:02x}" for n in nums) if len(nums) == 3 else rgb
@@ -171,6 +184,7 @@ def test_presentation_mode_holds_at_1024x768(browser: Any, app: Any, lang: str, 
             small = [t for t in ticks if t["size"] < 18]
             faint = [t for t in ticks if t["fill"].startswith("rgb") and contrast_ratio(_hex(t["fill"]), "#ffffff") < 7]
             assert not small and not faint, (where, small[:5], faint[:5])
+            assert not page.evaluate(OVERLAP_JS), (where, "a legend or animation control lies over an axis title")
             if where.startswith("/lessons"):  # the step's text and chart
                 chart = _boxes(page, '[data-testid="stPlotlyChart"]')[0]
                 assert chart["bottom"] <= 768, (where, chart)
@@ -245,3 +259,35 @@ def test_students_follow_the_teacher(browser: Any, app: Any) -> None:
     finally:
         for c in (teacher_ctx, student_ctx, other_ctx):
             c.close()
+
+
+ANIM = '[class*="st-key-ls_fig_anim"] .js-plotly-plot'
+STATE_JS = """s => { const gd = document.querySelector(s); if (!gd || !gd._fullLayout) return null;
+  return {active: (gd._fullLayout.sliders && gd._fullLayout.sliders[0]) ? gd._fullLayout.sliders[0].active : null,
+          steps: (gd._fullLayout.sliders && gd._fullLayout.sliders[0]) ? gd._fullLayout.sliders[0].steps.length : 0,
+          contours: gd.querySelectorAll('.contourlayer path').length}; }"""
+
+
+def test_descent_keeps_its_contour_in_every_frame_and_keys_step_it(browser: Any, app: Any) -> None:
+    """Issue 18: ▶ used to erase the contour (12 paths -> 0). In presentation mode → steps the animation."""
+    ctx = _ctx(browser)
+    page = ctx.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        open_page(page, f"{app.url}/landscape?loss=MSELoss&ls_view=Descent&ls_steps=6&present=1")
+        page.wait_for_selector(ANIM + " .contourlayer path")
+        start = page.evaluate(STATE_JS, ANIM)
+        assert start["contours"] > 0 and start["steps"] >= 3, start
+        page.locator('[data-testid="stMain"] h1').first.click()
+        for k in range(1, min(start["steps"], 6)):
+            page.keyboard.press("ArrowRight")
+            page.wait_for_function(f"s => {{ const gd = document.querySelector(s); return gd._fullLayout.sliders[0].active === {k}; }}",
+                                   arg=ANIM)
+            page.wait_for_timeout(700)  # the frame's transition
+            now = page.evaluate(STATE_JS, ANIM)
+            assert now["contours"] > 0, (k, now)
+        page.keyboard.press("ArrowLeft")
+        page.wait_for_function("s => document.querySelector(s)._fullLayout.sliders[0].active === " + str(k - 1), arg=ANIM)
+        assert page.evaluate(STATE_JS, ANIM)["contours"] > 0
+    finally:
+        ctx.close()
