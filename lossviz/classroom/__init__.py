@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import io
 import ipaddress
+import re
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
-
-import re
 
 import plotly.graph_objects as go
 
@@ -38,7 +37,7 @@ from lossviz.classroom.follow import (
 )
 from lossviz.classroom.runs_room import delete_run, same_settings
 from lossviz.classroom.script import page_script_js
-from lossviz.classroom.slides import file_name, figure_title, plot_config
+from lossviz.classroom.slides import figure_title, file_name, plot_config
 from lossviz.errors import LossvizInputError
 from lossviz.i18n import msg
 from lossviz.theme import style_figure
