@@ -3,10 +3,14 @@
 import streamlit as st
 
 from lossviz import session as K
+from lossviz.classroom import present_from
 from lossviz.i18n import lang_from, tr
 from lossviz.memory import start_trimmer
 
-st.set_page_config(page_title="lossviz", page_icon="📉", layout="wide")
+# Presentation mode opens with the sidebar folded (a projector's 1024 px are for the page; one click brings it back).
+_present = present_from(st.session_state.get(K.PRESENT, st.query_params.get(K.PRESENT_QUERY)))
+st.set_page_config(page_title="lossviz", page_icon="📉", layout="wide",
+                   initial_sidebar_state="collapsed" if _present else "auto")
 # Once per server process (later calls do nothing): memory that finished reruns freed goes back to the
 # operating system, so the server shrinks again when a class ends (lossviz/memory.py, README: Memory).
 start_trimmer()

@@ -26,7 +26,7 @@ from lossviz.losses import (
     get_loss,
     list_losses,
 )
-from pages import chart, deep_link_guard, link_notes, page_chrome, presenting, shared_example, write_link
+from pages import chart, deep_link_guard, link_notes, page_chrome, presenting, say, shared_example, write_link
 from pages import language as L  # noqa: N812 - reads like the tr() calls it feeds
 
 deep_link_guard()
@@ -255,7 +255,9 @@ def results(ex: xp.Example) -> None:
     c1.metric(label, f"{r.value:.6g}")
     c1.caption(f"{r.spec.torch_name}(reduction='{r.reduction}')")
     means = tr_phrase(r.spec.per_element_means, L())
-    with c2:
+    if presenting():  # on a projector the charts come right under the value, their explanation below them
+        charts(r, means)
+    with c2 if not presenting() else st.container():
         st.markdown(tr("explorer.per_element", L(), means=means, reduction=r.reduction,
                        doc=tr_phrase(REDUCTION_DOC[r.reduction], L())))
         if r.reduction == "none":
@@ -263,7 +265,8 @@ def results(ex: xp.Example) -> None:
         lesson = xp.get_preset(ex.preset).lesson_in(L()) if ex.preset else ""
         if lesson:
             st.info(lesson, icon="💡")
-    charts(r, means)
+    if not presenting():
+        charts(r, means)
     tab_steps, tab_code, tab_tensors = st.tabs([tr(f"explorer.tab_{t}", L()) for t in ("steps", "code", "tensors")])
     with tab_steps:
         derivation(r)
@@ -309,10 +312,11 @@ def derivation(r: LossResult) -> None:
 # --------------------------------------------------------------------------- page
 
 st.title(tr("explorer.title", L()))
-st.caption(tr("explorer.intro", L()))
+if not presenting():  # a projector shows the answer first
+    st.caption(tr("explorer.intro", L()))
 shared_example()
 for note in link_notes():
-    st.warning(tr_phrase(note, L()), icon="🔗")
+    say("warning", tr_phrase(note, L()), icon="🔗")  # a link's text: shown as text, never markdown
 switch = st.session_state.pop(K.EXPLORER_SWITCH_NOTE, None)
 if switch:
     st.info(switch, icon="↪️")
@@ -321,7 +325,10 @@ if upload_error:
     st.error(upload_error, icon="🚫")
 page_chrome(W)
 sidebar_ui()
+if presenting():  # the answer first on a projector: value and charts above the fold, the inputs below
+    results(shared_example())
 loss_ui(shared_example())
 tensors_ui(shared_example())
-results(shared_example())
+if not presenting():
+    results(shared_example())
 write_link(shared_example().to_query())

@@ -17,7 +17,7 @@ from lossviz import session as K
 from lossviz.explore import Example
 from lossviz.i18n import render, tr
 from lossviz.losses import get_loss, list_losses
-from pages import chart, deep_link_guard, link_notes, page_chrome, query, shared_example, write_link
+from pages import chart, deep_link_guard, link_notes, page_chrome, query, say, shared_example, write_link
 
 deep_link_guard()
 VIEW_KEYS = (K.LANDSCAPE_X, K.LANDSCAPE_Y, K.LANDSCAPE_RESOLUTION, K.LANDSCAPE_RANGE, K.LANDSCAPE_LR,
@@ -97,7 +97,7 @@ def example_ui(lang: str, col_loss: Any, col_red: Any) -> Example:
     """The session's example, with this page's loss and reduction selectors (they change it for both pages)."""
     ex = shared_example()
     for n in link_notes():
-        st.warning(render(n, lang))
+        say("warning", render(n, lang))
     st.session_state[K.LANDSCAPE_LOSS], st.session_state[K.LANDSCAPE_REDUCTION] = ex.loss, ex.reduction
     col_loss.selectbox(tr("landscape.loss", lang), list_losses(), key=K.LANDSCAPE_LOSS, on_change=_on_loss,
                        help=tr("landscape.loss_help", lang))
@@ -131,7 +131,7 @@ def view_ui(lang: str, ex: Example, setup: ls.Setup, cols: list[Any], row: list[
         st.info(tr("landscape.one_number", lang))
         st.stop()
     for n in notes:
-        st.warning(render(n, lang))
+        say("warning", render(n, lang))
     st.session_state.update(values)
     labels = _labels(ex, lang)
     cols[0].selectbox(tr("landscape.x", lang), list(labels), key=K.LANDSCAPE_X, format_func=labels.get)

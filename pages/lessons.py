@@ -23,7 +23,7 @@ from lossviz.explore import (
     snippet,
 )
 from lossviz.i18n import gettext, render, tr
-from pages import chart, deep_link_guard, page_chrome, query, write_link
+from pages import chart, deep_link_guard, page_chrome, presenting, query, say, write_link
 
 deep_link_guard()
 W = K.LESSONS
@@ -56,7 +56,7 @@ def move(lesson: Lesson, step: int) -> None:
 
 def nav_ui(lesson: Lesson, step: int, where: str, lang: str) -> None:
     """Back / progress / Next."""
-    back, mid, nxt = st.columns([1, 3, 1])
+    back, mid, nxt = st.columns([1.3, 2.4, 1.3])  # one row at 1024 px, even with a projector's large text
     back.button(tr("lessons.back", lang), disabled=step <= 1, on_click=move, args=(lesson, step - 1),
                 key=f"{W}back_{where}", width="stretch")
     mid.progress(step / len(lesson.steps), text=tr("lessons.progress", lang, step=step, n=len(lesson.steps)))
@@ -79,7 +79,8 @@ def show_example(ex: Example, key: str, lang: str) -> None:
         st.warning(render(w, lang), icon="⚠️")
     label = "explorer.loss_value" if r.is_scalar else "explorer.loss_sum"
     st.metric(tr(label, lang, reduction=r.reduction, n=r.output.numel()), f"{r.value:.6g}")
-    st.caption(f"nn.{r.spec.cls.__name__}(reduction='{r.reduction}')")
+    if not presenting():  # the code is one click away; on a projector the chart comes first
+        st.caption(f"nn.{r.spec.cls.__name__}(reduction='{r.reduction}')")
     c2, c3 = st.container(key="lv_charts_lesson").columns(2)
     chart(c2, make_loss_figure(r.per_element, lang=lang), key=f"{W}loss_{key}")
     name = next(iter(r.grads))
@@ -126,15 +127,18 @@ def show_step(lesson: Lesson, s: LessonStep, lang: str) -> None:
 # --------------------------------------------------------------------------- page
 
 lang = page_chrome(W)
-st.title(tr("lessons.title", lang))
-st.caption(tr("lessons.intro", lang))
+demo = presenting()  # a projector shows the step: the lesson's own title, no page title or introduction
+if not demo:
+    st.title(tr("lessons.title", lang))
+    st.caption(tr("lessons.intro", lang))
 lesson, step = lesson_ui(lang)
 write_link({K.LESSON_KEY: lesson.key, K.LESSON_STEP: str(step)})
 note = st.session_state.pop(W + "note", None)
 if note:
-    st.warning(tr("lessons.unknown", lang, name=note), icon="🔗")
+    say("warning", tr("lessons.unknown", lang, name=note), icon="🔗")
 st.header(gettext(lesson.title, lang))
-st.caption(gettext(lesson.source, lang))
+if not demo:
+    st.caption(gettext(lesson.source, lang))
 nav_ui(lesson, step, "top", lang)
 show_step(lesson, lesson.step(step), lang)
 nav_ui(lesson, step, "bottom", lang)

@@ -14,14 +14,13 @@ from lossviz import LossvizInputError
 from lossviz import session as K
 from lossviz import training as lt
 from lossviz.i18n import gettext, render, tr
-from pages import chart, deep_link_guard, page_chrome, presenting
-from pages.parts.weight_landscape import weight_landscape_view
+from pages import chart, deep_link_guard, page_chrome, presenting, say, write_link
+from pages.parts import training_room, weight_landscape
 
 deep_link_guard()
 W = K.TRAINING
 REFRESH_S = 1.0
 OWNER_COOKIE = "lossviz_owner"
-PLOT = {"displaylogo": False}
 
 
 @st.cache_resource
@@ -126,7 +125,7 @@ def controls_ui(state: lt.RunState, job: object, owner: str, lang: str) -> None:
         else:
             b1.button(gettext("⏸ Pause", lang), key=W + "pause", width="stretch", on_click=job.pause)
         b2.button(gettext("⏹ Stop", lang), key=W + "stop", width="stretch", on_click=job.stop)
-    elif state.live:
+    elif state.live and not (job is not None and job.can_control(owner)):  # the owner owns it from Start on
         buttons.caption(gettext("Started from another browser or from the command line: you are watching it read-only.", lang))
 
 
@@ -146,7 +145,7 @@ def draw_run(runs_dir: Path, name: str, manager: lt.JobManager, owner: str, lang
     if progress is not None:
         st.progress(*progress)
     if state.status in ("diverged", "failed"):
-        st.error(lt.ended_text(state, lang), icon=lt.STATUS_ICONS[state.status])
+        say("error", lt.ended_text(state, lang), icon=lt.STATUS_ICONS[state.status])
     elif state.status == "interrupted":
         st.warning(gettext("This run stopped without saying goodbye (its process was killed). Its points so far are shown.", lang))
     for col, (label, value, help_text) in zip(st.columns(4), lt.metric_cards(state, snap, lang), strict=True):
@@ -156,17 +155,17 @@ def draw_run(runs_dir: Path, name: str, manager: lt.JobManager, owner: str, lang
     if (sm := st.columns([1, 3])[0].slider(gettext("Smoothing", lang), 0.0, 0.99, step=0.01, key=K.TRAINING_SMOOTHING, help=gettext(lt.SMOOTHING_HELP, lang))) != lt.DEFAULT_SMOOTHING or K.TRAINING_SMOOTHING_QUERY in st.query_params:
         st.query_params[K.TRAINING_SMOOTHING_QUERY] = f"{sm:g}"  # the link keeps the setting
     (c1, c2), (c3, c4) = st.columns(2), st.columns(2)
-    chart(c1, lt.make_loss_figure(snap, state.label, loss_name=state.loss, chance=state.chance, lang=lang, smoothing=sm), key=W + "fig_loss", config=PLOT)
-    chart(c2, lt.make_accuracy_figure(snap, state.label, lang=lang, smoothing=sm), key=W + "fig_acc", config=PLOT)
-    chart(c3, lt.make_grad_norm_figure(snap, state.label, lang=lang, smoothing=sm), key=W + "fig_grad", config=PLOT)
+    chart(c1, lt.make_loss_figure(snap, state.label, loss_name=state.loss, chance=state.chance, lang=lang, smoothing=sm), key=W + "fig_loss")
+    chart(c2, lt.make_accuracy_figure(snap, state.label, lang=lang, smoothing=sm), key=W + "fig_acc")
+    chart(c3, lt.make_grad_norm_figure(snap, state.label, lang=lang, smoothing=sm), key=W + "fig_grad")
     where = c4.container()
     modes = {"lines": gettext("one line per layer", lang), "heatmap": gettext("layer × step heatmap", lang)}
     picks = {s.key: gettext(s.label, lang) for s in lt.layer_metrics()}  # every registered per-layer metric is a choice
     pick = (c4.segmented_control(gettext("Per-layer metric", lang), list(picks), default="layer_grad_norms", key=W + "layer_metric", format_func=picks.get) if len(picks) > 1 else None) or "layer_grad_norms"
     mode = c4.segmented_control(gettext("Per-layer view", lang), list(modes), default="lines", key=W + "layer_mode", format_func=modes.get)
-    chart(where, lt.make_layer_figure(snap, pick, mode or "lines", state.label, max_points=300, labels=state.labels, lang=lang, smoothing=sm), key=W + "fig_layers", config=PLOT)
+    chart(where, lt.make_layer_figure(snap, pick, mode or "lines", state.label, max_points=300, labels=state.labels, lang=lang, smoothing=sm), key=W + "fig_layers")
     for spec in lt.own_chart_metrics():  # registered scalar metrics with a chart of their own
-        chart(st, lt.make_metric_figure(snap, spec.key, state.label, lang=lang, smoothing=sm), key=W + "fig_" + spec.key, config=PLOT)
+        chart(st, lt.make_metric_figure(snap, spec.key, state.label, lang=lang, smoothing=sm), key=W + "fig_" + spec.key)
     return state.live, snap.n_batches
 
 
@@ -188,6 +187,7 @@ def runs_ui(runs_dir: Path, manager: lt.JobManager, all_runs: list, view: str | 
     col_open, col_dl = st.columns([2, 1], vertical_alignment="bottom")
     st.session_state[W + "open_run"] = view if view in names else names[0]
     chosen = col_open.selectbox(gettext("Open a run", lang), names, format_func=labels.get, key=W + "open_run", on_change=lambda: st.session_state.update(view_run=st.session_state[W + "open_run"]))
+    training_room.delete_ui(runs_dir, manager, owner_token(), chosen, lang)
     col_dl.download_button(gettext("⬇ Metrics as CSV", lang), data=lambda: lt.run_csv(runs_dir, chosen), file_name=f"{chosen}-metrics.csv", mime="text/csv", key=W + "download_csv", width="stretch")
     compare = st.multiselect(gettext("Compare runs on one chart", lang), names, default=[], format_func=labels.get, key=W + "compare_runs", max_selections=8, placeholder=gettext("Choose runs", lang))
     if compare:
@@ -196,11 +196,9 @@ def runs_ui(runs_dir: Path, manager: lt.JobManager, all_runs: list, view: str | 
         try:
             states = [lt.run_state(runs_dir, n, manager.get(n), lang) for n in compare]
             series = [(f"{s.name} ({lt.dataset_text(s.label, lang)})", snapshot(s)) for s in states]
-            chart(st, lt.make_overlay_figure(series, metric, lang=lang), key=W + "fig_overlay", config=PLOT)
+            chart(st, training_room.compare_view(lt.make_overlay_figure(series, metric, lang=lang), compare, all_runs, lang), key=W + "fig_overlay")
         except LossvizInputError as exc:
             st.error(render(exc, lang), icon="🚫")
-        if len(compare) == 1:
-            st.caption(gettext("Pick one more run to compare.", lang))
 
 
 lang = page_chrome(W)
@@ -208,7 +206,7 @@ demo = presenting()  # a projector shows the run: status, controls and charts; t
 runs_dir = lt.default_runs_dir()
 manager = job_manager()
 owner = owner_token()
-st.title(gettext("Watch a CNN learn", lang))
+(st.subheader if demo else st.title)(gettext("Watch a CNN learn", lang))  # a projector: the run first
 if not demo:
     st.markdown(gettext(lt.INTRO, lang))
 with st.sidebar, st.popover(gettext("Run settings", lang), icon="⚙️") if demo else st.container():  # folded away on a projector
@@ -218,8 +216,7 @@ if start:
     try:
         job = manager.start(config, runs_dir=runs_dir, name=run_label or None, owner=owner, workers=workers)
         st.session_state.view_run = job.name
-        with st.sidebar:  # a reload of this browser keeps the pause/stop buttons
-            st.html(f"<script>document.cookie = '{OWNER_COOKIE}={owner}; path=/; max-age=2592000; SameSite=Strict';</script>", unsafe_allow_javascript=True)
+        training_room.after_start(owner, OWNER_COOKIE)  # a reload keeps pause/stop; the popover closes
         st.toast(gettext("Started {name}", lang, name=job.name), icon="▶️")
     except LossvizInputError as exc:
         st.session_state.refusal = (exc.message, [j.name for j in manager.active_jobs()])
@@ -235,7 +232,8 @@ if not demo:
         st.code("\n".join(lt.describe_model(model)), language="text")
 
 all_runs = lt.list_runs(runs_dir)
-view, live_now = lt.pick_run(st.session_state.get("view_run"), manager, all_runs, runs_dir)
+training_room.clean_slate_ui(all_runs, lang)  # a fresh page: earlier runs stay listed, none is picked
+view, live_now = lt.pick_run(st.session_state.get("view_run"), manager, training_room.visible_runs(all_runs), runs_dir)
 st.session_state.view_run = view
 if any(r.live and manager.get(r.name) is None for r in all_runs):
     st.sidebar.warning(gettext("Another program is training right now; a second run would slow both down. You can watch it below.", lang))
@@ -252,8 +250,10 @@ else:
 
     live_panel()
     with st.expander(tr("wl.title", lang), expanded=bool(st.session_state.get("wl_probe"))):
-        weight_landscape_view(runs_dir / view, lang=lang, manager=manager, owner=owner)  # a probe process
-if not demo:
+        weight_landscape.weight_landscape_view(runs_dir / view, lang=lang, manager=manager, owner=owner)  # a probe process
+with training_room.fold(demo, lang):  # on a projector folded away, never removed
     runs_ui(runs_dir, manager, all_runs, view, lang)
+if not demo:
     with st.expander(gettext("How does this page relate to the tutorial?", lang)):
         st.markdown(gettext(lt.TUTORIAL_NOTE, lang))
+write_link({})  # the share box and a class get this page (its settings are not in links)
