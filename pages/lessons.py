@@ -18,12 +18,12 @@ from lossviz.explore import (
     LessonStep,
     lesson_from_query,
     list_lessons,
-    make_grad_figure,
-    make_loss_figure,
     snippet,
 )
 from lossviz.i18n import gettext, render, tr
 from pages import chart, deep_link_guard, page_chrome, query, write_link
+from pages import grad_figure as shared_grad_figure  # built once for every session on the same step
+from pages import loss_figure as shared_loss_figure
 
 deep_link_guard()
 W = K.LESSONS
@@ -81,9 +81,9 @@ def show_example(ex: Example, key: str, lang: str) -> None:
     st.metric(tr(label, lang, reduction=r.reduction, n=r.output.numel()), f"{r.value:.6g}")
     st.caption(f"nn.{r.spec.cls.__name__}(reduction='{r.reduction}')")
     c2, c3 = st.container(key="lv_charts_lesson").columns(2)
-    chart(c2, make_loss_figure(r.per_element, lang=lang), key=f"{W}loss_{key}")
+    chart(c2, shared_loss_figure(r.per_element, lang), key=f"{W}loss_{key}")
     name = next(iter(r.grads))
-    chart(c3, make_grad_figure(r.grads[name], name=name, lang=lang), key=f"{W}grad_{key}")
+    chart(c3, shared_grad_figure(r.grads[name], name, lang), key=f"{W}grad_{key}")
     with st.expander(tr("explorer.tab_code", lang)):
         st.code(snippet(r, ex.shapes), language="python")
     if st.button(tr("lessons.open_explorer", lang), icon="🔍", key=f"{W}open_{key}"):
