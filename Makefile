@@ -15,7 +15,7 @@ DURATION ?= 60
 REPLICAS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); r=$$((n / 2)); [ $$r -ge 1 ] && echo $$r || echo 1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast test-browser venv chromium haproxy classroom lint bench bench-load clean i18n i18n-compile
+.PHONY: run test test-fast test-browser venv chromium haproxy classroom lint bench bench-load bench-class clean i18n i18n-compile
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -88,6 +88,12 @@ bench: venv
 # Thirty real browser sessions against one server while a run trains (needs Chromium).
 bench-load: venv chromium
 	$(PY) bench/load_sessions.py --sessions $(SESSIONS) --duration $(DURATION)
+
+# A whole class (issue 21): sixty sessions in a class's mix on one server, then through HAProxy and two
+# replicas. Run on a quiet machine; each prints one JSON line (also saved in bench/out/).
+bench-class: venv haproxy
+	$(PY) bench/load_sessions.py --sessions 60 --duration 90
+	$(PY) bench/load_sessions.py --sessions 60 --duration 90 --proxy
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -31,18 +31,28 @@ dropped connection), session load times, peak RSS of the server process and its 
 (sampled from /proc every 0.25 s; psutil is not needed), CPU seconds used by the server, the
 trainer and the clients during the window, the trainer's own peak RSS, and train_ratio_vs_idle.
 
-With ``--landscape K`` (websocket clients), K of the sessions, spread through the class, use the
-landscape instead: each action sends a new resolution (101 to 301 points per axis, in turn) and new
-ranges, and counts when the run finishes with both charts drawn, the asked-for grid in the caption,
-and no error. The server's RSS is also taken at the start (after one student of each kind has
-opened and closed the app) and at the end (every session closed, ``--settle`` seconds past the
-disconnected-session TTL), for end_vs_start.
+A class's mix (websocket clients; the defaults for ``--sessions N``): one in ten sessions sweeps the
+landscape (``--landscape``: each action a new resolution, 101 to 301 points per axis, and new ranges; it
+counts when the run finishes with both charts drawn, the asked-for grid in the caption and no error), one
+in three reads a lesson (``--lessons``: Next to the last step, Back to the first; it counts when the new
+step's title is drawn), one in twenty follows the live run on the training page (``--watchers``), the
+rest use the explorer; each kind is spread through the class. The server's RSS is also taken at the start
+(after one student of each kind has opened and closed the app) and at the end (every session closed,
+``--settle`` seconds past the disconnected-session TTL and the caches' ttl), for end_vs_start and
+end_minus_start_mb_per_session.
 
-Targets on the 2-core development machine: 30 sessions, zero errors, p95 <= 2 s, server peak
-RSS <= 1.5 GiB, end RSS within 10 % of the start.
+``--proxy``: the same load through HAProxy in front of ``--replicas`` (default 2) replicas sharing one
+runs and data folder (deploy/classroom.py, what ``make classroom`` runs). Each session first fetches "/"
+through the proxy as a browser does, keeps the proxy's sticky cookie and opens its websocket with it;
+``sessions_per_replica`` counts where they landed (from the proxy's X-Lossviz-Replica header), RSS and CPU
+are summed over the replicas and the proxy.
 
-Run: ``.venv/bin/python bench/load_sessions.py [--sessions 30] [--duration 60] [--client ws|browser]
-[--landscape 10]``
+Targets (issue 21; 60 sessions on the 2-core development machine): zero errors, p95 <= 1.0 s, the training
+run at >= 0.8 of its idle speed, peak RSS <= 2 GiB, RSS after close + TTL within 5 MB per session of the
+start; with --proxy the replicas' session counts within 20 % of each other.
+
+Run: ``.venv/bin/python bench/load_sessions.py [--sessions 60] [--duration 90] [--proxy] [--client ws|browser]``
+(short development runs: ``--sessions 10 --duration 20 --settle 35 --idle-window 10``).
 The last line is one JSON object.
 """
 

@@ -193,6 +193,13 @@ def _tensor_key(t: Any) -> tuple[str, tuple[int, ...], bytes]:
 FIGURE_CACHE = {"max_entries": 128, "ttl": 120, "show_spinner": False, "hash_funcs": {"torch.Tensor": _tensor_key}}
 
 
+@st.cache_resource(max_entries=128, ttl=120, show_spinner=False)
+def evaluated(ex: Example) -> Any:
+    """``ex.evaluate()`` (a LossResult), computed once for every session on the same example (a preset, a lesson
+    step); read-only. A refusal (LossvizInputError) is never cached: it is raised again each time."""
+    return ex.evaluate()
+
+
 @st.cache_resource(**FIGURE_CACHE)
 def loss_figure(per_element: Any, lang: str) -> go.Figure:
     """``make_loss_figure(per_element, lang=lang)``, built once for every session that shows the same numbers."""

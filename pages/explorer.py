@@ -17,7 +17,8 @@ from lossviz import session as K
 from lossviz.i18n import render, tr, tr_phrase
 from lossviz.losses import REDUCTION_DOC, TRANSFORMS, LossResult, format_tensor, get_loss, list_losses
 from pages import chart, deep_link_guard, link_notes, page_chrome, presenting, shared_example, write_link
-from pages import grad_figure as shared_grad_figure  # built once for every session with the same numbers
+from pages import evaluated as shared_result  # computed once for every session with the same numbers
+from pages import grad_figure as shared_grad_figure
 from pages import language as L  # noqa: N812 - reads like the tr() calls it feeds
 from pages import loss_figure as shared_loss_figure
 
@@ -169,7 +170,7 @@ def sidebar_ui() -> None:
 
 def results(ex: xp.Example) -> None:
     try:
-        r = ex.evaluate()
+        r = shared_result(ex)
     except LossvizInputError as exc:
         st.error(render(exc, L()), icon="🚫")
         st.caption(tr("explorer.fix", L()))

@@ -22,7 +22,8 @@ from lossviz.explore import (
 )
 from lossviz.i18n import gettext, render, tr
 from pages import chart, deep_link_guard, page_chrome, query, write_link
-from pages import grad_figure as shared_grad_figure  # built once for every session on the same step
+from pages import evaluated as shared_result  # computed once for every session with the same numbers
+from pages import grad_figure as shared_grad_figure
 from pages import loss_figure as shared_loss_figure
 
 deep_link_guard()
@@ -70,7 +71,7 @@ def nav_ui(lesson: Lesson, step: int, where: str, lang: str) -> None:
 def show_example(ex: Example, key: str, lang: str) -> None:
     """The step's numbers as the explorer shows them: value, per-element loss, gradient, code."""
     try:
-        r = ex.evaluate()
+        r = shared_result(ex)
     except LossvizInputError as exc:
         st.error(render(exc, lang), icon="🚫")
         st.caption(tr("lessons.refused", lang))

@@ -30,3 +30,23 @@ def test_different_values_shapes_names_and_languages_do_not_share() -> None:
     assert len({id(f) for f in figs}) == len(figs)
     assert grad_figure(a, "input", "en") is not grad_figure(a, "target", "en")
     assert grad_figure(a, "target", "en").layout.yaxis.title.text == "∂L/∂target"
+
+
+def test_one_evaluation_for_the_same_example_and_refusals_are_not_kept() -> None:
+    import pytest
+
+    from lossviz import LossvizInputError
+    from lossviz.explore import Example
+    from lossviz.explore.presets import get_preset
+    from pages import evaluated
+
+    ex = Example.from_preset(get_preset("ce_4x4_mean"))
+    r = evaluated(ex)
+    assert evaluated(Example.from_preset(get_preset("ce_4x4_mean"))) is r  # a second student's same preset
+    assert r.value == ex.evaluate().value
+    other = evaluated(ex.replace(reduction="sum"))
+    assert other is not r and other.value == ex.replace(reduction="sum").evaluate().value
+    bad = ex.replace(texts={**ex.texts, "input": "[[1, 2], [3"})
+    for _ in range(2):  # raised each time, never cached as a result
+        with pytest.raises(LossvizInputError):
+            evaluated(bad)
