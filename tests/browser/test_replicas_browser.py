@@ -10,9 +10,9 @@ and data folder, HAProxy in front with the sticky ``SERVERID`` cookie, and a cap
   pauses, resumes and stops it through the other;
 - two runs train (one started through each replica); a third, through either, is refused;
 - a replica is killed (SIGKILL) mid-session: the student's page reconnects through the proxy to
-  the other replica with the same example (from its link); the run started through the killed
-  replica keeps training and its owner stops it through the survivor; every JSON file in the
-  shared folders still parses.
+  the other replica with the same example (from its link); the replica is started again;
+- a run started through a replica that is then killed keeps training, and its owner stops it
+  through the survivor; every JSON file in the shared folders still parses.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from typing import Any
 
 import pytest
 
-from deploy.classroom import REPLICA_HEADER, STICKY_COOKIE, Classroom
+from deploy.classroom import REPLICA_HEADER, STICKY_COOKIE, Classroom, healthy
+from lossviz import LossvizInputError
 from lossviz.explore.example import Example
 from lossviz.explore.presets import get_preset
 from lossviz.training import runs as lv_runs
@@ -152,7 +153,11 @@ def start_run(page: Any, url: str, name: str) -> None:
 
 
 def status(room: Classroom, name: str) -> str:
-    return lv_runs.read_run(room.runs_dir, name).status
+    try:
+        return lv_runs.read_run(room.runs_dir, name).status
+    except LossvizInputError:  # not written yet
+        return "missing"
+
 
 
 def stop_everything(page: Any, url: str, room: Classroom) -> None:
@@ -230,7 +235,7 @@ def test_the_cap_holds_across_replicas(room: Classroom, two: list[tuple[Any, Any
         stop_everything(page_a, room.url, room)
 
 
-def test_sigkill_of_a_replica(room: Classroom, two: list[tuple[Any, Any, str]]) -> None:
+def test_sigkill_of_a_replica_mid_session(room: Classroom, two: list[tuple[Any, Any, str]]) -> None:
     from playwright.sync_api import expect
 
     (_, page_a, a), (ctx_b, page_b, b) = two
@@ -242,42 +247,56 @@ def test_sigkill_of_a_replica(room: Classroom, two: list[tuple[Any, Any, str]]) 
     want = f"{ex.evaluate().value:.6g}"
     expect(page_b.locator('[data-testid="stMetricValue"]').first).to_have_text(want, timeout=60_000)
     wait_until(lambda: "reduction=sum" in href(page_b), "the link to carry the reduction")
-    link = href(page_b)
-    # and a run the owner started through b
-    name = "survives-replica"
-    start_run(page_b, room.url, name)
-    wait_until(lambda: status(room, name) == "running", "the run to train", limit_s=120)
-    page_b.goto(link, wait_until="domcontentloaded")
-    wait_idle(page_b)
     assert served_by(page_b, room.url + "/") == b
 
     room.kill_replica(b, signal.SIGKILL)
-    assert room.wait_down(b), "the proxy kept sending new requests to the killed replica"
-    # the page reconnects by itself through the proxy, to the other replica, with the same example
-    wait_until(lambda: replica_of(ctx_b) == a, "the browser to be moved to the other replica", limit_s=90)
-    wait_idle(page_b)
-    expect(page_b.locator('[data-testid="stMetricValue"]').first).to_have_text(want, timeout=60_000)
-    assert metric_value(page_b) == want
-    assert "reduction=sum" in href(page_b)
-    assert_clean(page_b)
-    screenshot(page_b, "replicas-after-sigkill")
-
-    # the run is a process of its own: it keeps training, and its owner still controls it
-    steps = lv_runs.last_step(room.runs_dir / name) or 0
-    wait_until(lambda: (lv_runs.last_step(room.runs_dir / name) or 0) > steps, "the run to keep training",
+    try:
+        assert room.wait_down(b), "the proxy kept sending new requests to the killed replica"
+        # the page reconnects by itself through the proxy, to the other replica, with the same example
+        wait_until(lambda: replica_of(ctx_b) == a, "the browser to be moved to the other replica", limit_s=90)
+        wait_idle(page_b)
+        expect(page_b.locator('[data-testid="stMetricValue"]').first).to_have_text(want, timeout=60_000)
+        assert metric_value(page_b) == want
+        assert "reduction=sum" in href(page_b)
+        assert served_by(page_b, room.url + "/") == a
+        assert_clean(page_b)
+        screenshot(page_b, "replicas-after-sigkill")
+    finally:  # the next test has both replicas again (the proxy takes b back when its health check passes)
+        room.restart_replica(room.replica(b))
+    wait_until(lambda: b in {healthy(room.url) for _ in range(4)}, "the restarted replica to be back in the pool",
                limit_s=60)
-    assert status(room, name) == "running"
-    open_page(page_b, room.url + "/training")
-    expect(page_b.get_by_text(f"run {name}")).to_be_visible(timeout=60_000)
-    page_b.get_by_role("button", name=STOP).click()
-    wait_until(lambda: status(room, name) == "stopped", "the run to stop through the survivor", limit_s=90)
 
+
+def test_a_run_outlives_the_replica_that_started_it(browser: Any, room: Classroom) -> None:
+    """A run is a process of its own: its replica killed, it keeps training, and its owner stops it through
+    the other replica; nothing in the shared folders is left half-written."""
+    from playwright.sync_api import expect
+
+    ctx_b, page_b, b = open_on_new_replica(browser, room, set())
+    try:
+        name = "survives-replica"
+        start_run(page_b, room.url, name)
+        wait_until(lambda: status(room, name) == "running", "the run to train", limit_s=120)
+        steps = lv_runs.last_step(room.runs_dir / name) or 0
+        room.kill_replica(b, signal.SIGKILL)
+        assert room.wait_down(b)
+        wait_until(lambda: (lv_runs.last_step(room.runs_dir / name) or 0) > steps + 2, "the run to keep training",
+                   limit_s=60)
+        assert status(room, name) == "running"
+        open_page(page_b, room.url + "/training")  # now through the survivor
+        assert replica_of(ctx_b) != b
+        expect(page_b.get_by_text(f"run {name}")).to_be_visible(timeout=60_000)
+        page_b.get_by_role("button", name=STOP).click()
+        wait_until(lambda: status(room, name) == "stopped", "the run to stop through the survivor", limit_s=90)
+        assert_clean(page_b)
+    finally:
+        screenshot(page_b, "replicas-run-after-sigkill")
+        ctx_b.close()
     # nothing in the shared folders is left half-written
     for folder in (room.runs_dir, room.data_dir):
         for path in folder.rglob("*.json"):
             json.loads(path.read_text(encoding="utf-8"))
         for path in folder.rglob("*.jsonl"):
-            lines = path.read_text(encoding="utf-8").splitlines()
-            for line in lines:
+            for line in path.read_text(encoding="utf-8").splitlines():
                 if line.strip():
                     json.loads(line)
