@@ -190,7 +190,7 @@ def _tensor_key(t: Any) -> tuple[str, tuple[int, ...], bytes]:
 #: (building one costs ~40-100 ms of plotly validation, the largest piece of an explorer rerun, bench/profile_rerun.py)
 #: and shared read-only (``chart`` copies before changing it; Streamlit serializes a copy). At most 128 small
 #: figures (a 4,096-element heatmap is the largest, ~0.3 MB), gone 2 minutes after they were made.
-FIGURE_CACHE = {"max_entries": 128, "ttl": 120, "show_spinner": False, "hash_funcs": {"torch.Tensor": _tensor_key}}
+_BY_VALUE = {"torch.Tensor": _tensor_key}
 
 
 @st.cache_resource(max_entries=128, ttl=120, show_spinner=False)
@@ -200,13 +200,13 @@ def evaluated(ex: Example) -> Any:
     return ex.evaluate()
 
 
-@st.cache_resource(**FIGURE_CACHE)
+@st.cache_resource(max_entries=128, ttl=120, show_spinner=False, hash_funcs=_BY_VALUE)
 def loss_figure(per_element: Any, lang: str) -> go.Figure:
     """``make_loss_figure(per_element, lang=lang)``, built once for every session that shows the same numbers."""
     return make_loss_figure(per_element, lang=lang)
 
 
-@st.cache_resource(**FIGURE_CACHE)
+@st.cache_resource(max_entries=128, ttl=120, show_spinner=False, hash_funcs=_BY_VALUE)
 def grad_figure(grad: Any, name: str, lang: str) -> go.Figure:
     """``make_grad_figure(grad, name=name, lang=lang)``, built once for every session that shows the same numbers."""
     return make_grad_figure(grad, name=name, lang=lang)
