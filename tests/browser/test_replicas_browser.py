@@ -71,7 +71,10 @@ def room(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[Cla
         pytest.skip("haproxy is not installed (`make haproxy` installs Debian's)")
     base = tmp_path_factory.mktemp("classroom")
     classroom = Classroom(replicas_n=2, runs_dir=base / "runs", data_dir=base / "data",
-                          log_dir=ARTIFACTS / "replicas", extra_env={"LOSSVIZ_MAX_JOBS": "2"})
+                          log_dir=ARTIFACTS / "replicas",
+                          # the ledger where a classroom keeps it, in the shared data folder (the suite's
+                          # conftest points LOSSVIZ_LEDGER elsewhere for its own job managers)
+                          extra_env={"LOSSVIZ_MAX_JOBS": "2", "LOSSVIZ_LEDGER": str(base / "data" / "jobs" / "ledger")})
     classroom.start()
     try:
         # each replica runs app.py at "/" once (see tests/browser/conftest.py's ``app``)
@@ -267,6 +270,8 @@ def test_sigkill_of_a_replica_mid_session(room: Classroom, two: list[tuple[Any, 
                limit_s=60)
 
 
+@pytest.mark.xfail(strict=True, reason="a run still gets PR_SET_PDEATHSIG from the replica that started it "
+                   "(lossviz/training/jobs.py): issue 21 wants it to train on, controllable through another replica")
 def test_a_run_outlives_the_replica_that_started_it(browser: Any, room: Classroom) -> None:
     """A run is a process of its own: its replica killed, it keeps training, and its owner stops it through
     the other replica; nothing in the shared folders is left half-written."""
