@@ -1,8 +1,9 @@
 """Two replicas behind HAProxy (deploy/classroom.py, what ``make classroom`` runs), in a real browser.
 
 One classroom per module: two ``streamlit run app.py`` processes on loopback sharing one runs
-and data folder, HAProxy in front with the sticky ``SERVERID`` cookie, and a cap of two runs
-(``LOSSVIZ_MAX_JOBS=2``) that must hold across both replicas.
+and data folder (and the job ledger in it), HAProxy in front with the sticky ``SERVERID`` cookie,
+and a cap of two training runs (``LOSSVIZ_MAX_RUNS=2``; one owner may hold three jobs, so the
+refusal under test is the shared cap's) that must hold across both replicas.
 
 - two browser contexts land on different replicas (the proxy's ``X-Lossviz-Replica`` header),
   and each stays on its own replica (the cookie);
@@ -74,7 +75,8 @@ def room(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[Cla
                           log_dir=ARTIFACTS / "replicas",
                           # the ledger where a classroom keeps it, in the shared data folder (the suite's
                           # conftest points LOSSVIZ_LEDGER elsewhere for its own job managers)
-                          extra_env={"LOSSVIZ_MAX_JOBS": "2", "LOSSVIZ_LEDGER": str(base / "data" / "jobs" / "ledger")})
+                          extra_env={"LOSSVIZ_MAX_JOBS": "3", "LOSSVIZ_MAX_RUNS": "2", "LOSSVIZ_MAX_JOBS_PER_OWNER": "3",
+                                     "LOSSVIZ_LEDGER": str(base / "data" / "jobs" / "ledger")})
     classroom.start()
     try:
         # each replica runs app.py at "/" once (see tests/browser/conftest.py's ``app``)
