@@ -25,7 +25,7 @@ from lossviz.classroom import (
     presentation_css,
     style_figure,
 )
-from lossviz.explore import Example
+from lossviz.explore import Example, make_grad_figure, make_loss_figure
 from lossviz.i18n import LANGS, lang_from, tr
 from pages.parts import room
 
@@ -170,3 +170,38 @@ def write_link(params: Mapping[str, str]) -> None:
         want[K.PRESENT_QUERY] = "1"
     if query() != want:
         st.query_params.from_dict(want)
+
+
+# --------------------------------------------------------------------------- figures many sessions share
+
+
+def _tensor_key(t: Any) -> tuple[str, tuple[int, ...], bytes]:
+    """What a figure of ``t`` depends on: its dtype, shape and values."""
+    t = t.detach().cpu()
+    return str(t.dtype), tuple(t.shape), t.numpy().tobytes()
+
+
+#: A class on one preset or one lesson step shows the same numbers in every tab: each figure is built once
+#: (building one costs ~40-100 ms of plotly validation, the largest piece of an explorer rerun, bench/profile_rerun.py)
+#: and shared read-only (``chart`` copies before changing it; Streamlit serializes a copy). At most 128 small
+#: figures (a 4,096-element heatmap is the largest, ~0.3 MB), gone 2 minutes after they were made.
+_BY_VALUE = {"torch.Tensor": _tensor_key}
+
+
+@st.cache_resource(max_entries=128, ttl=120, show_spinner=False)
+def evaluated(ex: Example) -> Any:
+    """``ex.evaluate()`` (a LossResult), computed once for every session on the same example (a preset, a lesson
+    step); read-only. A refusal (LossvizInputError) is never cached: it is raised again each time."""
+    return ex.evaluate()
+
+
+@st.cache_resource(max_entries=128, ttl=120, show_spinner=False, hash_funcs=_BY_VALUE)
+def loss_figure(per_element: Any, lang: str) -> go.Figure:
+    """``make_loss_figure(per_element, lang=lang)``, built once for every session that shows the same numbers."""
+    return make_loss_figure(per_element, lang=lang)
+
+
+@st.cache_resource(max_entries=128, ttl=120, show_spinner=False, hash_funcs=_BY_VALUE)
+def grad_figure(grad: Any, name: str, lang: str) -> go.Figure:
+    """``make_grad_figure(grad, name=name, lang=lang)``, built once for every session that shows the same numbers."""
+    return make_grad_figure(grad, name=name, lang=lang)

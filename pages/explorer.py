@@ -27,7 +27,10 @@ from lossviz.losses import (
     list_losses,
 )
 from pages import chart, deep_link_guard, link_notes, page_chrome, presenting, say, shared_example, write_link
+from pages import evaluated as shared_result  # computed once for every session with the same numbers
+from pages import grad_figure as shared_grad_figure
 from pages import language as L  # noqa: N812 - reads like the tr() calls it feeds
+from pages import loss_figure as shared_loss_figure
 
 deep_link_guard()
 W = K.EXPLORER
@@ -232,7 +235,7 @@ def sidebar_ui() -> None:
 
 def results(ex: xp.Example) -> None:
     try:
-        r = ex.evaluate()
+        r = shared_result(ex)
     except LossvizInputError as exc:
         st.error(render(exc, L()), icon="🚫")
         if isinstance(exc, NeedsFloat):  # one click instead of a dead end, saying what it does
@@ -282,12 +285,12 @@ def results(ex: xp.Example) -> None:
 
 def charts(r: LossResult, means: str) -> None:
     c1, c2 = st.container(key="lv_charts_explorer").columns(2)
-    chart(c1, xp.make_loss_figure(r.per_element, lang=L()), key=W + "fig_loss")
+    chart(c1, shared_loss_figure(r.per_element, L()), key=W + "fig_loss")
     c1.caption(tr("explorer.none_caption", L(), means=means))
     names = list(r.grads)
     name = c2.radio(tr("explorer.grad_wrt", L()), names, horizontal=True, key=W + "grad_slot") if len(names) > 1 \
         else names[0]
-    chart(c2, xp.make_grad_figure(r.grads[name], name=name, lang=L()), key=W + "fig_grad")
+    chart(c2, shared_grad_figure(r.grads[name], name, L()), key=W + "fig_grad")
     c2.caption(tr("explorer.grad_caption", L()))
 
 

@@ -18,12 +18,13 @@ from lossviz.explore import (
     LessonStep,
     lesson_from_query,
     list_lessons,
-    make_grad_figure,
-    make_loss_figure,
     snippet,
 )
 from lossviz.i18n import gettext, render, tr
 from pages import chart, deep_link_guard, page_chrome, presenting, query, say, write_link
+from pages import evaluated as shared_result  # computed once for every session with the same numbers
+from pages import grad_figure as shared_grad_figure
+from pages import loss_figure as shared_loss_figure
 
 deep_link_guard()
 W = K.LESSONS
@@ -70,7 +71,7 @@ def nav_ui(lesson: Lesson, step: int, where: str, lang: str) -> None:
 def show_example(ex: Example, key: str, lang: str) -> None:
     """The step's numbers as the explorer shows them: value, per-element loss, gradient, code."""
     try:
-        r = ex.evaluate()
+        r = shared_result(ex)
     except LossvizInputError as exc:
         st.error(render(exc, lang), icon="🚫")
         st.caption(tr("lessons.refused", lang))
@@ -82,9 +83,9 @@ def show_example(ex: Example, key: str, lang: str) -> None:
     if not presenting():  # the code is one click away; on a projector the chart comes first
         st.caption(f"nn.{r.spec.cls.__name__}(reduction='{r.reduction}')")
     c2, c3 = st.container(key="lv_charts_lesson").columns(2)
-    chart(c2, make_loss_figure(r.per_element, lang=lang), key=f"{W}loss_{key}")
+    chart(c2, shared_loss_figure(r.per_element, lang), key=f"{W}loss_{key}")
     name = next(iter(r.grads))
-    chart(c3, make_grad_figure(r.grads[name], name=name, lang=lang), key=f"{W}grad_{key}")
+    chart(c3, shared_grad_figure(r.grads[name], name, lang), key=f"{W}grad_{key}")
     with st.expander(tr("explorer.tab_code", lang)):
         st.code(snippet(r, ex.shapes), language="python")
     if st.button(tr("lessons.open_explorer", lang), icon="🔍", key=f"{W}open_{key}"):
