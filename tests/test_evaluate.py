@@ -8,9 +8,9 @@ import pytest
 import torch
 import torchvision
 
+from lossviz.cli.json_out import result_json
 from lossviz.errors import LossvizInputError
 from lossviz.losses import get_loss, list_losses
-from lossviz.cli.json_out import result_json
 from lossviz.losses.evaluate import evaluate, evaluate_text
 
 CASES = [(n, r) for n in list_losses() for r in get_loss(n).reductions]

@@ -19,7 +19,13 @@ import torch.nn.functional as F
 
 from lossviz.cli.main import main as cli_main
 from lossviz.errors import LossvizInputError
-from lossviz.losses import MAX_FILE_BYTES, MAX_FILE_ELEMENTS, evaluate_text, read_tensor_bytes, read_tensor_file
+from lossviz.losses import (
+    MAX_FILE_BYTES,
+    MAX_FILE_ELEMENTS,
+    evaluate_text,
+    read_tensor_bytes,
+    read_tensor_file,
+)
 
 
 def _ctc_example(folder: Path) -> torch.Tensor:
