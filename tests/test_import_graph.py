@@ -12,8 +12,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Top to bottom. A unit is a package under lossviz/ (``lossviz.training``) or a top-level module
@@ -36,8 +34,7 @@ FLOOR_OF = {unit: i for i, (_, units) in enumerate(FLOORS) for unit in units}
 #: Circles known today, each to be removed by the branch named in its key. The lead deletes the entry
 #: after merging that branch; :func:`test_every_allowed_circle_still_exists` fails once the circle is
 #: gone, so a stale entry cannot hide a new circle between the same modules.
-KNOWN_CIRCLE_UNTIL_H1_WEIGHTSPACE_MERGES = frozenset({"lossviz.landscape.elements", "lossviz.landscape.engine"})
-ALLOWED_CIRCLES: list[frozenset[str]] = [KNOWN_CIRCLE_UNTIL_H1_WEIGHTSPACE_MERGES]
+ALLOWED_CIRCLES: list[frozenset[str]] = []  # none: the landscape elements <-> engine circle is closed
 
 
 def _module_name(path: Path) -> str:
@@ -159,14 +156,6 @@ def test_no_arrow_points_up_the_floors() -> None:
 def test_no_circle_of_imports() -> None:
     found = [c for c in circles(graph()) if frozenset(c) not in ALLOWED_CIRCLES]
     assert not found, "import circles:\n" + "\n".join(" <-> ".join(c) for c in found)
-
-
-@pytest.mark.parametrize("allowed", ALLOWED_CIRCLES, ids=lambda c: " <-> ".join(sorted(c)))
-def test_every_allowed_circle_still_exists(allowed: frozenset[str]) -> None:
-    """An allow-list entry whose circle is gone must be deleted (the lead, after merging its branch)."""
-    assert allowed in {frozenset(c) for c in circles(graph())}, (
-        f"the circle {sorted(allowed)} is closed: delete its entry from ALLOWED_CIRCLES"
-    )
 
 
 def test_the_floors_are_the_ones_in_the_architecture_document() -> None:

@@ -234,12 +234,6 @@ def user_strings(source: str, *, page: bool = False, errors: frozenset[str] | se
 #: Files whose findings another helper's branch removes (it rewrites or moves them). The lead deletes
 #: an entry after merging that branch; :func:`test_every_expiring_entry_still_finds_something` fails once
 #: the file is clean or gone, so an entry cannot outlive its reason and hide new English.
-UNTIL_H1_WEIGHTSPACE_MERGES = frozenset({
-    "lossviz/training/landscape_figures.py",  # LABELS_EN: becomes lossviz/weightspace/figures.py, msgids + lang
-    "lossviz/training/weight_landscape.py",  # (key, params) notes, JobsBusy's English: lossviz/weightspace/
-    "lossviz/training/snapshots.py",  # (key, params) notes: become Messages
-})
-EXPIRING = UNTIL_H1_WEIGHTSPACE_MERGES
 
 
 def _check(path: Path) -> list[str]:
@@ -249,19 +243,11 @@ def _check(path: Path) -> list[str]:
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_bare_literal_reaches_a_reader(path: Path) -> None:
-    if str(path.relative_to(ROOT)) in EXPIRING:
-        pytest.skip("fixed by another branch (UNTIL_H1_WEIGHTSPACE_MERGES); see the expiring-entry test")
     hits = _check(path)
     assert not hits, (
         "text a reader sees must be a message id: N_(\"...\"), msg(\"... {x} ...\", x=...), tr(\"key\", lang)"
         " (docs/ARCHITECTURE.md, 'Translation layer'):\n" + "\n".join(hits)
     )
-
-
-@pytest.mark.parametrize("name", sorted(EXPIRING))
-def test_every_expiring_entry_still_finds_something(name: str) -> None:
-    path = ROOT / name
-    assert path.is_file() and _check(path), f"{name} is clean or gone: delete its entry from UNTIL_H1_WEIGHTSPACE_MERGES"
 
 
 BAD_LIBRARY = [

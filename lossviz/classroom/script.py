@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import json
 
-from lossviz.classroom.slides import SVG_TITLES
+from lossviz.classroom.slides import SVG_TITLE
+from lossviz.i18n import gettext
 
 #: Streamlit's own English words a Chinese reader still meets, and their translation.
 STREAMLIT_WORDS_ZH = {
@@ -128,7 +129,7 @@ def page_script_js(lang: str, *, present: bool) -> str:
         _JS.replace("CONFIG", config)
         .replace("WORDS", json.dumps(STREAMLIT_WORDS_ZH, ensure_ascii=False))
         .replace("SVG[", "__SVG__[").replace("SVG.en", "__SVG__.en")
-        .replace("const cfg", "const __SVG__ = " + json.dumps(SVG_TITLES, ensure_ascii=False) + ";\n  const cfg", 1)
+        .replace("const cfg", "const __SVG__ = " + json.dumps({lg: gettext(SVG_TITLE, lg) for lg in ("en", "zh")}, ensure_ascii=False) + ";\n  const cfg", 1)
         .replace("DESCENT", json.dumps(DESCENT_CHART))
         .replace("NEXT", json.dumps(NEXT_BUTTONS)).replace("BACK", json.dumps(BACK_BUTTONS))
     )

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from lossviz.i18n import N_
+
 #: PNG export scale: a 535x340 chart saves as 1605x1020, sharp on a slide.
 PNG_SCALE = 3
 #: Longest file name a chart's title gives (characters, before ".png").
@@ -78,7 +80,7 @@ ZH_CN_LOCALE: dict[str, Any] = {
 #: The plotly locale of each page language.
 PLOTLY_LOCALES = {"zh": "zh-CN"}
 #: Tooltip of the SVG button the page script adds next to the camera (per language).
-SVG_TITLES = {"en": "Download plot as an SVG (vector, for slides)", "zh": "下载图表为 SVG 矢量图（适合幻灯片）"}
+SVG_TITLE = N_("Download plot as an SVG (vector, for slides)")
 
 _UNSAFE = re.compile(r"[^\w\u00c0-\uffff.]+", re.UNICODE)
 

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import N_, msg
+from lossviz.i18n import N_, Message, msg
 from lossviz.losses.checks import (
     Misfit,
     _as_float,
@@ -64,10 +64,10 @@ def _sample_kl(g: torch.Generator) -> dict[str, Tensor]:
     }
 
 
-def _kl_domain(slot: str, p: Mapping[str, Any], transform: str) -> tuple[float, float, str] | None:
+def _kl_domain(slot: str, p: Mapping[str, Any], transform: str) -> tuple[float, float, Message] | None:
     """With the log transform the typed input is a probability: above 0 (log 0 = -inf)."""
     if slot == "input" and transform == "log":
-        return 0.0, math.inf, "with the log transform the input is a probability, and log needs it above 0"
+        return 0.0, math.inf, Message(N_("with the log transform the input is a probability, and log needs it above 0"))
     return None
 
 
