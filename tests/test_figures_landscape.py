@@ -8,8 +8,10 @@ import pytest
 import torch
 
 import lossviz.landscape as S
+from lossviz.classroom import contrast_ratio
 from lossviz.errors import LossvizInputError
 from lossviz.explore import Example
+from lossviz.theme import LOSS_SCALE
 from lossviz.landscape.figures import (
     MAX_FRAMES,
     make_contour_figure,
@@ -40,7 +42,9 @@ def test_contour_has_field_markers_and_named_axes(mse) -> None:
     contour = fig.data[0]
     assert isinstance(contour, go.Contour)
     assert np.asarray(contour.z).shape == (31, 31)
-    assert contour.colorscale[0][1] == "#440154"  # viridis: colour-blind safe
+    # the theme's one loss scale (Plasma's dark part: colour-blind safe, its light end still 3:1 on white)
+    assert [c for _, c in contour.colorscale] == [c for _, c in LOSS_SCALE]
+    assert contrast_ratio(LOSS_SCALE[-1][1], "#ffffff") >= 3.0
     assert "∂L/∂ŷ₀" in contour.hovertemplate and "∂L/∂ŷ₁" in contour.hovertemplate
     assert np.asarray(contour.customdata).shape == (31, 31, 2)
     names = [t.name for t in fig.data]
