@@ -133,7 +133,7 @@ def _below_axis_titles(fig: Any, is_3d: bool) -> None:
     legend. Sliders and buttons are placed in paper units (the plot's height is known: fixed height and
     margins), the legend in container units at the bottom edge."""
     rows = _legend_rows(fig) if fig.layout.showlegend is not False else 0
-    horizontal = fig.layout.legend.orientation in ("h", None)
+    horizontal = True  # on a projector every legend is a row under the plot: a column beside it covers titles
     menus, sliders = list(fig.layout.updatemenus or ()), list(fig.layout.sliders or ())
     legend_px = rows * _LEGEND_ROW_PX if horizontal else 0
     if not legend_px and not menus and not sliders:

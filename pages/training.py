@@ -120,10 +120,8 @@ def controls_ui(state: lt.RunState, job: object, owner: str, lang: str) -> None:
     head.caption(where or gettext("run `{name}`", lang, name=state.name))
     if job is not None and state.live and job.can_control(owner) and state.status != "starting":
         b1, b2 = buttons.columns(2)
-        if state.status == "paused":
-            b1.button(gettext("▶ Resume", lang), key=W + "resume", width="stretch", on_click=job.resume)
-        else:
-            b1.button(gettext("⏸ Pause", lang), key=W + "pause", width="stretch", on_click=job.pause)
+        paused = state.status == "paused"
+        b1.button(gettext("▶ Resume", lang) if paused else gettext("⏸ Pause", lang), key=W + ("resume" if paused else "pause"), width="stretch", on_click=job.resume if paused else job.pause)
         b2.button(gettext("⏹ Stop", lang), key=W + "stop", width="stretch", on_click=job.stop)
     elif state.live and not (job is not None and job.can_control(owner)):  # the owner owns it from Start on
         buttons.caption(gettext("Started from another browser or from the command line: you are watching it read-only.", lang))
@@ -152,7 +150,9 @@ def draw_run(runs_dir: Path, name: str, manager: lt.JobManager, owner: str, lang
         col.metric(label, value, help=help_text)
     st.markdown(lt.CHART_COLUMNS_CSS, unsafe_allow_html=True)
     st.session_state.setdefault(K.TRAINING_SMOOTHING, lt.smoothing_from_link(st.query_params.get(K.TRAINING_SMOOTHING_QUERY)))
-    if (sm := st.columns([1, 3])[0].slider(gettext("Smoothing", lang), 0.0, 0.99, step=0.01, key=K.TRAINING_SMOOTHING, help=gettext(lt.SMOOTHING_HELP, lang))) != lt.DEFAULT_SMOOTHING or K.TRAINING_SMOOTHING_QUERY in st.query_params:
+    if presenting():  # a projector shows the charts first: the smoothing the link or the last setting chose
+        sm = float(st.session_state[K.TRAINING_SMOOTHING])
+    elif (sm := st.columns([1, 3])[0].slider(gettext("Smoothing", lang), 0.0, 0.99, step=0.01, key=K.TRAINING_SMOOTHING, help=gettext(lt.SMOOTHING_HELP, lang))) != lt.DEFAULT_SMOOTHING or K.TRAINING_SMOOTHING_QUERY in st.query_params:
         st.query_params[K.TRAINING_SMOOTHING_QUERY] = f"{sm:g}"  # the link keeps the setting
     (c1, c2), (c3, c4) = st.columns(2), st.columns(2)
     chart(c1, lt.make_loss_figure(snap, state.label, loss_name=state.loss, chance=state.chance, lang=lang, smoothing=sm), key=W + "fig_loss")
@@ -182,8 +182,8 @@ def runs_ui(runs_dir: Path, manager: lt.JobManager, all_runs: list, view: str | 
         st.dataframe(pd.DataFrame(lt.run_table(manager.run_rows(runs_dir), lang)), hide_index=True, width="stretch")
 
     runs_table()
-    names = [r.name for r in all_runs]
-    labels = {r.name: lt.run_label(r, lang) for r in all_runs}
+    names = [view] * (view is not None and view not in {r.name for r in all_runs}) + [r.name for r in all_runs]  # a starting run is listed (never swapped for the newest)
+    labels = {n: n for n in names} | {r.name: lt.run_label(r, lang) for r in all_runs}
     col_open, col_dl = st.columns([2, 1], vertical_alignment="bottom")
     st.session_state[W + "open_run"] = view if view in names else names[0]
     chosen = col_open.selectbox(gettext("Open a run", lang), names, format_func=labels.get, key=W + "open_run", on_change=lambda: st.session_state.update(view_run=st.session_state[W + "open_run"]))
