@@ -68,6 +68,14 @@ def _configure(parser: argparse.ArgumentParser, lang: str = "en", lang_default: 
     src.add_argument(
         "--cifar10", action="store_true", help=t(N_("train on real CIFAR-10 (error if it is not on disk)"))
     )
+    src.add_argument(
+        "--digits", action="store_true",
+        help=t(N_("train on scikit-learn's real handwritten digits (offline; the default without CIFAR-10)")),
+    )  # fmt: skip
+    src.add_argument(
+        "--image-folder", default=None, metavar="DIR",
+        help=t(N_("train on your own pictures: DIR holds one subfolder of images per class (2 to 10)")),
+    )  # fmt: skip
     data.add_argument(
         "--data-dir",
         default=None,
@@ -159,10 +167,15 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    dataset = "synthetic" if args.synthetic else "cifar10" if args.cifar10 or args.download else "auto"
+    dataset = (
+        "synthetic" if args.synthetic else "digits" if getattr(args, "digits", False)
+        else "folder" if getattr(args, "image_folder", None)
+        else "cifar10" if args.cifar10 or args.download else "auto"
+    )  # fmt: skip
     return TrainConfig(
         dataset=dataset,
         data_dir=args.data_dir,
+        image_folder=getattr(args, "image_folder", None),
         download=bool(args.download),
         synthetic_train=args.synthetic_train,
         synthetic_test=args.synthetic_test,

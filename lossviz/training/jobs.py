@@ -33,7 +33,7 @@ from typing import IO, Any
 from lossviz.errors import LossvizInputError
 from lossviz.i18n import N_, Message, msg
 from lossviz.training import runs as lv_runs
-from lossviz.training.data import cifar10_status
+from lossviz.training.data import DATASET_LABELS, cifar10_status, resolved_kind
 from lossviz.training.trainer import TrainConfig, check_workers
 
 KEEP_FINISHED = 8
@@ -92,6 +92,8 @@ def train_command(
         args.append("--synthetic")
     elif c.dataset == "cifar10":
         args.append("--cifar10")
+    elif c.dataset in ("digits", "folder"):  # H6: the real digits offline, or the user's own pictures
+        args += ["--digits"] if c.dataset == "digits" else ["--image-folder", str(c.image_folder)]
     if c.data_dir:
         args += ["--data-dir", str(c.data_dir)]
     args += ["--synthetic-train", str(c.synthetic_train), "--synthetic-test", str(c.synthetic_test)]
@@ -320,7 +322,7 @@ class JobManager:
                 raise LossvizInputError(
                     msg("could not start the training process: {why}", why=exc.strerror or str(exc))
                 ) from exc
-            label = "synthetic" if config.dataset == "synthetic" else "CIFAR-10"
+            label = DATASET_LABELS.get(resolved_kind(config.dataset, config.data_dir, config.download), "CIFAR-10")
             job = Job(run_name, owner, root, root.resolve() / run_name, process, stderr, workers, label,
                       error_file=error_file)  # fmt: skip
             self._jobs[run_name] = job
@@ -342,7 +344,7 @@ class JobManager:
             if (root / chosen).exists():
                 raise LossvizInputError(msg("a run named {name!r} already exists: choose another name", name=chosen))
             return chosen
-        label = "synthetic" if config.dataset == "synthetic" else "cifar10"
+        label = resolved_kind(config.dataset, config.data_dir, config.download)
         base = lv_runs.auto_run_name({**config.to_dict(), "dataset_label": label})
         for attempt in range(1, 1000):
             candidate = base if attempt == 1 else f"{base}-{attempt}"

@@ -70,6 +70,7 @@ class TrainConfig:
 
     dataset: str = "auto"
     data_dir: str | None = None
+    image_folder: str | None = None  # dataset="folder": class subfolders of pictures (data.load_image_folder)
     download: bool = False
     synthetic_train: int = 10_000
     synthetic_test: int = 2_000
@@ -319,6 +320,7 @@ class Trainer:
             synthetic_seed=c.seed,
             synthetic_train=c.synthetic_train,
             synthetic_test=c.synthetic_test,
+            image_folder=c.image_folder,
         )
         self.dataset_label = self.data.label
         self.steps_per_epoch = steps_per_epoch(len(self.data.train), c.batch_size)
