@@ -39,6 +39,7 @@ from lossviz.i18n import N_, Message, msg
 from lossviz.losses import chance_loss as _chance_loss
 from lossviz.losses import get_loss, training_loss, training_losses
 from lossviz.training.data import DATASET_KINDS, DatasetBundle, load_dataset
+from lossviz.training.health import ALARMS_FILE, HealthMonitor, LayerHealth
 from lossviz.training.metrics_log import MetricsLog
 from lossviz.training.model import build_model, layer_labels, parameter_names, resolve_device
 from lossviz.training.runs import ControlFile, RunWriter, jsonable, message_json, write_failure_message
@@ -606,6 +607,7 @@ class Trainer:
         optimizer = make_optimizer(c, model.parameters())
         params = list(model.parameters())
         names = [n for n, _ in model.named_parameters()]
+        health, monitor = LayerHealth(model), HealthMonitor(layer_labels(model))  # H6: per-layer health + alarms
         gen = torch.Generator().manual_seed(c.seed)
         n_train = len(train)
         bs = c.batch_size
@@ -655,8 +657,10 @@ class Trainer:
                 loss_v, correct_v, norm_v = host[0] / n, host[1], host[2]
                 step = self.step + 1
                 finite = math.isfinite(loss_v) and math.isfinite(norm_v)
+                health.before_step()
                 if finite:
                     optimizer.step()
+                layer_health = health.after_step(finite)
                 images_seen += n
                 now = time.perf_counter()
                 active = now - t_start - paused_total
@@ -674,10 +678,12 @@ class Trainer:
                     "batch_accuracy": correct_v / n,
                     "images_per_s": (images_seen - i0) / (active - t0) if active > t0 else 0.0,
                     "time": now - t_start,
+                    **layer_health,
                 }
                 self.step = step
                 self.last_record = record
                 self._emit(record)
+                self._write_alarms(monitor.observe(record))
                 if not finite:
                     bad, what = (loss_v, "loss") if not math.isfinite(loss_v) else (norm_v, "gradient norm")
                     self._ending = "diverged"
@@ -709,6 +715,12 @@ class Trainer:
         else:
             self._ending = "finished"
             self.note = msg("Finished {n} steps.", n=self.step)
+
+    def _write_alarms(self, alarms: list[Any]) -> None:
+        """Append new health alarms to the run's alarms.jsonl (see lossviz.training.health)."""
+        if alarms and self.writer is not None:
+            with open(self.writer.path / ALARMS_FILE, "a", encoding="utf-8") as f:
+                f.writelines(json.dumps(a.to_json(), allow_nan=False) + "\n" for a in alarms)
 
     def _save_model(self, model: nn.Module) -> None:
         if self.writer is not None:
