@@ -25,6 +25,7 @@ from lossviz.cli.parsing import LANG_HELP, OneLineErrorParser, add_subcommand, a
 from lossviz.errors import LossvizInputError
 from lossviz.i18n import N_, cli_lang, gettext, render
 from lossviz.training.figures import format_eta
+from lossviz.training.procs import guard_torchrun_worker
 from lossviz.training.runs import record_error
 from lossviz.training.trainer import CLASSIFICATION_LOSSES, OPTIMIZERS, DistInfo, TrainConfig, Trainer
 
@@ -267,6 +268,7 @@ def run_train(args: argparse.Namespace) -> int:
     directory's control.json pauses, resumes or stops it too. Under torchrun every rank runs this;
     only global rank 0 writes the run directory and talks on stderr.
     """
+    guard_torchrun_worker()  # a worker ends with its torchrun agent, even one killed with SIGKILL
     dist = DistInfo.from_env()
     state: dict[str, Any] = {"trainer": None, "signal": None}
 

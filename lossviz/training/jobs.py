@@ -1,4 +1,4 @@
-"""A process-wide manager for training processes (pure Python; the page keeps one in ``st.cache_resource``).
+"""A process-wide manager for training runs and probes (pure Python; the page keeps one in ``st.cache_resource``).
 
 Each run is its own process group: ``python -m lossviz train ...`` (or ``python -m
 torch.distributed.run --standalone --nproc_per_node N -m lossviz train ...`` for several workers),
@@ -11,12 +11,19 @@ Control goes through the run directory's control.json (pause/resume/stop, read b
 before each batch) plus SIGTERM to the whole process group on Stop; a group still alive
 STOP_GRACE_S after Stop is killed. On Linux a run also gets SIGTERM when the server process dies
 (``PR_SET_PDEATHSIG``), so it ends as "stopped" rather than training on out of everyone's reach.
+
+A *probe* of a run (a weight-space slice, a sharpness estimate: ``python -m lossviz landscape ...`` or a
+sibling command) is a process of the same manager under the same cap (:meth:`JobManager.start_probe`);
+it writes its results into its probe folder, and a second viewer of the same folder attaches to the
+running job (:meth:`JobManager.probe_for`) instead of starting another. The contract is in
+docs/CONTRACTS.md ("Probe processes"); docs/ARCHITECTURE.md ("Processes") says how the pieces fit.
 """
 
 from __future__ import annotations
 
 import atexit
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -32,14 +39,22 @@ from typing import IO, Any
 
 from lossviz.errors import LossvizInputError
 from lossviz.i18n import N_, Message, msg
+from lossviz.training import procs
 from lossviz.training import runs as lv_runs
 from lossviz.training.data import DATASET_LABELS, cifar10_status, resolved_kind
 from lossviz.training.trainer import TrainConfig, check_workers
 
 KEEP_FINISHED = 8
 STOP_GRACE_S = 20.0
+#: A cancelled probe still alive this long after SIGTERM is killed (it holds no state worth a batch).
+CANCEL_GRACE_S = 5.0
+#: The ``kind`` of a training run; every other kind is a probe ("landscape", "sharpness", ...).
+TRAIN = "train"
+_KIND_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _MANAGERS: weakref.WeakSet[JobManager] = weakref.WeakSet()
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+#: What a probe's argv follows: ``python -m lossviz`` (tests put a stand-in process here).
+PROBE_PREFIX = [sys.executable, "-m", "lossviz"]
 
 
 def _cuda_count() -> int:
@@ -48,12 +63,27 @@ def _cuda_count() -> int:
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
+def _env_count(name: str) -> int | None:
+    env = os.environ.get(name, "").strip()
+    return int(env) if env.isdigit() and 0 < int(env) < 10_000 else None
+
+
+def default_max_runs() -> int:
+    """Training runs at once: 1 on a CPU-only machine (two runs would just halve each other's speed), one
+    per GPU otherwise; ``LOSSVIZ_MAX_RUNS`` overrides, and so does ``LOSSVIZ_MAX_JOBS`` when set alone."""
+    return _env_count("LOSSVIZ_MAX_RUNS") or _env_count("LOSSVIZ_MAX_JOBS") or max(1, _cuda_count())
+
+
 def default_max_jobs() -> int:
-    """1 on a CPU-only machine (two runs would just halve each other's speed); one per GPU otherwise."""
-    env = os.environ.get("LOSSVIZ_MAX_JOBS")
-    if env and env.isdigit() and int(env) > 0:
-        return int(env)
-    return max(1, _cuda_count())
+    """Processes at once, runs and probes together: the runs' share plus one probe (a CPU-only machine:
+    one run and one slice); ``LOSSVIZ_MAX_JOBS`` overrides."""
+    return _env_count("LOSSVIZ_MAX_JOBS") or max(1, _cuda_count()) + 1
+
+
+def default_max_per_owner(max_jobs: int) -> int:
+    """Processes one browser may hold at once: every slot but one, so one browser never takes them all
+    (``LOSSVIZ_MAX_JOBS_PER_OWNER`` overrides)."""
+    return _env_count("LOSSVIZ_MAX_JOBS_PER_OWNER") or max(1, max_jobs - 1)
 
 
 def max_workers() -> int:
@@ -67,9 +97,12 @@ def max_workers() -> int:
 #: Run before the training command on Linux: ask the kernel to send SIGTERM when the server dies
 #: (kept across exec, so it covers torchrun too), then exec the real command. A run then ends as
 #: "stopped" with its server instead of training on with nobody able to stop it.
+#: It also leaves its pid in ``LOSSVIZ_AGENT_PID``: torchrun's workers check that their parent is that
+#: process (procs.guard_torchrun_worker).
 _STOP_WITH_PARENT = (
     "import ctypes, os, sys; ctypes.CDLL(None, use_errno=True).prctl(1, 15, 0, 0, 0); "
-    "os.getppid() == int(sys.argv[1]) or sys.exit(1); os.execv(sys.argv[2], sys.argv[2:])"
+    "os.getppid() == int(sys.argv[1]) or sys.exit(1); os.environ['LOSSVIZ_AGENT_PID'] = str(os.getpid()); "
+    "os.execv(sys.argv[2], sys.argv[2:])"
 )
 
 
@@ -133,7 +166,8 @@ def train_command(
 
 @dataclass
 class Job:
-    """One training process group started by this server."""
+    """One process group started by a job manager: a training run (``kind == "train"``) or a probe of a
+    run (any other kind, e.g. ``"landscape"``), writing into ``probe_dir``."""
 
     name: str
     owner: str | None
@@ -146,6 +180,23 @@ class Job:
     created: float = field(default_factory=time.time)
     stop_requested: bool = False
     error_file: Path | None = None  #: where the process leaves an error as message data (runs.record_error)
+    kind: str = TRAIN
+    probe_dir: Path | None = None
+    pgid: int = 0  #: the process group (the leader's pid), signalled even after the leader is gone
+    worker_pids: Path | None = None  #: where torchrun workers (sessions of their own) leave their pids
+
+    def __post_init__(self) -> None:
+        if not self.pgid:
+            self.pgid = self.process.pid
+
+    @property
+    def is_probe(self) -> bool:
+        return self.kind != TRAIN
+
+    @property
+    def title(self) -> str:
+        """How a refusal names the job: the run's name, or ``kind:run`` for a probe."""
+        return f"{self.kind}:{self.run_dir.name}" if self.is_probe else self.name
 
     @property
     def active(self) -> bool:
@@ -153,12 +204,20 @@ class Job:
         return self.process.poll() is None
 
     def summary(self) -> dict[str, Any] | None:
-        return lv_runs.read_json(self.run_dir / lv_runs.SUMMARY_FILE)
+        return None if self.is_probe else lv_runs.read_json(self.run_dir / lv_runs.SUMMARY_FILE)
 
     @property
     def status(self) -> str:
-        """ "starting" until the run directory exists; then its summary's status. A dead process whose
-        summary still says running or paused is "interrupted"; one that died before writing any is "failed"."""
+        """A probe: "running", "done" (exit 0), "failed" or "cancelled". A run: "starting" until the run
+        directory has its summary, then the summary's status; a dead process whose summary still says
+        running or paused is "interrupted"; one that died before writing any is "failed"."""
+        if self.is_probe:
+            code = self.process.poll()
+            if code is None:
+                return "running"
+            if code == 0:
+                return "done"
+            return "cancelled" if self.stop_requested else "failed"
         summary = self.summary()
         alive = self.active
         if summary is None:
@@ -176,10 +235,13 @@ class Job:
     @property
     def note(self) -> Message | str:
         """The run's own message (a Message, see runs.summary_message), or the process's last ``error:``
-        line (English: the process's own output) when it wrote none."""
-        text = lv_runs.summary_message(self.summary())
+        line (English: the process's own output) when it wrote none; "" while the process runs."""
+        text = "" if self.is_probe else lv_runs.summary_message(self.summary())
         if text or self.active:
             return text
+        return self._error_note()
+
+    def _error_note(self) -> Message | str:
         try:
             self.stderr.seek(0)
             lines = self.stderr.read().decode("utf-8", errors="replace").splitlines()
@@ -189,14 +251,18 @@ class Job:
         recorded = lv_runs.summary_message(lv_runs.read_json(self.error_file)) if self.error_file else ""
         if recorded and (not errors or str(recorded) == errors[-1]):
             return recorded
-        return errors[-1] if errors else ""
+        if errors:
+            return errors[-1]
+        if self.is_probe and self.status == "failed":
+            return exit_message(self.process.returncode)
+        return ""
 
     def can_control(self, owner: str | None) -> bool:
-        """Only the session that started a job may pause or stop it; everybody may watch."""
+        """Only the session that started a job may pause, stop or cancel it; everybody may watch."""
         return owner is not None and owner == self.owner
 
     def _control(self, state: str) -> None:
-        if self.run_dir.is_dir():
+        if not self.is_probe and self.run_dir.is_dir():
             try:
                 lv_runs.write_control(self.run_dir, state)
             except OSError:
@@ -209,20 +275,34 @@ class Job:
         self._control("run")
 
     def stop(self) -> None:
-        """Ask the run to stop after the current batch: control.json, then SIGTERM to the whole group."""
+        """A run: stop after the current batch (control.json, then SIGTERM to the whole group, SIGKILL
+        after STOP_GRACE_S). A probe: :meth:`cancel`."""
+        if self.is_probe:
+            self.cancel()
+            return
         self.stop_requested = True
         self._control("stop")
         self._signal(signal.SIGTERM)
-        timer = threading.Timer(STOP_GRACE_S, self.kill)
+        self._kill_later(STOP_GRACE_S)
+
+    def cancel(self) -> None:
+        """End the job: a probe gets SIGTERM on its whole group, then SIGKILL after CANCEL_GRACE_S; a run
+        stops as :meth:`stop` says."""
+        if not self.is_probe:
+            self.stop()
+            return
+        self.stop_requested = True
+        self._signal(signal.SIGTERM)
+        self._kill_later(CANCEL_GRACE_S)
+
+    def _kill_later(self, after_s: float) -> None:
+        timer = threading.Timer(after_s, self.kill)
         timer.daemon = True
         timer.start()
 
     def _signal(self, sig: int) -> None:
-        if self.active:
-            try:
-                os.killpg(self.process.pid, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
+        signal_group(self.pgid, sig, leader_alive=self.active)
+        procs.signal_workers(self.worker_pids, sig)  # torchrun puts each worker in a session of its own
 
     def kill(self) -> None:
         """End the process group at once (SIGKILL)."""
@@ -237,8 +317,47 @@ class Job:
         return True
 
 
+def signal_group(pgid: int, sig: int, *, leader_alive: bool) -> None:
+    """Send ``sig`` to process group ``pgid``, also when its leader is gone (workers a dead torchrun agent
+    left behind). Once the leader is reaped, its pid may be reused: a live process with pid ``pgid`` is
+    then someone else's group leader, and nothing is sent."""
+    if pgid <= 1:
+        return
+    if not leader_alive and procs.pid_alive(pgid):
+        return
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError, OSError):
+        pass
+
+
+def _remove_tree(folder: Path | None) -> None:
+    if folder is None:
+        return
+    try:
+        for p in folder.iterdir():
+            p.unlink()
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+def exit_message(code: int | None) -> Message:
+    """A plain sentence for a process that ended without an ``error:`` line."""
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = "?"
+        return msg("the process was ended by signal {signal} ({number})", signal=name, number=-code)
+    return msg("the process ended with exit status {code}", code=code)
+
+
 class JobManager:
-    """Starts training processes, at most ``max_jobs`` at a time.
+    """Starts training runs and probes as processes under one cap.
+
+    ``max_jobs`` processes at once (runs and probes together), of which at most ``max_runs`` training
+    runs, and at most ``max_per_owner`` for one owner (a browser), so one browser never takes every slot.
 
     Example:
         >>> jm = JobManager(max_jobs=1)
@@ -248,8 +367,20 @@ class JobManager:
         LossvizInputError: a training run is already in progress ...
     """
 
-    def __init__(self, max_jobs: int | None = None) -> None:
-        self.max_jobs = max_jobs if max_jobs is not None else default_max_jobs()
+    def __init__(
+        self, max_jobs: int | None = None, *, max_runs: int | None = None, max_per_owner: int | None = None
+    ) -> None:
+        self.max_jobs = max(1, max_jobs if max_jobs is not None else default_max_jobs())
+        # A total given (argument) without the runs' share: runs may use all of it, as before probes.
+        runs = (
+            max_runs
+            if max_runs is not None
+            else (self.max_jobs if max_jobs is not None else default_max_runs())
+        )
+        self.max_runs = max(1, min(self.max_jobs, runs))
+        self.max_per_owner = max(
+            1, max_per_owner if max_per_owner is not None else default_max_per_owner(self.max_jobs)
+        )
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._download = threading.Lock()
@@ -258,6 +389,80 @@ class JobManager:
         # that lives as long as the manager.
         self._launcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lossviz-launcher")
         _MANAGERS.add(self)
+
+    # ------------------------------------------------------------------ the cap
+
+    def _live(self) -> list[Job]:
+        return [j for j in self._jobs.values() if j.active]
+
+    def _admit(self, kind: str, owner: str | None) -> None:
+        """Raise LossvizInputError when one more job of ``kind`` for ``owner`` would pass a cap (lock held)."""
+        live = sorted(self._live(), key=lambda j: j.created)
+        runs = [j for j in live if not j.is_probe]
+        if kind == TRAIN and len(runs) >= self.max_runs:
+            text = (
+                N_(
+                    "a training run is already in progress ({name}); this machine trains one run at a time. "
+                    "Watch it below, or stop it before starting another."
+                )
+                if self.max_runs == 1
+                else N_(
+                    "a training run is already in progress ({name}); this machine trains {n} runs at a time. "
+                    "Watch it below, or stop it before starting another."
+                )
+            )
+            raise LossvizInputError(Message(text, {"name": runs[0].title, "n": self.max_runs}))
+        mine = [j for j in live if owner is not None and j.owner == owner]
+        if len(mine) >= self.max_per_owner:
+            text = (
+                N_(
+                    "this browser already runs {names}; one browser may run one job at a time here: wait for it "
+                    "to end or cancel it"
+                )  # fmt: skip
+                if self.max_per_owner == 1
+                else N_(
+                    "this browser already runs {names}; one browser may run {n} jobs at a time here: wait "
+                    "for one to end or cancel it"
+                )  # fmt: skip
+            )
+            names = ", ".join(j.title for j in mine)
+            raise LossvizInputError(Message(text, {"names": names, "n": self.max_per_owner}))
+        if len(live) >= self.max_jobs:
+            names = ", ".join(j.title for j in live)
+            raise LossvizInputError(
+                msg(
+                    "the server is busy: {names} use all {n} of its job slots (training runs and probes "
+                    "together). Try again when one ends.",
+                    names=names,
+                    n=self.max_jobs,
+                )
+            )
+
+    def _popen(
+        self, command: list[str], failure: str, extra_env: dict[str, str] | None = None
+    ) -> tuple[subprocess.Popen[bytes], IO[bytes], Path]:
+        """Start ``command`` in a process group of its own that ends with this server (lock held)."""
+        stderr = tempfile.TemporaryFile()  # noqa: SIM115 - read when the process ends
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
+        error_file = Path(tempfile.gettempdir()) / f"lossviz-error-{os.getpid()}-{uuid.uuid4().hex}.json"
+        env[lv_runs.ERROR_FILE_ENV] = str(error_file)
+        try:
+            process = self._launcher.submit(
+                subprocess.Popen,
+                with_parent_watch(command),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                env=env,
+                start_new_session=True,  # its own process group: Stop reaches every worker
+            ).result()
+        except OSError as exc:
+            stderr.close()
+            raise LossvizInputError(Message(failure, {"why": exc.strerror or str(exc)})) from exc
+        return process, stderr, error_file
+
+    # ------------------------------------------------------------------ training runs
 
     def start(
         self,
@@ -274,7 +479,11 @@ class JobManager:
         limit = max_workers()
         if not isinstance(workers, int) or not 1 <= workers <= limit:
             raise LossvizInputError(
-                msg("workers={n!r} is out of range: give a whole number from 1 to {limit}", n=workers, limit=limit)
+                msg(
+                    "workers={n!r} is out of range: give a whole number from 1 to {limit}",
+                    n=workers,
+                    limit=limit,
+                )
             )
         check_workers(config.batch_size, workers)
         if config.dataset == "cifar10" and cifar10_status(config.data_dir) != "present":
@@ -286,45 +495,21 @@ class JobManager:
             )
         root = Path(runs_dir) if runs_dir is not None else lv_runs.default_runs_dir()
         with self._lock:
-            active = [j for j in self._jobs.values() if j.active]
-            if len(active) >= self.max_jobs:
-                running = active[0]
-                text = (
-                    N_(
-                        "a training run is already in progress ({name}); this machine trains one run at a time. "
-                        "Watch it below, or stop it before starting another."
-                    )
-                    if self.max_jobs == 1
-                    else N_(
-                        "a training run is already in progress ({name}); this machine trains {n} runs at a time. "
-                        "Watch it below, or stop it before starting another."
-                    )
-                )
-                raise LossvizInputError(Message(text, {"name": running.name, "n": self.max_jobs}))
+            self._admit(TRAIN, owner)
             run_name = self._free_name(root, config, name)
-            stderr = tempfile.TemporaryFile()  # noqa: SIM115 - read when the process ends
-            env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-            env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
-            error_file = Path(tempfile.gettempdir()) / f"lossviz-error-{os.getpid()}-{uuid.uuid4().hex}.json"
-            env[lv_runs.ERROR_FILE_ENV] = str(error_file)
+            pids = Path(tempfile.mkdtemp(prefix="lossviz-workers-")) if workers > 1 else None
             try:
-                process = self._launcher.submit(
-                    subprocess.Popen,
-                    with_parent_watch(train_command(config, root.resolve(), run_name, workers)),
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=stderr,
-                    env=env,
-                    start_new_session=True,  # its own process group: Stop reaches every worker
-                ).result()
-            except OSError as exc:
-                stderr.close()
-                raise LossvizInputError(
-                    msg("could not start the training process: {why}", why=exc.strerror or str(exc))
-                ) from exc
+                process, stderr, error_file = self._popen(
+                    train_command(config, root.resolve(), run_name, workers),
+                    N_("could not start the training process: {why}"),
+                    {procs.WORKER_PIDS_ENV: str(pids)} if pids else None,
+                )
+            except LossvizInputError:
+                _remove_tree(pids)
+                raise
             label = DATASET_LABELS.get(resolved_kind(config.dataset, config.data_dir, config.download), "CIFAR-10")
             job = Job(run_name, owner, root, root.resolve() / run_name, process, stderr, workers, label,
-                      error_file=error_file)  # fmt: skip
+                      error_file=error_file, worker_pids=pids)  # fmt: skip
             self._jobs[run_name] = job
             self._forget_old()
             return job
@@ -342,7 +527,9 @@ class JobManager:
         if name:
             chosen = lv_runs.clean_run_name(name)
             if (root / chosen).exists():
-                raise LossvizInputError(msg("a run named {name!r} already exists: choose another name", name=chosen))
+                raise LossvizInputError(
+                    msg("a run named {name!r} already exists: choose another name", name=chosen)
+                )
             return chosen
         label = resolved_kind(config.dataset, config.data_dir, config.download)
         base = lv_runs.auto_run_name({**config.to_dict(), "dataset_label": label})
@@ -352,28 +539,96 @@ class JobManager:
                 return candidate
         raise LossvizInputError(msg("too many runs named {name!r}: choose another name", name=base))
 
-    def _forget_old(self) -> None:
-        finished = sorted((j for j in self._jobs.values() if not j.active), key=lambda j: j.created)
-        for job in finished[:-KEEP_FINISHED] if len(finished) > KEEP_FINISHED else []:
-            self._jobs.pop(job.name, None)
-            job.stderr.close()
-            if job.error_file is not None:
-                job.error_file.unlink(missing_ok=True)
+    # ------------------------------------------------------------------ probes
 
-    def jobs(self) -> list[Job]:
-        """Known jobs, newest first."""
+    def start_probe(
+        self,
+        argv: list[str],
+        *,
+        run_dir: str | os.PathLike[str],
+        probe_dir: str | os.PathLike[str],
+        owner: str | None,
+        kind: str = "landscape",
+    ) -> Job:
+        """Start ``python -m lossviz <argv>`` as a probe of ``run_dir`` writing into ``probe_dir`` and return
+        at once. A live probe of the same ``probe_dir`` is returned instead of starting another (a second
+        viewer attaches to it). LossvizInputError when a cap is reached or the process cannot start."""
+        if not isinstance(kind, str) or kind == TRAIN or not _KIND_RE.match(kind):
+            raise ValueError(f"probe kind {kind!r} must be a short lowercase word other than {TRAIN!r}")
+        if (
+            not isinstance(argv, list | tuple)
+            or not argv
+            or not all(isinstance(a, str) and "\0" not in a for a in argv)
+        ):
+            raise ValueError("argv must be a non-empty list of strings without NUL bytes")
+        run_path, probe_path = Path(run_dir).resolve(), Path(probe_dir).resolve()
         with self._lock:
-            return sorted(self._jobs.values(), key=lambda j: j.created, reverse=True)
+            existing = self._probe_for(probe_path)
+            if existing is not None:
+                return existing
+            self._admit(kind, owner)
+            process, stderr, error_file = self._popen(
+                [*PROBE_PREFIX, *argv], N_("could not start the probe process: {why}")
+            )
+            name = f"{kind}:{run_path.name}:{uuid.uuid4().hex[:8]}"
+            job = Job(name, owner, run_path.parent, run_path, process, stderr, label=kind, error_file=error_file,
+                      kind=kind, probe_dir=probe_path)  # fmt: skip
+            self._jobs[name] = job
+            self._forget_old()
+            return job
 
-    def active_jobs(self) -> list[Job]:
-        return [j for j in self.jobs() if j.active]
+    def _probe_for(self, probe_path: Path, finished: bool = False) -> Job | None:
+        probes = sorted(
+            (j for j in self._jobs.values() if j.is_probe and j.probe_dir == probe_path),
+            key=lambda j: j.created,
+            reverse=True,
+        )
+        live = [j for j in probes if j.active]
+        return (live or (probes if finished else []) or [None])[0]
+
+    def probe_for(self, probe_dir: str | os.PathLike[str], *, finished: bool = False) -> Job | None:
+        """The live probe writing into ``probe_dir`` (None if none); with ``finished=True`` the newest one
+        even when it has ended (to show that it failed or was cancelled)."""
+        with self._lock:
+            return self._probe_for(Path(probe_dir).resolve(), finished)
+
+    def probes(self, run_dir: str | os.PathLike[str] | None = None) -> list[Job]:
+        """Known probes (of ``run_dir`` if given), newest first."""
+        jobs = self.jobs(kind=None)
+        root = Path(run_dir).resolve() if run_dir is not None else None
+        return [j for j in jobs if j.is_probe and (root is None or j.run_dir == root)]
+
+    # ------------------------------------------------------------------ lists and control
+
+    def _forget_old(self) -> None:
+        for probes in (False, True):
+            finished = sorted(
+                (j for j in self._jobs.values() if j.is_probe == probes and not j.active),
+                key=lambda j: j.created,
+            )
+            for job in finished[:-KEEP_FINISHED] if len(finished) > KEEP_FINISHED else []:
+                self._jobs.pop(job.name, None)
+                job.stderr.close()
+                if job.error_file is not None:
+                    job.error_file.unlink(missing_ok=True)
+                _remove_tree(job.worker_pids)
+
+    def jobs(self, kind: str | None = TRAIN) -> list[Job]:
+        """Known jobs, newest first: training runs (the default), probes of ``kind``, or all (``kind=None``)."""
+        with self._lock:
+            jobs = [j for j in self._jobs.values() if kind is None or j.kind == kind]
+        return sorted(jobs, key=lambda j: j.created, reverse=True)
+
+    def active_jobs(self, kind: str | None = TRAIN) -> list[Job]:
+        return [j for j in self.jobs(kind) if j.active]
 
     def get(self, name: str | None) -> Job | None:
+        """The run or probe called ``name`` (probe names have a ``:``, which no run name has)."""
         with self._lock:
             return self._jobs.get(name) if name else None
 
     def latest(self, runs_dir: str | os.PathLike[str] | None = None) -> Job | None:
-        """The newest job (active ones first), optionally only those writing into ``runs_dir``."""
+        """The newest training job (active ones first), optionally only those writing into ``runs_dir``."""
         jobs = self.jobs()
         if runs_dir is not None:
             root = Path(runs_dir).resolve()
@@ -390,7 +645,9 @@ class JobManager:
         """Run ``fetch()`` (a data download) for the browser holding training control, one at a time."""
         if not self.may_control(owner):
             raise LossvizInputError(
-                msg("only the browser that controls training may download data: wait until the current run ends")
+                msg(
+                    "only the browser that controls training may download data: wait until the current run ends"
+                )
             )
         if not self._download.acquire(blocking=False):
             raise LossvizInputError(msg("a download is already running: wait for it to finish"))
@@ -412,8 +669,8 @@ class JobManager:
         return rows
 
     def stop_all(self, timeout: float | None = 10.0) -> None:
-        """Stop every job and wait for it; kill what is still alive after ``timeout`` (tests, shutdown)."""
-        jobs = self.active_jobs()
+        """Stop every run and cancel every probe, and wait; kill what is still alive after ``timeout``."""
+        jobs = self.active_jobs(kind=None)
         for job in jobs:
             job.stop()
         for job in jobs:
