@@ -484,6 +484,15 @@ def load_image_folder(
         return bundle
 
 
+def train_subset(bundle: DatasetBundle, n: int | None) -> DatasetBundle:
+    """The first ``n`` training images only (a fixed subset, e.g. for full-batch gradient descent); the test split stays."""
+    if not n or n >= len(bundle.train):
+        return bundle
+    idx = torch.arange(int(n))
+    sub = ImageSplit(bundle.train.images[idx], bundle.train.labels[idx])
+    return DatasetBundle(bundle.kind, sub, bundle.test, bundle.classes, bundle.source, {**bundle.details, "train_subset": int(n)})
+
+
 def resolved_kind(kind: str, data_dir: str | os.PathLike[str] | None = None, download: bool = False) -> str:
     """What ``"auto"`` means here and now: ``"cifar10"`` when it is on disk (or asked to download), else ``"digits"``."""
     if kind != "auto":

@@ -38,7 +38,7 @@ from lossviz.errors import LossvizInputError
 from lossviz.i18n import N_, Message, msg
 from lossviz.losses import chance_loss as _chance_loss
 from lossviz.losses import get_loss, training_loss, training_losses
-from lossviz.training.data import DATASET_KINDS, DatasetBundle, load_dataset
+from lossviz.training.data import DATASET_KINDS, DatasetBundle, load_dataset, train_subset
 from lossviz.training.health import ALARMS_FILE, HealthMonitor, LayerHealth
 from lossviz.training.metrics_log import MetricsLog
 from lossviz.training.model import build_model, layer_labels, parameter_names, resolve_device
@@ -75,6 +75,7 @@ class TrainConfig:
     download: bool = False
     synthetic_train: int = 10_000
     synthetic_test: int = 2_000
+    train_subset: int | None = None  # H6: only the first N training images (full-batch GD: batch_size = N)
     relu: bool = False
     loss: str = "CrossEntropyLoss"
     label_smoothing: float = 0.0
@@ -133,6 +134,8 @@ class TrainConfig:
         number("seed", self.seed, 0, 2**31 - 1, integer=True)
         number("synthetic_train", self.synthetic_train, 10, 200_000, integer=True)
         number("synthetic_test", self.synthetic_test, 10, 200_000, integer=True)
+        if self.train_subset is not None:
+            number("train_subset", self.train_subset, 8, 200_000, integer=True)
         if self.max_batches is not None:
             number("max_batches", self.max_batches, 1, 10**9, integer=True)
         if self.threads is not None:
@@ -323,6 +326,7 @@ class Trainer:
             synthetic_test=c.synthetic_test,
             image_folder=c.image_folder,
         )
+        self.data = train_subset(self.data, c.train_subset)
         self.dataset_label = self.data.label
         self.steps_per_epoch = steps_per_epoch(len(self.data.train), c.batch_size)
         total = self.steps_per_epoch * c.epochs
