@@ -39,6 +39,7 @@ from lossviz.i18n import N_, Message, msg
 from lossviz.losses import chance_loss as _chance_loss
 from lossviz.losses import get_loss, training_loss, training_losses
 from lossviz.training.data import DATASET_KINDS, DatasetBundle, load_dataset, train_subset
+from lossviz.training import predictions
 from lossviz.training.health import ALARMS_FILE, HealthMonitor, LayerHealth
 from lossviz.training.metrics_log import MetricsLog
 from lossviz.training.model import build_model, layer_labels, parameter_names, resolve_device
@@ -741,6 +742,7 @@ class Trainer:
         total_loss = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device, dtype=torch.int64)
         n = len(test)
+        answers = []
         for start in range(0, n, EVAL_BATCH):
             if self.dist.world_size == 1 and self._stop_req.is_set():
                 model.train()
@@ -751,7 +753,12 @@ class Trainer:
                 scores = model(x).float()
             total_loss += loss_fn(scores, y) * idx.shape[0]
             correct += (scores.argmax(dim=1) == y).sum()
+            answers.append(torch.softmax(scores, dim=1).max(dim=1))  # H6: predictions.json
         model.train()
+        if self.writer is not None:
+            top = torch.cat([a.values for a in answers]), torch.cat([a.indices for a in answers])
+            predictions.write(self.run_dir, predictions.build(
+                test.images, test.labels, top[1], top[0], self.data.classes, self.step, epoch, self.data.kind))  # fmt: skip
         loss_v, correct_v = torch.stack([total_loss, correct.to(total_loss.dtype)]).tolist()
         return {
             "kind": "eval",
