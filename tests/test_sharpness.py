@@ -115,3 +115,23 @@ def test_cli_probe_and_its_bad_input(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["sharpness", str(tmp_path / "nope"), "--no-follow"]) == 2
     assert main(["sharpness", str(t.run_dir), "--images", "2", "--no-follow"]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_in_run_sharpness_is_a_batch_record_field(tmp_path: Path) -> None:
+    from lossviz.training.trainer import TrainConfig, Trainer
+
+    t = Trainer(TrainConfig(dataset="digits", train_subset=32, batch_size=32, momentum=0.0, lr=0.05, epochs=3,
+                            sharpness_every=2, sharpness_images=32, threads=1, evaluate=False),
+                runs_dir=tmp_path, tensorboard=False)  # fmt: skip
+    t.run()
+    recs = [json.loads(line) for line in (t.run_dir / "metrics.jsonl").read_text().splitlines()]
+    steps = [r["step"] for r in recs if "sharpness" in r]
+    assert steps == [1, 2] and all(r["sharpness"] > 0 for r in recs if "sharpness" in r)
+    # the last value is the top eigenvalue at the final weights on those 32 images
+    from lossviz.training.data import load_digits_dataset
+
+    model = t.model
+    x, y = load_digits_dataset().train.batch(torch.arange(32))
+    op = S.HessianOperator(model, nn.functional.cross_entropy, x, y)
+    cold = S.lanczos_top(op, op.n, iters=20)
+    assert recs[-1]["sharpness"] == pytest.approx(cold.value, rel=0.02)

@@ -114,6 +114,18 @@ def _configure(parser: argparse.ArgumentParser, lang: str = "en", lang_default: 
     opt.add_argument("--seed", type=int, default=d.seed, help=t(N_("random seed")))
     opt.add_argument("--max-batches", type=int, default=None, metavar="N", help=t(N_("stop after N batches")))
     opt.add_argument(
+        "--train-subset", type=int, default=None, metavar="N",
+        help=t(N_("train on the first N training images only (with --batch-size N: full-batch gradient descent)")),
+    )  # fmt: skip
+    opt.add_argument(
+        "--sharpness-every", type=int, default=0, metavar="K",
+        help=t(N_("measure the sharpness (top Hessian eigenvalue) every K steps (0: off)")),
+    )  # fmt: skip
+    opt.add_argument(
+        "--sharpness-images", type=int, default=d.sharpness_images, metavar="N",
+        help=t(N_("training images in the fixed batch the sharpness is measured on")),
+    )  # fmt: skip
+    opt.add_argument(
         "--no-eval", action="store_true", help=t(N_("skip the test-set evaluation after each epoch"))
     )
     run = parser.add_argument_group(t(N_("machine and output")))
@@ -177,6 +189,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         dataset=dataset,
         data_dir=args.data_dir,
         image_folder=getattr(args, "image_folder", None),
+        train_subset=getattr(args, "train_subset", None),
+        sharpness_every=getattr(args, "sharpness_every", 0) or 0,
+        sharpness_images=getattr(args, "sharpness_images", 512),
         download=bool(args.download),
         synthetic_train=args.synthetic_train,
         synthetic_test=args.synthetic_test,

@@ -127,6 +127,8 @@ def train_command(
         args.append("--cifar10")
     elif c.dataset in ("digits", "folder"):  # H6: the real digits offline, or the user's own pictures
         args += ["--digits"] if c.dataset == "digits" else ["--image-folder", str(c.image_folder)]
+    args += ["--train-subset", str(c.train_subset)] if c.train_subset else []  # H6: full-batch runs
+    args += ["--sharpness-every", str(c.sharpness_every), "--sharpness-images", str(c.sharpness_images)] if c.sharpness_every else []
     if c.data_dir:
         args += ["--data-dir", str(c.data_dir)]
     args += ["--synthetic-train", str(c.synthetic_train), "--synthetic-test", str(c.synthetic_test)]

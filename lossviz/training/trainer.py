@@ -39,7 +39,7 @@ from lossviz.i18n import N_, Message, msg
 from lossviz.losses import chance_loss as _chance_loss
 from lossviz.losses import get_loss, training_loss, training_losses
 from lossviz.training.data import DATASET_KINDS, DatasetBundle, load_dataset, train_subset
-from lossviz.training import predictions
+from lossviz.training import curvature, predictions
 from lossviz.training.health import ALARMS_FILE, HealthMonitor, LayerHealth
 from lossviz.training.metrics_log import MetricsLog
 from lossviz.training.model import build_model, layer_labels, parameter_names, resolve_device
@@ -77,6 +77,8 @@ class TrainConfig:
     synthetic_train: int = 10_000
     synthetic_test: int = 2_000
     train_subset: int | None = None  # H6: only the first N training images (full-batch GD: batch_size = N)
+    sharpness_every: int = 0  # H6: λ_max of the loss's Hessian every K steps (0: off), lossviz.training.curvature
+    sharpness_images: int = 512  # the fixed batch it is measured on (the first N training images)
     relu: bool = False
     loss: str = "CrossEntropyLoss"
     label_smoothing: float = 0.0
@@ -135,6 +137,8 @@ class TrainConfig:
         number("seed", self.seed, 0, 2**31 - 1, integer=True)
         number("synthetic_train", self.synthetic_train, 10, 200_000, integer=True)
         number("synthetic_test", self.synthetic_test, 10, 200_000, integer=True)
+        number("sharpness_every", self.sharpness_every, 0, 10**6, integer=True)
+        number("sharpness_images", self.sharpness_images, 8, 4096, integer=True)
         if self.train_subset is not None:
             number("train_subset", self.train_subset, 8, 200_000, integer=True)
         if self.max_batches is not None:
@@ -613,6 +617,7 @@ class Trainer:
         params = list(model.parameters())
         names = [n for n, _ in model.named_parameters()]
         health, monitor = LayerHealth(model), HealthMonitor(layer_labels(model))  # H6: per-layer health + alarms
+        sharp = curvature.in_run_tracker(model, make_loss(c), train, c.sharpness_images) if c.sharpness_every and self.dist.is_main else None
         gen = torch.Generator().manual_seed(c.seed)
         n_train = len(train)
         bs = c.batch_size
@@ -684,6 +689,7 @@ class Trainer:
                     "images_per_s": (images_seen - i0) / (active - t0) if active > t0 else 0.0,
                     "time": now - t_start,
                     **layer_health,
+                    **(curvature.record_fields(sharp, step) if sharp and finite and (step == 1 or step % c.sharpness_every == 0) else {}),
                 }
                 self.step = step
                 self.last_record = record
