@@ -81,7 +81,8 @@ def test_page_starts_and_stops_a_synthetic_run(page_env: Path) -> None:
     at = new_page()
     assert at.title[0].value == "Watch a CNN learn"
     assert any("No runs yet" in i.value for i in at.info)
-    assert at.radio(key="tr_data_source").value == "synthetic"
+    assert at.radio(key="tr_data_kind").value == "digits"  # real pictures offline by default
+    at.radio(key="tr_data_kind").set_value("synthetic").run()
     small_settings(at)
     at.button(key="tr_start").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -186,7 +187,7 @@ def test_a_refused_start_shows_the_run_in_the_way(page_env: Path) -> None:
 
 def test_missing_cifar_shows_an_error_not_a_traceback(page_env: Path) -> None:
     at = new_page()
-    at.radio(key="tr_data_source").set_value("cifar10").run()
+    at.radio(key="tr_data_kind").set_value("cifar10").run()
     at.button(key="tr_start").click().run()
     assert not at.exception
     assert any("CIFAR-10 is not in" in e.value for e in at.error)

@@ -120,7 +120,7 @@ def test_cli_probe_and_its_bad_input(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_in_run_sharpness_is_a_batch_record_field(tmp_path: Path) -> None:
     from lossviz.training.trainer import TrainConfig, Trainer
 
-    t = Trainer(TrainConfig(dataset="digits", train_subset=32, batch_size=32, momentum=0.0, lr=0.05, epochs=3,
+    t = Trainer(TrainConfig(dataset="digits", train_subset=32, batch_size=32, momentum=0.0, lr=0.05, epochs=2,
                             sharpness_every=2, sharpness_images=32, threads=1, evaluate=False),
                 runs_dir=tmp_path, tensorboard=False)  # fmt: skip
     t.run()

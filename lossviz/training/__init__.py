@@ -4,7 +4,7 @@ own loss landscape over its weights (weight_landscape, snapshots)."""
 
 from __future__ import annotations
 
-from lossviz.training import data, runs, view, weight_landscape
+from lossviz.training import curvature, data, health, predictions, runs, view, weight_landscape
 from lossviz.training.figures import (
     make_accuracy_figure,
     make_grad_norm_figure,
@@ -12,6 +12,13 @@ from lossviz.training.figures import (
     make_loss_figure,
     make_overlay_figure,
     progress_summary,
+)
+from lossviz.training.insight_figures import (
+    HEALTH_VIEWS,
+    make_confusion_figure,
+    make_health_heatmap_figure,
+    make_prediction_grid_figure,
+    make_sharpness_figure,
 )
 from lossviz.training.jobs import JobManager, max_workers, stop_all_managers, train_command
 from lossviz.training.landscape_figures import (
@@ -43,6 +50,14 @@ from lossviz.training.weight_landscape_run import LandscapeJob
 
 __all__ = [
     "CLASSIFICATION_LOSSES",
+    "HEALTH_VIEWS",
+    "curvature",
+    "health",
+    "make_confusion_figure",
+    "make_health_heatmap_figure",
+    "make_prediction_grid_figure",
+    "make_sharpness_figure",
+    "predictions",
     "RELU_EXPLANATION",
     "JobManager",
     "LandscapeJob",

@@ -34,7 +34,11 @@ from torch import nn
 from lossviz.errors import LossvizInputError
 from lossviz.i18n import N_, Message, msg
 
+SHARPNESS_FILE = "sharpness.json"
 DEFAULT_IMAGES = 512
+#: The training page's "edge of stability" preset: full-batch gradient descent with plain SGD on the
+#: first 256 handwritten digits, λ_max measured in the run every few steps (checked on this CPU: see README).
+EDGE_OF_STABILITY = {"train_subset": 256, "lr": 0.15, "relu": False, "epochs": 300, "sharpness_every": 10}
 DEFAULT_ITERS = 20
 WARM_ITERS = 8
 MAX_IMAGES = 4096
@@ -289,3 +293,13 @@ def record_fields(tracker: SharpnessTracker, step: int) -> dict[str, Any]:
     """``{"sharpness": λ_max, "sharpness_hvps": n, "sharpness_s": seconds}`` for a batch record."""
     point = tracker.measure()
     return {"sharpness": point["lambda_max"], "sharpness_hvps": point["hvps"], "sharpness_s": point["seconds"]}
+
+
+def read_probe(probe_dir: Any) -> dict[str, Any] | None:
+    """What a sharpness probe wrote so far into ``probe_dir/sharpness.json`` (None before its first point)."""
+    from pathlib import Path
+
+    from lossviz.training.runs import read_json
+
+    data = read_json(Path(probe_dir) / SHARPNESS_FILE)
+    return data if isinstance(data, dict) and isinstance(data.get("points"), list) else None

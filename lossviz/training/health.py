@@ -256,6 +256,7 @@ class HealthLog:
         self._cols: dict[str, dict[str, array]] = {f: {} for f in HEALTH_FIELDS.values()}
         self.monitor = HealthMonitor(labels)
         self.records_seen = 0
+        self._sharp: list[dict[str, float]] = []
 
     def add(self, record: Mapping[str, Any]) -> None:
         if record.get("kind", "batch") != "batch":
@@ -280,6 +281,9 @@ class HealthLog:
                         col.append(math.nan)
             self.monitor.observe(record)
             self.records_seen += 1
+            if isinstance(record.get("sharpness"), int | float):
+                self._sharp.append({"step": float(record.get("step") or n + 1), "lambda_max": float(record["sharpness"]),
+                                    "loss": float(record["loss"]) if isinstance(record.get("loss"), int | float) else math.nan})  # fmt: skip
 
     def extend(self, records: Sequence[Mapping[str, Any]]) -> None:
         for r in records:
@@ -301,6 +305,11 @@ class HealthLog:
             names = list(self._cols[field])
             z = np.array([np.array(self._cols[field][n], dtype=np.float64) for n in names]) if names else np.zeros((0, steps.size))
         return steps, names, z
+
+    def sharpness_points(self) -> list[dict[str, float]]:
+        """The in-run sharpness measurements (``--sharpness-every``): step, λ_max and the batch's loss."""
+        with self._lock:
+            return list(self._sharp)
 
     def alarms(self) -> list[Alarm]:
         with self._lock:

@@ -38,8 +38,8 @@ from lossviz.errors import LossvizInputError
 from lossviz.i18n import N_, Message, msg
 from lossviz.losses import chance_loss as _chance_loss
 from lossviz.losses import get_loss, training_loss, training_losses
-from lossviz.training.data import DATASET_KINDS, DatasetBundle, load_dataset, train_subset
 from lossviz.training import curvature, predictions
+from lossviz.training.data import DATASET_KINDS, DatasetBundle, load_dataset, train_subset
 from lossviz.training.health import ALARMS_FILE, HealthMonitor, LayerHealth
 from lossviz.training.metrics_log import MetricsLog
 from lossviz.training.model import build_model, layer_labels, parameter_names, resolve_device

@@ -24,6 +24,7 @@ from lossviz.training.curvature import (
     ADAM_NOTE,
     DEFAULT_IMAGES,
     DEFAULT_ITERS,
+    SHARPNESS_FILE,
     Estimate,
     HessianOperator,
     SharpnessTracker,
@@ -33,11 +34,10 @@ from lossviz.training.curvature import (
     hutchinson_trace,
     lanczos_top,
     power_iteration,
+    read_probe,
     stability_threshold,
     threshold_text,
 )
-
-SHARPNESS_FILE = "sharpness.json"
 
 
 def _write(probe_dir: Path, payload: dict[str, Any]) -> None:
@@ -48,10 +48,7 @@ def _write(probe_dir: Path, payload: dict[str, Any]) -> None:
 
 def read_sharpness(probe_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
     """What a sharpness probe wrote so far (None before its first point or when unreadable)."""
-    from lossviz.training.runs import read_json
-
-    data = read_json(Path(probe_dir) / SHARPNESS_FILE)
-    return data if isinstance(data, dict) and isinstance(data.get("points"), list) else None
+    return read_probe(probe_dir)
 
 
 def follow_run(run_dir: str | os.PathLike[str], probe_dir: str | os.PathLike[str], *, images: int = DEFAULT_IMAGES,
