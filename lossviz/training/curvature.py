@@ -38,7 +38,7 @@ SHARPNESS_FILE = "sharpness.json"
 DEFAULT_IMAGES = 512
 #: The training page's "edge of stability" preset: full-batch gradient descent with plain SGD on the
 #: first 256 handwritten digits, λ_max measured in the run every few steps (checked on this CPU: see README).
-EDGE_OF_STABILITY = {"train_subset": 256, "lr": 0.15, "relu": False, "epochs": 300, "sharpness_every": 10}
+EDGE_OF_STABILITY = {"train_subset": 256, "lr": 0.2, "relu": True, "epochs": 400, "sharpness_every": 20}
 DEFAULT_ITERS = 20
 WARM_ITERS = 8
 MAX_IMAGES = 4096
