@@ -37,7 +37,7 @@ from lossviz.landscape import (  # noqa: E402
     default_elements,
     setup_for,
 )
-from lossviz.landscape.elements import ENGINE_THREADS  # noqa: E402
+from lossviz.landscape.engine import ENGINE_THREADS  # noqa: E402
 from lossviz.landscape.engine import _threads  # noqa: E402
 from lossviz.losses import (
     apply_transform,  # noqa: E402

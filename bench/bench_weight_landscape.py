@@ -42,8 +42,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
-from lossviz.training import weight_landscape as W  # noqa: E402
-from lossviz.training import weight_landscape_run as R  # noqa: E402
+from lossviz.weightspace import slices as W  # noqa: E402
+from lossviz.weightspace import load as R  # noqa: E402
 from lossviz.training.trainer import TrainConfig, Trainer  # noqa: E402
 
 

@@ -240,8 +240,8 @@ else:
 
     live_panel()
     insight_view(runs_dir / view, manager, owner, lang, refresh and 2 * REFRESH_S)  # health, sharpness, predictions
-    with st.expander(tr("wl.title", lang), expanded=bool(st.session_state.get("wl_job"))):
-        weight_landscape_view(runs_dir / view, lang=lang)  # the run's own loss landscape (weights)
+    with st.expander(tr("wl.title", lang), expanded=bool(st.session_state.get("wl_probe"))):
+        weight_landscape_view(runs_dir / view, lang=lang, manager=manager, owner=owner)  # a probe process
 if not demo:
     runs_ui(runs_dir, manager, all_runs, view, lang)
     with st.expander(gettext("How does this page relate to the tutorial?", lang)):

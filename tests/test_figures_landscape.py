@@ -102,6 +102,39 @@ def test_animation_has_frames_and_a_play_button(mse) -> None:
     assert len(fig.layout.sliders[0].steps) == len(fig.frames)
 
 
+def test_every_frame_of_the_animation_keeps_the_contour(mse) -> None:
+    """Issue 18: ▶ erased the map (12 contour paths -> 0). With ``redraw: false`` plotly.js drops the layers
+    of every non-scatter trace whatever the frames list (plotly.js #4491, measured in Chromium), so every
+    ▶, ❚❚ and slider step redraws, and no frame replaces or removes the contour trace."""
+    _, surf, path = mse
+    fig = make_descent_animation_figure(surf, path)
+    assert fig.data[0].type == "contour"
+    moving = {i for i, t in enumerate(fig.data) if t.type == "scatter" and t.mode == "lines+markers"}
+    for frame in fig.frames:
+        assert set(frame.traces) <= moving and 0 not in frame.traces
+        assert all(d.type == "scatter" for d in frame.data)
+        # what the figure looks like at this frame: the frame's data merged into the listed traces
+        shown = [fig.data[i].type for i in range(len(fig.data))]
+        assert shown[0] == "contour" and fig.data[0].z is not None
+    args = [b.args[1] for b in fig.layout.updatemenus[0].buttons] + [s.args[1] for s in fig.layout.sliders[0].steps]
+    assert args and all(a["frame"]["redraw"] is True for a in args)
+
+
+def test_one_colour_cap_rule_for_both_landscapes() -> None:
+    from lossviz.plots import color_cap
+    from lossviz.weightspace import make_weight_contour_figure
+
+    bowl = np.add.outer(np.linspace(-1, 1, 21) ** 2, np.linspace(-1, 1, 21) ** 2)
+    assert color_cap(bowl) is None  # a smooth bowl keeps its whole range
+    exploding = bowl.copy()
+    exploding[:2, :2] = 1e6
+    cap = color_cap(exploding)
+    assert cap is not None and cap < 10
+    w = make_weight_contour_figure(np.linspace(-1, 1, 21), np.linspace(-1, 1, 21), exploding).data[0]
+    assert w.zmax == pytest.approx(cap)
+    assert w.colorbar.outlinecolor == "#111111"  # the yellow end never meets the white page unframed
+
+
 def test_long_descents_are_subsampled_to_max_frames() -> None:
     setup = S.setup_for(Example.for_landscape("MSELoss"))
     x, y = S.default_elements(setup)

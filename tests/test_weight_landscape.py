@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +21,13 @@ import pytest
 import torch
 
 from lossviz.cli.main import main as cli_main
-from lossviz.training import weight_landscape as W
-from lossviz.training import weight_landscape_run as R
-from lossviz.training.landscape_figures import (
+from lossviz.errors import LossvizInputError
+from lossviz.i18n import render
+from lossviz.weightspace import directions as D
+from lossviz.weightspace import load as R
+from lossviz.weightspace import path as P
+from lossviz.weightspace import slices as S
+from lossviz.weightspace.figures import (
     make_weight_contour_figure,
     make_weight_line_figure,
     make_weight_surface_figure,
@@ -31,11 +36,14 @@ from lossviz.training.model import build_model
 from lossviz.training.snapshots import (
     SnapshotRecorder,
     list_snapshot_files,
-    load_snapshots,
     load_weights,
-    note_text,
     save_weights,
 )
+from lossviz.weightspace.load import load_snapshots
+
+
+def note_text(note: object, lang: str = "en") -> str:
+    return render(note, lang)
 from lossviz.training.trainer import TrainConfig, make_loss
 from tests.page_text import chinese, english_phrases
 
@@ -100,7 +108,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_filter_normalisation_is_filter_by_filter(run_dir: Path) -> None:
     run = R.load_run(run_dir)
-    dx, dy = W.random_directions(run.centre, seed=7)
+    dx, dy = D.random_directions(run.centre, seed=7)
     for d in (dx, dy):
         for name, w in run.centre.items():
             if w.dim() == 1:
@@ -110,15 +118,15 @@ def test_filter_normalisation_is_filter_by_filter(run_dir: Path) -> None:
                 assert torch.allclose(d[name][i].norm(), w[i].norm(), rtol=1e-5), (name, i)
             # not merely rescaled copies of the weights: a random direction
             assert not torch.allclose(d[name], w)
-    again = W.random_directions(run.centre, seed=7)
+    again = D.random_directions(run.centre, seed=7)
     assert all(torch.equal(dx[k], again[0][k]) for k in dx)
-    other = W.random_directions(run.centre, seed=8)
+    other = D.random_directions(run.centre, seed=8)
     assert not torch.equal(dx["0.weight"], other[0]["0.weight"])
 
 
 def test_refinement_levels_coarse_first_and_cover_every_point() -> None:
-    assert [len(lv) for lv in W.refinement_levels(41)] == [9, 17, 33, 41]
-    order = W.point_order(21, 21)
+    assert [len(lv) for lv in D.refinement_levels(41)] == [9, 17, 33, 41]
+    order = D.point_order(21, 21)
     first, (ia, ib) = order[0]
     assert len(ia) == len(ib) == 9 and len(first) == 81
     assert 10 in ia, "the centre is in the coarse picture"
@@ -161,11 +169,11 @@ def test_centre_equals_the_runs_model(run_dir: Path) -> None:
 def test_vmap_and_loop_agree(run_dir: Path) -> None:
     run = R.load_run(run_dir)
     x, y = R.evaluation_images(run.config, 8)
-    dx, dy = W.random_directions(run.centre, 0)
-    ax = W.grid_axis(3, 1.0)
-    loop = W.compute_slice(W.Evaluator(run.model, run.loss_fn, x, y), run.centre, dx, dy, ax, ax)
-    vm = W.compute_slice(
-        W.Evaluator(run.model, run.loss_fn, x, y, method="vmap"), run.centre, dx, dy, ax, ax, chunk=4
+    dx, dy = D.random_directions(run.centre, 0)
+    ax = D.grid_axis(3, 1.0)
+    loop = S.compute_slice(S.Evaluator(run.model, run.loss_fn, x, y), run.centre, dx, dy, ax, ax)
+    vm = S.compute_slice(
+        S.Evaluator(run.model, run.loss_fn, x, y, method="vmap"), run.centre, dx, dy, ax, ax, chunk=4
     )
     np.testing.assert_allclose(loop.loss, vm.loss, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(loop.accuracy, vm.accuracy)
@@ -174,17 +182,17 @@ def test_vmap_and_loop_agree(run_dir: Path) -> None:
 def test_cancel_stops_within_one_chunk(run_dir: Path) -> None:
     run = R.load_run(run_dir)
     x, y = R.evaluation_images(run.config, 4)
-    dx, dy = W.random_directions(run.centre, 0)
-    ev = W.Evaluator(run.model, run.loss_fn, x, y)
+    dx, dy = D.random_directions(run.centre, 0)
+    ev = S.Evaluator(run.model, run.loss_fn, x, y)
     cancel = threading.Event()
-    seen: list[W.Progress] = []
+    seen: list[S.Progress] = []
 
-    def progress(p: W.Progress) -> None:
+    def progress(p: S.Progress) -> None:
         seen.append(p)
         cancel.set()  # asked right after the first chunk
 
-    ax = W.grid_axis(9, 1.0)
-    res = W.compute_slice(ev, run.centre, dx, dy, ax, ax, chunk=5, progress=progress, cancel=cancel)
+    ax = D.grid_axis(9, 1.0)
+    res = S.compute_slice(ev, run.centre, dx, dy, ax, ax, chunk=5, progress=progress, cancel=cancel.is_set)
     assert res.cancelled and not res.complete
     assert ev.forwards == 5 and res.points_done == 5 and len(seen) == 1
     assert seen[0].eta_s is not None and seen[0].eta_s > 0
@@ -193,11 +201,11 @@ def test_cancel_stops_within_one_chunk(run_dir: Path) -> None:
 def test_coarse_picture_arrives_first_with_progress(run_dir: Path) -> None:
     run = R.load_run(run_dir)
     x, y = R.evaluation_images(run.config, 4)
-    dx, dy = W.random_directions(run.centre, 0)
+    dx, dy = D.random_directions(run.centre, 0)
     levels: list[int] = []
-    ax = W.grid_axis(17, 1.0)
-    W.compute_slice(
-        W.Evaluator(run.model, run.loss_fn, x, y), run.centre, dx, dy, ax, ax, chunk=9,
+    ax = D.grid_axis(17, 1.0)
+    S.compute_slice(
+        S.Evaluator(run.model, run.loss_fn, x, y), run.centre, dx, dy, ax, ax, chunk=9,
         progress=lambda p: levels.append(p.result.level),
     )  # fmt: skip
     assert levels[0] == -1 and levels[8] == 0 and levels[-1] == 1  # 81 points = 9 chunks: the 9×9 picture
@@ -209,9 +217,9 @@ def test_coarse_picture_arrives_first_with_progress(run_dir: Path) -> None:
 def test_pca_directions_are_orthonormal(run_dir: Path) -> None:
     run = R.load_run(run_dir)
     ws = [s.weights for s in run.path]
-    d1, d2, explained = W.pca_directions(ws, run.centre)
+    d1, d2, explained = P.pca_directions(ws, run.centre)
     names = list(run.centre)
-    v1, v2 = W.flatten(d1, names), W.flatten(d2, names)
+    v1, v2 = D.flatten(d1, names), D.flatten(d2, names)
     assert float(v1.norm()) == pytest.approx(1.0, abs=1e-5)
     assert float(v2.norm()) == pytest.approx(1.0, abs=1e-5)
     assert abs(float(v1 @ v2)) < 1e-5
@@ -337,7 +345,7 @@ def test_figures(run_dir: Path) -> None:
     assert "training path" in names and "current weights" in names
     assert make_weight_surface_figure(s.alphas, s.betas, s.loss).data[0].type == "surface"
     assert len(make_weight_line_figure(land.line.alphas, land.line.loss, land.line.accuracy).data) == 2
-    with pytest.raises(W.LossvizInputError):
+    with pytest.raises(LossvizInputError):
         make_weight_contour_figure(s.alphas, s.betas, s.loss[:2])
 
 
@@ -436,8 +444,8 @@ def test_refusals_of_each_module_render_in_chinese(run_dir: Path) -> None:
 
     run = R.load_run(run_dir)
     cases = [
-        (lambda: W.check_seed(-1), "seed=-1 is out of range", "seed=-1 超出范围"),
-        (lambda: W.check_grid(99), "grid=99 is out of range", "grid=99 超出范围"),
+        (lambda: D.check_seed(-1), "seed=-1 is out of range", "seed=-1 超出范围"),
+        (lambda: D.check_grid(99), "grid=99 is out of range", "grid=99 超出范围"),
         (lambda: R.plan(run, plane="sideways"), "plane 'sideways' is unknown", "未知的平面 'sideways'"),
         (lambda: R.load_run(run_dir / "nope"), "is not a run directory", "不是运行目录"),
         (lambda: make_weight_line_figure([0.0], [1.0]), "give one loss per α", "请为每个 α 给出一个损失值"),
@@ -489,3 +497,241 @@ def test_torchrun_two_gloo_ranks_give_the_same_slice(run_dir: Path, tmp_path: Pa
     two = json.loads(lines[0])
     assert two["world_size"] == 2 and one["world_size"] == 1
     np.testing.assert_allclose(np.array(two["loss"]), np.array(one["loss"]), rtol=1e-5, atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- run folders that lie (issue 20)
+
+
+def _landscape_cli(run: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, list[str]]:
+    rc = cli_main(["landscape", str(run), "--grid", "3", "--images", "4", "--no-line", "--out",
+                   str(run.parent / f"out-{run.name}"), *extra])  # fmt: skip
+    return rc, capsys.readouterr().err.strip().splitlines()
+
+
+@pytest.mark.parametrize("where", ["snapshot", "model", "config", "summary"])
+def test_a_fifo_in_the_run_folder_never_blocks(tmp_path: Path, where: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """D1: ``mkfifo runs/r/snapshots/step_000999.safetensors`` blocked ``landscape`` until someone wrote to it."""
+    run = make_run(tmp_path, weights_format="safetensors")
+    target = {
+        "snapshot": run / "snapshots" / "step_000999.safetensors",
+        "model": run / "model.safetensors",
+        "config": run / "config.json",
+        "summary": run / "summary.json",
+    }[where]
+    target.unlink(missing_ok=True)
+    os.mkfifo(target)
+    done = threading.Event()
+    outcome: list[object] = []
+
+    def go() -> None:  # a thread, so that a regression fails the test instead of hanging it
+        try:
+            outcome.append(_landscape_cli(run, capsys))
+        finally:
+            done.set()
+
+    threading.Thread(target=go, daemon=True).start()
+    assert done.wait(120), "the landscape blocked on a FIFO"
+    rc, err = outcome[0]
+    if where in ("snapshot", "summary"):  # skipped (with a note) or not needed: the slice is computed
+        assert rc == 0
+        assert where == "summary" or any("not a regular file" in e for e in err), err
+    else:
+        assert rc == 2 and len(err) == 1 and err[0].startswith("error: "), err
+
+
+def test_thousands_of_snapshot_links_are_capped_and_links_out_are_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """D6: 3,000 snapshot files (symlinks to one) made ``landscape`` peak at 9.6 GB."""
+    run = make_run(tmp_path)
+    snaps = run / "snapshots"
+    one = sorted(snaps.iterdir())[-1]
+    for k in range(3000):
+        (snaps / f"step_{100000 + k:06d}.safetensors").symlink_to(one.name)
+    outside = tmp_path / "elsewhere.safetensors"
+    shutil.copy(one, outside)
+    (snaps / "step_999999.safetensors").symlink_to(outside)
+    shapes = {k: v.shape for k, v in build_model(False).state_dict().items()}
+    got, notes = load_snapshots(run, shapes)
+    assert len(got) <= R.MAX_SNAPSHOTS
+    texts = [render(n) for n in notes]
+    assert any("3007 weight snapshots" in t and "uses 64" in t for t in texts), texts
+    assert any("leads out of the run folder" in t and "step_999999" in t for t in texts), texts
+    assert all("step_999999" not in str(s.path) for s in got)
+    rc, err = _landscape_cli(run, capsys)
+    assert rc == 0 and all(e.startswith("warning: ") for e in err), err
+
+
+@pytest.mark.parametrize("kind", ["nan", "inf", "int64", "uint8", "zero"])
+def test_weights_that_cannot_be_sliced_give_one_error_line(
+    tmp_path: Path, kind: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """D10: NaN, Inf, int64, uint8 or all-zero weights gave a ``_LinAlgError`` traceback."""
+    run = make_run(tmp_path)
+    state = torch.load(run / "model.pt", weights_only=True)
+    make = {
+        "nan": lambda v: torch.full_like(v, float("nan")),
+        "inf": lambda v: torch.full_like(v, float("inf")),
+        "int64": lambda v: (v * 100).to(torch.int64),
+        "uint8": lambda v: (v.abs() * 100).to(torch.uint8),
+        "zero": torch.zeros_like,
+    }[kind]
+    torch.save({k: make(v) for k, v in state.items()}, run / "model.pt")
+    rc, err = _landscape_cli(run, capsys)
+    assert rc == 2 and len(err) == 1 and err[0].startswith("error: "), err
+    assert "LinAlg" not in err[0] and "Traceback" not in err[0]
+    want = {"nan": "not finite", "inf": "not finite", "int64": "int64", "uint8": "uint8", "zero": "every weight is zero"}
+    assert want[kind] in err[0], err
+    rc, err = _landscape_cli(run, capsys, "--lang", "zh")
+    assert rc == 2 and len(err) == 1 and chinese(err[0]), err
+
+
+def test_bad_snapshots_are_skipped_with_a_note(tmp_path: Path) -> None:
+    run = make_run(tmp_path)
+    first = sorted((run / "snapshots").iterdir())[1]
+    save_weights(first, {k: torch.full_like(v, float("nan")) for k, v in load_weights(first).items()})
+    got, notes = load_snapshots(run)
+    assert first not in [s.path for s in got]
+    assert any(first.name in render(n) and "not finite" in render(n) for n in notes)
+    assert any(first.name in render(n, "zh") and "有限" in render(n, "zh") for n in notes)
+
+
+def test_synthetic_test_images_are_built_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """D13: a 3×3 slice on 16 images of a 200,000-image run rebuilt all 400,000 images."""
+    from lossviz.training import data
+
+    small = data.make_synthetic(5, 4100, 2300)  # the training split spans three chunks
+    got = data.synthetic_test_images(5, 4100, 2300, 2050)
+    assert torch.equal(got.images, small.test.images[:2050]) and torch.equal(got.labels, small.test.labels[:2050])
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("the whole data set was built for a few images")
+
+    monkeypatch.setattr(data, "make_synthetic", refuse)
+    config = {**TrainConfig(dataset="synthetic", synthetic_train=20000, synthetic_test=20000, seed=1).to_dict()}
+    built: list[int] = []
+    real = data._sample
+
+    def counting(templates: torch.Tensor, n: int, gen: torch.Generator, keep: int | None = None) -> data.ImageSplit:
+        out = real(templates, n, gen, keep)
+        built.append(len(out))
+        return out
+
+    monkeypatch.setattr(data, "_sample", counting)
+    x, y = R.evaluation_images(config, 16)
+    assert x.shape == (16, 3, 32, 32) and y.shape == (16,)
+    assert built == [0, 16], "no training image and only the 16 test images are built"
+
+
+def test_config_with_a_400_digit_seed_is_one_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = make_run(tmp_path)
+    cfg = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**cfg, "batch_size": "abc"}))
+    rc, err = _landscape_cli(run, capsys)
+    assert rc == 2 and len(err) == 1 and err[0].startswith("error: "), err
+
+
+# ----------------------------------------------------------------------------- the probe folder
+
+
+def test_probe_writes_levels_progress_and_result_atomically(run_dir: Path, tmp_path: Path) -> None:
+    import lossviz.weightspace as ws
+    from lossviz.weightspace import probe as PR
+
+    params = ws.SliceParams(grid=17, images=4)
+    folder = ws.probe_dir(run_dir, params)
+    assert folder == ws.probe_dir(run_dir, params), "the key is stable"
+    assert folder != ws.probe_dir(run_dir, ws.SliceParams(grid=17, images=4, seed=1)), "and follows the parameters"
+    assert cli_main(ws.landscape_command(run_dir, params, folder)) == 0
+    names = sorted(p.name for p in folder.iterdir())
+    assert {"level_09.npz", "level_17.npz", "progress.json", "meta.json", "result.json", "lock"} <= set(names)
+    assert not [n for n in names if n.endswith(".tmp")]
+    state = ws.read_probe(folder)
+    assert state.complete and state.fraction == 1.0 and state.picture[2].shape == (17, 17)
+    res = json.loads((folder / PR.RESULT_FILE).read_text())
+    np.testing.assert_allclose(np.array(res["loss"], dtype=float), state.picture[2], rtol=1e-6)
+    assert render(ws.probe_message(state.meta["why"])).startswith("Why does the path")
+    # a damaged finest level is passed over: the previous complete level is shown
+    (folder / "level_17.npz").write_bytes(b"half a file")
+    assert ws.read_probe(folder).picture[2].shape == (9, 9)
+
+
+def test_a_killed_probe_leaves_a_plain_message(run_dir: Path) -> None:
+    import signal
+
+    import lossviz.weightspace as ws
+
+    params = ws.SliceParams(grid=41, images=64)
+    folder = ws.probe_dir(run_dir, params)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "lossviz", *ws.landscape_command(run_dir, params, folder)],
+                            env=env, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        end = time.monotonic() + 120
+        while ws.read_probe(folder).picture is None:
+            assert time.monotonic() < end and proc.poll() is None, "the probe never drew its coarse level"
+            time.sleep(0.1)
+        assert ws.read_probe(folder).running
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    state = ws.read_probe(folder)
+    assert state.state == "interrupted" and state.picture is not None
+    assert "stopped before it finished" in render(state.message) and "进程" in render(state.message, "zh")
+
+
+def test_sigterm_cancels_a_probe_between_chunks(run_dir: Path) -> None:
+    import signal
+
+    import lossviz.weightspace as ws
+
+    params = ws.SliceParams(grid=41, images=64, seed=3)
+    folder = ws.probe_dir(run_dir, params)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "lossviz", *ws.landscape_command(run_dir, params, folder)],
+                            env=env, stderr=subprocess.DEVNULL)  # fmt: skip
+    end = time.monotonic() + 120
+    while ws.read_probe(folder).picture is None:
+        assert time.monotonic() < end and proc.poll() is None
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(60) == 0
+    state = ws.read_probe(folder)
+    assert state.state == "cancelled" and state.picture is not None and state.result is None
+
+
+# ----------------------------------------------------------------------------- rooms and figures
+
+
+def test_weightspace_imports_only_the_face_of_training_and_never_back() -> None:
+    import ast
+
+    deep, back = [], []
+    for path in (ROOT / "lossviz" / "weightspace").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("lossviz.training."):
+                deep.append(f"{path.name}: {node.module}")
+    for path in (ROOT / "lossviz" / "training").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            mods = [node.module or ""] if isinstance(node, ast.ImportFrom) else (
+                [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            back += [f"{path.name}: {m}" for m in mods if m.startswith("lossviz.weightspace")]
+    assert not deep, deep
+    assert not back, back
+
+
+def test_weight_figures_honour_presentation_mode_and_outline_their_colour_bar(run_dir: Path) -> None:
+    from lossviz.classroom import TICK_PX, for_projector
+    from lossviz.plots import COLORBAR_OUTLINE
+
+    a = np.linspace(-1, 1, 9)
+    z = np.add.outer(a**2, a**2)
+    for fig in (make_weight_contour_figure(a, a, z, lang="zh"), make_weight_line_figure(a, z[0], z[1] / 2)):
+        fig = for_projector(fig)
+        assert fig.layout.font.size >= 18 and fig.layout.font.color == "#111111"
+        assert fig.layout.xaxis.tickfont.size >= TICK_PX and fig.layout.yaxis.title.font.size >= 18
+    contour = make_weight_contour_figure(a, a, z).data[0]
+    assert contour.colorbar.outlinewidth == COLORBAR_OUTLINE["outlinewidth"] and contour.colorbar.outlinecolor == "#111111"
+    assert make_weight_contour_figure(a, a, z, lang="zh").layout.title.text == "权重空间二维切片上的损失" or chinese(
+        make_weight_contour_figure(a, a, z, lang="zh").layout.title.text
+    )

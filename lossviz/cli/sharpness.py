@@ -39,7 +39,7 @@ def add_sharpness_parser(subparsers: Any, lang: str = "en") -> argparse.Argument
                          "Hessian at each, on a fixed batch of its training images.")),
     )  # fmt: skip
     p.add_argument("run_dir", metavar="RUN_DIR", help=t(N_("a run directory written by 'python -m lossviz train'")))
-    p.add_argument("--probe-dir", default=None, help=t(N_("where sharpness.json goes (default RUN_DIR/sharpness)")))
+    p.add_argument("--probe-dir", default=None, help=t(N_("where sharpness.json goes (default RUN_DIR/probes/sharpness)")))
     p.add_argument("--images", type=int, default=S.DEFAULT_IMAGES, help=t(N_("training images in the fixed batch")))
     p.add_argument("--iters", type=int, default=S.DEFAULT_ITERS, help=t(N_("Hessian-vector products for a cold start")))
     p.add_argument("--trace", type=int, default=0, metavar="N", help=t(N_("also estimate the trace with N Hutchinson probes")))
@@ -64,7 +64,7 @@ def run_sharpness(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, on_term)
     except ValueError:  # not the main thread (tests)
         pass
-    probe_dir = Path(args.probe_dir) if args.probe_dir else Path(args.run_dir) / "sharpness"
+    probe_dir = Path(args.probe_dir) if args.probe_dir else Path(args.run_dir) / "probes" / "sharpness"
     try:
         if not 1 <= int(args.iters) <= 200:
             raise LossvizInputError(msg("iters must be a whole number from 1 to 200"))

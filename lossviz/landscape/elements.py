@@ -50,11 +50,6 @@ MAX_STEPS = 1000
 MAX_LR = 1e6
 #: Distance kept from an open domain edge (BCELoss probabilities, GaussianNLLLoss variances).
 DOMAIN_EPS = 1e-3
-#: Most scalar values one engine call may touch (grid points x example size); larger grids are chunked.
-CHUNK_BUDGET = 1_000_000
-#: Intra-op threads for engine calls. The batched ops are small, and on a 2-core machine shared with a
-#: training job two OpenMP threads wait on each other (measured 10-20x slower than one thread).
-ENGINE_THREADS = 1
 
 _SUB = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")
 
@@ -95,13 +90,25 @@ class Setup:
     @property
     def method(self) -> str:
         """``batch`` when the spec names a batch layout that fits this example, else ``vmap``
-        (see lossviz.landscape.engine)."""
-        from lossviz.landscape.engine import route
-
+        (see :func:`route` and lossviz.landscape.engine)."""
         return route(self)
 
     def current(self, el: Element) -> float:
         return float(self.raw[el.slot].reshape(-1)[el.index])
+
+
+def route(setup: Setup) -> str:
+    """``batch`` when the spec's batch layout fits this example, else ``vmap``.
+
+    A fact about the setup (its spec and its tensors' shapes), so it lives here; the engine
+    (lossviz.landscape.engine) imports it, never the other way round.
+    """
+    layout = setup.spec.batch_layout
+    if layout is None:
+        return "vmap"
+    if layout.startswith("per_sample") and setup.raw["input"].dim() > 2:
+        return "vmap"
+    return "batch"
 
 
 def _to_dtype(t: Tensor) -> Tensor:

@@ -30,8 +30,14 @@ from torch.func import grad_and_value, vmap
 
 from lossviz.errors import LossvizInputError
 from lossviz.i18n import msg
-from lossviz.landscape.elements import CHUNK_BUDGET, DTYPE, ENGINE_THREADS, EPS, Element, Setup, check_element
+from lossviz.landscape.elements import DTYPE, EPS, Element, Setup, check_element, route
 from lossviz.losses.evaluate import apply_transform
+
+#: Most scalar values one engine call may touch (grid points x example size); larger grids are chunked.
+CHUNK_BUDGET = 1_000_000
+#: Intra-op threads for engine calls. The batched ops are small, and on a 2-core machine shared with a
+#: training job two OpenMP threads wait on each other (measured 10-20x slower than one thread).
+ENGINE_THREADS = 1
 
 Tensor = torch.Tensor
 
@@ -310,16 +316,6 @@ LAYOUTS: dict[str, Callable[[Setup, Sequence[Element], torch.nn.Module], PerPoin
     "per_sample_weighted": functools.partial(_per_sample, weighted=True),
     "ctc": _ctc,
 }
-
-
-def route(setup: Setup) -> str:
-    """``batch`` when the spec's batch layout fits this example, else ``vmap``."""
-    layout = setup.spec.batch_layout
-    if layout is None:
-        return "vmap"
-    if layout.startswith("per_sample") and setup.raw["input"].dim() > 2:
-        return "vmap"
-    return "batch"
 
 
 def _batch_engine(setup: Setup, elements: Sequence[Element]) -> Engine:

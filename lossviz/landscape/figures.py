@@ -1,7 +1,8 @@
 """Landscape figures: one ``make_<thing>_figure(...) -> go.Figure`` each.
 
 The numbers come from ``lossviz.landscape.surfaces``; these functions only draw them.
-Losses use the colour-blind-safe sequential ``Viridis`` scale (dark = low loss);
+The contour map, the colour cap, the paths and the star come from :mod:`lossviz.plots` (shared with
+the weight-space figures). Losses use the colour-blind-safe sequential ``Viridis`` scale (dark = low loss);
 lines of several losses use the Okabe-Ito palette plus a dash pattern each, so
 they differ without colour too. No background or template is set: Streamlit's
 theme (light or dark) styles the figures.
@@ -20,13 +21,13 @@ from lossviz.i18n import N_, gettext, msg, render
 from lossviz.landscape.curves import Curve, margin_curves
 from lossviz.landscape.descent import DescentPath
 from lossviz.landscape.surfaces import Surface
+from lossviz.plots import animate_args, color_cap, colorbar, contour_trace, path_traces, star_trace
 from lossviz.theme import HIGHLIGHT, LOSS_SCALE, PALETTE, legend_below
 
 #: Okabe-Ito colours (colour-blind safe), in the order lines get them.
 OKABE_ITO = PALETTE
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 CURRENT = dict(symbol="circle", size=15, color=HIGHLIGHT, line=dict(color="black", width=2))
-MINIMUM = dict(symbol="star", size=18, color="white", line=dict(color="black", width=1.5))
 PATH_LINE = dict(color="white", width=3)
 PATH_MARK = dict(symbol="circle", size=7, color="white", line=dict(color="black", width=1.2))
 LEGEND_BELOW = legend_below(-0.14)
@@ -50,16 +51,7 @@ def _check_surface(surface: Surface) -> None:
         raise LossvizInputError(msg("a landscape figure needs a Surface from lossviz.landscape.surfaces.compute_surface"))
 
 
-def _color_cap(z: np.ndarray) -> float | None:
-    """Top of the colour scale when a few huge values (near a domain edge) would wash out the rest."""
-    f = z[np.isfinite(z)]
-    if f.size < 4:
-        return None
-    lo, hi = float(f.min()), float(f.max())
-    q = float(np.quantile(f, 0.97))
-    if q > lo and hi - lo > 5.0 * (q - lo):
-        return q
-    return None
+_color_cap = color_cap  # the one rule both landscapes share
 
 
 def _arrows(surface: Surface, per_axis: int) -> tuple[np.ndarray, np.ndarray]:
@@ -125,48 +117,31 @@ def _point_hover(surface: Surface, what: str, lang: str = "en") -> str:
 
 
 def _contour_trace(surface: Surface, *, hover: bool = True, colorbar: bool = True, lang: str = "en") -> go.Contour:
-    cap = _color_cap(surface.z)
-    kw: dict = {}
-    if cap is not None:
-        kw.update(zmin=float(np.nanmin(surface.z)), zmax=cap, zauto=False)
+    cap = color_cap(surface.z)
     custom = np.stack([surface.gx, surface.gy], axis=-1).astype(np.float32) if hover else None
-    return go.Contour(
-        x=surface.xs.astype(np.float32),
-        y=surface.ys.astype(np.float32),
-        z=surface.z.astype(np.float32),
-        colorscale=LOSS_SCALE,
-        ncontours=24,
-        contours=dict(coloring="heatmap", showlines=True),
-        line=dict(width=0.6, color="rgba(255,255,255,0.35)"),
-        customdata=custom,
+    title = gettext(N_("loss (capped)") if cap is not None else N_("loss"), lang)
+    return contour_trace(
+        surface.xs,
+        surface.ys,
+        surface.z,
+        name=gettext(LOSS, lang),
+        colorbar_title=title if colorbar else None,
         hovertemplate=_hover(surface, lang=lang) if hover else None,
-        hoverinfo=None if hover else "skip",
-        colorbar=dict(
-            title=dict(text=gettext(N_("loss (capped)") if cap is not None else N_("loss"), lang), side="right"), len=0.8
-        )
-        if colorbar
-        else None,
-        showscale=colorbar,
-        name=gettext("loss", lang),
-        **kw,
+        customdata=custom,
+        cap=cap,
+        line_color="rgba(255,255,255,0.35)",
     )
 
 
 def _marker_traces(surface: Surface, *, legend: bool = True, lang: str = "en") -> list[go.Scatter]:
-    marks = ((surface.minimum, MINIMUM, gettext(LOWEST, lang)), (surface.current, CURRENT, gettext(CURRENT_NAME, lang)))
+    m, c = surface.minimum, surface.current
+    lowest, current = gettext(LOWEST, lang), gettext(CURRENT_NAME, lang)
     return [
-        go.Scatter(
-            x=[p.coords[0]],
-            y=[p.coords[1]],
-            mode="markers",
-            marker=marker,
-            cliponaxis=False,
-            name=name,
-            customdata=[[p.loss, *p.grad]],
-            hovertemplate=_point_hover(surface, name, lang),
-            showlegend=legend,
-        )
-        for p, marker, name in marks
+        star_trace(m.coords[0], m.coords[1], name=lowest, customdata=[[m.loss, *m.grad]],
+                   hovertemplate=_point_hover(surface, lowest, lang), showlegend=legend),
+        go.Scatter(x=[c.coords[0]], y=[c.coords[1]], mode="markers", marker=CURRENT, cliponaxis=False, name=current,
+                   customdata=[[c.loss, *c.grad]], hovertemplate=_point_hover(surface, current, lang),
+                   showlegend=legend),
     ]
 
 
@@ -281,24 +256,14 @@ def make_contour_figure(
                 )
             )
     if path is not None:
-        fig.add_trace(
-            go.Scatter(
-                x=path.points[:, 0],
-                y=path.points[:, 1],
-                mode="lines",
-                line=dict(color="black", width=5.5),
-                hoverinfo="skip",
-                showlegend=False,
-            )
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=path.points[:, 0],
-                y=path.points[:, 1],
-                mode="lines+markers",
-                line=PATH_LINE,
-                marker=PATH_MARK,
+        fig.add_traces(
+            path_traces(
+                path.points[:, 0],
+                path.points[:, 1],
                 name=gettext(DESCENT_NAME, lang, lr=f"{path.lr:g}"),
+                color=PATH_LINE["color"],
+                width=PATH_LINE["width"],
+                marker_size=PATH_MARK["size"],
                 customdata=_path_custom(path),
                 hovertemplate=_path_hover(path, surface, lang),
             )
@@ -344,7 +309,7 @@ def make_surface3d_figure(
             colorscale=LOSS_SCALE,
             customdata=custom,
             hovertemplate=_hover(surface, capped=True, lang=lang),
-            colorbar=dict(title=dict(text=gettext("loss", lang)), len=0.75),
+            colorbar=colorbar(gettext("loss", lang), len=0.75),
             name=gettext("loss", lang),
             opacity=0.95,
             contours=dict(z=dict(show=True, usecolormap=True, project=dict(z=True), width=1)),
@@ -478,12 +443,7 @@ def make_descent_animation_figure(
                                                     loss=f"{path.losses[k - 1]:.4g}"))),
             )
         )
-    play = dict(
-        frame=dict(duration=frame_ms, redraw=False),
-        transition=dict(duration=0),
-        fromcurrent=True,
-        mode="immediate",
-    )
+    play = animate_args(frame_ms)  # redraw: the contour stays under the moving point (plotly.js #4491)
     fig.update_layout(
         title=dict(text=title or gettext("gradient descent, lr {lr}: press ▶", lang, lr=format(path.lr, "g"))),
         height=height,
@@ -503,7 +463,7 @@ def make_descent_animation_figure(
                     dict(
                         label=gettext("❚❚ pause", lang),
                         method="animate",
-                        args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")],
+                        args=[[None], animate_args(0, from_current=False)],
                     ),
                 ],
             )
@@ -522,7 +482,7 @@ def make_descent_animation_figure(
                     dict(
                         label=f["name"],
                         method="animate",
-                        args=[[f["name"]], dict(frame=dict(duration=0, redraw=False), mode="immediate")],
+                        args=[[f["name"]], animate_args(0, from_current=False)],
                     )
                     for f in frames
                 ],

@@ -1,10 +1,13 @@
 """Training: the tutorial CNN, its data, the trainer (a process, torchrun-aware), run directories,
-the process manager, metrics, TensorBoard files, what the page decides, figures, and the network's
-own loss landscape over its weights (weight_landscape, snapshots)."""
+weight snapshots, the process manager, metrics, TensorBoard files, what the page decides, figures.
+
+The network's own loss landscape over its weights lives in lossviz.weightspace, which imports this
+face (never the other way round)."""
 
 from __future__ import annotations
 
-from lossviz.training import curvature, data, health, predictions, runs, view, weight_landscape
+from lossviz.training import curvature, data, health, predictions, runs, view
+from lossviz.training.data import synthetic_test_images
 from lossviz.training.figures import (
     make_accuracy_figure,
     make_grad_norm_figure,
@@ -21,11 +24,6 @@ from lossviz.training.insight_figures import (
     make_sharpness_figure,
 )
 from lossviz.training.jobs import JobManager, max_workers, stop_all_managers, train_command
-from lossviz.training.landscape_figures import (
-    make_weight_contour_figure,
-    make_weight_line_figure,
-    make_weight_surface_figure,
-)
 from lossviz.training.metrics_log import MetricsLog, MetricsSnapshot
 from lossviz.training.model import (
     RELU_EXPLANATION,
@@ -35,18 +33,27 @@ from lossviz.training.model import (
     describe_model,
     layer_labels_for,
 )
-from lossviz.training.snapshots import note_text
+# what lossviz.weightspace reads of a run (h1-weightspace): snapshots, the loss, the synthetic test images
+from lossviz.training.snapshots import (
+    SNAPSHOT_DIR,
+    Snapshot,
+    SnapshotRecorder,
+    list_snapshot_files,
+    load_weights,
+    save_weights,
+    weights_from_bytes,
+)
 from lossviz.training.trainer import (
     CLASSIFICATION_LOSSES,
     DistInfo,
     TrainConfig,
     Trainer,
     chance_loss,
+    make_loss,
     recommended_threads,
     steps_per_epoch,
     training_options,
 )
-from lossviz.training.weight_landscape_run import LandscapeJob
 
 __all__ = [
     "CLASSIFICATION_LOSSES",
@@ -58,9 +65,11 @@ __all__ = [
     "make_prediction_grid_figure",
     "make_sharpness_figure",
     "predictions",
+    "SNAPSHOT_DIR",
+    "Snapshot",
+    "SnapshotRecorder",
     "RELU_EXPLANATION",
     "JobManager",
-    "LandscapeJob",
     "MetricsLog",
     "MetricsSnapshot",
     "DistInfo",
@@ -73,23 +82,24 @@ __all__ = [
     "data",
     "describe_model",
     "layer_labels_for",
+    "list_snapshot_files",
+    "load_weights",
+    "make_loss",
     "make_accuracy_figure",
     "make_grad_norm_figure",
     "make_layer_grad_figure",
     "make_loss_figure",
     "make_overlay_figure",
     "max_workers",
-    "make_weight_contour_figure",
-    "make_weight_line_figure",
-    "make_weight_surface_figure",
-    "note_text",
     "progress_summary",
     "recommended_threads",
     "runs",
+    "save_weights",
     "steps_per_epoch",
+    "synthetic_test_images",
     "stop_all_managers",
     "train_command",
     "training_options",
     "view",
-    "weight_landscape",
+    "weights_from_bytes",
 ]

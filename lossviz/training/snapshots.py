@@ -7,12 +7,12 @@ snapshots, or would exceed ``max_bytes``, every second one is deleted (the initi
 kept) and the interval doubles, so a run of any length keeps an evenly spaced path.
 
 Files are safetensors (no pickle; their header records the step) written atomically, so a reader
-never sees half a file; :func:`load_snapshots` skips a damaged file and says which.
+never sees half a file; lossviz.weightspace reads them back (regular files only, a bounded number,
+damaged ones skipped with a note).
 
 Example:
     >>> rec = SnapshotRecorder(run_dir, every=10)  # doctest: +SKIP
     >>> for step in range(100): rec.observe(step, model); train_one_batch()  # doctest: +SKIP
-    >>> snaps, messages = load_snapshots(run_dir)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
@@ -32,8 +31,6 @@ from torch import nn
 SNAPSHOT_DIR = "snapshots"
 DEFAULT_MAX_COUNT = 64
 DEFAULT_MAX_BYTES = 16 * 2**20
-#: A message as data: a translation key and its named parameters.
-Note = tuple[str, dict[str, Any]]
 _NAME = re.compile(r"^step_(\d{6,12})\.safetensors$")
 
 
@@ -83,10 +80,21 @@ def save_weights(path: str | os.PathLike[str], weights: Mapping[str, torch.Tenso
 
 
 def load_weights(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
-    """Read a safetensors file (any error is raised as is: callers decide whether to skip)."""
+    """Read a safetensors file (any error is raised as is: callers decide whether to skip).
+
+    Opens whatever ``path`` names: a reader of a folder it does not trust reads the bytes itself
+    (regular files only, bounded) and hands them to :func:`weights_from_bytes`.
+    """
     from safetensors.torch import load_file
 
     return load_file(str(path), device="cpu")
+
+
+def weights_from_bytes(data: bytes) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file already read into memory (errors raised as is)."""
+    from safetensors.torch import load
+
+    return load(data)
 
 
 class SnapshotRecorder:
@@ -215,39 +223,3 @@ def list_snapshot_files(run_dir: str | os.PathLike[str]) -> list[tuple[int, Path
         if m:
             found.append((int(m.group(1)), p))
     return sorted(found)
-
-
-def load_snapshots(
-    run_dir: str | os.PathLike[str], expected: Mapping[str, torch.Size] | None = None
-) -> tuple[list[Snapshot], list[Note]]:
-    """All readable snapshots by step, and one message per file that was skipped.
-
-    Messages are ``(key, params)`` for :func:`lossviz.i18n.tr` (``wl.snapshot_unreadable`` or
-    ``wl.snapshot_mismatch``, with ``file``); :func:`note_text` renders one.
-
-    A file is skipped when safetensors cannot read it (truncated, not a safetensors file) or when
-    ``expected`` (parameter name → shape) is given and the file's tensors do not match it.
-    """
-    snaps: list[Snapshot] = []
-    messages: list[Note] = []
-    for step, path in list_snapshot_files(run_dir):
-        try:
-            weights = load_weights(path)
-        except Exception as exc:  # safetensors raises its own error types for damaged files
-            messages.append(("wl.snapshot_unreadable", {"file": path.name, "why": type(exc).__name__}))
-            continue
-        if expected is not None:
-            shapes = {k: tuple(v.shape) for k, v in weights.items()}
-            if shapes != {k: tuple(v) for k, v in expected.items()}:
-                messages.append(("wl.snapshot_mismatch", {"file": path.name}))
-                continue
-        snaps.append(Snapshot(step, weights, path))
-    return snaps, messages
-
-
-def note_text(note: Note, lang: str = "en") -> str:
-    """One message in ``lang`` (English for the CLI)."""
-    from lossviz.i18n import tr
-
-    key, params = note
-    return tr(key, lang, **params)

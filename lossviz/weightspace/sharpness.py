@@ -60,10 +60,8 @@ def follow_run(run_dir: str | os.PathLike[str], probe_dir: str | os.PathLike[str
     t·(1/duty − 1)), so the probe never takes the run's processor for long; ``follow`` keeps watching
     until the run has ended.
     """
-    from lossviz.training.model import build_model
+    from lossviz.training import TrainConfig, build_model, list_snapshot_files, load_weights, make_loss
     from lossviz.training.runs import CONFIG_FILE, read_json
-    from lossviz.training.snapshots import list_snapshot_files, load_weights
-    from lossviz.training.trainer import TrainConfig, make_loss
 
     run_dir, probe_dir = Path(run_dir), Path(probe_dir)
     config = read_json(run_dir / CONFIG_FILE)

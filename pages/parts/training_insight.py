@@ -137,7 +137,7 @@ def insight_view(run_dir: Path, manager: lt.JobManager, owner: str, lang: str, r
 def _sharpness(run_dir: Path, cfg: dict, log: Any, manager: lt.JobManager, owner: str, data: str, lang: str) -> None:
     threshold = lt.curvature.stability_threshold(cfg.get("optimizer", "sgd"), float(cfg.get("lr") or 0), float(cfg.get("momentum") or 0))
     points = log.sharpness_points()
-    probe_dir = run_dir / "sharpness"
+    probe_dir = run_dir / "probes" / "sharpness"
     if not points:
         payload = lt.curvature.read_probe(probe_dir) or {}
         points = payload.get("points") or []

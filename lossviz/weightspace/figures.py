@@ -1,4 +1,4 @@
-"""Figures of a network's weight-space loss landscape (see weight_landscape.py).
+"""Figures of a network's weight-space loss landscape (see :mod:`lossviz.weightspace.slices`).
 
 * :func:`make_weight_contour_figure`: the loss over the slice as filled contours, the current weights
   as a star at the origin, the training path as a line from the initial weights (circle) to the star;
@@ -6,42 +6,61 @@
 * :func:`make_weight_line_figure`: the loss (and accuracy) along the straight line from the initial
   weights (α = 0) to the current ones (α = 1) and beyond.
 
-Text on the figures comes in through ``labels`` (the page passes translated strings); English by default.
+The contour map, the colour cap, the path over its dark underlay and the star come from
+:mod:`lossviz.plots` (shared with the prediction-space figures). Every text is a message id rendered in
+``lang``; the axis titles of a PCA plane come in as Messages (:func:`axis_titles`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import msg
+from lossviz.i18n import N_, Message, msg, render
+from lossviz.plots import color_cap, colorbar, contour_trace, path_traces, star_trace
 from lossviz.theme import HIGHLIGHT, LOSS_SCALE, PALETTE, legend_below
 
-LABELS_EN: dict[str, str] = {
-    "contour_title": "Loss over a 2-D slice of weight space",
-    "surface_title": "The same slice as a surface",
-    "line_title": "Loss on the straight line from the initial to the current weights",
-    "x": "x direction (a)",
-    "y": "y direction (b)",
-    "alpha": "α (0 = initial weights, 1 = current weights)",
-    "loss": "loss",
-    "accuracy": "accuracy",
-    "current": "current weights",
-    "initial": "initial weights",
-    "path": "training path",
-    "step": "step",
-}
+CONTOUR_TITLE = N_("Loss over a 2-D slice of weight space")
+SURFACE_TITLE = N_("The same slice as a surface")
+LINE_TITLE = N_("Loss on the straight line from the initial to the current weights")
+AXIS_X = N_("x direction (a)")
+AXIS_Y = N_("y direction (b)")
+AXIS_PC1 = N_("PC 1 ({pct} of the path's variance)")
+AXIS_PC2 = N_("PC 2 ({pct})")
+AXIS_ALPHA = N_("α (0 = initial weights, 1 = current weights)")
+LOSS = N_("loss")
+LOSS_CAPPED = N_("loss (capped)")
+ACCURACY = N_("accuracy")
+CURRENT = N_("current weights")
+INITIAL = N_("initial weights")
+PATH = N_("training path")
+STEP = N_("step")
+
 COLORSCALE = LOSS_SCALE
 PATH_COLOR = PALETTE[5]  # vermillion: stands out on every height of the loss scale
 CURRENT_COLOR = HIGHLIGHT
 _LEGEND = legend_below(-0.14)
 
+Title = str | Message
 
-def _labels(labels: Mapping[str, str] | None) -> dict[str, str]:
-    return {**LABELS_EN, **(labels or {})}
+
+def axis_titles(explained: tuple[float, float] | None = None) -> tuple[Message, Message]:
+    """The x and y axis titles of a slice: the random directions, or the PCA directions with their
+    shares of the path's variance."""
+    if explained is None:
+        return Message(AXIS_X), Message(AXIS_Y)
+    return (
+        Message(AXIS_PC1, {"pct": f"{100 * explained[0]:.0f}%"}),
+        Message(AXIS_PC2, {"pct": f"{100 * explained[1]:.0f}%"}),
+    )
+
+
+def _short(title: str) -> str:
+    """An axis title without its parenthesis (a 3-D scene clips long ones)."""
+    return title.split(" (")[0].split("（")[0]
 
 
 def _check_grid(
@@ -64,16 +83,6 @@ def _check_grid(
     return a, b, z
 
 
-def _color_range(z: np.ndarray) -> tuple[float, float] | None:
-    """Colour limits that keep the basin readable when the far corners explode (5th–95th pct. ×1.5)."""
-    finite = z[np.isfinite(z)]
-    if finite.size == 0:
-        return None
-    lo, hi = float(finite.min()), float(np.percentile(finite, 95))
-    top = min(float(finite.max()), lo + 1.5 * (hi - lo)) if hi > lo else float(finite.max())
-    return (lo, top) if top > lo else None
-
-
 def make_weight_contour_figure(
     alphas: Sequence[float],
     betas: Sequence[float],
@@ -82,31 +91,28 @@ def make_weight_contour_figure(
     path_x: Sequence[float] | None = None,
     path_y: Sequence[float] | None = None,
     path_steps: Sequence[int] | None = None,
-    labels: Mapping[str, str] | None = None,
-    subtitle: str = "",
+    x_title: Title | None = None,
+    y_title: Title | None = None,
+    lang: str = "en",
     height: int = 560,
 ) -> go.Figure:
     """Filled contours of ``loss[i][j]`` at ``(alphas[j], betas[i])``, the current weights at the origin
     and, if given, the training path (first point: the initial weights)."""
     a, b, z = _check_grid(alphas, betas, loss)
-    t = _labels(labels)
-    rng = _color_range(z)
+    xt, yt = (render(t, lang) for t in (x_title or Message(AXIS_X), y_title or Message(AXIS_Y)))
+    loss_name = render(LOSS, lang)
+    cap = color_cap(z)
     fig = go.Figure()
     fig.add_trace(
-        go.Contour(
-            x=a,
-            y=b,
-            z=np.where(np.isfinite(z), z, np.nan),
-            colorscale=COLORSCALE,
-            ncontours=24,
-            contours=dict(coloring="heatmap", showlines=True),
-            line=dict(width=0.6, color="rgba(255,255,255,0.5)"),
-            colorbar=dict(title=dict(text=t["loss"]), thickness=14),
-            zmin=rng[0] if rng else None,
-            zmax=rng[1] if rng else None,
-            hovertemplate=f"a = %{{x:.3g}}<br>b = %{{y:.3g}}<br>{t['loss']} = %{{z:.4f}}<extra></extra>",
-            name=t["loss"],
-            showlegend=False,
+        contour_trace(
+            a,
+            b,
+            z,
+            name=loss_name,
+            colorbar_title=render(LOSS_CAPPED if cap is not None else LOSS, lang),
+            hovertemplate=f"a = %{{x:.3g}}<br>b = %{{y:.3g}}<br>{loss_name} = %{{z:.4f}}<extra></extra>",
+            cap=cap,
+            line_color="rgba(255,255,255,0.5)",
         )
     )
     if path_x is not None and path_y is not None:
@@ -115,59 +121,41 @@ def make_weight_contour_figure(
         if px.shape != py.shape or px.ndim != 1:
             raise LossvizInputError(msg("the path needs as many y coordinates as x coordinates"))
         steps = np.asarray(path_steps if path_steps is not None else np.arange(px.size))
-        fig.add_trace(
-            go.Scatter(
-                x=px,
-                y=py,
-                mode="lines",
-                line=dict(color="black", width=5),
-                hoverinfo="skip",
-                showlegend=False,
-            )
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=px,
-                y=py,
-                mode="lines+markers",
-                line=dict(color=PATH_COLOR, width=2.5),
-                marker=dict(size=5, color=PATH_COLOR, line=dict(color="black", width=0.5)),
+        path_name, step = render(PATH, lang), render(STEP, lang)
+        fig.add_traces(
+            path_traces(
+                px,
+                py,
+                name=path_name,
+                color=PATH_COLOR,
+                width=2.5,
+                marker_size=5,
                 customdata=steps,
-                hovertemplate=f"{t['step']} %{{customdata}}<br>a = %{{x:.3g}}<br>b = %{{y:.3g}}<extra>{t['path']}</extra>",
-                name=t["path"],
+                hovertemplate=f"{step} %{{customdata}}<br>a = %{{x:.3g}}<br>b = %{{y:.3g}}<extra>{path_name}</extra>",
             )
         )
         if px.size:
+            initial = render(INITIAL, lang)
             fig.add_trace(
                 go.Scatter(
                     x=px[:1],
                     y=py[:1],
                     mode="markers",
                     marker=dict(size=12, color="white", line=dict(color="black", width=2), symbol="circle"),
-                    name=t["initial"],
-                    hovertemplate=f"{t['initial']}<extra></extra>",
+                    name=initial,
+                    hovertemplate=f"{initial}<extra></extra>",
                 )
             )
-    fig.add_trace(
-        go.Scatter(
-            x=[0.0],
-            y=[0.0],
-            mode="markers",
-            marker=dict(size=18, color=CURRENT_COLOR, symbol="star", line=dict(color="black", width=1.5)),
-            name=t["current"],
-            hovertemplate=f"{t['current']}<extra></extra>",
-        )
-    )
-    title = t["contour_title"] + (f"<br><sup>{subtitle}</sup>" if subtitle else "")
+    fig.add_trace(star_trace(0.0, 0.0, name=render(CURRENT, lang), color=CURRENT_COLOR))
     fig.update_layout(
-        title=dict(text=title),
+        title=dict(text=render(CONTOUR_TITLE, lang)),
         height=height,
-        margin=dict(l=60, r=10, t=70, b=10),
+        margin=dict(l=60, r=10, t=60, b=10),
         legend=_LEGEND,
         hovermode="closest",
         font=dict(size=14),
-        xaxis=dict(title=dict(text=t["x"]), range=[a.min(), a.max()]),
-        yaxis=dict(title=dict(text=t["y"]), range=[b.min(), b.max()]),
+        xaxis=dict(title=dict(text=xt), range=[a.min(), a.max()]),
+        yaxis=dict(title=dict(text=yt), range=[b.min(), b.max()]),
     )
     return fig
 
@@ -177,16 +165,20 @@ def make_weight_surface_figure(
     betas: Sequence[float],
     loss: np.ndarray,
     *,
-    labels: Mapping[str, str] | None = None,
+    x_title: Title | None = None,
+    y_title: Title | None = None,
+    lang: str = "en",
     height: int = 560,
 ) -> go.Figure:
-    """The slice as a 3-D surface, the current weights marked at the origin."""
+    """The slice as a 3-D surface, the current weights marked at the origin; heights above the colour
+    cap (:func:`lossviz.plots.color_cap`) are drawn flat at the cap so the basin keeps its depth."""
     a, b, z = _check_grid(alphas, betas, loss)
-    t = _labels(labels)
-    rng = _color_range(z)
+    xt, yt = (_short(render(t, lang)) for t in (x_title or Message(AXIS_X), y_title or Message(AXIS_Y)))
+    loss_name = render(LOSS, lang)
+    cap = color_cap(z)
     zc = np.where(np.isfinite(z), z, np.nan)
-    if rng:
-        zc = np.minimum(zc, rng[1])  # clip the far corners so the basin keeps its depth on screen
+    if cap is not None:
+        zc = np.minimum(zc, cap)
     centre = np.nan
     ia, ib = np.argmin(np.abs(a)), np.argmin(np.abs(b))
     if abs(a[ia]) < 1e-12 and abs(b[ib]) < 1e-12:
@@ -197,9 +189,9 @@ def make_weight_surface_figure(
             y=b,
             z=zc,
             colorscale=COLORSCALE,
-            colorbar=dict(title=dict(text=t["loss"]), thickness=14),
-            hovertemplate=f"a = %{{x:.3g}}<br>b = %{{y:.3g}}<br>{t['loss']} = %{{z:.4f}}<extra></extra>",
-            name=t["loss"],
+            colorbar=colorbar(render(LOSS_CAPPED if cap is not None else LOSS, lang), thickness=14),
+            hovertemplate=f"a = %{{x:.3g}}<br>b = %{{y:.3g}}<br>{loss_name} = %{{z:.4f}}<extra></extra>",
+            name=loss_name,
         )
     )
     if np.isfinite(centre):
@@ -210,19 +202,19 @@ def make_weight_surface_figure(
                 z=[centre],
                 mode="markers",
                 marker=dict(size=6, color=CURRENT_COLOR, line=dict(color="black", width=2)),
-                name=t["current"],
+                name=render(CURRENT, lang),
             )
         )
     fig.update_layout(
-        title=dict(text=t["surface_title"]),
+        title=dict(text=render(SURFACE_TITLE, lang)),
         height=height,
         margin=dict(l=0, r=0, t=50, b=30),
         legend=_LEGEND,
         font=dict(size=13),
         scene=dict(
-            xaxis=dict(title=dict(text=t["x"])),
-            yaxis=dict(title=dict(text=t["y"])),
-            zaxis=dict(title=dict(text=t["loss"])),
+            xaxis=dict(title=dict(text=xt)),
+            yaxis=dict(title=dict(text=yt)),
+            zaxis=dict(title=dict(text=loss_name)),
             camera=dict(eye=dict(x=1.5, y=-1.5, z=1.0)),
         ),
     )
@@ -234,7 +226,7 @@ def make_weight_line_figure(
     loss: Sequence[float],
     accuracy: Sequence[float] | None = None,
     *,
-    labels: Mapping[str, str] | None = None,
+    lang: str = "en",
     height: int = 420,
 ) -> go.Figure:
     """Loss (left axis) and accuracy (right axis) along α; α = 0 and α = 1 marked."""
@@ -242,17 +234,17 @@ def make_weight_line_figure(
     lo = np.asarray(loss, dtype=np.float64)
     if a.ndim != 1 or lo.shape != a.shape or a.size < 2:
         raise LossvizInputError(msg("give one loss per α, at least two points"))
-    t = _labels(labels)
+    loss_name, acc_name = render(LOSS, lang), render(ACCURACY, lang)
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
             x=a,
             y=np.where(np.isfinite(lo), lo, np.nan),
             mode="lines+markers",
-            name=t["loss"],
+            name=loss_name,
             line=dict(color=PALETTE[0], width=3),
             marker=dict(size=4),
-            hovertemplate=f"α = %{{x:.3g}}<br>{t['loss']} = %{{y:.4f}}<extra></extra>",
+            hovertemplate=f"α = %{{x:.3g}}<br>{loss_name} = %{{y:.4f}}<extra></extra>",
         )
     )
     if accuracy is not None:
@@ -264,26 +256,26 @@ def make_weight_line_figure(
                 x=a,
                 y=acc,
                 mode="lines",
-                name=t["accuracy"],
+                name=acc_name,
                 yaxis="y2",
                 line=dict(color=PALETTE[2], width=2, dash="dash"),
-                hovertemplate=f"α = %{{x:.3g}}<br>{t['accuracy']} = %{{y:.1%}}<extra></extra>",
+                hovertemplate=f"α = %{{x:.3g}}<br>{acc_name} = %{{y:.1%}}<extra></extra>",
             )
         )
-    for x0, name in ((0.0, t["initial"]), (1.0, t["current"])):
+    for x0, name in ((0.0, INITIAL), (1.0, CURRENT)):
         if a.min() <= x0 <= a.max():
-            fig.add_vline(x=x0, line=dict(color="gray", dash="dot", width=1.5), annotation_text=name)
+            fig.add_vline(x=x0, line=dict(color="#444444", dash="dot", width=1.5), annotation_text=render(name, lang))
     fig.update_layout(
-        title=dict(text=t["line_title"]),
+        title=dict(text=render(LINE_TITLE, lang)),
         height=height,
         margin=dict(l=60, r=60, t=60, b=10),
         legend=_LEGEND,
         hovermode="x unified",
         font=dict(size=14),
-        xaxis=dict(title=dict(text=t["alpha"])),
-        yaxis=dict(title=dict(text=t["loss"])),
+        xaxis=dict(title=dict(text=render(AXIS_ALPHA, lang))),
+        yaxis=dict(title=dict(text=loss_name)),
         yaxis2=dict(
-            title=dict(text=t["accuracy"]),
+            title=dict(text=acc_name),
             overlaying="y",
             side="right",
             range=[0, 1],
