@@ -11,9 +11,11 @@ STREAMLIT_ARGS ?=
 # Load benchmark size (bench/load_sessions.py).
 SESSIONS ?= 30
 DURATION ?= 60
+# `make classroom`: Streamlit replicas behind HAProxy (default one per two cores), proxy on PORT.
+REPLICAS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); r=$$((n / 2)); [ $$r -ge 1 ] && echo $$r || echo 1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast test-browser venv chromium lint bench bench-load clean i18n i18n-compile
+.PHONY: run test test-fast test-browser venv chromium haproxy classroom lint bench bench-load bench-class clean i18n i18n-compile
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +36,11 @@ chromium:
 		$(SUDO) apt-get update && $(SUDO) apt-get install -y fonts-noto-cjk fonts-noto-color-emoji; \
 	fi
 
+# The classroom's reverse proxy (sticky cookie, websockets, health checks): Debian's HAProxy.
+# `make test` installs it as it installs Chromium (tests/browser/test_replicas_browser.py runs it).
+haproxy:
+	@command -v haproxy >/dev/null 2>&1 || { $(SUDO) apt-get update && $(SUDO) apt-get install -y haproxy; }
+
 # Message catalogs: the .po files are the source (what a translator edits); the .mo files are built.
 I18N_KEYWORDS := -k N_ -k msg -k Message -k gettext
 i18n-compile: venv
@@ -51,18 +58,23 @@ i18n: venv
 run: venv i18n-compile
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS) $(STREAMLIT_ARGS)
 
-test: venv chromium i18n-compile
+# A whole class: REPLICAS Streamlit processes on loopback and HAProxy in front on ADDRESS:PORT
+# (README.md: Serving a whole class). Ctrl-C stops them all.
+classroom: venv haproxy i18n-compile
+	$(PY) deploy/classroom.py --replicas $(REPLICAS) --port $(PORT) --address $(ADDRESS)
+
+test: venv chromium haproxy i18n-compile
 	$(PY) -m pytest
 
 # Everything but the real-browser tests (no Chromium needed).
 test-fast: venv i18n-compile
 	$(PY) -m pytest -m "not browser"
 
-test-browser: venv chromium
+test-browser: venv chromium haproxy
 	$(PY) -m pytest tests/browser
 
 lint: venv
-	$(VENV)/bin/ruff check lossviz pages tests bench app.py
+	$(VENV)/bin/ruff check lossviz pages tests bench deploy app.py
 
 bench: venv
 	$(PY) bench/bench_rerun.py
@@ -76,6 +88,12 @@ bench: venv
 # Thirty real browser sessions against one server while a run trains (needs Chromium).
 bench-load: venv chromium
 	$(PY) bench/load_sessions.py --sessions $(SESSIONS) --duration $(DURATION)
+
+# A whole class (issue 21): sixty sessions in a class's mix on one server, then through HAProxy and two
+# replicas. Run on a quiet machine; each prints one JSON line (also saved in bench/out/).
+bench-class: venv haproxy
+	$(PY) bench/load_sessions.py --sessions 60 --duration 90
+	$(PY) bench/load_sessions.py --sessions 60 --duration 90 --proxy
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -3,10 +3,14 @@
 import streamlit as st
 
 from lossviz import session as K
+from lossviz.classroom import present_from
 from lossviz.i18n import lang_from, tr
 from lossviz.memory import start_trimmer
 
-st.set_page_config(page_title="lossviz", page_icon="📉", layout="wide")
+# Presentation mode opens with the sidebar folded (a projector's 1024 px are for the page; one click brings it back).
+_present = present_from(st.session_state.get(K.PRESENT, st.query_params.get(K.PRESENT_QUERY)))
+st.set_page_config(page_title="lossviz", page_icon="📉", layout="wide",
+                   initial_sidebar_state="collapsed" if _present else "auto")
 # Once per server process (later calls do nothing): memory that finished reruns freed goes back to the
 # operating system, so the server shrinks again when a class ends (lossviz/memory.py, README: Memory).
 start_trimmer()
@@ -32,6 +36,6 @@ st.navigation(
         st.Page("pages/landscape.py", title=tr("nav.landscape", lang), icon="⛰️", url_path="landscape"),
         st.Page("pages/training.py", title=tr("nav.training", lang), icon="🏋️", url_path="training"),
         st.Page("pages/lessons.py", title=tr("nav.lessons", lang), icon="📚", url_path="lessons"),
-        st.Page(explorer_link, title="Explore a loss", url_path="explorer", visibility="hidden"),
+        st.Page(explorer_link, title=tr("nav.explore", lang), url_path="explorer", visibility="hidden"),
     ]
 ).run()

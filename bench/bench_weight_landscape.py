@@ -3,7 +3,7 @@
 The cost of a weight-space slice is forward passes: grid points × images. In one process, on the
 same trained tutorial CNN (a short synthetic run made here) and the same evaluation images:
 
-* ``engine``  - lossviz's slice engine (lossviz.training.weight_landscape_run.compute), coarse to
+* ``engine``  - lossviz's slice engine (lossviz.weightspace.load.compute, what the probe process runs), coarse to
   fine, with progress callbacks: the loss at every point of a ``grid``×``grid`` plane along two
   filter-normalised random directions;
 * ``bare``    - a bare ``torch.no_grad()`` loop of ``model(x)`` and the loss over the same images,
@@ -22,6 +22,15 @@ complete 9×9 picture; ``first_9x9_cold_seconds`` counts from the start of a pag
 caches (reading the run and its snapshots, directions, path projections, regenerating the synthetic
 test split of 10,000 + 2,000 images). ``vmap_vs_loop`` compares the
 two batching strategies of the evaluator on the coarse 9×9 level.
+
+Model work is also counted in FLOPs (issue 22): ``model_gflop_per_image`` is the tutorial CNN's
+multiply-adds ×2 per image forward (convolutions and linear layers, counted from their shapes),
+``engine_gflop_per_s`` / ``bare_gflop_per_s`` the rates the engine and the bare loop reach, and
+``matmul_gflop_per_s`` the ceiling measured in the same run: a 2048×2048 float32 matmul repeated
+(``engine_fraction_of_matmul`` and ``bare_fraction_of_matmul`` are the shares of it). The engine's rate
+counts a whole forward per point, but the engine computes the first convolution (about a fifth of the
+FLOPs) once per plane (``PlaneEvaluator``), so its *effective* rate can pass the ceiling; the bare loop's
+rate is the honest measure of how close the model's forward comes to the machine's matmul speed.
 
 Run: ``.venv/bin/python bench/bench_weight_landscape.py [--grid 21] [--images 128]``
 The last line is one JSON object.
@@ -42,9 +51,46 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
-from lossviz.weightspace import slices as W  # noqa: E402
+from lossviz.training import TrainConfig, Trainer  # noqa: E402
+from lossviz.weightspace import directions as D  # noqa: E402
 from lossviz.weightspace import load as R  # noqa: E402
-from lossviz.training.trainer import TrainConfig, Trainer  # noqa: E402
+from lossviz.weightspace import slices as S  # noqa: E402
+
+
+class W:  # the names this bench used from the one module the engine was before it split
+    Evaluator, Progress, compute_slice = S.Evaluator, S.Progress, S.compute_slice
+    random_directions, grid_axis = D.random_directions, D.grid_axis
+
+
+def model_flops_per_image(model: torch.nn.Module, x: torch.Tensor) -> int:
+    """2 × multiply-adds of one image's forward through the convolutions and linear layers."""
+    total = [0]
+
+    def hook(mod: torch.nn.Module, _inp: tuple, out: torch.Tensor) -> None:
+        if isinstance(mod, torch.nn.Conv2d):
+            k = mod.in_channels // mod.groups * mod.kernel_size[0] * mod.kernel_size[1]
+            total[0] += 2 * k * out[0].numel()
+        elif isinstance(mod, torch.nn.Linear):
+            total[0] += 2 * mod.in_features * mod.out_features
+
+    hooks = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, torch.nn.Conv2d | torch.nn.Linear)]
+    with torch.no_grad():
+        model.eval()(x[:1])
+    for h in hooks:
+        h.remove()
+    return total[0]
+
+
+def matmul_gflops(n: int = 2048, seconds: float = 2.0) -> float:
+    """The best float32 matmul rate of this machine right now (GFLOP/s), over ~``seconds``."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b  # warm up
+    best, end = 0.0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        t0 = time.perf_counter()
+        a @ b
+        best = max(best, 2 * n**3 / (time.perf_counter() - t0) / 1e9)
+    return best
 
 
 def make_run(folder: str) -> str:
@@ -74,7 +120,6 @@ def engine(
     the images), points)."""
     from lossviz.training import data
 
-    R._IMAGE_CACHE.clear()
     data._CACHE.clear()
     t_start = time.perf_counter()
     first: list[float] = []
@@ -161,6 +206,9 @@ def main() -> None:
         t0 = time.perf_counter()
         W.compute_slice(ev_vmap, run.centre, dx, dy, a9, a9)
         t_vmap = time.perf_counter() - t0
+        flops = model_flops_per_image(run.model, x)
+        ceiling = matmul_gflops()
+    engine_gflops = points * len(y) * flops / seconds / 1e9
     result = {
         "grid": args.grid,
         "images": int(len(y)),
@@ -180,6 +228,12 @@ def main() -> None:
         "cpu_speedup_vs_loss_landscapes": round(ll_cpu / engine_cpu, 3),
         "vmap_9x9_seconds": round(t_vmap, 3),
         "loop_9x9_seconds": round(t_loop, 3),
+        "model_gflop_per_image": round(flops / 1e9, 6),
+        "engine_gflop_per_s": round(engine_gflops, 2),
+        "bare_gflop_per_s": round(points * len(y) * flops / sum(bare_s) / 1e9, 2),
+        "matmul_gflop_per_s": round(ceiling, 1),
+        "engine_fraction_of_matmul": round(engine_gflops / ceiling, 4),
+        "bare_fraction_of_matmul": round(points * len(y) * flops / sum(bare_s) / 1e9 / ceiling, 4),
         "torch_threads": torch.get_num_threads(),
         "loadavg_1min": round(os.getloadavg()[0], 2),
     }

@@ -31,18 +31,28 @@ dropped connection), session load times, peak RSS of the server process and its 
 (sampled from /proc every 0.25 s; psutil is not needed), CPU seconds used by the server, the
 trainer and the clients during the window, the trainer's own peak RSS, and train_ratio_vs_idle.
 
-With ``--landscape K`` (websocket clients), K of the sessions, spread through the class, use the
-landscape instead: each action sends a new resolution (101 to 301 points per axis, in turn) and new
-ranges, and counts when the run finishes with both charts drawn, the asked-for grid in the caption,
-and no error. The server's RSS is also taken at the start (after one student of each kind has
-opened and closed the app) and at the end (every session closed, ``--settle`` seconds past the
-disconnected-session TTL), for end_vs_start.
+A class's mix (websocket clients; the defaults for ``--sessions N``): one in ten sessions sweeps the
+landscape (``--landscape``: each action a new resolution, 101 to 301 points per axis, and new ranges; it
+counts when the run finishes with both charts drawn, the asked-for grid in the caption and no error), one
+in three reads a lesson (``--lessons``: Next to the last step, Back to the first; it counts when the new
+step's title is drawn), one in twenty follows the live run on the training page (``--watchers``), the
+rest use the explorer; each kind is spread through the class. The server's RSS is also taken at the start
+(after one student of each kind has opened and closed the app) and at the end (every session closed,
+``--settle`` seconds past the disconnected-session TTL and the caches' ttl), for end_vs_start and
+end_minus_start_mb_per_session.
 
-Targets on the 2-core development machine: 30 sessions, zero errors, p95 <= 2 s, server peak
-RSS <= 1.5 GiB, end RSS within 10 % of the start.
+``--proxy``: the same load through HAProxy in front of ``--replicas`` (default 2) replicas sharing one
+runs and data folder (deploy/classroom.py, what ``make classroom`` runs). Each session first fetches "/"
+through the proxy as a browser does, keeps the proxy's sticky cookie and opens its websocket with it;
+``sessions_per_replica`` counts where they landed (from the proxy's X-Lossviz-Replica header), RSS and CPU
+are summed over the replicas and the proxy.
 
-Run: ``.venv/bin/python bench/load_sessions.py [--sessions 30] [--duration 60] [--client ws|browser]
-[--landscape 10]``
+Targets (issue 21; 60 sessions on the 2-core development machine): zero errors, p95 <= 1.0 s, the training
+run at >= 0.8 of its idle speed, peak RSS <= 2 GiB, RSS after close + TTL within 5 MB per session of the
+start; with --proxy the replicas' session counts within 20 % of each other.
+
+Run: ``.venv/bin/python bench/load_sessions.py [--sessions 60] [--duration 90] [--proxy] [--client ws|browser]``
+(short development runs: ``--sessions 10 --duration 20 --settle 35 --idle-window 10``).
 The last line is one JSON object.
 """
 
@@ -234,12 +244,17 @@ def descendants(pid: int) -> list[int]:
     return out
 
 
+def tree(pids: list[int]) -> list[int]:
+    """Every process at or below any of ``pids`` (the servers: one, or the replicas and the proxy)."""
+    return sorted({p for pid in pids for p in descendants(pid)})
+
+
 class Sampler(threading.Thread):
     """Every ``every`` s: the server tree's RSS, the trainer's RSS, and the run's step count (wall-clock stamped)."""
 
-    def __init__(self, server_pid: int, every: float = 0.25) -> None:
+    def __init__(self, server_pids: list[int], every: float = 0.25) -> None:
         super().__init__(daemon=True)
-        self.server_pid = server_pid
+        self.server_pids = server_pids
         self.every = every
         self.peak_server = 0
         self.peak_train = 0
@@ -257,7 +272,7 @@ class Sampler(threading.Thread):
 
     def run(self) -> None:
         while not self._stop_event.is_set():
-            total = sum(rss_bytes(p) for p in descendants(self.server_pid))
+            total = sum(rss_bytes(p) for p in tree(self.server_pids))
             self.peak_server = max(self.peak_server, total)
             with self._lock:
                 if self.train_pid:
@@ -325,7 +340,14 @@ class Stats:
     page_errors: list[str] = field(default_factory=list)
     teacher_updates: set[str] = field(default_factory=set)
     landscape_latencies: list[float] = field(default_factory=list)
+    lesson_latencies: list[float] = field(default_factory=list)
+    replicas: dict[str, int] = field(default_factory=dict)  # through the proxy: sessions per replica
     closed_at: float | None = None  # when the last session closed its websocket
+
+
+def count_replica(stats: Stats, sess: WsSession) -> None:
+    if sess.replica:
+        stats.replicas[sess.replica] = stats.replicas.get(sess.replica, 0) + 1
 
 
 class Student:
@@ -363,11 +385,30 @@ class Student:
 # ------------------------------------------------------------------ websocket clients
 
 
+#: With --proxy: the proxy's port. A session opened on it first fetches "/" as a browser does, keeps the
+#: proxy's sticky cookie and the replica it names, and opens its websocket with that cookie.
+PROXY_PORT: int | None = None
+
+
+def sticky_cookie(port: int) -> tuple[str, str]:
+    """(Cookie header, replica name) from the proxy's answer to a first visit."""
+    from deploy.classroom import REPLICA_HEADER, STICKY_COOKIE
+
+    with urllib.request.urlopen(f"http://{LOOPBACK}:{port}/", timeout=60) as r:
+        r.read()
+        replica = r.headers.get(REPLICA_HEADER, "")
+        cookies = [c.split(";", 1)[0] for c in r.headers.get_all("Set-Cookie") or []]
+    cookie = "; ".join(c for c in cookies if c.startswith(STICKY_COOKIE + "="))
+    return cookie, replica
+
+
 class WsSession:
     """One Streamlit session over its websocket, speaking the browser's protobuf protocol."""
 
     def __init__(self, port: int) -> None:
         self.port = port
+        self.replica = ""  # through the proxy: the replica its cookie pins it to
+        self.headings: list[str] = []  # headings of the last run
         self.ws: Any = None
         self.page_hash = ""
         self.widgets: dict[str, str] = {}  # label -> widget id
@@ -382,9 +423,14 @@ class WsSession:
     async def connect(self) -> None:
         import websockets
 
+        headers = {}
+        if PROXY_PORT is not None and self.port == PROXY_PORT:
+            cookie, self.replica = await asyncio.to_thread(sticky_cookie, self.port)
+            headers["Cookie"] = cookie
         self.ws = await websockets.connect(
             f"ws://{LOOPBACK}:{self.port}/_stcore/stream", subprotocols=["streamlit"],
-            origin=f"http://{LOOPBACK}:{self.port}", max_size=None, open_timeout=60, ping_interval=None)
+            origin=f"http://{LOOPBACK}:{self.port}", max_size=None, open_timeout=60, ping_interval=None,
+            additional_headers=headers or None)
 
     async def close(self) -> None:
         if self.ws is not None:
@@ -421,6 +467,7 @@ class WsSession:
         self.bad = []
         self.charts = 0
         self.captions = []
+        self.headings = []
         deadline = t0 + timeout_s
         while True:
             left = deadline - time.monotonic()
@@ -443,6 +490,8 @@ class WsSession:
                     self.charts += 1
                 elif et == "markdown":
                     self.captions.append(el.markdown.body[:300])
+                elif et == "heading":
+                    self.headings.append(el.heading.body)
                 elif et == "exception":
                     self.bad.append(f"exception element: {el.exception.message[:120]}")
                 elif et == "alert" and el.alert.format == 1:
@@ -462,6 +511,7 @@ async def ws_student(s: Student, port: int, start_at: float, window: Window, tim
         await asyncio.sleep(max(0.0, start_at - time.monotonic()))
         t0 = time.monotonic()
         await sess.connect()
+        count_replica(stats, sess)
         await sess.send_rerun(query=query)
         if await sess.read_run(s.value, timeout_s * 4) is None:
             raise RuntimeError(f"the page opened without the value {s.value}")
@@ -502,6 +552,7 @@ async def ws_landscape(s: Student, port: int, start_at: float, window: Window, t
         await asyncio.sleep(max(0.0, start_at - time.monotonic()))
         t0 = time.monotonic()
         await sess.connect()
+        count_replica(stats, sess)
         await sess.send_rerun(page_name="landscape")
         await sess.read_run(None, timeout_s * 4)
         if sess.bad or sess.charts < 2:
@@ -543,11 +594,85 @@ async def ws_landscape(s: Student, port: int, start_at: float, window: Window, t
         await sess.close()
 
 
-async def ws_teacher(port: int, window: Window, stats: Stats) -> None:
-    """The projector: the training page, rerunning its live fragment when the server asks, as a browser does."""
+def lesson_plan(i: int) -> tuple[str, list[str], list[bool]]:
+    """The lesson session ``i`` reads (in turn over the lessons with more than one step), its steps' titles, and
+    which steps show a refusal on purpose (a lesson's "mistake" step: its error message is the lesson)."""
+    from lossviz import LossvizInputError
+    from lossviz.explore import list_lessons
+    from lossviz.i18n import gettext
+
+    lessons = [lesson for lesson in list_lessons() if len(lesson.steps) > 1]
+    lesson = lessons[i % len(lessons)]
+    refused = []
+    for step in lesson.steps:
+        try:
+            if step.example is not None:
+                step.example.evaluate()
+            refused.append(False)
+        except LossvizInputError:
+            refused.append(True)
+    return lesson.key, [gettext(st.title, "en") for st in lesson.steps], refused
+
+
+async def ws_lesson(s: Student, port: int, start_at: float, window: Window, timeout_s: float, stats: Stats) -> None:
+    """A student reading a lesson: Next to the last step, Back to the first, and again; each action counts when
+    the run finishes with the new step's title and no error."""
+    from lossviz.i18n import tr
+
+    key, titles, refused = lesson_plan(s.i)
+    query = f"lesson={key}&step=1"
+    sess = WsSession(port)
+    try:
+        await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+        t0 = time.monotonic()
+        await sess.connect()
+        count_replica(stats, sess)
+        await sess.send_rerun(page_name="lessons", query=query)
+        await sess.read_run(None, timeout_s * 4)
+        if sess.bad or titles[0] not in sess.headings:
+            raise RuntimeError(f"the lesson opened without its first step; {'; '.join(sess.bad)}")
+        stats.loads.append(time.monotonic() - t0)
+        labels = {"next": tr("lessons.next", "en"), "back": tr("lessons.back", "en")}
+        step, forward = 1, True
+        await window.started.wait()
+        while time.monotonic() < window.stop_at:
+            await s.pause()
+            if time.monotonic() >= window.stop_at:
+                break
+            if step == len(titles):
+                forward = False
+            elif step == 1:
+                forward = True
+            step += 1 if forward else -1
+            t = time.monotonic()
+            await sess.send_rerun(page_name="lessons", query=query,
+                                  states={sess.widgets[labels["next" if forward else "back"]]: ("trigger_value", True)})
+            try:
+                await sess.read_run(None, timeout_s)
+            except TimeoutError:
+                stats.errors.append(f"lesson {s.i}: no step {step} within {timeout_s:g} s")
+                continue
+            if (sess.bad and not refused[step - 1]) or titles[step - 1] not in sess.headings:
+                stats.errors.append(f"lesson {s.i}: step {step} not shown; " + "; ".join(sess.bad))
+                continue
+            lat = time.monotonic() - t
+            stats.latencies.append(lat)
+            stats.lesson_latencies.append(lat)
+    except Exception as exc:  # noqa: BLE001 - a dropped session is an error of the run
+        stats.errors.append(f"lesson {s.i}: {type(exc).__name__}: "
+                            f"{str(exc).splitlines()[0][:200] if str(exc) else ''}")
+    finally:
+        await sess.close()
+
+
+async def ws_teacher(port: int, window: Window, stats: Stats, who: str = "teacher") -> None:
+    """The projector (or a student following the live run): the training page, rerunning its live fragment
+    when the server asks, as a browser does."""
     sess = WsSession(port)
     try:
         await sess.connect()
+        if who != "teacher":
+            count_replica(stats, sess)
         await sess.send_rerun(page_name="training")
         await sess.read_run(None, 120)
         await window.started.wait()
@@ -568,9 +693,9 @@ async def ws_teacher(port: int, window: Window, stats: Stats) -> None:
             if "Batches seen" in sess.metrics:
                 stats.teacher_updates.add(sess.metrics["Batches seen"])
             if sess.bad:
-                stats.errors.append("teacher: " + "; ".join(sess.bad))
+                stats.errors.append(f"{who}: " + "; ".join(sess.bad))
     except Exception as exc:  # noqa: BLE001
-        stats.errors.append(f"teacher: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}")
+        stats.errors.append(f"{who}: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}")
     finally:
         await sess.close()
 
@@ -637,6 +762,19 @@ async def browser_student(s: Student, browser: Any, url: str, start_at: float, w
         await ctx.close()
 
 
+def class_mix(n: int, landscape: int, lessons: int, watchers: int) -> list[str]:
+    """What each of the ``n`` sessions does: the landscape, lesson and watcher sessions spread through the
+    class (every k-th, not bunched at the start), the rest on the explorer."""
+    kinds = ["explorer"] * n
+    for kind, count in (("landscape", landscape), ("lessons", lessons), ("watcher", watchers)):
+        free = [i for i, k in enumerate(kinds) if k == "explorer"]
+        if count > len(free):
+            raise ValueError(f"not enough sessions for {count} {kind}")
+        for j in range(count):
+            kinds[free[int(j * len(free) / count)]] = kind
+    return kinds
+
+
 def pct(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -661,9 +799,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--idle-window", type=float, default=20.0, help="seconds of the idle training measurement")
     ap.add_argument("--train-threads", type=int, default=max(1, (os.cpu_count() or 1) - 1),
                     help="torch threads of the training run (default: all cores but one, like the page)")
-    ap.add_argument("--landscape", type=int, default=0,
+    ap.add_argument("--landscape", type=int, default=None,
                     help="how many of the sessions sweep the landscape (resolution up to 301 x 301 and new "
-                         "ranges each action) instead of using the explorer; websocket clients only")
+                         "ranges each action) instead of using the explorer; websocket clients only "
+                         "(default: a class's mix, one in ten)")
+    ap.add_argument("--lessons", type=int, default=None,
+                    help="how many of the sessions read a lesson (Next / Back) (default: one in three)")
+    ap.add_argument("--watchers", type=int, default=None,
+                    help="how many of the sessions follow the live run on the training page, besides the "
+                         "teacher's projector (default: one in twenty)")
+    ap.add_argument("--proxy", action="store_true",
+                    help="run the same load through HAProxy in front of --replicas replicas (deploy/classroom.py) "
+                         "and report the sessions each replica got")
+    ap.add_argument("--replicas", type=int, default=2, help="replicas behind the proxy with --proxy (default 2)")
     ap.add_argument("--settle", type=float, default=None,
                     help="after the class: seconds to wait once every session has closed before the end RSS "
                          "(default: the server's disconnected-session TTL + 5)")
@@ -672,8 +820,16 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if not 1 <= args.sessions <= 60 or not 10 <= args.duration <= 600 or not 0.1 <= args.think <= 60:
         ap.error("--sessions must be 1..60, --duration 10..600 and --think 0.1..60")
-    if not 0 <= args.landscape <= args.sessions or (args.landscape and args.client != "ws"):
-        ap.error("--landscape must be 0..--sessions, with --client ws")
+    ws = args.client == "ws"
+    for name, share in (("landscape", 10), ("lessons", 3), ("watchers", 20)):
+        if getattr(args, name) is None:  # a class: most on the explorer and lessons, some on the landscape
+            setattr(args, name, args.sessions // share if ws else 0)
+    if (args.landscape + args.lessons + args.watchers > args.sessions or min(args.landscape, args.lessons,
+                                                                             args.watchers) < 0
+            or (args.landscape + args.lessons + args.watchers and not ws)):
+        ap.error("--landscape + --lessons + --watchers must be 0..--sessions, with --client ws")
+    if args.proxy and (not ws or not 1 <= args.replicas <= 8):
+        ap.error("--proxy needs --client ws and --replicas 1..8")
     if args.settle is None:  # past the closed-session TTL and the landscape's big caches' ttl
         from streamlit import config
 
@@ -687,12 +843,23 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="lossviz-load-"))
     runs, data = work / "runs", work / "data"
     plan = make_plan()
-    port = free_port()
     log = out_dir / "load_sessions_server.log"
-    print(f"server http://{LOOPBACK}:{port} (runs in {runs}); {args.sessions} {args.client} sessions for "
-          f"{args.duration:g} s", file=sys.stderr)
-    server = start_server(port, runs, data, log)
-    sampler = Sampler(server.pid)
+    room = server = None
+    if args.proxy:
+        global PROXY_PORT
+        from deploy.classroom import Classroom
+
+        room = Classroom(replicas_n=args.replicas, runs_dir=runs, data_dir=data, log_dir=out_dir / "replicas").start()
+        port = PROXY_PORT = room.port
+        server_pids = [r.proc.pid for r in room.replicas] + [room.proxy.pid]
+        direct = [r.port for r in room.replicas]  # warm-ups go to each replica itself
+    else:
+        port = free_port()
+        server = start_server(port, runs, data, log)
+        server_pids, direct = [server.pid], [port]
+    print(f"{'proxy' if args.proxy else 'server'} http://{LOOPBACK}:{port} (runs in {runs}); {args.sessions} "
+          f"{args.client} sessions for {args.duration:g} s", file=sys.stderr)
+    sampler = Sampler(server_pids)
     sampler.start()
     result: dict[str, Any] = {}
     try:
@@ -703,20 +870,24 @@ def main(argv: list[str] | None = None) -> int:
 
         # 2. the classroom, after one student of each kind has opened and closed the app (so "start" is a
         # server that has imported torch and the pages), with the server's memory before and after
-        asyncio.run(warm_up(port))
+        for p in direct:
+            asyncio.run(warm_up(p))
         time.sleep(min(args.settle, 35.0))
-        asyncio.run(warm_up(port, landscape=False))  # the store of closed sessions expires on its next change
+        for p in direct:  # the store of closed sessions expires on its next change
+            asyncio.run(warm_up(p, landscape=False))
         time.sleep(2)
-        start_rss = sum(rss_bytes(p) for p in descendants(server.pid))
-        result = asyncio.run(classroom(args, port, plan, runs, data, sampler, server.pid))
+        start_rss = sum(rss_bytes(p) for p in tree(server_pids))
+        result = asyncio.run(classroom(args, port, plan, runs, data, sampler, server_pids))
         time.sleep(args.settle)
         # the next student: closed sessions and expired cache entries leave their stores when those next change
-        asyncio.run(warm_up(port))
+        for p in direct:
+            asyncio.run(warm_up(p))
         time.sleep(max(2.0, 1.5 * TRIM_EVERY_S))  # and the trimmer has run since
-        end_rss = sum(rss_bytes(p) for p in descendants(server.pid))
+        end_rss = sum(rss_bytes(p) for p in tree(server_pids))
         result["start_rss_mb"] = round(start_rss / 2**20, 1)
         result["end_rss_mb"] = round(end_rss / 2**20, 1)
         result["end_vs_start"] = round(end_rss / start_rss, 3) if start_rss else None
+        result["end_minus_start_mb_per_session"] = round((end_rss - start_rss) / 2**20 / args.sessions, 2)
         result["settle_s"] = args.settle
 
         if not args.no_training:
@@ -728,7 +899,10 @@ def main(argv: list[str] | None = None) -> int:
         result["train_ratio_vs_idle"] = round(load_ips / idle_ips, 3) if idle_ips and load_ips else None
     finally:
         sampler.stop()
-        stop_group(server)
+        if server is not None:
+            stop_group(server)
+        if room is not None:
+            room.stop()
         sampler.join(5)
         if not args.keep_runs:
             shutil.rmtree(work, ignore_errors=True)
@@ -736,18 +910,29 @@ def main(argv: list[str] | None = None) -> int:
     result["train_rss_peak_mb"] = round(sampler.peak_train / 2**20, 1)
     result["cpu_count"] = os.cpu_count()
     result["loadavg_1m_after"] = round(os.getloadavg()[0], 2)
-    result["targets"] = {
+    result["proxy"] = args.proxy
+    result["replicas"] = args.replicas if args.proxy else 1
+    per = result.get("sessions_per_replica") or {}
+    balance = (max(per.values()) - min(per.values())) / max(per.values()) if len(per) == args.replicas and per else None
+    result["replica_imbalance"] = round(balance, 3) if balance is not None else None
+    result["peak_rss_mb_per_replica"] = round(sampler.peak_server / 2**20 / result["replicas"], 1)
+    result["targets"] = {  # issue 21
         "zero_errors": result.get("errors") == 0,
-        "p95_le_2s": result.get("p95_s") is not None and result["p95_s"] <= 2.0,
-        "rss_le_1_5gib": sampler.peak_server <= 1.5 * GIB,
-        "end_rss_within_10pct": result.get("end_vs_start") is not None and result["end_vs_start"] <= 1.10,
+        "p95_le_1s": result.get("p95_s") is not None and result["p95_s"] <= 1.0,
+        "train_ratio_ge_0_8": (result.get("train_ratio_vs_idle") or 0) >= 0.8 or args.no_training,
+        # one server: 2 GiB; through the proxy each replica is a server of its own (torch and the pages loaded)
+        "rss_le_2gib_per_server": sampler.peak_server <= 2 * GIB * result["replicas"],
+        "end_rss_within_5mb_per_session": result.get("end_minus_start_mb_per_session") is not None
+        and result["end_minus_start_mb_per_session"] <= 5.0,
     }
+    if args.proxy:
+        result["targets"]["replicas_balanced_within_20pct"] = balance is not None and balance <= 0.20
     result["targets_met"] = all(result["targets"].values())
-    ordered = {k: result.get(k) for k in ("sessions", "landscape_sessions", "errors", "p50_s", "p95_s",
-                                          "landscape_p95_s", "peak_rss_mb", "start_rss_mb", "end_rss_mb",
+    ordered = {k: result.get(k) for k in ("sessions", "proxy", "sessions_per_replica", "errors", "p50_s", "p95_s",
+                                          "landscape_p95_s", "lesson_p95_s", "peak_rss_mb", "start_rss_mb", "end_rss_mb",
                                           "end_vs_start", "train_ratio_vs_idle")}
     ordered.update({k: v for k, v in result.items() if k not in ordered})
-    (out_dir / f"load_sessions_{args.client}.json").write_text(json.dumps(ordered, indent=2) + "\n")
+    (out_dir / f"load_sessions_{args.client}{'_proxy' if args.proxy else ''}.json").write_text(json.dumps(ordered, indent=2) + "\n")
     print(json.dumps(ordered))
     return 0
 
@@ -755,11 +940,13 @@ def main(argv: list[str] | None = None) -> int:
 async def warm_up(port: int, landscape: bool = True) -> None:
     """One session on the explorer (and one on the landscape, which also asks for a 301 x 301 grid with
     ranges of its own, loading every module a sweep needs), opened and closed."""
-    for page in ("", "landscape") if landscape else ("",):
+    for page in ("", "landscape", "lessons") if landscape else ("",):
         sess = WsSession(port)
         try:
             await sess.connect()
-            if page:
+            if page == "lessons":
+                await sess.send_rerun(page_name=page, query="lesson=ce_forms&step=1")
+            elif page:
                 await sess.send_rerun(page_name=page)
                 await sess.read_run(None, 180)
                 await sess.send_rerun(page_name=page, states={
@@ -801,7 +988,7 @@ def wait_run_dir(path: Path, proc: subprocess.Popen[bytes], limit_s: float = 120
 
 
 async def classroom(args: argparse.Namespace, port: int, plan: Plan, runs: Path, data: Path, sampler: Sampler,
-                    server_pid: int) -> dict[str, Any]:
+                    server_pids: list[int]) -> dict[str, Any]:
     stats = Stats()
     window = Window()
     url = f"http://{LOOPBACK}:{port}"
@@ -816,16 +1003,15 @@ async def classroom(args: argparse.Namespace, port: int, plan: Plan, runs: Path,
         tasks = [asyncio.create_task(browser_student(s, browser, url, ramp + 0.4 * s.i, window, args.timeout, stats))
                  for s in students]
     else:
-        # the landscape students are spread through the class (every k-th), not bunched at the start
-        every = args.sessions / args.landscape if args.landscape else 0
-        sweeping = {int(j * every) for j in range(args.landscape)}
-        tasks = [asyncio.create_task((ws_landscape if s.i in sweeping else ws_student)(
-            s, port, ramp + 0.1 * s.i, window, args.timeout, stats)) for s in students]
+        kinds = class_mix(args.sessions, args.landscape, args.lessons, args.watchers)
+        student_kinds = {"explorer": ws_student, "landscape": ws_landscape, "lessons": ws_lesson}
+        tasks = [asyncio.create_task(student_kinds[kinds[s.i]](s, port, ramp + 0.1 * s.i, window, args.timeout, stats))
+                 for s in students if kinds[s.i] in student_kinds]
     trainer = None
     status = None
     try:
         deadline = time.monotonic() + 300
-        while len(stats.loads) + len(stats.errors) < args.sessions and time.monotonic() < deadline:
+        while len(stats.loads) + len(stats.errors) < len(tasks) and time.monotonic() < deadline:
             await asyncio.sleep(0.25)
         loaded = len(stats.loads)
         print(f"{loaded}/{args.sessions} sessions loaded in {time.monotonic() - ramp:.1f} s", file=sys.stderr)
@@ -837,18 +1023,20 @@ async def classroom(args: argparse.Namespace, port: int, plan: Plan, runs: Path,
         # the projector's browser runs on its own machine: the teacher is a protocol client in both modes
         # (its reruns still load the server; a local Chromium redrawing four charts a second would not)
         watch = asyncio.create_task(ws_teacher(port, window, stats))
+        watchers = [asyncio.create_task(ws_teacher(port, window, stats, who=f"watcher {i}"))
+                    for i in range(args.sessions) if kinds[i] == "watcher"]
         await asyncio.sleep(3)  # the teacher's page is open before the clock starts
         me = [os.getpid()] + ([] if browser is None else [p for p in descendants(os.getpid()) if p != os.getpid()])
-        cpu0 = (cpu_seconds(descendants(server_pid)), cpu_seconds([trainer.pid]) if trainer else 0.0,
+        cpu0 = (cpu_seconds(tree(server_pids)), cpu_seconds([trainer.pid]) if trainer else 0.0,
                 cpu_seconds(me))
         start = time.monotonic()
         window.stop_at = start + args.duration
         window.started.set()
         await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=args.duration + 300)
-        await asyncio.wait_for(watch, timeout=120)
+        await asyncio.wait_for(asyncio.gather(watch, *watchers), timeout=120)
         end = min(time.monotonic(), window.stop_at)
         me = [os.getpid()] + ([] if browser is None else [p for p in descendants(os.getpid()) if p != os.getpid()])
-        cpu1 = (cpu_seconds(descendants(server_pid)), cpu_seconds([trainer.pid]) if trainer else 0.0,
+        cpu1 = (cpu_seconds(tree(server_pids)), cpu_seconds([trainer.pid]) if trainer else 0.0,
                 cpu_seconds(me))
         load_ips = sampler.images_per_s(start, end) if trainer is not None else None
     finally:
@@ -877,6 +1065,10 @@ async def classroom(args: argparse.Namespace, port: int, plan: Plan, runs: Path,
         "p50_s": round(statistics.median(lat), 3) if lat else None,
         "p95_s": round(pct(lat, 0.95), 3) if lat else None,
         "landscape_sessions": args.landscape,
+        "lesson_sessions": args.lessons,
+        "watcher_sessions": args.watchers,
+        "lesson_p95_s": round(pct(stats.lesson_latencies, 0.95), 3) if stats.lesson_latencies else None,
+        "sessions_per_replica": dict(sorted(stats.replicas.items())) or None,
         "landscape_interactions": len(stats.landscape_latencies),
         "landscape_p50_s": round(statistics.median(stats.landscape_latencies), 3) if stats.landscape_latencies else None,
         "landscape_p95_s": round(pct(stats.landscape_latencies, 0.95), 3) if stats.landscape_latencies else None,

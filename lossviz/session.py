@@ -50,9 +50,14 @@ LANDSCAPE_COMPARE = LANDSCAPE + "compare"
 LANDSCAPE_MARGIN = LANDSCAPE + "margin"
 LANDSCAPE_SEEN = "_" + LANDSCAPE + "seen"  #: set once the page has read its link
 LANDSCAPE_SHOWN = "_" + LANDSCAPE + "shown"  #: the example the controls were set up for
+#: the controls as last drawn (not a widget key, so it outlives a visit to another page, when Streamlit
+#: drops the widgets' own keys and the sliders would come back at their minimums)
+LANDSCAPE_SAVED = "_" + LANDSCAPE + "saved"
 
 # --- the training page (every widget key starts with TRAINING)
 TRAINING_LOSS = TRAINING + "loss"
+TRAINING_SMOOTHING = TRAINING + "smooth"  #: the charts' smoothing slider
+TRAINING_SMOOTHING_QUERY = "smooth"  #: its URL key (kept in the link when it is not the default)
 
 
 def owns(key: str, prefix: str) -> bool:

@@ -10,25 +10,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
 
 import plotly.graph_objects as go
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from lossviz import LossvizInputError
 from lossviz import session as K
 from lossviz.classroom import (
+    figure_title,
     fit_formulas_js,
-    for_projector,
     layout_css,
+    plot_config,
     present_from,
     presentation_css,
-    qr_png,
-    share_link,
+    style_figure,
 )
-from lossviz.explore import Example
-from lossviz.i18n import LANGS, lang_from, render, tr
+from lossviz.explore import Example, make_grad_figure, make_loss_figure
+from lossviz.i18n import LANGS, lang_from, tr
+from pages.parts import room
 
 
 def deep_link_guard() -> None:
@@ -63,10 +62,8 @@ def presenting() -> bool:
 
 
 def classroom_ui(prefix: str) -> bool:
-    """The presentation toggle and the "share with the class" QR box (sidebar); returns presentation mode.
-
-    In presentation mode the page's text and charts are sized for a projector (lossviz.classroom).
-    """
+    """The presentation toggle, the class box and the "share with the class" QR box (sidebar); returns
+    presentation mode. In presentation mode the page's text and charts are sized for a projector."""
     key = prefix + "present"
     st.session_state[key] = presenting()
 
@@ -75,49 +72,40 @@ def classroom_ui(prefix: str) -> bool:
 
     lang = language()
     st.sidebar.toggle(tr("classroom.present", lang), key=key, on_change=toggled, help=tr("classroom.present_help", lang))
-    with st.sidebar.expander(tr("classroom.share", lang), icon="📱"):
-        _share_box(lang)
+    room.class_ui(lang)
+    room.share_slot(lang)
     if presenting():
         st.sidebar.markdown(presentation_css(), unsafe_allow_html=True)
     return presenting()
 
 
-def _share_box(lang: str) -> None:
-    try:
-        url = str(st.context.url or "")
-    except Exception:  # noqa: BLE001 - no browser (AppTest): nothing to share
-        url = ""
-    if not url:
-        st.caption(tr("classroom.no_url", lang))
-        return
-    params = query()
-    full = url.split("?", 1)[0] + ("?" + urlencode(params) if params else "")
-    try:
-        link = share_link(full)
-        png = qr_png(link.url)
-    except LossvizInputError as exc:
-        st.caption(render(exc, lang))
-        return
-    st.image(png, caption=tr("classroom.scan", lang), width="stretch")
-    st.code(link.url, language=None, wrap_lines=True)
-    if link.loopback:
-        st.warning(tr("classroom.loopback", lang), icon="⚠️")
-
-
 def page_chrome(prefix: str) -> str:
-    """Every page's sidebar controls: the language switch, presentation mode, the share box; returns the language."""
+    """Every page's sidebar controls: the language switch, presentation mode, the class and share boxes, the
+    page script (keys, SVG export); returns the language."""
+    st.session_state[room.PAGE] = room.PAGE_OF.get(prefix, "explore")
     lang = language_ui(prefix)
     classroom_ui(prefix)
     st.sidebar.markdown(layout_css(), unsafe_allow_html=True)  # styles the whole page; the main area stays as drawn
     st.sidebar.html(fit_formulas_js(), unsafe_allow_javascript=True)  # our own script: formulas fit their column
+    room.page_script(lang, presenting())
     return lang
 
 
 def chart(where: Any, fig: go.Figure, *, key: str, **kwargs: Any) -> None:
     """Draw ``fig`` in ``where`` (st or a column), sized for the projector in presentation mode."""
-    if presenting():
-        fig = for_projector(go.Figure(fig))  # a copy: cached figures stay as they were
+    fig = style_figure(go.Figure(fig), present=presenting())  # a copy: cached figures stay as they were
+    kwargs["config"] = {**kwargs.get("config", {}), **plot_config(figure_title(fig) or key, language())}
     where.plotly_chart(fig, theme="streamlit", key=key, **{"width": "stretch", **kwargs})
+
+
+def config_for(fig: go.Figure, key: str) -> dict[str, Any]:
+    """The chart config of ``fig`` (PNG at 3x named after its title, toolbar in the reader's language)."""
+    return plot_config(figure_title(fig) or key, language())
+
+
+def say(kind: str, text: object, icon: str | None = None) -> None:
+    """Text from a link, a file or another program, shown as text (never markdown): ``st.<kind>``."""
+    room.say(kind, text, icon=icon)
 
 
 def language_ui(prefix: str) -> str:
@@ -166,12 +154,54 @@ def query() -> dict[str, str]:
 
 
 def write_link(params: Mapping[str, str]) -> None:
-    """Make the address bar reproduce this page: ``params`` plus the language when it is not English."""
+    """Make the address bar reproduce this page: ``params`` plus the language when it is not English.
+
+    The share box's QR and a class the browser leads get the same page state (never the arriving query)."""
     want = {k: str(v) for k, v in params.items()}
     lang = language()
+    page = st.session_state.get(room.PAGE, "explore")
+    room.share_now(page, want, lang)
+    room.publish_page(page, {**want, K.LANG_QUERY: lang})
+    if room.joined_class():
+        want[room.CLASS_QUERY] = room.joined_class()
     if lang != "en":
         want[K.LANG_QUERY] = lang
     if presenting():
         want[K.PRESENT_QUERY] = "1"
     if query() != want:
         st.query_params.from_dict(want)
+
+
+# --------------------------------------------------------------------------- figures many sessions share
+
+
+def _tensor_key(t: Any) -> tuple[str, tuple[int, ...], bytes]:
+    """What a figure of ``t`` depends on: its dtype, shape and values."""
+    t = t.detach().cpu()
+    return str(t.dtype), tuple(t.shape), t.numpy().tobytes()
+
+
+#: A class on one preset or one lesson step shows the same numbers in every tab: each figure is built once
+#: (building one costs ~40-100 ms of plotly validation, the largest piece of an explorer rerun, bench/profile_rerun.py)
+#: and shared read-only (``chart`` copies before changing it; Streamlit serializes a copy). At most 128 small
+#: figures (a 4,096-element heatmap is the largest, ~0.3 MB), gone 2 minutes after they were made.
+_BY_VALUE = {"torch.Tensor": _tensor_key}
+
+
+@st.cache_resource(max_entries=128, ttl=120, show_spinner=False)
+def evaluated(ex: Example) -> Any:
+    """``ex.evaluate()`` (a LossResult), computed once for every session on the same example (a preset, a lesson
+    step); read-only. A refusal (LossvizInputError) is never cached: it is raised again each time."""
+    return ex.evaluate()
+
+
+@st.cache_resource(max_entries=128, ttl=120, show_spinner=False, hash_funcs=_BY_VALUE)
+def loss_figure(per_element: Any, lang: str) -> go.Figure:
+    """``make_loss_figure(per_element, lang=lang)``, built once for every session that shows the same numbers."""
+    return make_loss_figure(per_element, lang=lang)
+
+
+@st.cache_resource(max_entries=128, ttl=120, show_spinner=False, hash_funcs=_BY_VALUE)
+def grad_figure(grad: Any, name: str, lang: str) -> go.Figure:
+    """``make_grad_figure(grad, name=name, lang=lang)``, built once for every session that shows the same numbers."""
+    return make_grad_figure(grad, name=name, lang=lang)

@@ -9,62 +9,40 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-import torch
 
 import lossviz.explore as xp
-from lossviz import LossvizInputError
 from lossviz import session as K
-from lossviz.i18n import render, tr, tr_phrase
-from lossviz.losses import REDUCTION_DOC, TRANSFORMS, LossResult, format_tensor, get_loss, list_losses
-from pages import chart, deep_link_guard, link_notes, page_chrome, presenting, shared_example, write_link
+from lossviz.i18n import N_, gettext, render, tr, tr_phrase
+from lossviz.losses import (
+    MAX_FILE_ELEMENTS,
+    REDUCTION_DOC,
+    TRANSFORMS,
+    get_loss,
+    list_losses,
+)
+from pages import deep_link_guard, link_notes, page_chrome, presenting, say, shared_example, write_link
 from pages import language as L  # noqa: N812 - reads like the tr() calls it feeds
+from pages.parts.explorer_results import results
+from pages.parts.explorer_state import (
+    UPLOAD_ERROR,
+    help_list,
+    on_edit,
+    on_field,
+    on_loss,
+    on_preset,
+    on_random,
+    on_unfile,
+    on_upload,
+    put,
+)
 
 deep_link_guard()
 W = K.EXPLORER
-KEEP = (W + "grid", W + "seed", W + "preset", W + "lang")  # widgets that outlive a new example
-
-# --------------------------------------------------------------------------- state
-
-
-def put(ex: xp.Example, *, reset_widgets: bool = True) -> None:
-    st.session_state[K.EXAMPLE] = ex
-    if reset_widgets:
-        for k in [k for k in st.session_state if K.owns(k, W) and k not in KEEP]:
-            del st.session_state[k]
-
-
-def on_loss() -> None:
-    ex, why = shared_example().with_loss(st.session_state[K.EXPLORER_LOSS])
-    put(ex)
-    st.session_state[K.EXPLORER_SWITCH_NOTE] = (
-        tr("explorer.switched", L(), loss=ex.loss, why=tr_phrase(why, L())) if why else None
-    )
-
-
-def on_field(field: str) -> None:
-    put(shared_example().replace(**{field: st.session_state[W + field]}, preset=""), reset_widgets=False)
-
-
-def on_edit(kind: str, key: str) -> None:
-    put(shared_example().edited(kind, key, st.session_state[f"{W}{kind[0]}_{key}"]), reset_widgets=False)
-
-
-def on_preset() -> None:
-    key = st.session_state.get(W + "preset")
-    if key:
-        put(xp.Example.from_preset(xp.get_preset(key)))
-        st.session_state[K.EXPLORER_SWITCH_NOTE] = None
-
-
-def on_random() -> None:
-    ex = shared_example()
-    put(ex.replace(texts=xp.random_texts(ex.loss, int(st.session_state.get(W + "seed", 0))), shapes={},
-                   transform="none", preset=""))
-
-
-def help_list(names: tuple[str, ...], docs: dict[str, str]) -> str:
-    return "\n".join(tr("explorer.help_item", L(), name=n, doc=tr_phrase(docs[n], L())) for n in names)
-
+UPLOAD = N_("or upload {slot}")
+UPLOAD_HELP = N_("A .npy, .csv, .pt (loaded with weights_only=True) or .json file of at most {most} numbers; "
+                 "read on the server like the command line's @FILE, never unpickled.")
+FROM_FILE = N_("from the file {file} (an uploaded tensor is not part of the page's link)")
+UNFILE = N_("Type numbers instead")
 
 # --------------------------------------------------------------------------- widgets
 
@@ -111,6 +89,11 @@ def tensors_ui(ex: xp.Example) -> None:
         ours = tr_phrase(slot.label, L())
         label = ours if slot.name in ours else f"{ours} · {slot.name}"
         with cols[i % len(cols)]:
+            if slot.name in ex.files:  # an uploaded tensor: too big for a text box, and not in the link
+                st.markdown(f"**{label}**")
+                st.caption(gettext(FROM_FILE, L(), file=ex.files[slot.name]))
+                st.button(gettext(UNFILE, L()), key=f"{W}unfile_{slot.name}", on_click=on_unfile, args=(slot.name,))
+                continue
             if not (st.session_state.get(W + "grid", False) and grid_ui(ex, slot.name, label, text)):
                 st.session_state.setdefault(f"{W}t_{slot.name}", text)
                 st.text_area(label, key=f"{W}t_{slot.name}", on_change=on_edit, args=("texts", slot.name),
@@ -119,6 +102,10 @@ def tensors_ui(ex: xp.Example) -> None:
                 st.session_state.setdefault(f"{W}s_{slot.name}", ex.shapes.get(slot.name, ""))
                 st.text_input(tr("explorer.reshape", L()), key=f"{W}s_{slot.name}", on_change=on_edit,
                               args=("shapes", slot.name), placeholder=tr("explorer.shape_placeholder", L()))
+            if not presenting():
+                st.file_uploader(gettext(UPLOAD, L(), slot=slot.name), type=["npy", "csv", "pt", "json"],
+                                 key=f"{W}u_{slot.name}", on_change=on_upload, args=(slot.name,),
+                                 help=gettext(UPLOAD_HELP, L(), most=f"{MAX_FILE_ELEMENTS:,}"))
 
 
 def grid_ui(ex: xp.Example, slot: str, label: str, text: str) -> bool:
@@ -162,91 +149,26 @@ def sidebar_ui() -> None:
         st.toggle(tr("explorer.grid", L()), key=W + "grid", help=tr("explorer.grid_help", L()))
 
 
-# --------------------------------------------------------------------------- results
-
-
-def results(ex: xp.Example) -> None:
-    try:
-        r = ex.evaluate()
-    except LossvizInputError as exc:
-        st.error(render(exc, L()), icon="🚫")
-        st.caption(tr("explorer.fix", L()))
-        return
-    except Exception as exc:  # never a traceback in the page: say what failed, keep the page usable
-        st.error(tr("explorer.crash", L(), exc=type(exc).__name__), icon="🚫")
-        return
-    for w in r.warnings:
-        st.warning(tr_phrase(w, L()), icon="⚠️")
-    c1, c2 = st.container(key="lv_lead_value").columns([1.6, 2])  # the value's label is never cut
-    label = (tr("explorer.loss_value", L(), reduction=r.reduction) if r.is_scalar
-             else tr("explorer.loss_sum", L(), n=r.output.numel()))
-    c1.metric(label, f"{r.value:.6g}")
-    c1.caption(f"{r.spec.torch_name}(reduction='{r.reduction}')")
-    means = tr_phrase(r.spec.per_element_means, L())
-    with c2:
-        st.markdown(tr("explorer.per_element", L(), means=means, reduction=r.reduction,
-                       doc=tr_phrase(REDUCTION_DOC[r.reduction], L())))
-        if r.reduction == "none":
-            st.markdown(tr("explorer.none_grad", L()))
-        lesson = xp.get_preset(ex.preset).lesson_in(L()) if ex.preset else ""
-        if lesson:
-            st.info(lesson, icon="💡")
-    charts(r, means)
-    tab_steps, tab_code, tab_tensors = st.tabs([tr(f"explorer.tab_{t}", L()) for t in ("steps", "code", "tensors")])
-    with tab_steps:
-        derivation(r)
-    with tab_code:
-        st.code(xp.snippet(r, ex.shapes), language="python")
-        st.caption(tr("explorer.code_caption", L()))
-    with tab_tensors:
-        for name, t in r.inputs.items():
-            st.markdown(tr("explorer.tensor_line", L(), name=name, shape=tuple(t.shape),
-                           dtype=str(t.dtype).replace("torch.", "")))
-            st.code(format_tensor(t, pretty=True), language=None)
-
-
-def charts(r: LossResult, means: str) -> None:
-    c1, c2 = st.container(key="lv_charts_explorer").columns(2)
-    chart(c1, xp.make_loss_figure(r.per_element, lang=L()), key=W + "fig_loss")
-    c1.caption(tr("explorer.none_caption", L(), means=means))
-    names = list(r.grads)
-    name = c2.radio(tr("explorer.grad_wrt", L()), names, horizontal=True, key=W + "grad_slot") if len(names) > 1 \
-        else names[0]
-    chart(c2, xp.make_grad_figure(r.grads[name], name=name, lang=L()), key=W + "fig_grad")
-    c2.caption(tr("explorer.grad_caption", L()))
-
-
-def derivation(r: LossResult) -> None:
-    d = xp.explain(r)
-    if d is None:
-        st.info(tr("explorer.no_derivation", L(), loss=r.spec.name))
-        return
-    for i, step in enumerate(d.steps, start=1):
-        title, note = tr_phrase(step.title, L()), tr_phrase(step.note, L())
-        st.markdown(f"**{i}. {title}**" + (f" — {note}" if note else ""))
-        st.latex(step.latex)
-        st.code(format_tensor(step.value.to(torch.float32), digits=5, pretty=True), language=None)
-    a, name = xp.agreement(d, r), r.spec.torch_name
-    kw = {"hand": f"{d.value:.6g}", "cls": ("torch." if name.startswith("nn.") else "") + name, "torch": f"{r.value:.6g}"}
-    if a.agrees:  # a tick only when both sides are finite and agree
-        st.success(tr("explorer.by_hand", L(), diff=f"{a.diff:.1e}", mark="✓", **kw), icon="🧮")
-    else:
-        st.warning(tr("explorer.by_hand_unsure", L(), reason=tr_phrase(a.reason, L()), **kw), icon="🧮")
-
-
 # --------------------------------------------------------------------------- page
 
 st.title(tr("explorer.title", L()))
-st.caption(tr("explorer.intro", L()))
+if not presenting():  # a projector shows the answer first
+    st.caption(tr("explorer.intro", L()))
 shared_example()
 for note in link_notes():
-    st.warning(tr_phrase(note, L()), icon="🔗")
+    say("warning", tr_phrase(note, L()), icon="🔗")  # a link's text: shown as text, never markdown
 switch = st.session_state.pop(K.EXPLORER_SWITCH_NOTE, None)
 if switch:
     st.info(switch, icon="↪️")
+upload_error = st.session_state.pop(UPLOAD_ERROR, None)
+if upload_error:
+    st.error(upload_error, icon="🚫")
 page_chrome(W)
 sidebar_ui()
+if presenting():  # the answer first on a projector: value and charts above the fold, the inputs below
+    results(shared_example())
 loss_ui(shared_example())
 tensors_ui(shared_example())
-results(shared_example())
+if not presenting():
+    results(shared_example())
 write_link(shared_example().to_query())

@@ -17,7 +17,7 @@ from lossviz import session as K
 from lossviz.explore import Example
 from lossviz.i18n import render, tr
 from lossviz.losses import get_loss, list_losses
-from pages import chart, deep_link_guard, link_notes, page_chrome, query, shared_example, write_link
+from pages import chart, deep_link_guard, link_notes, page_chrome, query, say, shared_example, write_link
 
 deep_link_guard()
 VIEW_KEYS = (K.LANDSCAPE_X, K.LANDSCAPE_Y, K.LANDSCAPE_RESOLUTION, K.LANDSCAPE_RANGE, K.LANDSCAPE_LR,
@@ -29,7 +29,7 @@ BIG_CACHE_TTL_S = 120  # seconds a surface or figure stays cached (README: Servi
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _setup(ex: Example) -> ls.Setup:
-    return ls.setup_for(ex)
+    return ls.setup_for(ex.finite_for_landscape())  # NaN/inf: the explorer's business, never a NaN surface
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -97,7 +97,7 @@ def example_ui(lang: str, col_loss: Any, col_red: Any) -> Example:
     """The session's example, with this page's loss and reduction selectors (they change it for both pages)."""
     ex = shared_example()
     for n in link_notes():
-        st.warning(render(n, lang))
+        say("warning", render(n, lang))
     st.session_state[K.LANDSCAPE_LOSS], st.session_state[K.LANDSCAPE_REDUCTION] = ex.loss, ex.reduction
     col_loss.selectbox(tr("landscape.loss", lang), list_losses(), key=K.LANDSCAPE_LOSS, on_change=_on_loss,
                        help=tr("landscape.loss_help", lang))
@@ -131,7 +131,7 @@ def view_ui(lang: str, ex: Example, setup: ls.Setup, cols: list[Any], row: list[
         st.info(tr("landscape.one_number", lang))
         st.stop()
     for n in notes:
-        st.warning(render(n, lang))
+        say("warning", render(n, lang))
     st.session_state.update(values)
     labels = _labels(ex, lang)
     cols[0].selectbox(tr("landscape.x", lang), list(labels), key=K.LANDSCAPE_X, format_func=labels.get)
@@ -145,7 +145,9 @@ def view_ui(lang: str, ex: Example, setup: ls.Setup, cols: list[Any], row: list[
     row[3].number_input(tr("landscape.steps", lang), min_value=1, max_value=ls.MAX_PAGE_STEPS, step=1,
                         key=K.LANDSCAPE_STEPS)
     row[4].checkbox(tr("landscape.arrows", lang), key=K.LANDSCAPE_ARROWS, help=tr("landscape.arrows_help", lang))
-    return {k: st.session_state.get(k) for k in VIEW_KEYS}
+    drawn = {k: st.session_state.get(k) for k in VIEW_KEYS}
+    st.session_state[K.LANDSCAPE_SAVED] = drawn  # outlives a visit to another page (ls.settle brings it back)
+    return drawn
 
 
 def link() -> None:

@@ -18,12 +18,13 @@ from lossviz.explore import (
     LessonStep,
     lesson_from_query,
     list_lessons,
-    make_grad_figure,
-    make_loss_figure,
     snippet,
 )
 from lossviz.i18n import gettext, render, tr
-from pages import chart, deep_link_guard, page_chrome, query, write_link
+from pages import chart, deep_link_guard, page_chrome, presenting, query, say, write_link
+from pages import evaluated as shared_result  # computed once for every session with the same numbers
+from pages import grad_figure as shared_grad_figure
+from pages import loss_figure as shared_loss_figure
 
 deep_link_guard()
 W = K.LESSONS
@@ -56,7 +57,7 @@ def move(lesson: Lesson, step: int) -> None:
 
 def nav_ui(lesson: Lesson, step: int, where: str, lang: str) -> None:
     """Back / progress / Next."""
-    back, mid, nxt = st.columns([1, 3, 1])
+    back, mid, nxt = st.columns([1.3, 2.4, 1.3])  # one row at 1024 px, even with a projector's large text
     back.button(tr("lessons.back", lang), disabled=step <= 1, on_click=move, args=(lesson, step - 1),
                 key=f"{W}back_{where}", width="stretch")
     mid.progress(step / len(lesson.steps), text=tr("lessons.progress", lang, step=step, n=len(lesson.steps)))
@@ -70,7 +71,7 @@ def nav_ui(lesson: Lesson, step: int, where: str, lang: str) -> None:
 def show_example(ex: Example, key: str, lang: str) -> None:
     """The step's numbers as the explorer shows them: value, per-element loss, gradient, code."""
     try:
-        r = ex.evaluate()
+        r = shared_result(ex)
     except LossvizInputError as exc:
         st.error(render(exc, lang), icon="🚫")
         st.caption(tr("lessons.refused", lang))
@@ -79,11 +80,12 @@ def show_example(ex: Example, key: str, lang: str) -> None:
         st.warning(render(w, lang), icon="⚠️")
     label = "explorer.loss_value" if r.is_scalar else "explorer.loss_sum"
     st.metric(tr(label, lang, reduction=r.reduction, n=r.output.numel()), f"{r.value:.6g}")
-    st.caption(f"nn.{r.spec.cls.__name__}(reduction='{r.reduction}')")
+    if not presenting():  # the code is one click away; on a projector the chart comes first
+        st.caption(f"nn.{r.spec.cls.__name__}(reduction='{r.reduction}')")
     c2, c3 = st.container(key="lv_charts_lesson").columns(2)
-    chart(c2, make_loss_figure(r.per_element, lang=lang), key=f"{W}loss_{key}")
+    chart(c2, shared_loss_figure(r.per_element, lang), key=f"{W}loss_{key}")
     name = next(iter(r.grads))
-    chart(c3, make_grad_figure(r.grads[name], name=name, lang=lang), key=f"{W}grad_{key}")
+    chart(c3, shared_grad_figure(r.grads[name], name, lang), key=f"{W}grad_{key}")
     with st.expander(tr("explorer.tab_code", lang)):
         st.code(snippet(r, ex.shapes), language="python")
     if st.button(tr("lessons.open_explorer", lang), icon="🔍", key=f"{W}open_{key}"):
@@ -96,10 +98,11 @@ def show_computation(c: Computation, lang: str) -> None:
     rows = "\n".join(f"| {render(fact.label, lang)} | **{fact.value:.6g}** |" for fact in c.facts)
     st.markdown(f"| {tr('lessons.quantity', lang)} | {tr('lessons.value', lang)} |\n|---|---:|\n{rows}")
     if c.table is not None:
-        st.dataframe(pd.DataFrame(list(c.table.rows), columns=[gettext(t, lang) for t in c.table.columns]),
+        st.dataframe(pd.DataFrame([[render(cell, lang) for cell in row] for row in c.table.rows],
+                                  columns=[gettext(t, lang) for t in c.table.columns]),
                      hide_index=True, width="stretch")
     with st.expander(tr("explorer.tab_code", lang), expanded=False):
-        st.code(c.code, language="python")
+        st.code(gettext(c.code, lang), language="python")  # a code marked N_ has its comments translated
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -125,15 +128,18 @@ def show_step(lesson: Lesson, s: LessonStep, lang: str) -> None:
 # --------------------------------------------------------------------------- page
 
 lang = page_chrome(W)
-st.title(tr("lessons.title", lang))
-st.caption(tr("lessons.intro", lang))
+demo = presenting()  # a projector shows the step: the lesson's own title, no page title or introduction
+if not demo:
+    st.title(tr("lessons.title", lang))
+    st.caption(tr("lessons.intro", lang))
 lesson, step = lesson_ui(lang)
 write_link({K.LESSON_KEY: lesson.key, K.LESSON_STEP: str(step)})
 note = st.session_state.pop(W + "note", None)
 if note:
-    st.warning(tr("lessons.unknown", lang, name=note), icon="🔗")
+    say("warning", tr("lessons.unknown", lang, name=note), icon="🔗")
 st.header(gettext(lesson.title, lang))
-st.caption(gettext(lesson.source, lang))
+if not demo:
+    st.caption(gettext(lesson.source, lang))
 nav_ui(lesson, step, "top", lang)
 show_step(lesson, lesson.step(step), lang)
 nav_ui(lesson, step, "bottom", lang)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,17 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 for _var in ("LC_ALL", "LC_MESSAGES"):
     os.environ.pop(_var, None)
 os.environ["LANG"] = "C.UTF-8"
+# Job managers share a ledger in the data folder (issue 21): the suite keeps its own, so a developer's
+# running server (or another checkout's tests) never counts against the tests' caps, nor they against it.
+os.environ.setdefault("LOSSVIZ_LEDGER", tempfile.mkdtemp(prefix="lossviz-test-ledger-"))
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+@pytest.fixture(autouse=True)
+def _own_job_ledger(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's job managers see only that test's jobs (the job ledger, issue 21)."""
+    monkeypatch.setenv("LOSSVIZ_LEDGER", str(tmp_path_factory.mktemp("ledger")))
 
 
 @pytest.fixture

@@ -178,9 +178,10 @@ def test_the_nonfinite_hint_comes_from_the_spec() -> None:
     assert any(get_loss("CTCLoss").nonfinite_hint in w for w in r.warnings)
 
 
-def test_switching_to_kldiv_avoids_its_warned_reduction_and_back() -> None:
+def test_switching_to_kldiv_takes_torchs_default_and_warns_and_back() -> None:
     ex, _ = Example("MSELoss", "mean", texts={"input": "0.1, 0.2", "target": "0.5, 0.5"}).with_loss("KLDivLoss")
-    assert ex.reduction == "batchmean"
+    assert ex.reduction == "mean" == get_loss("KLDivLoss").default_reduction  # nn.KLDivLoss()'s own default
+    assert any("batchmean" in w for w in ex.evaluate().warnings)  # the advice stays, as a warning
     back, _ = ex.replace(reduction="mean").with_loss("MSELoss")
     assert back.reduction == "mean" == get_loss("MSELoss").default_reduction
 

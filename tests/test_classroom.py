@@ -84,3 +84,119 @@ def test_formula_fitting_script_is_on_every_page() -> None:
         at = page_test(page)
         bodies = [getattr(n.proto, "body", "") for n in _nodes(at._tree) if getattr(n, "type", "") == "html"]
         assert js in bodies, page
+
+
+# --------------------------------------------------------------------------- issue 18: a class in a real room
+
+import json  # noqa: E402
+import os  # noqa: E402
+
+from lossviz.classroom import (  # noqa: E402
+    CLASS_IDLE_S,
+    end_class,
+    file_name,
+    may_lead,
+    page_link,
+    page_script_js,
+    plain_text,
+    plot_config,
+    publish,
+    read_class,
+    start_class,
+    student_link,
+    style_figure,
+)
+from lossviz.classroom.runs_room import delete_run, same_settings  # noqa: E402
+from lossviz.theme import LOSS_SCALE  # noqa: E402
+
+
+def test_share_link_is_the_page_now_never_the_arriving_query() -> None:
+    url = "http://10.0.0.2:8501/?next=http://evil.example&present=1&junk=" + "x" * 1300
+    link = page_link(url, "lessons", {"lesson": "kl", "step": "3", "present": "1", "class": "abcdefgh"}, "zh")
+    assert link == "http://10.0.0.2:8501/lessons?lesson=kl&step=3&lang=zh"
+    assert share_link(link).url == link  # 1,300 junk characters never reach the box
+    assert page_link("https://h/x", "explore", {"loss": "MSELoss"}, "en") == "https://h/?loss=MSELoss"
+    with pytest.raises(LossvizInputError):
+        page_link("javascript:alert(1)", "explore", {}, "en")
+
+
+def test_class_state_who_may_lead_and_expiry(tmp_path) -> None:
+    c, token = start_class(tmp_path, now=1000.0)
+    assert may_lead(c, token) and not may_lead(c, "0" * 32) and not may_lead(c, None)
+    assert token not in (tmp_path / "classes" / f"{c.id}.json").read_text()  # only its hash is stored
+    c2 = publish(tmp_path, c.id, token, "lessons", {"lesson": "mse", "step": "2", "present": "1"}, now=1001.0)
+    assert c2.version == 1 and c2.params == {"lesson": "mse", "step": "2"}
+    assert publish(tmp_path, c.id, token, "lessons", {"lesson": "mse", "step": "2"}, now=1002.0).version == 1
+    with pytest.raises(LossvizInputError):  # a student (no token, or a wrong one) never pushes
+        publish(tmp_path, c.id, "f" * 32, "explore", {}, now=1003.0)
+    assert read_class(tmp_path, c.id, now=1003.0).page == "lessons"
+    assert read_class(tmp_path, c.id, now=1001.0 + CLASS_IDLE_S + 1) is None  # the teacher left long ago
+    end_class(tmp_path, c.id, token, now=1004.0)
+    assert read_class(tmp_path, c.id, now=1005.0) is None
+    with pytest.raises(LossvizInputError):
+        publish(tmp_path, c.id, token, "explore", {}, now=1006.0)
+    assert not [p for p in (tmp_path / "classes").iterdir() if p.suffix == ".tmp"]  # atomic: no leftovers
+    assert student_link("http://h:1/", c.id) == f"http://h:1/?class={c.id}"
+    assert "token" not in student_link("http://h:1", c.id)
+
+
+def test_class_files_that_lie_are_not_classes(tmp_path) -> None:
+    for bad in ("../etc", "ABCDEFGH", "", None, 5, "a" * 9):
+        assert read_class(tmp_path, bad, now=0.0) is None
+    folder = tmp_path / "classes"
+    folder.mkdir()
+    os.mkfifo(folder / "abcdefgh.json")  # never blocks
+    assert read_class(tmp_path, "abcdefgh", now=0.0) is None
+    (folder / "bcdefghi.json").write_text(json.dumps({"id": "bcdefghi", "page": "x", "version": 1e400,
+                                                      "seen": "soon", "params": {"k": 1}}))
+    assert read_class(tmp_path, "bcdefghi", now=0.0) is not None  # damaged fields read as harmless defaults
+    assert read_class(tmp_path, "bcdefghi", now=0.0).params == {}
+    (folder / "cdefghij.json").write_text("[" * 100000)
+    assert read_class(tmp_path, "cdefghij", now=0.0) is None
+
+
+def test_text_from_links_is_never_markdown() -> None:
+    out = plain_text("[Log in](http://evil.example) ![](http://x/x.png) **b** <b>")
+    assert "](" not in out.replace("\\](", "") and "\\!" in out and "\\*\\*" in out and "\\<" in out
+
+
+def test_every_chart_gets_the_one_theme() -> None:
+    fig = go.Figure([go.Scatter(x=[0, 1], y=[1, 0], name="a"), go.Scatter(x=[0], y=[1], name="b")],
+                    layout=dict(height=400, margin=dict(t=40, b=10), title=dict(text="t", subtitle=dict(text="s"))))
+    style_figure(fig, present=True)
+    assert fig.layout.xaxis.tickfont.size >= 18 and contrast_ratio(fig.layout.xaxis.tickfont.color, "#ffffff") >= 7
+    assert fig.layout.title.subtitle.font.size >= 18
+    assert fig.layout.legend.yref == "container" and fig.layout.legend.y == 0.0  # under the axis title
+    assert fig.layout.margin.b >= 78 + 30
+    for _, colour in LOSS_SCALE:
+        assert contrast_ratio(colour, "#ffffff") >= 3, colour
+
+
+def test_plot_config_for_slides() -> None:
+    cfg = plot_config("gradient ∂L/∂input", "zh")
+    assert cfg["toImageButtonOptions"] == {"format": "png", "scale": 3, "filename": "gradient-∂L-∂input"}
+    assert cfg["locale"] == "zh-CN" and cfg["locales"]["zh-CN"]["dictionary"]["Download plot as a PNG"]
+    assert "locale" not in plot_config("x", "en")
+    assert file_name("../../x") == "x" and len(file_name("y" * 500)) <= 60
+    js = page_script_js("zh", present=True)
+    for key in ("ArrowRight", "PageDown", "PageUp", "ArrowLeft", "'svg'", "全选"):
+        assert key in js, key
+
+
+def test_runs_room(tmp_path) -> None:
+    assert same_settings({"a": {"lr": 1}, "b": {"lr": 1, "started": 5}, "c": {"lr": 2}}) == [("a", "b")]
+    (tmp_path / "r1").mkdir()
+    (tmp_path / "r1" / "config.json").write_text("{}")
+    with pytest.raises(LossvizInputError):
+        delete_run(tmp_path, "r1", live=True)
+    for bad in ("..", "../x", "/etc", ".hidden", "nope"):
+        with pytest.raises(LossvizInputError):
+            delete_run(tmp_path, bad, live=False)
+    outside = tmp_path.parent / (tmp_path.name + "-outside")
+    outside.mkdir()
+    (outside / "config.json").write_text("{}")
+    (tmp_path / "link").symlink_to(outside)
+    with pytest.raises(LossvizInputError):
+        delete_run(tmp_path, "link", live=False)
+    delete_run(tmp_path, "r1", live=False)
+    assert not (tmp_path / "r1").exists() and (outside / "config.json").exists()

@@ -1,4 +1,4 @@
-"""python -m lossviz list | eval: the DESIGN.md contract."""
+"""python -m lossviz list | eval: the contract of docs/CONTRACTS.md."""
 
 from __future__ import annotations
 

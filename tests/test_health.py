@@ -21,21 +21,30 @@ def tiny_data():
 
 
 def test_update_ratio_is_the_optimizers_real_step_and_dead_units_are_counted() -> None:
+    from lossviz.training.metrics import MetricPlan, StepContext, get_metric
+
     torch.manual_seed(0)
     model = build_model(relu=True)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    h = H.LayerHealth(model)
+    names = [n for n, _ in model.named_parameters()]
+    params = list(model.parameters())
+    specs = [get_metric(k) for k in ("layer_weight_norms", "layer_update_ratios", "layer_dead_fraction")]
+    plan = MetricPlan(model, specs)
     x, y = torch.randn(8, 3, 32, 32), torch.arange(8)
-    for _ in range(3):  # momentum makes the real step differ from lr × gradient
-        before = [p.detach().clone() for p in model.parameters()]
+    for step in range(1, 4):  # momentum makes the real step differ from lr × gradient
+        ctx = StepContext(step, model, names, params, optimizer=opt)
+        before = [p.detach().clone() for p in params]
+        plan.begin(step)
         opt.zero_grad()
         torch.nn.functional.cross_entropy(model(x), y).backward()
-        h.before_step()
+        plan.after_backward(ctx)
+        plan.before_step(ctx)
         opt.step()
-        fields = h.after_step()
+        plan.after_step(ctx)
+        fields = plan.fields()
     for (name, p), b in zip(model.named_parameters(), before, strict=True):
-        want = float((p.detach() - b).norm() / b.norm())
         p = p.detach()
+        want = float((p - b).norm() / b.norm())
         assert fields["layer_update_ratios"][name] == pytest.approx(want, rel=1e-5)
         assert fields["layer_weight_norms"][name] == pytest.approx(float(p.norm()), rel=1e-6)
     # dead fraction: units of the layer before each ReLU that were zero for the whole batch
@@ -44,7 +53,6 @@ def test_update_ratio_is_the_optimizers_real_step_and_dead_units_are_counted() -
     dead = float(1 - (out > 0).any(dim=(0, 2, 3)).float().mean())
     assert set(fields["layer_dead_fraction"]) == {"0.weight", "3.weight", "6.weight", "10.weight"}
     assert fields["layer_dead_fraction"]["0.weight"] == pytest.approx(dead, abs=1e-6)
-    h.close()
 
 
 def test_vanishing_gradient_alarm_names_the_layer_and_step() -> None:

@@ -66,7 +66,9 @@ def pids(probe_dir: Path) -> list[int]:
     return [int(p) for p in (probe_dir / "pids").read_text().split()]
 
 
-def probe(manager: JobManager, tmp_path: Path, name: str, owner: str | None, mode: str = "sleep") -> lv_jobs.Job:
+def probe(
+    manager: JobManager, tmp_path: Path, name: str, owner: str | None, mode: str = "sleep"
+) -> lv_jobs.Job:
     out = tmp_path / "run" / "probes" / name
     return manager.start_probe([str(out), mode], run_dir=tmp_path / "run", probe_dir=out, owner=owner)
 
@@ -110,7 +112,9 @@ def test_probe_statuses_and_notes(tmp_path: Path) -> None:
     for job in (ok, failed, crashed):
         assert job.wait(30)
     assert (ok.status, ok.note) == ("done", "")
-    assert failed.status == "failed" and failed.note == "the slice needs a run with weights"  # the last error: line
+    assert (
+        failed.status == "failed" and failed.note == "the slice needs a run with weights"
+    )  # the last error: line
     assert crashed.status == "failed"
     assert str(crashed.note) == "the process was ended by signal SIGKILL (9)"
     assert crashed.note.render("zh") != str(crashed.note)  # a translated sentence, not a raw code
@@ -171,7 +175,9 @@ def test_stop_reaches_a_group_whose_leader_is_gone(tmp_path: Path) -> None:
 def test_a_reused_leader_pid_is_never_signalled() -> None:
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True)
     try:
-        lv_jobs.signal_group(other.pid, signal.SIGTERM, leader_alive=False)  # a live process owns that pid now
+        lv_jobs.signal_group(
+            other.pid, signal.SIGTERM, leader_alive=False
+        )  # a live process owns that pid now
         time.sleep(0.2)
         assert other.poll() is None
     finally:
@@ -189,3 +195,55 @@ def test_probe_argv_reaches_the_lossviz_command_line(tmp_path: Path, monkeypatch
     )  # fmt: skip
     assert job.wait(60)
     assert job.status == "failed" and job.kind == "sharpness" and "NoSuchLoss" in str(job.note)
+
+
+# ----------------------------------------------------------------------------- D5: a probe dies with its last tab
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_probe_dies_with_the_last_tab_that_watches_it(tmp_path: Path) -> None:
+    clock = FakeClock()
+    manager = JobManager(max_jobs=3, max_per_owner=3, probe_grace_s=30, clock=clock)
+    job = probe(manager, tmp_path, "watched", "alice")
+    assert manager.watchers(job.name) == 1  # the tab that started it
+    clock.now += 20
+    assert manager.heartbeat(job.name, "tab-1") and manager.heartbeat(job.name, "tab-2")
+    clock.now += 25  # 45 s after the start, 25 s after the last poll: within the grace
+    assert manager.reap_unwatched() == [] and job.active
+    assert manager.heartbeat(job.name, "tab-2")  # tab-1 closed; tab-2 keeps polling
+    clock.now += 29
+    assert manager.reap_unwatched() == [] and manager.watchers(job.name) == 1
+    clock.now += 2  # tab-2 closed too: 31 s without a poll
+    assert manager.reap_unwatched() == [job]
+    assert job.wait(10) and job.status == "cancelled"
+    assert not manager.heartbeat(job.name, "tab-2")  # an ended job takes no heartbeat
+    assert not manager.heartbeat("no-such-job", "tab") and not manager.heartbeat(job.name, "")
+
+
+def test_a_training_run_outlives_its_tabs(tmp_path: Path) -> None:
+    clock = FakeClock()
+    manager = JobManager(max_jobs=2, probe_grace_s=30, clock=clock)
+    stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    run = lv_jobs.Job("a-run", "alice", tmp_path, tmp_path / "a-run", stand_in, open(os.devnull, "rb"))
+    manager._jobs[run.name] = run  # a run as the manager keeps it, without training anything
+    clock.now += 3600
+    assert manager.reap_unwatched() == [] and run.active and not run.stop_requested
+    run.kill()
+    run.wait(10)
+
+
+def test_the_watchdog_cancels_an_unwatched_probe_without_any_call(tmp_path: Path) -> None:
+    manager = JobManager(max_jobs=2, probe_grace_s=0.5)
+    job = probe(manager, tmp_path, "closed", "alice")
+    pids(job.probe_dir)
+    assert job.wait(15), "nobody polls: the watchdog must cancel it"
+    assert job.status == "cancelled"
+    again = probe(manager, tmp_path, "closed", "alice")  # the slot is free again
+    assert again.active

@@ -273,8 +273,41 @@ def test_link_numbers_in_other_digits_are_not_read(key: str, value: str) -> None
     """float() reads '١' or '５' as a number; the landscape refuses such a link value in words and uses its default."""
     at = _app(ls_res="21", **{key: value})
     _ok(at)
-    assert any("not allowed" in w.value and value in w.value for w in at.warning), [w.value for w in at.warning]
+    assert any("not allowed" in w.value and value in w.value.replace("\\", "") for w in at.warning), [  # escaped: text (D8)
+        w.value for w in at.warning]
     if key == "ls_lr":
         assert at.number_input(key="ls_lr").value is None  # the automatic rate
     else:
         assert at.number_input(key="ls_steps").value == 30
+
+
+def test_round_trip_keeps_the_landscape_controls() -> None:
+    """Explorer → landscape → explorer → landscape: resolution, steps and arrows come back as they were
+    (issue 19: 101 → 21, 30 → 1, on → off, because Streamlit drops a page's widget keys when it is left and
+    the page wrote the sliders' minimums into its link)."""
+    app = str(Path(PAGE).parents[1] / "app.py")
+    at = AppTest.from_file(app, default_timeout=180)
+    at.run()
+    at.switch_page("pages/landscape.py").run()
+    _ok(at)
+    at.select_slider(key="ls_res").set_value(101).run()
+    at.number_input(key="ls_steps").set_value(45).run()
+    at.checkbox(key="ls_arrows").uncheck().run()
+    _ok(at)
+    for _ in range(2):
+        at.switch_page("pages/explorer.py").run()
+        _ok(at)
+        at.switch_page("pages/landscape.py").run()
+        _ok(at)
+        assert at.select_slider(key="ls_res").value == 101
+        assert at.number_input(key="ls_steps").value == 45
+        assert at.checkbox(key="ls_arrows").value is False
+        link = {k: at.query_params[k] for k in at.query_params}
+        assert link.get("ls_res") in ("101", ["101"]) and link.get("ls_steps") in ("45", ["45"]), link
+
+
+def test_a_nan_example_falls_back_to_a_finite_landscape_with_a_sentence() -> None:
+    at = _app(loss="MSELoss", t_input="1., nan, 3", t_target="1., 2., 3.")
+    assert not at.exception
+    assert any("NaN" in e.value and "finite" in e.value for e in at.error), [e.value for e in at.error]
+    assert _charts(at), "the loss's small finite example is drawn instead"

@@ -112,3 +112,43 @@ def test_english_page_has_no_chinese(page: str, query: dict[str, str], request: 
     assert not at.exception
     bad = [(kind, text[:100]) for kind, text in page_texts(at) if chinese(text)]
     assert not bad, bad
+
+
+def _charts(at: object) -> list:
+    return [n.proto for n in _nodes_of(at) if getattr(n, "type", None) == "plotly_chart" and getattr(n, "proto", None)]
+
+
+def _nodes_of(at: object) -> list:
+    from tests.page_text import _nodes
+
+    return list(_nodes(at._tree))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_compare_box_and_chart_toolbar_speak_the_readers_language(lang: str, finished_runs: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  tmp_path: Path) -> None:
+    """The compare box with two runs picked (its log toggle, its same-settings note, the overlay chart),
+    and every chart's toolbar: Plotly's zh-CN locale in Chinese, PNG at 3x named after the chart."""
+    import json
+
+    monkeypatch.setenv("LOSSVIZ_RUNS", str(finished_runs))
+    monkeypatch.setenv("LOSSVIZ_DATA", str(tmp_path / "data"))
+    at = page_test("training.py", {"lang": lang})
+    at.multiselect(key="tr_compare_runs").set_value(["first", "second"]).run()
+    assert not at.exception
+    texts = page_texts(at)
+    if lang == "zh":
+        bad = [(kind, text[:100], english_phrases(text)) for kind, text in texts if english_phrases(text)]
+    else:
+        bad = [(kind, text[:100]) for kind, text in texts if chinese(text)]
+    assert not bad, bad
+    charts = _charts(at)
+    assert len(charts) >= 5  # four live charts and the comparison
+    for proto in charts:
+        config = json.loads(proto.config)
+        assert config["toImageButtonOptions"]["scale"] == 3 and config["toImageButtonOptions"]["filename"] != ""
+        if lang == "zh":
+            assert config["locale"] == "zh-CN" and config["locales"]["zh-CN"]["dictionary"]["Autoscale"] == "自动缩放"
+        else:
+            assert "locale" not in config

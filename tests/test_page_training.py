@@ -271,10 +271,21 @@ def test_decimation_keeps_extremes_and_order() -> None:
         ft.decimate(x, y[:-1])
 
 
-def test_moving_average_ignores_nan() -> None:
+def test_smoothing_is_tensorboards_debiased_ema() -> None:
     y = np.array([1.0, np.nan, 3.0, 5.0])
-    assert ft.moving_average(y, 2).tolist() == [1.0, 1.0, 3.0, 4.0]
-    assert ft.smoothing_window(5) == 5 and ft.smoothing_window(100_000) == 500
+    w = 0.6
+    last, n, want = 0.0, 0, []
+    for v in y:  # TensorBoard's loop: skip non-finite points, debias by 1 - w**n
+        if not np.isfinite(v):
+            want.append(np.nan)
+            continue
+        last, n = last * w + (1 - w) * v, n + 1
+        want.append(last / (1 - w**n))
+    got = ft.ema(y, w)
+    assert np.isnan(got[1]) and got[[0, 2, 3]].tolist() == pytest.approx([want[0], want[2], want[3]])
+    assert ft.ema(y, 0.0)[[0, 2, 3]].tolist() == [1.0, 3.0, 5.0]
+    with pytest.raises(LossvizInputError):
+        ft.ema(y, 1.0)
 
 
 def test_figures_with_100k_points_stay_small() -> None:

@@ -186,6 +186,7 @@ _TRANSFORM = {
     "sigmoid": lambda x, dim: torch.sigmoid(x),
     "softmax": lambda x, dim: torch.softmax(x, dim=dim),
     "log_softmax": lambda x, dim: torch.log_softmax(x, dim=dim),
+    "log": lambda x, dim: torch.log(x),
 }
 
 
@@ -197,7 +198,7 @@ def _torch_kwargs(spec: LossSpec, params: dict[str, Any], dtype: torch.dtype) ->
         v = params[p.name]
         if p.kind == "tensor":
             v = parse_tensor(v) if isinstance(v, str) else v
-            kwargs[p.name] = v.to(dtype).reshape(-1) if v.dim() == 0 else v.to(dtype)
+            kwargs[p.name] = v.to(dtype)  # a single number stays 0-d: torch's broadcasting decides
         elif p.kind == "float":
             kwargs[p.name] = float(v)
         elif p.kind == "int":

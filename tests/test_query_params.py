@@ -88,7 +88,7 @@ def test_explorer_megabyte_link_opens_the_default_example() -> None:
     [
         ({"loss": "MSELoss", "t_input": "1, 2, abc", "t_target": "1, 2, 3"}, "not a number"),
         ({"loss": "MSELoss", "t_input": "1, 2", "t_target": "1, 2", "s_input": "(1000000, 1000000)"},
-         "not a valid size"),
+         "cannot reshape 2 numbers"),
         ({"loss": "CrossEntropyLoss", "t_input": "[[1, 2]]", "t_target": "[0]", "p_label_smoothing": "5"},
          "label_smoothing must be"),
         ({"loss": "CrossEntropyLoss", "t_input": "[[1, 2]]", "t_target": "[7]"}, "out of range"),

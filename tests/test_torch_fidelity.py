@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 import warnings
 from collections import Counter, defaultdict
@@ -714,3 +715,85 @@ def test_segmentation_presets_one_hot_equals_argmax() -> None:
     torch.testing.assert_close(onehot.grads["input"], idx.grads["input"])
     want = F.cross_entropy(onehot.raw["input"], onehot.inputs["target"].argmax(dim=1))
     assert onehot.value == pytest.approx(float(want), abs=1e-6)
+
+
+# --------------------------------------------------------------------------- NaN and inf, broadcast weights (issue 19)
+
+_NONFINITE_VALUES = (math.nan, math.inf, -math.inf)
+
+
+def _poison(t: Tensor, flat_index: int, value: float) -> Tensor:
+    out = t.detach().to(torch.float32 if not t.is_floating_point() else t.dtype).clone()
+    if out.numel():
+        out.view(-1)[flat_index % out.numel()] = value
+    return out
+
+
+@pytest.mark.parametrize("value", _NONFINITE_VALUES, ids=["nan", "inf", "-inf"])
+@pytest.mark.parametrize("name", list_losses())
+def test_nan_and_inf_in_a_prediction_compute_as_torch(name: str, value: float) -> None:
+    """A typed NaN or inf is computed as torch computes it (value, per element, gradient), or refused
+    exactly where torch refuses; when computed, one warning says which elements and gradients it reached."""
+    from lossviz.losses import Nonfinite
+
+    spec = get_loss(name)
+    tensors = dict(spec.sample(torch.Generator().manual_seed(7)))
+    first = spec.predictions[0].name
+    tensors[first] = _poison(tensors[first], 1, value)
+    for reduction in spec.reductions:
+        if compare(name, tensors, {}, reduction) == "compared":
+            r = evaluate(name, tensors, reduction=reduction)
+            notes = [w for w in r.warnings if isinstance(w, Nonfinite)]
+            assert len(notes) == 1, r.warnings
+            text = str(notes[0])
+            assert f"{first} holds" in text and format(value, "g") in text and "IEEE" in text, text
+            zh = render(notes[0], "zh")
+            assert "IEEE" in zh and not re.search(r"\b(holds|gradient|loss per element)\b", zh), zh
+
+
+@st.composite
+def _broadcastable(draw: st.DrawFn, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A shape that broadcasts with ``shape`` (fewer dimensions, ones), or now and then one that does not."""
+    if draw(st.integers(0, 5)) == 0:
+        return tuple(draw(st.lists(st.integers(1, 4), max_size=3)))
+    keep = draw(st.integers(0, len(shape)))
+    tail = shape[len(shape) - keep:]
+    return tuple(1 if draw(st.booleans()) else d for d in tail)
+
+
+@settings(max_examples=80, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_hypothesis_broadcast_weights_and_nonfinite(data: st.DataObject) -> None:
+    """Random shapes, float/int targets, NaN/inf anywhere and weights / pos_weight of any broadcastable (or
+    not) shape through ``evaluate``: torch's value and gradient, or a LossvizInputError exactly where torch raises."""
+    name = data.draw(st.sampled_from(["BCELoss", "BCEWithLogitsLoss", "MSELoss", "L1Loss", "SmoothL1Loss",
+                                      "MultiLabelSoftMarginLoss", "CrossEntropyLoss", "KLDivLoss"]), label="loss")
+    shape = tuple(data.draw(st.lists(st.integers(1, 4), max_size=3), label="shape"))
+    g = torch.Generator().manual_seed(data.draw(st.integers(0, 2**16), label="seed"))
+    x = torch.rand(shape, generator=g) if name == "BCELoss" else torch.randn(shape, generator=g)
+    if name == "CrossEntropyLoss":
+        c = shape[1] if len(shape) > 1 else (shape[0] if shape else 1)
+        tshape = () if len(shape) <= 1 else (shape[0], *shape[2:])
+        y = torch.randint(0, c, tshape, generator=g) if shape else torch.tensor(0)
+    else:
+        y = torch.randint(0, 2, shape, generator=g).float() if data.draw(st.booleans()) else torch.rand(shape, generator=g)
+        if data.draw(st.integers(0, 6)) == 0:
+            y = y.to(torch.int64)
+    for _ in range(data.draw(st.integers(0, 2), label="nonfinite")):
+        which = data.draw(st.sampled_from(["x", "y"]))
+        v = data.draw(st.sampled_from(_NONFINITE_VALUES))
+        k = data.draw(st.integers(0, 63))
+        if which == "x":
+            x = _poison(x, k, v)
+        elif y.is_floating_point():
+            y = _poison(y, k, v)
+    params: dict[str, Any] = {}
+    if name in ("BCELoss", "BCEWithLogitsLoss", "MultiLabelSoftMarginLoss", "CrossEntropyLoss"):
+        if data.draw(st.booleans()):
+            params["weight"] = torch.rand(data.draw(_broadcastable(shape), label="weight shape"), generator=g) + 0.1
+        if name == "BCEWithLogitsLoss" and data.draw(st.booleans()):
+            params["pos_weight"] = torch.rand(data.draw(_broadcastable(shape), label="pos_weight shape"),
+                                              generator=g) + 0.5
+    reduction = data.draw(st.sampled_from(get_loss(name).reductions), label="reduction")
+    compare(name, {"input": x, "target": y}, params, reduction)

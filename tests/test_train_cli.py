@@ -54,8 +54,11 @@ def test_cli_run_writes_a_complete_run_dir(tmp_path: Path) -> None:
     assert len(events) == 1
     assert [n for n in names if n not in events] == [
         "config.json",
+        "metrics.cols",  # the column file: every record again as a binary row (fast to open)
+        "metrics.cols.json",
         "metrics.jsonl",
         "model.safetensors",
+        "predictions.json",  # the test pictures' answers after the last evaluation (issue 22)
         "snapshots",  # weight snapshots for the weight landscape's path
         "summary.json",
     ]

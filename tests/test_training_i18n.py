@@ -60,7 +60,7 @@ def test_figures_speak_the_page_language() -> None:
         assert not [t for t in _figure_strings(fig.to_json()) if chinese(t)]
     en_loss = _figures("en")[0]
     assert en_loss.layout.title.text == "Training loss — synthetic data"
-    assert en_loss.data[1].name == "average of last 10"
+    assert en_loss.data[1].name == "smoothed (0.6)"
 
 
 def test_progress_and_cards_in_chinese() -> None:

@@ -23,6 +23,13 @@ import torch
 from lossviz.cli.main import main as cli_main
 from lossviz.errors import LossvizInputError
 from lossviz.i18n import render
+from lossviz.training.model import build_model
+from lossviz.training.snapshots import (
+    SnapshotRecorder,
+    list_snapshot_files,
+    load_weights,
+    save_weights,
+)
 from lossviz.weightspace import directions as D
 from lossviz.weightspace import load as R
 from lossviz.weightspace import path as P
@@ -31,13 +38,6 @@ from lossviz.weightspace.figures import (
     make_weight_contour_figure,
     make_weight_line_figure,
     make_weight_surface_figure,
-)
-from lossviz.training.model import build_model
-from lossviz.training.snapshots import (
-    SnapshotRecorder,
-    list_snapshot_files,
-    load_weights,
-    save_weights,
 )
 from lossviz.weightspace.load import load_snapshots
 

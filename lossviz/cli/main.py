@@ -1,4 +1,4 @@
-"""``python -m lossviz list | eval | train``: the command-line contract of DESIGN.md.
+"""``python -m lossviz list | eval | train``: the command-line contract of docs/CONTRACTS.md.
 
 Bad input: exit status 2 and one line ``error: ...`` on stderr. Warnings go to
 stderr as ``warning: ...`` (and into the JSON with ``--json``, always in English). Messages on stderr
@@ -10,6 +10,10 @@ Losses with more than one input take extra options:
 - GaussianNLLLoss: ``--var``
 - TripletMarginLoss: ``--input`` (anchor), ``--positive``, ``--negative``
 - CTCLoss: ``--input`` (log_probs), ``--target`` (targets), ``--input-lengths``, ``--target-lengths``
+
+Any tensor option (and a tensor ``--param`` such as ``weight``) reads a file instead of text when its
+value starts with ``@``: ``--input @preds.npy`` (also ``.pt`` loaded with ``weights_only=True``, ``.csv``,
+``.json``), a regular file inside the working folder, at most 2 MiB and 65,536 numbers, never a pickle.
 
 With more than one prediction tensor, ``grad`` in the JSON is an object keyed
 by torch's argument name (input1/input2, anchor/positive/negative, input/var).
@@ -23,14 +27,19 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from lossviz.cli.json_out import result_json
 from lossviz.cli.parsing import LANG_HELP, OneLineErrorParser, add_subcommand, argv_lang
 from lossviz.errors import LossvizInputError
 from lossviz.i18n import N_, Message, cli_lang, gettext, msg, render
 from lossviz.losses import REDUCTION_DOC, get_loss, list_losses
-from lossviz.losses.evaluate import TRANSFORMS, evaluate_text
-from lossviz.losses.parsing import format_tensor
+from lossviz.losses.evaluate import TRANSFORMS, evaluate
+from lossviz.losses.files import read_tensor_file
+from lossviz.losses.parsing import format_tensor, parse_tensor, reshape
 
 EXIT_BAD_INPUT = 2
+
+#: An error line that quotes torch: the explanation, then torch's own words (English, as torch wrote them).
+TORCH_WORDS = N_("{message} (PyTorch's own words: “{said}”)")
 
 #: One line of ``list`` (the name is padded to a column before it is filled in).
 LIST_LINE = N_("{name} {title} · reductions: {reductions}")
@@ -73,13 +82,15 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
                             description=t(N_("Evaluate one loss on tensors written as text: its value, "
                                              "the loss per element and the gradient.")))  # fmt: skip
     p_eval.add_argument("--loss", required=True, help=t(N_("a catalog name, e.g. CrossEntropyLoss")))
-    p_eval.add_argument("--input", required=True, help=t(N_("predictions as text, e.g. '[[0.1, 0.2, 0.3]]'")))
-    p_eval.add_argument("--target", help=t(N_("targets as text (TripletMarginLoss has none)")))
+    p_eval.add_argument("--input", required=True, help=t(N_("predictions as text, e.g. '[[0.1, 0.2, 0.3]]', or "
+                                                            "@FILE: a .npy, .pt, .csv or .json file")))
+    p_eval.add_argument("--target", help=t(N_("targets as text or @FILE (TripletMarginLoss has none)")))
     for opt, text in EXTRA_SLOT_OPTIONS.items():
         p_eval.add_argument(f"--{opt}", help=t(text))
     p_eval.add_argument("--reduction", help=t(N_("none, mean, sum (batchmean for KLDivLoss); default: the loss's own")))
     p_eval.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                        help=t(N_("a constructor parameter, e.g. label_smoothing=0.1 or weight=1,2,3 (repeatable)")))
+                        help=t(N_("a constructor parameter, e.g. label_smoothing=0.1, weight=1,2,3 or weight=@w.npy "
+                                  "(repeatable)")))
     p_eval.add_argument("--transform", default="none", choices=list(TRANSFORMS),
                         help=t(N_("apply to the input before the loss (as the tutorials do)")))
     p_eval.add_argument("--input-shape", help=t(N_("reshape the input, e.g. '(1, 1, 1, 3)'")))
@@ -155,6 +166,18 @@ def _parse_params(items: Sequence[str]) -> dict[str, str]:
     return out
 
 
+def _tensor_option(text: str, name: str) -> Any:
+    """A tensor option's value: ``@FILE`` reads a .npy / .pt / .csv / .json file inside the working folder
+    (lossviz.losses.files: caps, no pickle), anything else is text for the safe parser."""
+    if text.startswith("@"):
+        return read_tensor_file(text[1:], name=name)
+    return _parse_text(text, name)
+
+
+def _parse_text(text: str, name: str) -> Any:
+    return parse_tensor(text, name=name, allow_nonfinite=True)  # nan/inf: computed as torch does
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
     spec = get_loss(args.loss)
     given = {
@@ -167,8 +190,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         "input-lengths": args.input_lengths,
         "target-lengths": args.target_lengths,
     }
-    texts: dict[str, str] = {}
-    shapes: dict[str, str] = {}
+    tensors: dict[str, Any] = {}
     for slot in spec.slots:
         text = given.get(slot.cli)
         if text is None:
@@ -181,26 +203,28 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                     doc=Message(slot.doc),
                 )
             )
-        texts[slot.name] = text
-        if slot.cli == "input" and args.input_shape:
-            shapes[slot.name] = args.input_shape
-        if slot.cli == "target" and args.target_shape:
-            shapes[slot.name] = args.target_shape
+        t = _tensor_option(text, slot.name)
+        shape = args.input_shape if slot.cli == "input" else args.target_shape if slot.cli == "target" else None
+        tensors[slot.name] = reshape(t, shape, name=slot.name) if shape else t
     unused = [k for k, v in given.items() if v is not None and k not in {s.cli for s in spec.slots}]
     if unused:
         raise LossvizInputError(msg("{loss} takes no --{option}", loss=spec.name, option=unused[0]))
-    result = evaluate_text(
-        spec.name,
-        texts,
+    params: dict[str, Any] = dict(_parse_params(args.param))
+    for p in spec.params:
+        value = params.get(p.name)
+        if p.kind == "tensor" and isinstance(value, str) and value.startswith("@"):
+            params[p.name] = read_tensor_file(value[1:], name=f"{spec.name} {p.name}")
+    result = evaluate(
+        spec,
+        tensors,
         reduction=args.reduction,
-        params=_parse_params(args.param),
+        params=params,
         transform=args.transform,
-        shapes=shapes,
     )
     for w in result.warnings:
         sys.stderr.write(f"warning: {render(w, cli_lang(args.lang))}\n")
     if args.json:
-        print(json.dumps(result.to_json(), ensure_ascii=False))
+        print(json.dumps(result_json(result), ensure_ascii=False))
         return 0
     print(f"{spec.name}  reduction={result.reduction} ({REDUCTION_DOC[result.reduction]})")
     if result.is_scalar:
@@ -228,7 +252,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("landscape", "sharpness"):
             return args.handler(args)
     except LossvizInputError as exc:
-        sys.stderr.write(f"error: {' '.join(render(exc, cli_lang(args.lang)).split())}\n")
+        lang = cli_lang(args.lang)
+        line = render(exc, lang)
+        said = getattr(exc, "torch_said", None)  # torch's own words, kept beside the explanation
+        if said:
+            line = gettext(TORCH_WORDS, lang, message=line, said=said)
+        sys.stderr.write(f"error: {' '.join(line.split())}\n")
         return EXIT_BAD_INPUT
     parser.error(f"unknown command {args.command!r}")
     return EXIT_BAD_INPUT

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import torch
@@ -29,8 +30,20 @@ def _var(slot: str) -> str:
     return _PY_NAMES.get(slot, slot)
 
 
+_NONFINITE = re.compile(r"(?<![\w'])(-?)(nan|inf)\b")
+
+
+def _py(text: str) -> str:
+    """The parser's ``nan`` / ``inf`` / ``-inf`` as Python writes them (``float('nan')``)."""
+    return _NONFINITE.sub(lambda m: f"{m.group(1)}float('{m.group(2)}')", text)
+
+
 def _literal(t: torch.Tensor) -> str:
     """The tensor's numbers as a Python list literal, wrapped to lines of about 88 characters."""
+    return _py(_wrapped(t))
+
+
+def _wrapped(t: torch.Tensor) -> str:
     text = format_tensor(t)
     if len(text) <= 72:
         return text
@@ -115,6 +128,7 @@ def snippet(result: LossResult, shapes: Mapping[str, str] | None = None) -> str:
             "sigmoid": f"torch.sigmoid({_var(first)})",
             "softmax": f"F.softmax({_var(first)}, dim={dim})",
             "log_softmax": f"F.log_softmax({_var(first)}, dim={dim})",
+            "log": f"torch.log({_var(first)})",
         }[result.transform]
         args[0] = expr
     if spec.function:  # a function (torchvision.ops): tensors first, then its keyword arguments

@@ -22,11 +22,27 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import torch
+
 from lossviz.errors import LossvizInputError
 from lossviz.explore.presets import Preset, default_texts, get_preset
-from lossviz.i18n import msg
-from lossviz.losses import Broadcast, LossSpec, Misfit, ParamSpec, get_loss, list_losses
-from lossviz.losses.evaluate import TRANSFORMS, LossResult, evaluate_text
+from lossviz.i18n import Message, msg
+from lossviz.losses import (
+    MAX_FILE_BYTES,
+    MAX_FILE_ELEMENTS,
+    Broadcast,
+    LossSpec,
+    Misfit,
+    Nonfinite,
+    ParamSpec,
+    format_tensor,
+    get_loss,
+    list_losses,
+    parse_shape,
+    parse_tensor,
+    read_tensor_bytes,
+)
+from lossviz.losses.evaluate import TRANSFORMS, LossResult, evaluate, parse_inputs
 from lossviz.losses.parsing import MAX_CHARS
 
 DEFAULT_LOSS = "CrossEntropyLoss"
@@ -43,6 +59,9 @@ class Example:
     shapes: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
     preset: str = ""
+    #: slots whose text came from an uploaded file (slot -> file name): read with the file caps
+    #: (lossviz.losses.files), and left out of the link, which cannot carry them
+    files: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def default(cls, loss: str = DEFAULT_LOSS) -> Example:
@@ -81,7 +100,8 @@ class Example:
         if self.transform != "none":
             q["transform"] = self.transform
         for k, v in self.texts.items():
-            q[f"t_{k}"] = v
+            if k not in self.files:  # an uploaded tensor does not travel in a link
+                q[f"t_{k}"] = v
         for k, v in self.shapes.items():
             if v:
                 q[f"s_{k}"] = v
@@ -200,14 +220,54 @@ class Example:
 
     def evaluate(self) -> LossResult:
         params = {k: v for k, v in self.params.items() if str(v).strip() != ""}
-        return evaluate_text(
-            self.loss,
-            self.texts,
-            reduction=self.reduction,
-            params=params,
-            transform=self.transform,
-            shapes={k: v for k, v in self.shapes.items() if v and v.strip()},
-        )
+        spec = get_loss(self.loss)
+        tensors = parse_inputs(spec, self.texts, {k: v for k, v in self.shapes.items() if v and v.strip()},
+                               big=tuple(self.files))
+        return evaluate(spec, tensors, reduction=self.reduction, params=params, transform=self.transform)
+
+    def finite_for_landscape(self) -> Example:
+        """This example, or ``LossvizInputError`` when its numbers hold NaN or inf: the explorer computes
+        with them as torch does, but a landscape around a NaN is NaN everywhere."""
+        if any(isinstance(w, Nonfinite) for w in self.evaluate().warnings):
+            raise LossvizInputError(msg(
+                "The example holds NaN or inf, so every point around it is NaN or inf too; the landscape needs "
+                "finite numbers (the explorer shows where they go)."
+            ))
+        return self
+
+    def with_text(self, slot: str, text: str) -> tuple[Example, Message | None]:
+        """The example after ``text`` was typed for ``slot``; a reshape that no longer fits the new numbers
+        is dropped, with a note saying so (a stale ``(1, 3)`` under a new 4×4 matrix is not an error the
+        student made)."""
+        ex = self.edited("texts", slot, text)
+        ex = replace(ex, files={k: v for k, v in ex.files.items() if k != slot})
+        shape = (self.shapes.get(slot) or "").strip()
+        if not shape:
+            return ex, None
+        try:
+            t = parse_tensor(text, name=slot, allow_nonfinite=True)
+        except LossvizInputError:
+            return ex, None  # the text's own error is the one to show
+        try:
+            parse_shape(shape, t.numel(), name=slot)
+        except LossvizInputError:
+            note = msg("The reshape {shape} of {slot} does not fit the {n} numbers now typed, so it was removed; "
+                       "type a new shape if you want one.", shape=shape, slot=slot, n=t.numel())
+            return replace(ex, shapes={k: v for k, v in ex.shapes.items() if k != slot}), note
+        return ex, None
+
+    def with_file(self, slot: str, filename: str, data: bytes) -> Example:
+        """The example with ``slot`` read from an uploaded file (lossviz.losses.files: caps, never a pickle)."""
+        t = read_tensor_bytes(data, filename, name=slot)
+        return replace(self, texts={**self.texts, slot: format_tensor(t)}, files={**self.files, slot: filename[:80]},
+                       shapes={k: v for k, v in self.shapes.items() if k != slot}, preset="")
+
+    def cast_to_float(self, slot: str) -> Example:
+        """``slot``'s whole numbers written as decimals (1 → 1.0): what ``.float()`` / ``dtype=torch.float``
+        does in PyTorch; the values stay, only their type changes."""
+        t = parse_tensor(self.texts.get(slot, ""), name=slot, allow_nonfinite=True, max_elements=MAX_FILE_ELEMENTS,
+                         max_chars=MAX_FILE_BYTES)
+        return replace(self, texts={**self.texts, slot: format_tensor(t.to(torch.float32))}, preset="")
 
     def replace(self, **changes: Any) -> Example:
         return replace(self, **changes)

@@ -74,64 +74,10 @@ def make_tensor_figure(
     amax = float(finite.abs().max()) if finite.numel() else 1.0
     amax = amax or 1.0
     fig = go.Figure()
-    as_bars = vals.dim() <= 1 or math.prod(vals.shape[:-1]) == 1
-    if as_bars:
-        raw = vals.reshape(-1)
-        labels = _index_labels(vals, lang)
-        # plotly silently drops inf and NaN bars: draw them at the edge of the axis, hatched and labelled
-        bad = ~torch.isfinite(raw)
-        cap = amax * 1.15
-        flat = torch.where(torch.isposinf(raw), cap, torch.where(torch.isneginf(raw), -cap, raw))
-        flat = torch.where(torch.isnan(raw), 0.0, flat)
-        colors = flat.tolist()
-        texts = [_number_text(v) for v in raw.tolist()]
-        bar = go.Bar(
-            x=labels,
-            y=flat.tolist(),
-            customdata=texts,
-            marker=dict(
-                color=colors,
-                colorscale=SIGNED_SCALE if kind == "grad" else LOSS_SCALE,
-                cmin=-amax if kind == "grad" else 0.0,
-                cmax=amax,
-                line=dict(width=[2 if b else 0 for b in bad.tolist()], color="#d62728"),
-                pattern=dict(shape=["x" if b else "" for b in bad.tolist()]),
-            ),
-            text=[t if b or raw.numel() <= 24 else "" for t, b in zip(texts, bad.tolist(), strict=True)]
-            if raw.numel() <= 24 or bool(bad.any()) else None,
-            textposition="outside",
-            textfont=dict(color="#555555"),
-            cliponaxis=False,
-            hovertemplate=tr("fig.element", lang) + " %{x}<br>" + value_name + " = %{customdata}<extra></extra>",
-        )
-        fig.add_trace(bar)
-        if bad.any():
-            fig.add_annotation(text=tr("fig.nonfinite", lang, n=int(bad.sum())), xref="paper", yref="paper",
-                               x=0.0, y=1.0, xanchor="left", yanchor="bottom", showarrow=False,
-                               font=dict(color="#d62728"))
-        fig.update_xaxes(title_text=tr("fig.element", lang), type="category")
-        fig.update_yaxes(title_text=value_name, zeroline=True, zerolinewidth=2)
+    if vals.dim() <= 1 or math.prod(vals.shape[:-1]) == 1:
+        _add_bars(fig, vals, amax, kind, value_name, lang)
     else:
-        grid, rows, cols = _as_2d(vals, lang)
-        finite_grid = torch.isfinite(grid)
-        # a heatmap leaves an inf or NaN cell blank: write what it is on the cell instead
-        labels2d = [[_number_text(v, 3) for v in row] for row in grid.tolist()]
-        fig.add_trace(
-            go.Heatmap(
-                z=[[v if ok else None for v, ok in zip(row, oks, strict=True)]
-                   for row, oks in zip(grid.tolist(), finite_grid.tolist(), strict=True)],
-                x=cols,
-                y=rows,
-                colorscale=SIGNED_SCALE if kind == "grad" else LOSS_SCALE,
-                zmid=0.0 if kind == "grad" else None,
-                text=labels2d,
-                texttemplate="%{text}" if grid.numel() <= _ANNOTATE_MAX or not bool(finite_grid.all()) else None,
-                hovertemplate="%{y}, %{x}<br>" + value_name + " = %{text}<extra></extra>",
-                colorbar=dict(title=dict(text=value_name)),
-            )
-        )
-        fig.update_yaxes(autorange="reversed", title_text=tr("fig.rows", lang), type="category")
-        fig.update_xaxes(title_text=tr("fig.cols", lang), type="category")
+        _add_heatmap(fig, vals, kind, value_name, lang)
     fig.update_layout(
         title=dict(text=title),
         height=height or 340,
@@ -139,6 +85,69 @@ def make_tensor_figure(
         showlegend=False,
     )
     return fig
+
+
+def _add_bars(fig: go.Figure, vals: torch.Tensor, amax: float, kind: str, value_name: str, lang: str) -> None:
+    """Scalars and vectors as bars; inf and NaN drawn at the axis edge, hatched and labelled."""
+    raw = vals.reshape(-1)
+    labels = _index_labels(vals, lang)
+    # plotly silently drops inf and NaN bars: draw them at the edge of the axis, hatched and labelled
+    bad = ~torch.isfinite(raw)
+    cap = amax * 1.15
+    flat = torch.where(torch.isposinf(raw), cap, torch.where(torch.isneginf(raw), -cap, raw))
+    flat = torch.where(torch.isnan(raw), 0.0, flat)
+    colors = flat.tolist()
+    texts = [_number_text(v) for v in raw.tolist()]
+    bar = go.Bar(
+        x=labels,
+        y=flat.tolist(),
+        customdata=texts,
+        marker=dict(
+            color=colors,
+            colorscale=SIGNED_SCALE if kind == "grad" else LOSS_SCALE,
+            cmin=-amax if kind == "grad" else 0.0,
+            cmax=amax,
+            line=dict(width=[2 if b else 0 for b in bad.tolist()], color="#d62728"),
+            pattern=dict(shape=["x" if b else "" for b in bad.tolist()]),
+        ),
+        text=[t if b or raw.numel() <= 24 else "" for t, b in zip(texts, bad.tolist(), strict=True)]
+        if raw.numel() <= 24 or bool(bad.any()) else None,
+        textposition="outside",
+        textfont=dict(color="#555555"),
+        cliponaxis=False,
+        hovertemplate=tr("fig.element", lang) + " %{x}<br>" + value_name + " = %{customdata}<extra></extra>",
+    )
+    fig.add_trace(bar)
+    if bad.any():
+        fig.add_annotation(text=tr("fig.nonfinite", lang, n=int(bad.sum())), xref="paper", yref="paper",
+                           x=0.0, y=1.0, xanchor="left", yanchor="bottom", showarrow=False,
+                           font=dict(color="#d62728"))
+    fig.update_xaxes(title_text=tr("fig.element", lang), type="category")
+    fig.update_yaxes(title_text=value_name, zeroline=True, zerolinewidth=2)
+
+
+def _add_heatmap(fig: go.Figure, vals: torch.Tensor, kind: str, value_name: str, lang: str) -> None:
+    """Matrices and higher as a heatmap over rows × the last dimension; non-finite cells written out."""
+    grid, rows, cols = _as_2d(vals, lang)
+    finite_grid = torch.isfinite(grid)
+    # a heatmap leaves an inf or NaN cell blank: write what it is on the cell instead
+    labels2d = [[_number_text(v, 3) for v in row] for row in grid.tolist()]
+    fig.add_trace(
+        go.Heatmap(
+            z=[[v if ok else None for v, ok in zip(row, oks, strict=True)]
+               for row, oks in zip(grid.tolist(), finite_grid.tolist(), strict=True)],
+            x=cols,
+            y=rows,
+            colorscale=SIGNED_SCALE if kind == "grad" else LOSS_SCALE,
+            zmid=0.0 if kind == "grad" else None,
+            text=labels2d,
+            texttemplate="%{text}" if grid.numel() <= _ANNOTATE_MAX or not bool(finite_grid.all()) else None,
+            hovertemplate="%{y}, %{x}<br>" + value_name + " = %{text}<extra></extra>",
+            colorbar=dict(title=dict(text=value_name)),
+        )
+    )
+    fig.update_yaxes(autorange="reversed", title_text=tr("fig.rows", lang), type="category")
+    fig.update_xaxes(title_text=tr("fig.cols", lang), type="category")
 
 
 def make_loss_figure(per_element: torch.Tensor, *, what: str | None = None, lang: str = "en") -> go.Figure:

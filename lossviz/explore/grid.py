@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from lossviz.errors import LossvizInputError
+from lossviz.i18n import msg
 from lossviz.losses import format_tensor, parse_tensor
 
 
@@ -46,7 +47,7 @@ def grid_text(values: Sequence[Sequence[Any]] | Any, text: str, slot: str) -> st
     t = parse_tensor(text, name=slot)
     new = torch.tensor(values, dtype=torch.float64)
     if new.isnan().any():
-        raise EmptyCell(f"{slot}: every cell of the grid needs a number")
+        raise EmptyCell(msg("{slot}: every cell of the grid needs a number", slot=slot))
     new = new.to(torch.int64) if not t.is_floating_point() and (new == new.round()).all() else new.to(torch.float32)
     new = new.reshape(t.shape)
     if torch.equal(new.to(torch.float64), t.to(torch.float64)):

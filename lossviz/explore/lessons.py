@@ -99,6 +99,12 @@ def _f(x: torch.Tensor) -> float:
     return float(x.detach())
 
 
+def _d4(x: object) -> str:
+    """A number with 4 decimals, and never ``-0.0000`` (0 · log p is −0.0 in IEEE; a student reads 0)."""
+    text = f"{float(x.detach() if isinstance(x, torch.Tensor) else x):.4f}"
+    return text.lstrip("-") if float(text) == 0 else text
+
+
 def ce_by_hand_row() -> Computation:
     """The tutorial's manual cross-entropy of row 0: softmax → log → × one-hot → sum → negate."""
     z = _LOGITS_4x4[0]
@@ -109,7 +115,7 @@ def ce_by_hand_row() -> Computation:
     loss = -prod.sum()
     torch_row = F.cross_entropy(_LOGITS_4x4, torch.arange(4), reduction="none")[0]
     rows = tuple(
-        (str(j), f"{z[j]:.4f}", f"{p[j]:.4f}", f"{logp[j]:.4f}", f"{y[j]:.0f}", f"{prod[j]:.4f}") for j in range(4)
+        (str(j), _d4(z[j]), _d4(p[j]), _d4(logp[j]), f"{y[j]:.0f}", _d4(prod[j])) for j in range(4)
     )
     return Computation(
         facts=(
@@ -147,20 +153,42 @@ def _tutorial_binary() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 
 
 def bce_max_likelihood() -> Computation:
-    """Binary cross-entropy from maximum likelihood, by hand and with BCELoss / BCEWithLogitsLoss."""
+    """Binary cross-entropy from maximum likelihood, step by step with live numbers, then BCELoss /
+    BCEWithLogitsLoss: P(y=1) = σ(Xw), P(y=0) = 1 − σ, the probability of each observed label, their product
+    over the 3,000 samples (0 in floating point: why the log is taken), the log of the product (a sum of logs),
+    the minus sign, and the mean."""
     x, w, y = _tutorial_binary()
     n = x.shape[0]
     zhat = torch.mm(x, w)
     sigma = torch.sigmoid(zhat)
+    p1, p0 = sigma, 1 - sigma
+    observed = torch.where(y == 1, p1, p0)  # σ^y (1 − σ)^(1−y)
+    product = torch.prod(observed)  # 3,000 numbers below 1: underflows to exactly 0
+    log_likelihood = torch.sum(torch.log(observed))  # log Π = Σ log
     by_hand = -(1 / n) * torch.sum((1 - y) * torch.log(1 - sigma) + y * torch.log(sigma))
     bce = nn.BCELoss()(sigma, y)
     bcel = nn.BCEWithLogitsLoss()(zhat, y)
+    rows = tuple(
+        (str(i + 1), _d4(zhat[i, 0]), _d4(p1[i, 0]), _d4(p0[i, 0]), f"{y[i, 0]:.0f}", _d4(observed[i, 0]),
+         _d4(torch.log(observed[i, 0])))
+        for i in range(5)
+    )
     return Computation(
         facts=(
-            Fact("by_hand", N_("by hand: −(1/N) Σ [y·log σ + (1−y)·log(1−σ)]"), _f(by_hand)),
+            Fact("p1", N_("① P(y=1) = σ(x·w), sample 1"), _f(p1[0, 0])),
+            Fact("p0", N_("② P(y=0) = 1 − σ(x·w), sample 1"), _f(p0[0, 0])),
+            Fact("observed", N_("③ P(observed label) = σ^y · (1 − σ)^(1−y), sample 1"), _f(observed[0, 0])),
+            Fact("product", N_("④ likelihood Π P over the 3,000 samples (float32 underflows to 0)"), _f(product)),
+            Fact("log_likelihood", N_("⑤ log-likelihood: log Π P = Σ log P"), _f(log_likelihood)),
+            Fact("negative", N_("⑥ the minus sign: −Σ log P (to minimise)"), _f(-log_likelihood)),
+            Fact("by_hand", N_("⑦ the mean: −(1/N) Σ [y·log σ + (1−y)·log(1−σ)]"), _f(by_hand)),
             Fact("bce", "nn.BCELoss()(sigma, y)", _f(bce)),
             Fact("bce_logits", "nn.BCEWithLogitsLoss()(zhat, y)", _f(bcel)),
             Fact("positives", N_("share of samples with y = 1"), _f(y.mean())),
+        ),
+        table=Table(
+            (N_("sample"), "z = x·w", "P(y=1) = σ", "P(y=0) = 1 − σ", "y", N_("P(observed)"), "log P"),
+            rows,
         ),
         code=(
             "import torch\nimport torch.nn as nn\n\n"
@@ -170,7 +198,10 @@ def bce_max_likelihood() -> Computation:
             "w = torch.rand((4, 1), dtype=torch.float32, requires_grad=True)\n"
             "y = torch.randint(low=0, high=2, size=(N, 1), dtype=torch.float32)\n\n"
             "zhat = torch.mm(X, w)\n"
-            "sigma = torch.sigmoid(zhat)\n"
+            "sigma = torch.sigmoid(zhat)                       # P(y=1); 1 - sigma is P(y=0)\n"
+            "observed = torch.where(y == 1, sigma, 1 - sigma)  # P(observed label)\n"
+            "print(torch.prod(observed))                       # the likelihood underflows to 0\n"
+            "print(torch.sum(torch.log(observed)))             # log-likelihood = sum of logs\n"
             "loss = -(1 / N) * torch.sum((1 - y) * torch.log(1 - sigma) + y * torch.log(sigma))\n"
             "print(loss)\n"
             "print(nn.BCELoss()(sigma, y))\n"
@@ -247,10 +278,23 @@ def segmentation_one_hot() -> Computation:
     )
 
 
+#: The parts of a layer the CNN lesson names, in the reader's language ("conv1 weight" -> "conv1 权重").
+_LAYER_PARTS = {"weight": N_("{layer} weight"), "bias": N_("{layer} bias")}
+
+
+def _layer(label: str) -> Message | str:
+    """A layer label of lossviz.training.model (``"conv1 weight"``) as a message the page translates."""
+    layer, _, part = label.partition(" ")
+    return Message(_LAYER_PARTS[part], {"layer": layer}) if part in _LAYER_PARTS else label
+
+
 def cnn_backward() -> Computation:
     """One batch of the tutorial's CIFAR-10 CNN: loss → backward → the gradient norm of each layer."""
-    from lossviz.training.data import make_synthetic
-    from lossviz.training.model import build_model, layer_labels
+    from lossviz.training import (  # the face only (lazy: torch models)
+        build_model,
+        layer_labels_for,
+        make_synthetic,
+    )
 
     torch.random.manual_seed(0)
     model = build_model(relu=False)
@@ -259,17 +303,17 @@ def cnn_backward() -> Computation:
     labels = batch.labels[:64]
     loss = nn.CrossEntropyLoss()(model(images), labels)
     loss.backward()
-    labels_of = layer_labels(model)
+    labels_of = layer_labels_for(relu=False)
     rows = []
     facts = [Fact("loss", N_("loss of the first batch (64 images)"), _f(loss))]
     for name, p in model.named_parameters():
         norm = _f(p.grad.norm())
-        rows.append((labels_of.get(name, name), "×".join(str(d) for d in p.shape), f"{norm:.4g}"))
-        facts.append(Fact(f"grad_norm/{name}", msg("‖grad‖ of {layer}", layer=labels_of.get(name, name)), norm))
+        rows.append((_layer(labels_of.get(name, name)), "×".join(str(d) for d in p.shape), f"{norm:.4g}"))
+        facts.append(Fact(f"grad_norm/{name}", msg("‖grad‖ of {layer}", layer=_layer(labels_of.get(name, name))), norm))
     return Computation(
         facts=tuple(facts),
         table=Table((N_("layer"), N_("shape"), N_("gradient norm")), tuple(rows)),
-        code=(
+        code=N_(  # a message id: its comment reads in the reader's language (the page translates the code)
             "import torch\nimport torch.nn as nn\n\n"
             "torch.random.manual_seed(0)\n"
             "model = nn.Sequential(\n"

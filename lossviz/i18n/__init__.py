@@ -137,7 +137,14 @@ def cli_lang(flag: str | None = None) -> str:
     return "en"
 
 
-from lossviz.i18n.texts import TEXT, tr  # noqa: E402  (texts marks its ids with N_ above)
+from lossviz.i18n.texts import TEXT  # noqa: E402  (data only: texts imports nothing of lossviz)
+
+
+def tr(key: str, lang: str = "en", **params: object) -> str:
+    """The page text for ``key`` (lossviz/i18n/texts.py) in ``lang``, with ``params`` filled in (a missing key
+    raises KeyError)."""
+    return gettext(TEXT["en"][key], lang, **params)
+
 
 __all__ = [
     "DOMAIN",

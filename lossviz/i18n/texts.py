@@ -1,12 +1,17 @@
-"""Page text by key: ``tr(key, lang, **params)`` is ``gettext`` of the key's English message id.
+"""Page text by key: ``tr(key, lang, **params)`` (lossviz.i18n) is ``gettext`` of the key's English message id.
 
 Keys keep call sites short and stable; the English text here is the message id that the
-catalogs translate (lossviz/locale/<locale>/LC_MESSAGES/lossviz.po).
+catalogs translate (lossviz/locale/<locale>/LC_MESSAGES/lossviz.po). This module is data only and
+imports nothing of lossviz, so lossviz.i18n can import it without a circle.
 """
 
 from __future__ import annotations
 
-from lossviz.i18n import N_, gettext
+
+def N_(message: str) -> str:
+    """The extraction mark (the same as :func:`lossviz.i18n.N_`)."""
+    return message
+
 
 TEXT: dict[str, dict[str, str]] = {
     "en": {
@@ -174,8 +179,3 @@ TEXT: dict[str, dict[str, str]] = {
         "fig.nonfinite": N_("{n} value(s) not finite (∞ or NaN): hatched bars at the axis edge"),
     },
 }
-
-
-def tr(key: str, lang: str = "en", **params: object) -> str:
-    """The text for ``key`` in ``lang``, with ``params`` filled in (a missing key raises KeyError)."""
-    return gettext(TEXT["en"][key], lang, **params)

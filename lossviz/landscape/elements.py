@@ -313,7 +313,8 @@ def check_range(setup: Setup, el: Element, rng: Sequence[float]) -> tuple[tuple[
                     lo=format(lo, 'g'), hi=format(hi, 'g'), label=label, why=why, dlo=format(dlo, 'g'), dhi=format(dhi, 'g'),
                 )
             )
-        note = f"{label}: {why}; the range was clipped to [{clo:.4g}, {chi:.4g}]."
+        note = msg("{label}: {why}; the range was clipped to [{lo}, {hi}].", label=label, why=why,
+                   lo=format(clo, ".4g"), hi=format(chi, ".4g"))
         lo, hi = clo, chi
     return (lo, hi), note
 

@@ -78,8 +78,9 @@ def settle(state: Mapping[str, Any], setup: Setup, link: Mapping[str, Any]) -> t
     """What to set before the controls are drawn, and a sentence per link value refused.
 
     First visit: the link's valid values over the defaults. A new loss: its own elements, ranges, rate and
-    overlay (``LANDSCAPE_COMPARE`` None: the family default). Always: an element key this example does not
-    have is replaced by the default pair. ``LossvizInputError`` when the example has only one number.
+    overlay (``LANDSCAPE_COMPARE`` None: the family default). Back from another page (the widgets' keys are
+    gone): the controls as last drawn (``LANDSCAPE_SAVED``), never the sliders' minimums. Always: an element
+    key this example does not have is replaced by the default pair. ``LossvizInputError`` when the example has only one number.
     """
     start = defaults(setup)
     notes: list[str] = []
@@ -90,6 +91,11 @@ def settle(state: Mapping[str, Any], setup: Setup, link: Mapping[str, Any]) -> t
     elif state.get(K.LANDSCAPE_SHOWN) != setup.loss:
         out = {k: v for k, v in start.items() if k not in KEEP_ON_NEW_LOSS}
         out[K.LANDSCAPE_COMPARE] = None
+    # back from another page: Streamlit dropped the widgets' keys; bring the controls back as they were
+    saved = state.get(K.LANDSCAPE_SAVED) or {}
+    for k in (*start, K.LANDSCAPE_COMPARE):
+        if k not in out and k not in state and k in saved:
+            out[k] = saved[k]
     keys = {e.key for e in prediction_elements(setup)}
     for k in (K.LANDSCAPE_X, K.LANDSCAPE_Y):
         if out.get(k, state.get(k)) not in keys:

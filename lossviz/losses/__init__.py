@@ -15,16 +15,19 @@ from __future__ import annotations
 # isort: off
 from lossviz.losses import regression, classification, probabilistic, margin, sequence, detection  # noqa: F401
 # isort: on
-from lossviz.losses.checks import REDUCTION_DOC, Broadcast, Misfit
+from lossviz.losses.checks import REDUCTION_DOC, Broadcast, Misfit, NeedsFloat, TorchSaid
 from lossviz.losses.evaluate import (
     TRANSFORMS,
     LossResult,
+    Nonfinite,
     apply_transform,
     evaluate,
     evaluate_text,
+    explain_torch_error,
     parse_inputs,
     resolve_params,
 )
+from lossviz.losses.files import MAX_FILE_BYTES, MAX_FILE_ELEMENTS, read_tensor_bytes, read_tensor_file
 from lossviz.losses.parsing import (
     MAX_CHARS,
     MAX_DEPTH,
@@ -54,6 +57,14 @@ from lossviz.losses.training_use import chance_loss, training_loss, training_los
 __all__ = [
     "Broadcast",
     "Misfit",
+    "Nonfinite",
+    "NeedsFloat",
+    "TorchSaid",
+    "explain_torch_error",
+    "MAX_FILE_BYTES",
+    "MAX_FILE_ELEMENTS",
+    "read_tensor_bytes",
+    "read_tensor_file",
     "BATCH_LAYOUTS",
     "LandscapeExample",
     "TrainingUse",

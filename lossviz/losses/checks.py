@@ -38,17 +38,38 @@ class Misfit(Message):
     such numbers (``Example.with_loss`` asks the type, like ``Broadcast``)."""
 
 
+class TorchSaid(LossvizInputError):
+    """A refusal where torch itself refuses: the sentence explains it in the reader's language, and
+    ``torch_said`` keeps torch's own words (English) for a folded detail on the page and the CLI's line.
+    ``str()`` (the English form) carries both."""
+
+    def __init__(self, message: Any, torch_said: str) -> None:
+        super().__init__(message)
+        self.torch_said = torch_said
+        self.args = (f"{message} (PyTorch: “{torch_said}”)",)
+
+
+class NeedsFloat(TorchSaid):
+    """Whole numbers in ``slot`` where torch wants floats: the page offers a one-click cast (``slot``)."""
+
+    def __init__(self, message: Any, torch_said: str, slot: str) -> None:
+        super().__init__(message, torch_said)
+        self.slot = slot
+
+
 def _need_float(loss: str, slot: str, t: Tensor, torch_says: str, fix: str | Message) -> Tensor:
-    """Refuse an integer ``slot`` where torch refuses it, quoting torch and giving the fix."""
+    """Refuse an integer ``slot`` where torch refuses it, explaining torch's words and giving the fix."""
     if t.is_floating_point():
         return t
-    raise LossvizInputError(
+    raise NeedsFloat(
         msg(
-            "{loss}: {slot} is whole numbers ({replace_value}), and PyTorch refuses them here "
-            "(“{torch_says}”); {fix}",
-            loss=loss, slot=slot, replace_value=str(t.dtype).replace('torch.', ''), torch_says=torch_says,
+            "{loss}: {slot} is whole numbers ({replace_value}), and PyTorch refuses them here (it wants decimal "
+            "numbers, floats); {fix}",
+            loss=loss, slot=slot, replace_value=str(t.dtype).replace('torch.', ''),
             fix=fix if isinstance(fix, Message) else Message(fix),
-        )
+        ),
+        torch_says,
+        slot,
     )
 
 
@@ -123,12 +144,19 @@ def _class_indices(loss: str, t: Tensor, n_classes: int, ignore_index: int | Non
         bad &= t != ignore_index
     if bad.any():
         v = int(t[bad].flatten()[0])
-        extra = f" (or the ignore_index {ignore_index})" if ignore_index is not None else ""
+        if ignore_index is not None:
+            raise LossvizInputError(
+                msg(
+                    "{loss}: class index {v} is out of range; with {n_classes} classes (input's class "
+                    "dimension) the indices run from 0 to {n_classes2} (or the ignore_index {ignore_index})",
+                    loss=loss, v=v, n_classes=n_classes, n_classes2=n_classes - 1, ignore_index=ignore_index,
+                )
+            )
         raise LossvizInputError(
             msg(
                 "{loss}: class index {v} is out of range; with {n_classes} classes (input's class "
-                "dimension) the indices run from 0 to {n_classes2}{extra}",
-                loss=loss, v=v, n_classes=n_classes, n_classes2=n_classes - 1, extra=extra,
+                "dimension) the indices run from 0 to {n_classes2}",
+                loss=loss, v=v, n_classes=n_classes, n_classes2=n_classes - 1,
             )
         )
     return t
@@ -139,6 +167,16 @@ _SINGULAR = {"classes": "class"}
 
 def _weight_len(loss: str, params: dict[str, Any], name: str, n: int, what: str) -> None:
     w = params.get(name)
+    if w is not None and w.dim() != 1:
+        # torch: "weight tensor should be defined either for all C classes or no classes" / "must be
+        # one-dimensional": a per-class weight is a list, never a single number or a matrix
+        raise LossvizInputError(
+            msg(
+                "{loss}: {name} has shape {shape}, but PyTorch takes a list of one {name} per class here ({n} "
+                "{what}), e.g. [1., 2., 1.]",
+                loss=loss, name=name, shape=_shape(w), n=n, what=what,
+            )
+        )
     if w is not None and w.numel() != n:
         raise LossvizInputError(
             msg(
@@ -286,30 +324,37 @@ def first_of_each(t: Mapping[str, Tensor], p: Mapping[str, Any], slots: tuple[st
 
 def class_index_flat_reason(
     loss: str, *, reads_true_class_only: bool
-) -> Callable[[str, tuple[int, ...], str, Mapping[str, Tensor], Mapping[str, Any], str], str | None]:
+) -> Callable[[str, tuple[int, ...], str, Mapping[str, Tensor], Mapping[str, Any], str], Message | None]:
     """Why a class score cannot change the loss: its sample is ignored, its class weighs 0, or (NLL on
     log-probabilities) only the true class's entry is read."""
 
     def why(slot: str, idx: tuple[int, ...], label: str, t: Mapping[str, Tensor], p: Mapping[str, Any],
-            transform: str) -> str | None:
+            transform: str) -> Message | None:
         x, y = t["input"], t["target"]
         if slot != "input" or y.is_floating_point() or x.dim() < 1:
             return None
         pos = () if x.dim() == 1 else (idx[0], *idx[2:])
         tv = int(y[pos]) if pos else int(y)
         ign = int(p.get("ignore_index", -100))
-        who = "the" if not pos else f"sample {pos[0]}'s"
         if tv == ign:
-            return f"{label} does not change the loss: {who} target is the ignore_index ({ign}), so that sample is skipped."
+            if not pos:
+                return msg("{label} does not change the loss: the target is the ignore_index ({ign}), so that "
+                           "sample is skipped.", label=label, ign=ign)
+            return msg("{label} does not change the loss: sample {n}'s target is the ignore_index ({ign}), so that "
+                       "sample is skipped.", label=label, n=pos[0], ign=ign)
         w = p.get("weight")
         if w is not None and 0 <= tv < w.numel() and float(w[tv]) == 0.0:
-            return f"{label} does not change the loss: {who} target class {tv} has weight 0."
+            if not pos:
+                return msg("{label} does not change the loss: the target class {cls} has weight 0.", label=label, cls=tv)
+            return msg("{label} does not change the loss: sample {n}'s target class {cls} has weight 0.",
+                       label=label, n=pos[0], cls=tv)
         cls = idx[class_dim(x.dim())]
         if reads_true_class_only and transform == "none" and cls != tv:
-            return (
-                f"{label} does not change the loss: {loss} reads only the log-probability of the true "
-                f"class ({tv}), and {label} belongs to class {cls}. With the log_softmax transform the "
-                "classes are coupled and every score matters."
+            return msg(
+                "{label} does not change the loss: {loss} reads only the log-probability of the true "
+                "class ({true}), and {label} belongs to class {cls}. With the log_softmax transform the "
+                "classes are coupled and every score matters.",
+                label=label, loss=loss, true=tv, cls=cls,
             )
         return None
 
@@ -317,7 +362,7 @@ def class_index_flat_reason(
 
 
 def zero_weight_flat_reason(slot: str, idx: tuple[int, ...], label: str, t: Mapping[str, Tensor],
-                            p: Mapping[str, Any], transform: str) -> str | None:
+                            p: Mapping[str, Any], transform: str) -> Message | None:
     """An element whose (broadcast) ``weight`` is 0 cannot change the loss."""
     w = p.get("weight")
     if w is None or slot != "input":
@@ -328,17 +373,20 @@ def zero_weight_flat_reason(slot: str, idx: tuple[int, ...], label: str, t: Mapp
     except RuntimeError:
         return None
     if float(wb[idx] if idx else wb) == 0.0:
-        return f"{label} does not change the loss: its weight is 0."
+        return msg("{label} does not change the loss: its weight is 0.", label=label)
     return None
 
 
 def positive(slot_name: str, why: str, *, raw_only: bool = False,
-             when: Callable[[Mapping[str, Any]], bool] | None = None) -> Callable[[str, Mapping[str, Any], str], tuple[float, float, str] | None]:
-    """A domain rule: ``slot_name`` stays above 0 (only untransformed, or only when ``when(params)``)."""
+             when: Callable[[Mapping[str, Any]], bool] | None = None) -> Callable[[str, Mapping[str, Any], str], tuple[float, float, Message] | None]:
+    """A domain rule: ``slot_name`` stays above 0 (only untransformed, or only when ``when(params)``).
 
-    def rule(slot: str, p: Mapping[str, Any], transform: str) -> tuple[float, float, str] | None:
+    ``why`` is a msgid (mark it with ``N_``); the rule returns it as a :class:`Message`.
+    """
+
+    def rule(slot: str, p: Mapping[str, Any], transform: str) -> tuple[float, float, Message] | None:
         if slot != slot_name or (raw_only and transform != "none") or (when is not None and not when(p)):
             return None
-        return 0.0, math.inf, why
+        return 0.0, math.inf, Message(why)
 
     return rule

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import N_, msg
+from lossviz.i18n import N_, Message, msg
 from lossviz.losses.checks import (
     Misfit,
     _as_float,
@@ -41,9 +41,9 @@ from lossviz.losses.registry import (
 )
 
 
-def _bce_domain(slot: str, p: Mapping[str, Any], transform: str) -> tuple[float, float, str] | None:
+def _bce_domain(slot: str, p: Mapping[str, Any], transform: str) -> tuple[float, float, Message] | None:
     if slot == "input" and transform == "none":
-        return 0.0, 1.0, "BCELoss takes probabilities, so p must stay strictly between 0 and 1"
+        return 0.0, 1.0, msg("BCELoss takes probabilities, so p must stay strictly between 0 and 1")
     return None
 
 
@@ -53,14 +53,17 @@ def _chance_margin(num_classes: int, options: Mapping[str, Any]) -> float:
 
 
 def _mlm_flat(slot: str, idx: tuple[int, ...], label: str, t: Mapping[str, Tensor], p: Mapping[str, Any],
-              transform: str) -> str | None:
+              transform: str) -> Message | None:
     if slot != "input":
         return None
     y = t["target"]
     row = y if y.dim() == 1 else y[idx[0]]
     if int(row[0]) == -1:
-        who = "the sample" if y.dim() == 1 else f"sample {idx[0]}"
-        return f"{label} does not change the loss: {who} lists no true labels (its target starts with -1), so its loss is 0."
+        if y.dim() == 1:
+            return msg("{label} does not change the loss: the sample lists no true labels (its target starts with "
+                       "-1), so its loss is 0.", label=label)
+        return msg("{label} does not change the loss: sample {n} lists no true labels (its target starts with -1), "
+                   "so its loss is 0.", label=label, n=idx[0])
     return None
 
 # --------------------------------------------------------------------------- classification
@@ -278,10 +281,12 @@ def _weight_broadcast(loss: str, p: dict[str, Any], name: str, x: Tensor) -> Non
                 loss=loss, name=name, numel=wt.numel(), shape_x=_shape(x), value=x.shape[-1] if x.dim() else 1,
             )
         ) from None
-    if torch.broadcast_shapes(wt.shape, x.shape) != x.shape:
+    out = torch.broadcast_shapes(wt.shape, x.shape)
+    if out != x.shape:  # torch writes the loss in the input's shape ("output with shape ... doesn't match")
         raise LossvizInputError(msg(
-            "{loss}: {name} is larger than the input; give at most one value per input element",
-            loss=loss, name=name,
+            "{loss}: {name} of shape {shape_w} broadcasts with the input {shape_x} to {out}, but PyTorch writes "
+            "the loss in the input's shape; give {name} the input's shape, or fewer dimensions",
+            loss=loss, name=name, shape_w=_shape(wt), shape_x=_shape(x), out=tuple(out),
         ))
 
 

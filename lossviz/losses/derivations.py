@@ -64,6 +64,7 @@ def _transform_steps(r: LossResult) -> list[Step]:
         "sigmoid": (N_("sigmoid"), r"p = \sigma(x) = \frac{1}{1 + e^{-x}}"),
         "softmax": (N_("softmax"), r"p_c = \frac{e^{x_c}}{\sum_k e^{x_k}}"),
         "log_softmax": (N_("log_softmax"), r"\log p_c = x_c - \log \sum_k e^{x_k}"),
+        "log": (N_("log"), r"\log q_i"),
     }[r.transform]
     return [Step(title, latex, _d(r.inputs[first]), msg("applied to the typed {first} before the loss", first=first))]
 

@@ -15,7 +15,7 @@ Example:
 
 from __future__ import annotations
 
-import math
+import re
 import warnings as pywarnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,7 +24,8 @@ from typing import Any
 import torch
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import N_, Message, msg
+from lossviz.i18n import N_, Message, msg, render
+from lossviz.losses.checks import TorchSaid
 from lossviz.losses.parsing import parse_tensor, reshape
 from lossviz.losses.registry import LossSpec, get_loss
 
@@ -36,6 +37,8 @@ TRANSFORMS: dict[str, str] = {
     "sigmoid": N_("σ(x) = 1 / (1 + e^{-x}), element by element (for BCELoss)"),
     "softmax": N_("softmax over the class dimension"),
     "log_softmax": N_("log-softmax over the class dimension (for NLLLoss, KLDivLoss, CTCLoss)"),
+    "log": N_("log(x), element by element: probabilities typed as such become log-probabilities (the KLDivLoss "
+              "tutorial's torch.log)"),
 }
 
 
@@ -71,34 +74,6 @@ class LossResult:
     def input_shape(self) -> tuple[int, ...]:
         first = self.spec.predictions[0].name
         return tuple(self.raw[first].shape)
-
-    def to_json(self) -> dict[str, Any]:
-        """The CLI's ``--json`` object (DESIGN.md contract)."""
-        preds = self.spec.predictions
-        if len(preds) == 1:
-            grad: Any = _jsonable(self.grads[preds[0].name])
-        else:
-            grad = {s.name: _jsonable(self.grads[s.name]) for s in preds}
-        return {
-            "loss": self.spec.name,
-            "reduction": self.reduction,
-            "value": _jsonable(self.output),
-            "per_element": _jsonable(self.per_element),
-            "grad": grad,
-            "input_shape": list(self.input_shape),
-            "warnings": [str(w) for w in self.warnings],  # the JSON contract: English sentences
-        }
-
-
-def _jsonable(t: Tensor) -> Any:
-    def fix(v: Any) -> Any:
-        if isinstance(v, list):
-            return [fix(x) for x in v]
-        if isinstance(v, float) and not math.isfinite(v):
-            return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
-        return v
-
-    return fix(t.detach().cpu().tolist())
 
 
 def resolve_params(spec: LossSpec, given: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -140,6 +115,8 @@ def apply_transform(name: str, x: Tensor, spec: LossSpec, lead: int = 0) -> Tens
         ))
     if name == "sigmoid":
         return torch.sigmoid(x)
+    if name == "log":
+        return torch.log(x)
     nd = x.dim() - lead
     if nd <= 0:
         raise LossvizInputError(msg("{name} needs at least one dimension of classes; the input is a single number", name=name))
@@ -199,24 +176,20 @@ def evaluate(
         t = tensors[slot.name]
         if not isinstance(t, Tensor):
             raise LossvizInputError(msg("{name} must be a tensor", name=slot.name))
-        if t.is_complex() or t.dtype == torch.bool:
+        if t.is_complex():
+            raise LossvizInputError(msg(
+                "{name}: {slot} holds complex numbers; losses take real numbers, so give real numbers",
+                name=spec.name, slot=slot.name,
+            ))
+        if t.dtype == torch.bool:
             t = t.to(torch.float32)
         if slot.differentiable:
+            # NaN and inf are computed as torch computes them (issue 19); the result says where they went
             leaf = t.detach().to(torch.float32 if not t.is_floating_point() else t.dtype).clone()
-            if not torch.isfinite(leaf).all():
-                raise LossvizInputError(msg(
-                    "{name}: {name2} holds NaN or inf; losses need finite numbers",
-                    name=spec.name, name2=slot.name,
-                ))
             leaf.requires_grad_(True)
             leaves[slot.name] = leaf
             seen[slot.name] = leaf
         else:
-            if t.is_floating_point() and not torch.isfinite(t).all():
-                raise LossvizInputError(msg(
-                    "{name}: {name2} holds NaN or inf; losses need finite numbers",
-                    name=spec.name, name2=slot.name,
-                ))
             seen[slot.name] = t.detach()
     if transform != "none":
         first = spec.predictions[0].name
@@ -239,10 +212,10 @@ def evaluate(
                 per = out.detach() if reduction == "none" else spec.build("none", resolved)(*args).detach()
         except (RuntimeError, ValueError, IndexError, TypeError) as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise LossvizInputError(msg(
-                "{name}: PyTorch rejected these tensors: {first_line}",
-                name=spec.name, first_line=first_line[:300],
-            )) from None
+            raise TorchSaid(msg(
+                "{name}: PyTorch rejected these tensors: {why}",
+                name=spec.name, why=explain_torch_error(first_line),
+            ), first_line[:300]) from None
     for w in caught:
         said = str(w.message)
         if not any(k in said for k in _TORCH_WARNINGS_WE_EXPLAIN):
@@ -256,20 +229,25 @@ def evaluate(
             got = torch.autograd.grad(out, [leaves[n] for n in names], grad_outputs=gout, allow_unused=True)
         except (RuntimeError, ValueError, IndexError, TypeError) as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise LossvizInputError(
+            raise TorchSaid(
                 msg(
                     "{name}: PyTorch computes the loss of these tensors, but its own backward pass fails "
-                    "(“{first_line}”), so there is no gradient to show; give the tensors the shapes in the "
+                    "({why}), so there is no gradient to show; give the tensors the shapes in the "
                     "loss's documentation",
-                    name=spec.name, first_line=first_line[:200],
-                )
+                    name=spec.name, why=explain_torch_error(first_line),
+                ),
+                first_line[:200],
             ) from None
         for n, g in zip(names, got, strict=True):
             grads[n] = torch.zeros_like(leaves[n]) if g is None else g.detach()
     else:
         grads = {n: torch.zeros_like(v.detach()) for n, v in leaves.items()}
 
-    if not torch.isfinite(out.detach()).all() or not torch.isfinite(per).all():
+    typed_nonfinite = any(v.is_floating_point() and not torch.isfinite(v).all() for v in seen.values())
+    if typed_nonfinite:
+        warns.append(nonfinite_report(spec, reduction, {s.name: seen[s.name].detach() for s in spec.slots},
+                                      out.detach(), per, grads))
+    elif not torch.isfinite(out.detach()).all() or not torch.isfinite(per).all():
         warns.append(_nonfinite_note(spec, reduction, resolved, args, out.detach(), per))
 
     return LossResult(
@@ -284,6 +262,32 @@ def evaluate(
         grads=grads,
         warnings=_dedupe(warns),
     )
+
+
+#: torch's error texts lossviz explains in the reader's language: (pattern, explanation). The original
+#: stays with the error (``TorchSaid.torch_said``), shown as torch's words in a folded detail.
+_TORCH_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"size mismatch|doesn't match the broadcast shape|must match the size|The size of tensor a"),
+     N_("the shapes do not fit together (PyTorch could not pair the elements by broadcasting)")),
+    (re.compile(r"Expected input batch_size \((\d+)\) to match target batch_size \((\d+)\)"),
+     N_("input and target have different batch sizes (the number of samples)")),
+    (re.compile(r"out of bounds|index .* is out of bounds|Target -?\d+ is out of bounds"),
+     N_("a class index is outside the classes of the input")),
+    (re.compile(r"expected scalar type|Found dtype|can't be cast|must be of type|Expected floating point type"),
+     N_("a tensor has the wrong number type (PyTorch wants whole numbers, Long, or decimals, Float, here)")),
+    (re.compile(r"must be one-dimensional|defined either for all"),
+     N_("a per-class weight must be a list with one value per class")),
+    (re.compile(r"dimension|dim\b|ndim|Dimension out of range"),
+     N_("a tensor has the wrong number of dimensions for this loss")),
+)
+
+
+def explain_torch_error(text: str) -> Message:
+    """torch's error ``text`` explained in words lossviz translates (its original is kept by the caller)."""
+    for pattern, why in _TORCH_ERRORS:
+        if pattern.search(text):
+            return Message(why)
+    return msg("check the shapes and number types against the loss's documentation (PyTorch's own words are kept with this message)")
 
 
 #: float32's largest finite number, which the explorer's numbers (like PyTorch's default) cannot exceed.
@@ -338,6 +342,58 @@ def _nonfinite_note(
     return msg("the loss is not finite (inf or NaN).")
 
 
+class Nonfinite(Message):
+    """A warning that typed NaN or inf went into the loss: where they were, which losses and gradients
+    they reached, and why. Its parameters are whole sentences (Messages), rendered one after the other in
+    the reader's language; code asks ``isinstance(w, Nonfinite)`` instead of searching the text."""
+
+    def render(self, lang: str = "en") -> str:
+        sep = "" if lang == "zh" else " "
+        return sep.join(render(self.params[k], lang) for k in sorted(self.params, key=int))
+
+
+#: Most positions one list of a nonfinite report names (then "… and N more").
+_SHOWN_POSITIONS = 6
+
+
+def _positions(t: Tensor) -> str:
+    """``[0, 1] = nan, [2] = inf`` for the non-finite entries of ``t`` (language-neutral: indices and values)."""
+    bad = ~torch.isfinite(t.detach())
+    if t.dim() == 0:
+        return format(float(t), "g") if bool(bad) else ""
+    idx = bad.nonzero().tolist()
+    vals = t.detach()[bad].tolist()
+    shown = [f"[{', '.join(map(str, i))}] = {v:g}" for i, v in zip(idx[:_SHOWN_POSITIONS], vals, strict=False)]
+    more = len(idx) - len(shown)
+    return ", ".join(shown) + (f", … (+{more})" if more > 0 else "")
+
+
+def nonfinite_report(
+    spec: LossSpec, reduction: str, typed: Mapping[str, Tensor], out: Tensor, per: Tensor, grads: Mapping[str, Tensor]
+) -> Nonfinite:
+    """One sentence: which typed elements are NaN/inf, which losses and gradients became NaN/inf, and why."""
+    parts: list[Message] = []
+    for name, t in typed.items():
+        if t.is_floating_point() and not torch.isfinite(t).all():
+            parts.append(msg("{slot} holds {found}.", slot=name, found=_positions(t)))
+    if per.numel() and not torch.isfinite(per).all():
+        parts.append(msg("The loss per element is not finite at {found}.", found=_positions(per)))
+    else:
+        parts.append(msg("Every per-element loss stays finite: the loss does not read those numbers."))
+    if out.dim() == 0:
+        parts.append(msg("The value with reduction '{reduction}' is {value}.", reduction=reduction,
+                         value=format(float(out), "g")))
+    for name, g in grads.items():
+        if g.numel() and not torch.isfinite(g).all():
+            parts.append(msg("The gradient of {slot} is not finite at {found}.", slot=name, found=_positions(g)))
+    parts.append(msg(
+        "PyTorch computes with NaN and inf as IEEE arithmetic does: anything computed from a NaN is NaN, and "
+        "inf − inf, 0 · inf and inf / inf are NaN too, so a NaN reaches every sum or mean that includes it "
+        "and the gradient of every element that shares it (softmax, a mean over samples)."
+    ))
+    return Nonfinite("", {str(i): p for i, p in enumerate(parts)})
+
+
 def _dedupe(items: list[Any]) -> list[Any]:
     out: list[Any] = []
     for s in items:
@@ -351,9 +407,15 @@ def parse_inputs(
     texts: Mapping[str, str],
     shapes: Mapping[str, str] | None = None,
     *,
-    allow_nonfinite: bool = False,
+    allow_nonfinite: bool = True,
+    big: tuple[str, ...] = (),
 ) -> dict[str, Tensor]:
-    """Parse each slot's text (keyed by slot name) with the safe parser, then reshape."""
+    """Parse each slot's text (keyed by slot name) with the safe parser, then reshape.
+
+    ``big`` names slots whose text came from a file (an upload): read with the file caps instead of a
+    text box's. NaN and inf are numbers here: torch computes with them."""
+    from lossviz.losses.files import MAX_FILE_BYTES, MAX_FILE_ELEMENTS
+
     spec = spec if isinstance(spec, LossSpec) else get_loss(spec)
     shapes = shapes or {}
     out: dict[str, Tensor] = {}
@@ -361,7 +423,8 @@ def parse_inputs(
         text = texts.get(slot.name)
         if text is None:
             raise LossvizInputError(msg("{name} needs {name2} ({doc})", name=spec.name, name2=slot.name, doc=slot.doc))
-        t = parse_tensor(text, name=slot.name, allow_nonfinite=allow_nonfinite)
+        caps = {"max_elements": MAX_FILE_ELEMENTS, "max_chars": MAX_FILE_BYTES} if slot.name in big else {}
+        t = parse_tensor(text, name=slot.name, allow_nonfinite=True, **caps)  # nan/inf: computed as torch does
         shape = shapes.get(slot.name)
         if shape:
             t = reshape(t, shape, name=slot.name)

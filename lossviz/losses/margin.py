@@ -47,7 +47,7 @@ register_loss(
         derive=derive_hinge,
         symbols={"input": "x"},
         landscape_example=LandscapeExample({"input": "0.3, 1.5, 0.2, 0.8", "target": "1, -1, -1, 1"}),
-        domain=positive("input", "HingeEmbeddingLoss reads its input as a distance, which cannot be negative"),
+        domain=positive("input", N_("HingeEmbeddingLoss reads its input as a distance, which cannot be negative")),
         title=N_("Hinge embedding loss"),
         task="embedding",
         slots=(

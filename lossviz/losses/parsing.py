@@ -13,8 +13,10 @@ Accepted forms (numbers separated by commas, spaces, tabs or new lines):
 
 Whole numbers only (``1, 0, 2``) give an int64 tensor (class indices; any
 int64, however many digits are typed, else "too large"); anything with a
-decimal point or exponent gives float32. NaN and inf are refused unless the
-caller asks for them on purpose (``allow_nonfinite``). Digits are ASCII 0-9
+decimal point or exponent gives float32. ``nan`` and ``inf`` are numbers too, but
+refused unless the caller asks for them (``allow_nonfinite``): the loss inputs do
+(``parse_inputs``: torch computes with them and the result says where they went),
+parameters and ranges do not. Digits are ASCII 0-9
 only (``١٢٣`` or ``１２`` are refused in words, never read); the punctuation a
 Chinese input method types (``，［］（）－`` ...) reads as its ASCII twin.
 ``parse_number`` applies the same rules to one number (parameters, ranges).
@@ -34,7 +36,7 @@ from dataclasses import dataclass
 import torch
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import msg
+from lossviz.i18n import Message, msg
 
 #: Most characters one box may hold (checked before anything else).
 MAX_CHARS = 20_000
@@ -90,7 +92,7 @@ def ascii_twins(text: str) -> str:
     return text.translate(_FULL_WIDTH_TABLE)
 
 
-def _foreign_digits(word: str) -> str | None:
+def _foreign_digits(word: str) -> Message | None:
     """A message fragment when ``word`` holds digits other than ASCII 0-9 (else None)."""
     odd = [ch for ch in word if ch.isdigit() and not ("0" <= ch <= "9")]
     if not odd:
@@ -99,10 +101,16 @@ def _foreign_digits(word: str) -> str | None:
         import unicodedata
 
         twin = "".join(str(unicodedata.digit(ch)) if ch in odd else ch for ch in word)
-        fix = f"type it with the digits 0-9 ({twin!r})" if _NUMBER.fullmatch(twin) else "type it with the digits 0-9"
+        fix = (msg("type it with the digits 0-9 ({twin})", twin=repr(twin)) if _NUMBER.fullmatch(twin)
+               else msg("type it with the digits 0-9"))
     except (TypeError, ValueError):
-        fix = "type it with the digits 0-9"
-    return f"is written with digits that are not 0-9 ({''.join(dict.fromkeys(odd))}); lossviz reads only the digits 0-9, so {fix}"
+        fix = msg("type it with the digits 0-9")
+    return msg(
+        "is written with digits that are not 0-9 ({odd}); lossviz reads only the digits 0-9, so {fix}",
+        odd="".join(dict.fromkeys(odd)), fix=fix,
+    )
+
+
 _OPEN = "[("
 _CLOSE = "])"
 _PAIR = {"[": "]", "(": ")"}
@@ -115,11 +123,12 @@ class _Tok:
     pos: int
 
 
-def _where(text: str, pos: int) -> str:
-    """Human position: line and column (1-based) of character ``pos``."""
+def _where(text: str, pos: int) -> Message:
+    """Human position: line and column (1-based) of character ``pos``, in the reader's language
+    ("line 1, column 11", "第 1 行第 11 列")."""
     line = text.count("\n", 0, pos) + 1
     col = pos - (text.rfind("\n", 0, pos) + 1) + 1
-    return f"line {line}, column {col}"
+    return msg("line {line}, column {col}", line=line, col=col)
 
 
 def _not_a_number(text: str, i: int, word: str, name: str) -> None:
@@ -275,12 +284,12 @@ def _shape_of(node: object, text: str, name: str) -> tuple[int, ...]:
     return (len(items), *first)
 
 
-def _describe(shape: tuple[int, ...]) -> str:
+def _describe(shape: tuple[int, ...]) -> Message:
     if shape == ():
-        return "a single number"
+        return msg("a single number")
     if len(shape) == 1:
-        return f"{shape[0]} number" + ("" if shape[0] == 1 else "s")
-    return "shape (" + ", ".join(map(str, shape)) + ")"
+        return msg("1 number") if shape[0] == 1 else msg("{n} numbers", n=shape[0])
+    return msg("shape {shape}", shape="(" + ", ".join(map(str, shape)) + ")")
 
 
 def _flatten(node: object, out: list[_Tok]) -> None:
@@ -336,6 +345,7 @@ def parse_tensor(
     shape: str | Sequence[int] | None = None,
     allow_nonfinite: bool = False,
     max_elements: int = MAX_ELEMENTS,
+    max_chars: int = MAX_CHARS,
 ) -> torch.Tensor:
     """Parse ``text`` into a tensor (int64 if every number is whole, else float32).
 
@@ -348,11 +358,11 @@ def parse_tensor(
     """
     if not isinstance(text, str):
         raise LossvizInputError(msg("{name}: expected text, got {name2}", name=name, name2=type(text).__name__))
-    if len(text) > MAX_CHARS:
+    if len(text) > max_chars:
         raise LossvizInputError(
             msg(
                 "{name}: {n_text} characters is over the limit of {max_chars}; use a smaller example",
-                name=name, n_text=len(text), max_chars=MAX_CHARS,
+                name=name, n_text=len(text), max_chars=max_chars,
             )
         )
     text = ascii_twins(text)
@@ -488,9 +498,9 @@ def parse_shape(text: str | Sequence[int], numel: int | None = None, *, name: st
                 if re.fullmatch(r"-?[0-9]+", p):
                     raise LossvizInputError(
                         msg(
-                            "{name}: {p} is not a valid size; each size is a positive whole number up to "
-                            "{max_elements} (or one -1)",
-                            name=name, p=repr(p[:20]), max_elements=MAX_ELEMENTS,
+                            "{name}: a size of {digits} digits is more than the {most} numbers a tensor may "
+                            "hold here; every size must be at most the number of values",
+                            name=name, digits=len(p.lstrip("-")), most=format(MAX_ELEMENTS if numel is None else numel, ","),
                         )
                     )
                 raise LossvizInputError(
@@ -509,8 +519,17 @@ def parse_shape(text: str | Sequence[int], numel: int | None = None, *, name: st
         ))
     if dims.count(-1) > 1:
         raise LossvizInputError(msg("{name}: only one dimension can be -1 (the one PyTorch works out)", name=name))
+    most = MAX_ELEMENTS if numel is None else max(numel, 1)
     for d in dims:
-        if d < -1 or d == 0 or d > MAX_ELEMENTS:
+        if numel is None and d > most:  # with the values known, the product check below says it better
+            raise LossvizInputError(
+                msg(
+                    "{name}: a size of {d} is more than the {most} numbers a tensor may hold here; every size "
+                    "must be at most the number of values",
+                    name=name, d=format(d, ","), most=format(most, ","),
+                )
+            )
+        if d < -1 or d == 0:
             raise LossvizInputError(
                 msg(
                     "{name}: {d} is not a valid size; each size is a positive whole number (or one -1)",
@@ -567,6 +586,8 @@ def format_tensor(t: torch.Tensor, *, digits: int | None = None, pretty: bool = 
         s = np.format_float_positional(f, precision=digits, unique=True, trim="-")
         if len(s) > 12:
             s = np.format_float_scientific(f, precision=digits, unique=True, trim="-")
+        if s.startswith("-") and float(s) == 0:  # -0.0 (0 · log p) or a rounding to zero: a student reads 0
+            s = s[1:]
         if t.is_floating_point() and "." not in s and "e" not in s:
             s += ".0"
         return s

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import N_, msg
+from lossviz.i18n import N_, Message, msg
 from lossviz.losses.checks import (
     Misfit,
     _as_float,
@@ -62,6 +64,13 @@ def _sample_kl(g: torch.Generator) -> dict[str, Tensor]:
     }
 
 
+def _kl_domain(slot: str, p: Mapping[str, Any], transform: str) -> tuple[float, float, Message] | None:
+    """With the log transform the typed input is a probability: above 0 (log 0 = -inf)."""
+    if slot == "input" and transform == "log":
+        return 0.0, math.inf, Message(N_("with the log transform the input is a probability, and log needs it above 0"))
+    return None
+
+
 register_loss(
     LossSpec(
         name="KLDivLoss",
@@ -87,12 +96,13 @@ register_loss(
         check=_check_kl,
         sample=_sample_kl,
         reductions=("none", "mean", "sum", "batchmean"),
-        default_reduction="batchmean",
+        default_reduction="mean",  # torch's own default (nn.KLDivLoss()); the warning below points to batchmean
         reduction_warnings={
             "mean": N_("reduction 'mean' divides by the number of elements, not the batch size, so it is not the "
                        "KL divergence of the maths; use reduction 'batchmean'.")
         },
-        transforms=("log_softmax",),
+        transforms=("log_softmax", "log"),
+        domain=_kl_domain,
     )
 )
 
@@ -127,7 +137,7 @@ register_loss(
         derive=derive_poisson,
         symbols={"input": "x"},
         landscape_example=LandscapeExample({"input": "0.5, 1.0, -0.2", "target": "2., 3., 0."}),
-        domain=positive("input", "with log_input off the input is the rate λ itself, which cannot be negative",
+        domain=positive("input", N_("with log_input off the input is the rate λ itself, which cannot be negative"),
                         raw_only=True, when=lambda p: not p.get("log_input", True)),
         title=N_("Poisson negative log-likelihood loss"),
         task="count regression",
@@ -217,7 +227,7 @@ register_loss(
         symbols={"input": "μ", "var": "σ²"}, batch_layout="elementwise",
         landscape_example=LandscapeExample({"input": "0.5, 2.0", "target": "1.5, 1.0", "var": "0.5, 1.0"}),
         default_pair=lambda t, p: first_of_each(t, p, ("input", "var")),
-        domain=positive("var", "a variance must be positive (σ² > 0)"),
+        domain=positive("var", N_("a variance must be positive (σ² > 0)")),
         title=N_("Gaussian negative log-likelihood loss"),
         task="regression with uncertainty",
         slots=(

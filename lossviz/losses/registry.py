@@ -95,8 +95,19 @@ class ParamSpec:
                 return None
             if not isinstance(value, torch.Tensor):
                 raise LossvizInputError(msg("{where} must be a list of numbers", where=where))
-            if value.dim() == 0:
-                value = value.reshape(1)
+            # a single number stays 0-d: torch broadcasts it (BCELoss's 0-d weight on a 0-d input); the
+            # loss's checker decides by torch's own rule (torch.broadcast_shapes, or one weight per class)
+            if value.dtype == torch.bool:
+                raise LossvizInputError(msg(
+                    "{where} is true/false values; a weight is a number per element or class (write 1. and 0.)",
+                    where=where,
+                ))
+            if value.is_complex():
+                raise LossvizInputError(msg(
+                    "{where} holds complex numbers; a weight is a real number (PyTorch would drop the imaginary "
+                    "part with a warning), so give real numbers",
+                    where=where,
+                ))
             value = value.to(torch.float32)
             if not torch.isfinite(value).all():
                 raise LossvizInputError(msg("{where} must hold finite numbers", where=where))
@@ -176,9 +187,9 @@ ElementRef = tuple[str, int]
 #: (tensors as the loss sees them, params) -> the two elements the landscape varies first, or None.
 PairRule = Callable[[Mapping[str, Tensor], Mapping[str, Any]], tuple[ElementRef, ElementRef] | None]
 #: (slot, params, transform) -> (low, high, why) of the values a prediction slot may take, or None.
-DomainRule = Callable[[str, Mapping[str, Any], str], tuple[float, float, str] | None]
+DomainRule = Callable[[str, Mapping[str, Any], str], tuple[float, float, Message] | None]
 #: (slot, multi-index, axis label, tensors, params, transform) -> why this element cannot change the loss.
-FlatRule = Callable[[str, tuple[int, ...], str, Mapping[str, Tensor], Mapping[str, Any], str], str | None]
+FlatRule = Callable[[str, tuple[int, ...], str, Mapping[str, Tensor], Mapping[str, Any], str], Message | None]
 #: Batch layouts the landscape engine knows (lossviz.landscape.engine.LAYOUTS): grid points stacked
 #: into the loss's own batch dimension instead of vmap.
 BATCH_LAYOUTS = ("elementwise", "per_sample", "per_sample_weighted", "ctc")

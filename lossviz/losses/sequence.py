@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import N_, msg
+from lossviz.i18n import N_, Message, msg
 from lossviz.losses.checks import _as_float, _flat, _rand, _shape
 from lossviz.losses.registry import ElementRef, LossSpec, ParamSpec, Tensor, TensorSlot, register_loss
 
@@ -30,13 +30,13 @@ def _ctc_pair(t: Mapping[str, Tensor], p: Mapping[str, Any]) -> tuple[ElementRef
 
 
 def _ctc_flat(slot: str, idx: tuple[int, ...], label: str, t: Mapping[str, Tensor], p: Mapping[str, Any],
-              transform: str) -> str | None:
+              transform: str) -> Message | None:
     x = t["log_probs"]
     il = t["input_lengths"].reshape(-1)
     n = idx[1] if x.dim() == 3 else 0
     if idx[0] >= int(il[n]):
-        return (f"{label} does not change the loss: time step {idx[0]} is past sequence {n}'s input length "
-                f"({int(il[n])}), so CTC ignores it.")
+        return msg("{label} does not change the loss: time step {step} is past sequence {n}'s input length "
+                   "({length}), so CTC ignores it.", label=label, step=idx[0], n=n, length=int(il[n]))
     return None
 
 # --------------------------------------------------------------------------- sequences

@@ -33,6 +33,7 @@ from torch import nn
 
 from lossviz.errors import LossvizInputError
 from lossviz.i18n import N_, Message, msg
+from lossviz.training.metrics import MetricSpec, register_metric
 
 SHARPNESS_FILE = "sharpness.json"
 DEFAULT_IMAGES = 512
@@ -303,3 +304,11 @@ def read_probe(probe_dir: Any) -> dict[str, Any] | None:
 
     data = read_json(Path(probe_dir) / SHARPNESS_FILE)
     return data if isinstance(data, dict) and isinstance(data.get("points"), list) else None
+
+
+#: λ_max measured inside the run (``--sharpness-every K``): a record field on every K-th batch, through the
+#: registry so the CSV and TensorBoard carry it; the training page draws it on its sharpness tab.
+register_metric(MetricSpec(
+    "sharpness", N_("sharpness λ_max"), tb_tag="train/sharpness", csv="sharpness", lo=-1e12, hi=1e12,
+    decimate="stride", doc=N_("the top eigenvalue of the training loss's Hessian on a fixed batch"),
+))  # fmt: skip

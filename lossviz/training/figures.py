@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from lossviz.errors import LossvizInputError
 from lossviz.i18n import N_, gettext, msg
 from lossviz.theme import PALETTE, legend_below
+from lossviz.training.metrics import MetricSpec, get_metric, list_metrics
 from lossviz.training.metrics_log import MetricsSnapshot
 
 MAX_POINTS = 2000
@@ -83,33 +84,60 @@ def stride(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[
     return np.asarray(x)[idx], np.asarray(y)[idx]
 
 
-def smoothing_window(n: int) -> int:
-    """A window that smooths noise without hiding the trend: ~1% of the run, between 1 and 500 batches."""
-    return int(min(500, max(1, round(n / 100) if n >= 500 else min(n, 10))))
+#: The smoothing the charts start with (TensorBoard's default); 0 draws the raw points only.
+DEFAULT_SMOOTHING = 0.6
+MAX_SMOOTHING = 0.999
 
 
-def moving_average(y: np.ndarray, window: int) -> np.ndarray:
-    """Trailing mean over ``window`` points, ignoring NaN (a NaN-only window stays NaN).
+def check_smoothing(weight: float) -> float:
+    if not isinstance(weight, int | float) or isinstance(weight, bool) or not 0.0 <= weight <= MAX_SMOOTHING:
+        raise LossvizInputError(msg("smoothing={w!r} is out of range: give a number from 0 to 0.999", w=weight))
+    return float(weight)
+
+
+def ema(y: np.ndarray, weight: float) -> np.ndarray:
+    """TensorBoard's smoothing: an exponential moving average, debiased so the first points are not
+    pulled towards 0; points that are not finite are skipped (they stay NaN).
 
     Example:
-        >>> moving_average(np.array([1.0, 3.0, 5.0]), 2).tolist()
-        [1.0, 2.0, 4.0]
+        >>> ema(np.array([1.0, 3.0]), 0.5).tolist()  # (0.5·1) / 0.5, (0.25·1 + 0.5·3) / 0.75
+        [1.0, 2.333333333333333]
     """
     y = np.asarray(y, dtype=np.float64)
-    if window < 1:
-        raise LossvizInputError(msg("window={n} must be at least 1", n=window))
-    if y.size == 0:
-        return y.copy()
+    weight = check_smoothing(weight)
+    out = np.full(y.shape, np.nan)
     finite = np.isfinite(y)
-    vals = np.where(finite, y, 0.0)
-    csum = np.concatenate([[0.0], np.cumsum(vals)])
-    ccount = np.concatenate([[0], np.cumsum(finite)])
-    idx = np.arange(1, y.size + 1)
-    start = np.maximum(0, idx - window)
-    total = csum[idx] - csum[start]
-    count = ccount[idx] - ccount[start]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    v = y[finite]
+    if weight == 0.0 or v.size == 0:
+        out[finite] = v
+        return out
+    from scipy.signal import lfilter
+
+    smooth = lfilter([1.0 - weight], [1.0, -weight], v)
+    # debias the first points only: beyond k, weight**k < 1e-16 (and its subnormal powers are slow)
+    k = min(v.size, int(math.ceil(math.log(1e-16) / math.log(weight))) + 1)
+    smooth[:k] /= 1.0 - np.exp(np.arange(1, k + 1, dtype=np.float64) * math.log(weight))
+    out[finite] = smooth
+    return out
+
+
+def _smooth(y: np.ndarray, weight: float, log: bool = False) -> np.ndarray:
+    """:func:`ema` of ``y``, or of log y (then back) for a quantity drawn on a log scale."""
+    return np.exp(ema(_log(y), weight)) if log else ema(y, weight)
+
+
+def _raw_and_smooth(
+    x: np.ndarray, y: np.ndarray, weight: float, name: str, color: str, faint: str, lang: str,
+    max_points: int = MAX_POINTS, log: bool = False,
+) -> list[dict]:
+    """Every point (min/max decimated: spikes survive), faint, behind its smoothed curve; with no
+    smoothing, the raw points alone in the bold colour."""
+    raw = _line(*_f32(*decimate(x, y, max_points)), name, faint if weight else color, width=1 if weight else 2)
+    if not weight:
+        return [raw]
+    smooth = _smooth(y, weight, log)
+    label = gettext("smoothed ({weight:g})", lang, weight=weight)
+    return [raw, _line(*_f32(*decimate(x, smooth, max_points)), label, color)]
 
 
 #: How each data set is named on the page (run directories store the English key).
@@ -226,8 +254,9 @@ def make_loss_figure(
     loss_name: str = "loss",
     chance: float | None = None,
     lang: str = "en",
+    smoothing: float = DEFAULT_SMOOTHING,
 ) -> go.Figure:
-    """Loss of every batch (faint), its moving average (bold), the per-epoch test loss (dots) and,
+    """Loss of every batch (faint), smoothed (bold; ``smoothing``: :func:`ema`'s weight), the per-epoch test loss (dots) and,
     if given, the loss of blind guessing (dotted)."""
     title = _title(
         gettext("Training loss", lang),
@@ -238,15 +267,7 @@ def make_loss_figure(
     if snap.n_batches == 0:
         return _empty(title, lang)
     step, loss = snap.batch["step"], snap.batch["loss"]
-    w = smoothing_window(step.size)
-    data = [
-        _line(*_f32(*decimate(step, loss, max_points)), gettext("each batch", lang), "#9db4ef", width=1),
-        _line(
-            *_f32(*stride(step, moving_average(loss, w), max_points // 2)),
-            gettext("average of last {n}", lang, n=w),
-            COLORS[0],
-        ),
-    ]
+    data = _raw_and_smooth(step, loss, smoothing, gettext("each batch", lang), COLORS[0], "#9db4ef", lang, max_points)
     if snap.n_evals:
         data.append(_test_trace(snap.eval["step"], snap.eval["test_loss"], lang))
     shapes, notes = _epoch_lines(snap), []
@@ -278,7 +299,8 @@ def _test_trace(x: np.ndarray, y: np.ndarray, lang: str) -> dict:
 
 
 def make_accuracy_figure(
-    snap: MetricsSnapshot, dataset_label: str | None = None, max_points: int = MAX_POINTS, lang: str = "en"
+    snap: MetricsSnapshot, dataset_label: str | None = None, max_points: int = MAX_POINTS, lang: str = "en",
+    smoothing: float = DEFAULT_SMOOTHING,
 ) -> go.Figure:
     """Share of each batch classified right (moving average) and test accuracy per epoch, in %."""
     title = _title(
@@ -288,14 +310,7 @@ def make_accuracy_figure(
         return _empty(title, lang)
     step = snap.batch["step"]
     acc = 100.0 * snap.batch["batch_accuracy"]
-    w = smoothing_window(step.size)
-    data = [
-        _line(
-            *_f32(*stride(step, moving_average(acc, w), max_points // 2)),
-            gettext("training batches (average of {n})", lang, n=w),
-            COLORS[0],
-        )
-    ]
+    data = _raw_and_smooth(step, acc, smoothing, gettext("training batches", lang), COLORS[0], "#c6d3f5", lang, max_points)
     if snap.n_evals:
         data.append(_test_trace(snap.eval["step"], 100.0 * snap.eval["test_accuracy"], lang))
     shape, note = _hline(10.0, gettext("guessing (10%)", lang))
@@ -311,7 +326,8 @@ def make_accuracy_figure(
 
 
 def make_grad_norm_figure(
-    snap: MetricsSnapshot, dataset_label: str | None = None, max_points: int = MAX_POINTS, lang: str = "en"
+    snap: MetricsSnapshot, dataset_label: str | None = None, max_points: int = MAX_POINTS, lang: str = "en",
+    smoothing: float = DEFAULT_SMOOTHING,
 ) -> go.Figure:
     """Length of the whole gradient (L2 over all parameters) per batch, log scale."""
     title = _title(
@@ -324,15 +340,7 @@ def make_grad_norm_figure(
         return _empty(title, lang)
     step, g = snap.batch["step"], snap.batch["grad_norm"]
     g = np.where(g > 0, g, np.nan)
-    w = smoothing_window(step.size)
-    data = [
-        _line(*_f32(*decimate(step, g, max_points)), gettext("each batch", lang), "#f2b8a6", width=1),
-        _line(
-            *_f32(*stride(step, np.exp(moving_average(_log(g), w)), max_points // 2)),
-            gettext("average of last {n}", lang, n=w),
-            COLORS[1],
-        ),
-    ]
+    data = _raw_and_smooth(step, g, smoothing, gettext("each batch", lang), COLORS[1], "#f2b8a6", lang, max_points, log=True)
     yaxis = dict(title=gettext("‖gradient‖ (log scale)", lang), type="log", tickformat=LOG_TICKS, dtick="D2")
     return _figure(data, title, yaxis=yaxis, shapes=_epoch_lines(snap), lang=lang)
 
@@ -356,6 +364,16 @@ def layer_text(name: str, labels: Mapping[str, str] | None = None, lang: str = "
     return gettext("layer {layer} {kind}", lang, layer=module, kind=kind_text)
 
 
+def layer_metrics() -> list[MetricSpec]:
+    """The per-layer metrics the per-layer view can switch between (registry order within groups)."""
+    return sorted(list_metrics(per_layer=True, chart="layers"), key=lambda s: s.group)
+
+
+def own_chart_metrics() -> list[MetricSpec]:
+    """Scalar metrics registered with a chart of their own (``chart="own"``)."""
+    return [s for s in list_metrics(chart="own") if not s.per_layer]
+
+
 def make_layer_grad_figure(
     snap: MetricsSnapshot,
     mode: str = "lines",
@@ -365,29 +383,57 @@ def make_layer_grad_figure(
     labels: Mapping[str, str] | None = None,
     lang: str = "en",
 ) -> go.Figure:
-    """Gradient norm of each layer's weight and bias: one line each, or a layer × step heatmap (log10)."""
+    """Gradient norm of each layer's weight and bias (:func:`make_layer_figure` of ``layer_grad_norms``)."""
+    return make_layer_figure(snap, "layer_grad_norms", mode, dataset_label, max_points, include_bias, labels, lang)
+
+
+
+def make_layer_figure(
+    snap: MetricsSnapshot,
+    metric: str = "layer_grad_norms",
+    mode: str = "lines",
+    dataset_label: str | None = None,
+    max_points: int = MAX_POINTS,
+    include_bias: bool = True,
+    labels: Mapping[str, str] | None = None,
+    lang: str = "en",
+    smoothing: float = DEFAULT_SMOOTHING,
+) -> go.Figure:
+    """A per-layer metric (any registered ``per_layer`` spec): one line per layer, or a layer × step
+    heatmap (log10 when the metric is drawn on a log scale)."""
     if mode not in ("lines", "heatmap"):
         raise LossvizInputError(msg("mode {mode!r} is unknown: choose 'lines' or 'heatmap'", mode=mode))
-    heading = gettext("Gradient norm per layer", lang)
-    title = _title(heading, dataset_label, gettext("length of each layer's gradient (log scale)", lang), lang)
-    names = [n for n in snap.layers if include_bias or not n.endswith(".bias")]
-    if snap.n_batches == 0 or not names:
+    spec = get_metric(metric)
+    label = gettext(spec.label, lang)
+    heading = gettext(spec.title, lang) if spec.title else gettext("{metric} per layer", lang, metric=label)
+    title = _title(heading, dataset_label, gettext(spec.doc, lang) if spec.doc else "", lang)
+    step, series = snap.layer_series(metric)
+    names = [n for n in series if include_bias or not n.endswith(".bias")]
+    if step.size == 0 or not names:
         return _empty(title, lang)
-    step = snap.batch["step"]
+    log = spec.log_scale
+    axis = gettext(spec.axis, lang) if spec.axis else label
+
+    def values(name: str) -> np.ndarray:
+        return spec.scale * series[name]
+
     if mode == "lines":
-        w = smoothing_window(step.size)
         data = []
-        for i, name in enumerate(names):
-            xs, ys = _f32(*stride(step, np.exp(moving_average(_log(snap.layers[name]), w)), max_points))
+        for i, name in enumerate(names):  # smoothed lines (every point of each layer is in the CSV)
+            xs, ys = _f32(*decimate(step, _smooth(values(name), smoothing, log), max_points))
             trace = _line(xs, ys, layer_text(name, labels, lang), COLORS[i // 2 % len(COLORS)], width=2)
             if name.endswith(".bias"):
                 trace["line"]["dash"] = "dot"
             data.append(trace)
-        subtitle = gettext("length of each layer's gradient, average of the last {n} batches (log scale)", lang, n=w)
+        yaxis: dict = {"title": axis}
+        if log:
+            yaxis.update(type="log", tickformat=LOG_TICKS, dtick="D2")
+        shapes = [_band(*spec.band)] if spec.band else []
         return _figure(
             data,
-            _title(heading, dataset_label, subtitle, lang),
-            yaxis=dict(title=gettext("‖gradient‖ (log scale)", lang), type="log", tickformat=LOG_TICKS, dtick="D2"),
+            title,
+            yaxis=yaxis,
+            shapes=shapes,
             legend=dict(orientation="v", x=1.02, xanchor="left", y=1.0, yanchor="top"),
             margin=dict(l=60, r=110, t=78, b=45),
             lang=lang,
@@ -396,23 +442,49 @@ def make_layer_grad_figure(
     edges = np.linspace(0, step.size, cols + 1).astype(int)
     z = np.full((len(names), cols), np.nan)
     for r, name in enumerate(names):
-        logg = _log(snap.layers[name]) / math.log(10)
-        finite = np.isfinite(logg)
-        sums = np.add.reduceat(np.where(finite, logg, 0.0), edges[:-1])
+        v = _log(values(name)) / math.log(10) if log else values(name)
+        finite = np.isfinite(v)
+        sums = np.add.reduceat(np.where(finite, v, 0.0), edges[:-1])
         counts = np.add.reduceat(finite.astype(np.int64), edges[:-1])
         with np.errstate(invalid="ignore", divide="ignore"):
             z[r] = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
     centers = step[np.minimum(step.size - 1, (edges[:-1] + edges[1:]) // 2)]
+    ztitle = f"log10 {label}" if log else label
     heat = dict(
         type="heatmap",
         z=z.astype(np.float32),
         x=_f32(centers)[0],
         y=[layer_text(n, labels, lang) for n in names],
         colorscale="Viridis",
-        colorbar=dict(title=dict(text="log10 ‖g‖")),
-        hovertemplate=gettext("step {step}", lang, step="%{x}") + "<br>%{y}<br>log10 ‖g‖ = %{z:.2f}<extra></extra>",
+        colorbar=dict(title=dict(text=ztitle)),
+        hovertemplate=gettext("step {step}", lang, step="%{x}") + f"<br>%{{y}}<br>{ztitle} = %{{z:.3g}}<extra></extra>",
     )
     return _figure([heat], title, yaxis=dict(autorange="reversed"), hovermode="closest", lang=lang)
+
+
+def _band(lo: float, hi: float) -> dict:
+    """A light horizontal band (a guide range, e.g. the usual update-to-weight ratio)."""
+    return dict(type="rect", xref="paper", yref="y", x0=0, x1=1, y0=lo, y1=hi, fillcolor="#2ca02c",
+                opacity=0.12, line=dict(width=0), layer="below")  # fmt: skip
+
+
+def make_metric_figure(
+    snap: MetricsSnapshot, metric: str, dataset_label: str | None = None, max_points: int = MAX_POINTS, lang: str = "en",
+    smoothing: float = DEFAULT_SMOOTHING,
+) -> go.Figure:
+    """A scalar metric on a chart of its own: every point (min/max decimated) and its moving average."""
+    spec = get_metric(metric)
+    label = gettext(spec.label, lang)
+    title = _title(gettext(spec.title, lang) if spec.title else label, dataset_label, gettext(spec.doc, lang) if spec.doc else "", lang)
+    step, y = snap.series(metric)
+    if step.size == 0:
+        return _empty(title, lang)
+    y = spec.scale * y
+    data = _raw_and_smooth(step, y, smoothing, gettext("each batch", lang), COLORS[0], "#9db4ef", lang, max_points, spec.log_scale)
+    yaxis: dict = {"title": gettext(spec.axis, lang) if spec.axis else label}
+    if spec.log_scale:
+        yaxis.update(type="log", tickformat=LOG_TICKS, dtick="D2")
+    return _figure(data, title, yaxis=yaxis, shapes=[_band(*spec.band)] if spec.band else [], lang=lang)
 
 
 #: The metrics runs can be compared on, and each one's chart title.
@@ -420,7 +492,8 @@ OVERLAY_METRICS = {"loss": N_("Training loss"), "accuracy": N_("Accuracy (%)"), 
 
 
 def make_overlay_figure(
-    runs: Sequence[tuple[str, MetricsSnapshot]], metric: str = "loss", max_points: int = MAX_POINTS, lang: str = "en"
+    runs: Sequence[tuple[str, MetricsSnapshot]], metric: str = "loss", max_points: int = MAX_POINTS, lang: str = "en",
+    smoothing: float = DEFAULT_SMOOTHING,
 ) -> go.Figure:
     """Several runs on one chart: the moving-average training ``loss`` or ``accuracy``, plus test points."""
     if metric not in OVERLAY_METRICS:
@@ -436,14 +509,14 @@ def make_overlay_figure(
             continue
         color = COLORS[i % len(COLORS)]
         step = snap.batch["step"]
-        w = smoothing_window(step.size)
+        weight = smoothing or DEFAULT_SMOOTHING  # runs are compared on their smoothed curves
         if metric == "loss":
-            y = moving_average(snap.batch["loss"], w)
+            y = ema(snap.batch["loss"], weight)
         elif metric == "accuracy":
-            y = 100.0 * moving_average(snap.batch["batch_accuracy"], w)
+            y = 100.0 * ema(snap.batch["batch_accuracy"], weight)
         else:
-            y = np.exp(moving_average(_log(snap.batch["grad_norm"]), w))
-        data.append(_line(*_f32(*stride(step, y, budget)), label, color, legendgroup=label))
+            y = _smooth(snap.batch["grad_norm"], weight, log=True)
+        data.append(_line(*_f32(*decimate(step, y, budget)), label, color, legendgroup=label))
         if snap.n_evals and metric in ("loss", "accuracy"):
             ey = snap.eval["test_loss"] if metric == "loss" else 100.0 * snap.eval["test_accuracy"]
             data.append(
@@ -485,8 +558,9 @@ def progress_summary(
     snap: MetricsSnapshot, total_steps: int, batch_size: int, lang: str = "en"
 ) -> dict[str, float | str | None]:
     """Fraction done, latest images/s and an ETA string for ``st.progress`` (``text`` in ``lang``)."""
-    done = int(snap.batch["step"][-1]) if snap.n_batches else 0
+    last = snap.last("step")  # the last valid step (a tampered record's is missing, never negative)
     total = max(1, int(total_steps))
+    done = int(last) if last is not None else 0
     speed = snap.last("images_per_s")
     eta = (total - done) * batch_size / speed if speed else None
     steps = dict(done=done, total=total)

@@ -1,11 +1,11 @@
 """Per-layer health of a training run: what each layer's gradient, weights and update look like, and
 plain-sentence alarms when one of them goes wrong.
 
-:class:`LayerHealth` lives in the trainer: before the optimizer's step it copies the weights (one
-``torch._foreach_copy_``), after it measures every parameter's weight norm and the real update
-``‖w_after − w_before‖ / ‖w_before‖`` (what the optimizer did, momentum and Adam included, not
-lr × gradient), and with ReLU the fraction of units that were zero for every image of the batch
-("dead" on this batch). A batch record gains::
+Three per-layer metrics are registered in the metric registry (:mod:`lossviz.training.metrics`), so
+the trainer computes them and the CSV, TensorBoard and the run comparison carry them: every
+parameter's weight norm and the real update ``‖w_after − w_before‖ / ‖w_before‖`` (what the
+optimizer did, momentum and Adam included, not lr × gradient), and with ReLU the fraction of units
+that were zero for every image of the batch ("dead" on this batch). A batch record gains::
 
     "layer_weight_norms": {name: ‖w‖}, "layer_update_ratios": {name: ‖Δw‖/‖w‖},
     "layer_dead_fraction": {name of the layer before the ReLU: fraction}   # with ReLU only
@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from lossviz.i18n import N_, Message
+from lossviz.training.metrics import MetricSpec, StepContext, register_metric
 
 #: The per-layer series a batch record may carry, by the name the page's switch uses.
 HEALTH_FIELDS = {
@@ -175,73 +176,63 @@ class HealthMonitor:
         return out
 
 
-class LayerHealth:
-    """In-trainer measurements: weight norms, real update ratios and (with ReLU) dead units.
+# ----------------------------------------------------------------------------- the metrics (H3's registry)
 
-    Call :meth:`before_step` just before ``optimizer.step()`` and :meth:`after_step` just after; the
-    latter returns the record fields. ReLU modules are watched by forward hooks (training mode only).
-    """
 
-    def __init__(self, model: nn.Module) -> None:
-        self.names = [n for n, _ in model.named_parameters()]
-        self.params = [p for _, p in model.named_parameters()]
-        self._prev = [torch.empty_like(p, memory_format=torch.preserve_format) for p in self.params]
-        self._dead_names: list[str] = []
-        self._active: dict[int, torch.Tensor] = {}
-        self._hooks = []
-        last_weight = None
-        for prefix, module in model.named_children():
-            if isinstance(module, nn.Conv2d | nn.Linear):
-                last_weight = f"{prefix}.weight"
-            elif isinstance(module, nn.ReLU) and last_weight is not None:
-                slot = len(self._dead_names)
-                self._dead_names.append(last_weight)
-                self._hooks.append(module.register_forward_hook(self._hook(slot)))
+def _weight_norms(ctx: StepContext) -> dict[str, torch.Tensor]:
+    norms = torch._foreach_norm([p.detach() for p in ctx.params])
+    return dict(zip(ctx.names, norms, strict=True))
 
-    def _hook(self, slot: int):
-        def hook(module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
-            if module.training:
-                with torch.no_grad():
-                    dims = [d for d in range(output.dim()) if d != 1]
-                    alive = (output.detach() > 0).any(dim=dims) if dims else output.detach() > 0
-                    self._active[slot] = 1.0 - alive.float().mean()
 
-        return hook
+def _update_ratios(ctx: StepContext) -> dict[str, torch.Tensor]:
+    """‖w_after − w_before‖ / ‖w_before‖ per parameter: the optimizer's real step."""
+    now = [p.detach() for p in ctx.params]
+    before = ctx.before or now
+    delta = torch._foreach_norm(torch._foreach_sub(now, before))
+    size = torch._foreach_norm(before)
+    return {n: d / b.clamp_min(1e-30) for n, d, b in zip(ctx.names, delta, size, strict=True)}
 
-    def close(self) -> None:
-        for h in self._hooks:
-            h.remove()
-        self._hooks.clear()
 
-    @torch.no_grad()
-    def before_step(self) -> None:
-        torch._foreach_copy_(self._prev, [p.detach() for p in self.params])
+def relu_owner(model: nn.Module) -> dict[str, str]:
+    """``{ReLU module name: weight name of the layer it follows}`` (``{"1": "0.weight", ...}``)."""
+    out, last = {}, None
+    for prefix, module in model.named_children():
+        if isinstance(module, nn.Conv2d | nn.Linear):
+            last = f"{prefix}.weight"
+        elif isinstance(module, nn.ReLU) and last is not None:
+            out[prefix] = last
+    return out
 
-    @torch.no_grad()
-    def after_step(self, stepped: bool = True) -> dict[str, dict[str, float]]:
-        """The record fields for this batch (one host transfer); ``stepped=False``: no update was made."""
-        now = [p.detach() for p in self.params]
-        w = torch.stack(torch._foreach_norm(now))
-        parts = [w]
-        if stepped:
-            delta = torch.stack(torch._foreach_norm(torch._foreach_sub(now, self._prev)))
-            before = torch.stack(torch._foreach_norm(self._prev))
-            parts.append(delta / before.clamp_min(1e-30))
-        dead = [self._active.get(i) for i in range(len(self._dead_names))]
-        have_dead = bool(dead) and all(d is not None for d in dead)
-        if have_dead:
-            parts.append(torch.stack(dead))  # type: ignore[arg-type]
-        host = torch.cat(parts).tolist()
-        n = len(self.names)
-        out: dict[str, dict[str, float]] = {"layer_weight_norms": dict(zip(self.names, host[:n], strict=True))}
-        k = n
-        if stepped:
-            out["layer_update_ratios"] = dict(zip(self.names, host[k : k + n], strict=True))
-            k += n
-        if have_dead:
-            out["layer_dead_fraction"] = dict(zip(self._dead_names, host[k:], strict=True))
-        self._active.clear()
-        return out
+
+def _dead_fraction(ctx: StepContext) -> dict[str, torch.Tensor]:
+    """Per ReLU: the share of units (channels of a conv, neurons of a linear layer) that were zero for
+    every image of the batch, keyed by the weight of the layer before it."""
+    owner = relu_owner(ctx.model)
+    out = {}
+    for name, act in ctx.activations.items():
+        dims = [d for d in range(act.dim()) if d != 1]
+        alive = (act > 0).any(dim=dims) if dims else act > 0
+        out[owner.get(name, name)] = 1.0 - alive.float().mean()
+    return out
+
+
+register_metric(MetricSpec(
+    "layer_weight_norms", N_("weight norm"), per_layer=True, chart="layers", group="1-weight", tb_tag="weight_norm",
+    csv="weight_norm", log_scale=True, lo=0.0, doc=N_("‖w‖ of each layer (log colour scale)"),
+    phase="after_step", compute=_weight_norms,
+))  # fmt: skip
+register_metric(MetricSpec(
+    "layer_update_ratios", N_("update ratio"), per_layer=True, chart="layers", group="2-update", tb_tag="update_ratio",
+    csv="update_ratio", log_scale=True, lo=0.0, band=(UPDATE_GUIDE / 3, UPDATE_GUIDE * 3),
+    doc=N_("‖Δw‖/‖w‖: how much the optimizer's step changed each layer (log scale; white ≈ 1e-3, the rule of thumb)"),
+    phase="after_step", compute=_update_ratios, needs_before=True,
+))  # fmt: skip
+register_metric(MetricSpec(
+    "layer_dead_fraction", N_("dead units"), per_layer=True, chart="layers", group="3-dead", tb_tag="dead_units",
+    csv="dead_units", lo=0.0, hi=1.0, decimate="stride",
+    doc=N_("share of the units after each ReLU that were zero for every image of the batch"),
+    phase="forward", compute=_dead_fraction, modules=lambda name, m: isinstance(m, nn.ReLU),
+))  # fmt: skip
 
 
 class HealthLog:
@@ -318,12 +309,12 @@ class HealthLog:
 
 def read_alarms(run_dir: Any) -> list[Alarm]:
     """The alarms a trainer wrote into ``run_dir/alarms.jsonl`` (broken lines skipped)."""
-    from pathlib import Path
+    from lossviz.training.runs import RunFileSkipped, read_run_bytes
 
     out = []
-    try:
-        text = (Path(run_dir) / ALARMS_FILE).read_text(encoding="utf-8", errors="replace")
-    except OSError:
+    try:  # the run folder is anyone's to edit: no links, no FIFOs, at most 4 MiB
+        text = read_run_bytes(run_dir, ALARMS_FILE, 4 << 20).decode("utf-8", errors="replace")
+    except (OSError, RunFileSkipped):
         return []
     for line in text.splitlines():
         try:

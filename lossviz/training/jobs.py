@@ -22,6 +22,7 @@ docs/CONTRACTS.md ("Probe processes"); docs/ARCHITECTURE.md ("Processes") says h
 from __future__ import annotations
 
 import atexit
+import math
 import os
 import re
 import signal
@@ -32,13 +33,16 @@ import threading
 import time
 import uuid
 import weakref
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from lossviz.errors import LossvizInputError
 from lossviz.i18n import N_, Message, msg
+from lossviz.training import ledger as lv_ledger
 from lossviz.training import procs
 from lossviz.training import runs as lv_runs
 from lossviz.training.data import DATASET_LABELS, cifar10_status, resolved_kind
@@ -48,9 +52,15 @@ KEEP_FINISHED = 8
 STOP_GRACE_S = 20.0
 #: A cancelled probe still alive this long after SIGTERM is killed (it holds no state worth a batch).
 CANCEL_GRACE_S = 5.0
+#: A probe no tab has reported (JobManager.heartbeat) for this long is cancelled.
+PROBE_GRACE_S = 30.0
+#: What a probe's status may be.
+PROBE_STATUSES = ("running", "done", "failed", "cancelled")
 #: The ``kind`` of a training run; every other kind is a probe ("landscape", "sharpness", ...).
 TRAIN = "train"
 _KIND_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+#: One failed worker in torchrun's failure report on the agent's stderr.
+_TORCHRUN_EXIT = re.compile(rb"^\s*exitcode\s*:\s*(-?\d{1,4})\s*\(pid:\s*\d+\)", re.MULTILINE)
 _MANAGERS: weakref.WeakSet[JobManager] = weakref.WeakSet()
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 #: What a probe's argv follows: ``python -m lossviz`` (tests put a stand-in process here).
@@ -78,6 +88,15 @@ def default_max_jobs() -> int:
     """Processes at once, runs and probes together: the runs' share plus one probe (a CPU-only machine:
     one run and one slice); ``LOSSVIZ_MAX_JOBS`` overrides."""
     return _env_count("LOSSVIZ_MAX_JOBS") or max(1, _cuda_count()) + 1
+
+
+def default_probe_grace_s() -> float:
+    """Seconds a probe runs on after the last tab watching it stopped reporting (``LOSSVIZ_PROBE_GRACE_S``)."""
+    try:
+        value = float(os.environ.get("LOSSVIZ_PROBE_GRACE_S", ""))
+    except ValueError:
+        return PROBE_GRACE_S
+    return value if 0 < value < 86_400 else PROBE_GRACE_S
 
 
 def default_max_per_owner(max_jobs: int) -> int:
@@ -175,8 +194,8 @@ class Job:
     owner: str | None
     runs_dir: Path
     run_dir: Path
-    process: subprocess.Popen[bytes]
-    stderr: IO[bytes]
+    process: subprocess.Popen[bytes] | None  #: None: a job another replica started (see :attr:`entry`)
+    stderr: IO[bytes] | None
     workers: int = 1
     label: str = "?"
     created: float = field(default_factory=time.time)
@@ -186,10 +205,26 @@ class Job:
     probe_dir: Path | None = None
     pgid: int = 0  #: the process group (the leader's pid), signalled even after the leader is gone
     worker_pids: Path | None = None  #: where torchrun workers (sessions of their own) leave their pids
+    claim_released: bool = False
+    ledger_done: bool = False  #: its end is in the ledger
+    pid: int = 0  #: the group leader (the process this manager started)
+    pid_start: int | None = None  #: its start time (procs.process_start): a pid alone may be reused
+    owner_hash: str | None = None  #: what the ledger keeps of the owner (ledger.owner_hash)
+    host: str = lv_ledger.HOST
+    entry: dict[str, Any] | None = None  #: the ledger entry of another replica's job, as read
 
     def __post_init__(self) -> None:
-        if not self.pgid:
-            self.pgid = self.process.pid
+        if self.process is not None:
+            self.pid = self.pid or self.process.pid
+            self.pid_start = self.pid_start or procs.process_start(self.pid)
+        self.pgid = self.pgid or self.pid
+        if self.owner is not None and self.owner_hash is None:
+            self.owner_hash = lv_ledger.owner_hash(self.owner)
+
+    @property
+    def remote(self) -> bool:
+        """Started by another server process (replica) of the same data folder."""
+        return self.process is None
 
     @property
     def is_probe(self) -> bool:
@@ -203,7 +238,14 @@ class Job:
     @property
     def active(self) -> bool:
         """The process (group leader) is still running."""
-        return self.process.poll() is None
+        if self.process is not None:
+            return self.process.poll() is None
+        return lv_ledger.entry_alive(self.entry or {})
+
+    def _exit_code(self) -> int | None:
+        if self.process is not None:
+            return self.process.poll()
+        return None
 
     def summary(self) -> dict[str, Any] | None:
         return None if self.is_probe else lv_runs.read_json(self.run_dir / lv_runs.SUMMARY_FILE)
@@ -214,16 +256,20 @@ class Job:
         directory has its summary, then the summary's status; a dead process whose summary still says
         running or paused is "interrupted"; one that died before writing any is "failed"."""
         if self.is_probe:
-            code = self.process.poll()
+            if self.remote:
+                ended = str((self.entry or {}).get("status") or "")
+                return "running" if self.active else (ended if ended in PROBE_STATUSES else "failed")
+            code = self._exit_code()
             if code is None:
                 return "running"
             if code == 0:
                 return "done"
-            return "cancelled" if self.stop_requested else "failed"
+            # SIGTERM is how a probe is cancelled, also through another replica or at a server's shutdown
+            return "cancelled" if self.stop_requested or code == -signal.SIGTERM else "failed"
         summary = self.summary()
         alive = self.active
-        if summary is None:
-            return "starting" if alive else "failed"
+        if summary is None:  # the process is loading its data (or ended before making its run)
+            return "starting" if alive else ("stopped" if self.stop_requested else "failed")
         status = str(summary.get("status") or "unknown")
         if not alive and status in lv_runs.LIVE_STATUSES:
             return "interrupted"
@@ -239,11 +285,62 @@ class Job:
         """The run's own message (a Message, see runs.summary_message), or the process's last ``error:``
         line (English: the process's own output) when it wrote none; "" while the process runs."""
         text = "" if self.is_probe else lv_runs.summary_message(self.summary())
-        if text or self.active:
+        if self.active:
             return text
+        died = self._worker_death()
+        if died is not None:  # a rank killed under torchrun: a plain sentence; torch's text is the detail
+            return died
+        if text:
+            return text
+        if self.remote:
+            return lv_runs.message_from_json((self.entry or {}).get("note_i18n")) or str(
+                (self.entry or {}).get("note") or ""
+            )
         return self._error_note()
 
+    @property
+    def detail(self) -> str:
+        """The raw text behind :attr:`note` when the note says it plainly instead (torch's error of a
+        run whose worker died): for a "details" box, never the headline; "" otherwise."""
+        if self.active or self._worker_death() is None:
+            return ""
+        return str(lv_runs.summary_message(self.summary()))
+
+    def _stderr_tail(self, limit: int = 256 * 1024) -> bytes:
+        if self.stderr is None:
+            return b""
+        try:
+            size = self.stderr.seek(0, os.SEEK_END)
+            self.stderr.seek(max(0, size - limit))
+            return self.stderr.read(limit)
+        except (OSError, ValueError):
+            return b""
+
+    def _worker_death(self) -> Message | None:
+        """For a run of several workers that ended failed or interrupted: the signal that ended one of
+        them, read from torchrun's failure report (``exitcode : -9 (pid: ...)``) on the agent's stderr."""
+        if self.is_probe or self.workers < 2 or self.stderr is None or self.active:
+            return None
+        if self.status not in ("failed", "interrupted"):
+            return None
+        codes = [int(m.group(1)) for m in _TORCHRUN_EXIT.finditer(self._stderr_tail())]
+        killed = [-c for c in codes if c < 0]
+        if not killed:
+            return None
+        try:
+            name = signal.Signals(killed[0]).name
+        except ValueError:
+            name = "?"
+        return msg(
+            "a worker process died (signal {signal}, {number}), so the run ended: every worker must stay to "
+            "the end",
+            signal=name,
+            number=killed[0],
+        )
+
     def _error_note(self) -> Message | str:
+        if self.stderr is None:
+            return ""
         try:
             self.stderr.seek(0)
             lines = self.stderr.read().decode("utf-8", errors="replace").splitlines()
@@ -256,15 +353,35 @@ class Job:
         if errors:
             return errors[-1]
         if self.is_probe and self.status == "failed":
-            return exit_message(self.process.returncode)
+            return exit_message(self._exit_code())
         return ""
 
     def can_control(self, owner: str | None) -> bool:
-        """Only the session that started a job may pause, stop or cancel it; everybody may watch."""
-        return owner is not None and owner == self.owner
+        """Only the session that started a job may pause, stop or cancel it; everybody may watch. A job
+        of another replica is checked against the owner's hash in the ledger."""
+        if owner is None:
+            return False
+        if self.owner is not None:
+            return owner == self.owner
+        return self.owner_hash is not None and lv_ledger.owner_hash(owner) == self.owner_hash
+
+    def actions(self, owner: str | None) -> tuple[str, ...]:
+        """What ``owner`` may do to the job now: ``()`` for a watcher or an ended job; the owner may stop
+        a starting run (it has no folder to pause yet), pause or stop a running one, resume or stop a
+        paused one, cancel a probe. True from the moment :meth:`JobManager.start` returns."""
+        if not self.can_control(owner) or not self.active:
+            return ()
+        if self.is_probe:
+            return ("cancel",)
+        status = self.status
+        if status == "paused":
+            return ("resume", "stop")
+        return ("pause", "stop") if status == "running" else ("stop",)
 
     def _control(self, state: str) -> None:
-        if not self.is_probe and self.run_dir.is_dir():
+        # Only once the run has made its folder: the empty folder claimed for it must stay empty until the
+        # trainer renames its own onto it.
+        if not self.is_probe and (self.run_dir / lv_runs.SUMMARY_FILE).is_file():
             try:
                 lv_runs.write_control(self.run_dir, state)
             except OSError:
@@ -303,6 +420,14 @@ class Job:
         timer.start()
 
     def _signal(self, sig: int) -> None:
+        if self.remote:
+            # Another replica's job: only a leader that is alive on this machine, the same process the
+            # ledger names (start time) and one this code started (its environment). Elsewhere
+            # control.json reaches a run, and its own replica ends a probe nobody watches.
+            if self.host != lv_ledger.HOST or not procs.pid_alive(self.pid, self.pid_start):
+                return
+            if not procs.has_env(self.pid, procs.JOB_MARKER_ENV):
+                return
         signal_group(self.pgid, sig, leader_alive=self.active)
         procs.signal_workers(self.worker_pids, sig)  # torchrun puts each worker in a session of its own
 
@@ -312,6 +437,13 @@ class Job:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the process; True when it has ended."""
+        if self.process is None:
+            end = time.monotonic() + (timeout if timeout is not None else 1e9)
+            while self.active:
+                if time.monotonic() > end:
+                    return False
+                time.sleep(0.05)
+            return True
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -330,6 +462,45 @@ def signal_group(pgid: int, sig: int, *, leader_alive: bool) -> None:
     try:
         os.killpg(pgid, sig)
     except (ProcessLookupError, PermissionError, OSError):
+        pass
+
+
+def _job_from_entry(entry: dict[str, Any]) -> Job | None:
+    """A job another replica recorded, as this replica can show and control it (None if damaged)."""
+
+    def whole(key: str) -> int | None:
+        v = entry.get(key)
+        return v if isinstance(v, int) and not isinstance(v, bool) and 0 < v < 2**62 else None
+
+    try:
+        name, kind = str(entry["name"]), str(entry.get("kind") or TRAIN)
+        if kind != TRAIN and not _KIND_RE.match(kind):
+            return None
+        run_dir = Path(str(entry["run_dir"]))
+        runs_dir = Path(str(entry.get("runs_dir") or run_dir.parent))
+        probe_dir = Path(str(entry["probe_dir"])) if entry.get("probe_dir") else None
+        pids = Path(str(entry["worker_pids"])) if entry.get("worker_pids") else None
+        started = entry.get("started")
+        created = float(started) if isinstance(started, int | float) and math.isfinite(started) else 0.0
+        owner_hash = entry.get("owner_hash") if isinstance(entry.get("owner_hash"), str) else None
+        pid = whole("pid") or 0
+        pgid = whole("pgid") or pid
+        workers = whole("workers") or 1
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+    if pgid != pid:
+        return None  # every job leads its own group: anything else is not an entry this code wrote
+    return Job(name, None, runs_dir, run_dir, None, None, min(workers, 4096), str(entry.get("label") or "?")[:40],
+               created=created, kind=kind, probe_dir=probe_dir, pgid=pgid, worker_pids=pids, pid=pid,
+               pid_start=whole("pid_start"), owner_hash=owner_hash, host=str(entry.get("host") or ""),
+               entry=entry)  # fmt: skip
+
+
+def _release_claim(run_dir: Path) -> None:
+    """Give a claimed run name back when its process ended without making the run (the folder is still empty)."""
+    try:
+        run_dir.rmdir()  # only an empty folder: a run that wrote anything keeps it
+    except OSError:
         pass
 
 
@@ -370,7 +541,14 @@ class JobManager:
     """
 
     def __init__(
-        self, max_jobs: int | None = None, *, max_runs: int | None = None, max_per_owner: int | None = None
+        self,
+        max_jobs: int | None = None,
+        *,
+        max_runs: int | None = None,
+        max_per_owner: int | None = None,
+        probe_grace_s: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        ledger: lv_ledger.Ledger | str | os.PathLike[str] | bool | None = None,
     ) -> None:
         self.max_jobs = max(1, max_jobs if max_jobs is not None else default_max_jobs())
         # A total given (argument) without the runs' share: runs may use all of it, as before probes.
@@ -383,6 +561,18 @@ class JobManager:
         self.max_per_owner = max(
             1, max_per_owner if max_per_owner is not None else default_max_per_owner(self.max_jobs)
         )
+        self.probe_grace_s = probe_grace_s if probe_grace_s is not None else default_probe_grace_s()
+        self._clock = clock
+        if ledger is False:
+            self.ledger: lv_ledger.Ledger | None = None
+        elif isinstance(ledger, lv_ledger.Ledger):
+            self.ledger = ledger
+        else:
+            folder = lv_ledger.default_ledger_dir() if ledger in (None, True) else Path(ledger)  # type: ignore[arg-type]
+            self.ledger = lv_ledger.Ledger(folder)
+        self._refreshed = 0.0
+        self._seen: dict[str, dict[str, float]] = {}  # job name -> {session id: last heartbeat}
+        self._watchdog: threading.Thread | None = None
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._download = threading.Lock()
@@ -395,7 +585,95 @@ class JobManager:
     # ------------------------------------------------------------------ the cap
 
     def _live(self) -> list[Job]:
-        return [j for j in self._jobs.values() if j.active]
+        """Live jobs of this replica and of every other replica in the ledger (lock held)."""
+        self._tidy()
+        return [j for j in self._jobs.values() if j.active] + [j for j in self._remote() if j.active]
+
+    def _tidy(self) -> None:
+        """Release the claimed names of runs whose process ended before making the run folder; cancel
+        the probes nobody watches any more; tell the ledger which of this replica's jobs ended and that
+        the others still run (lock held)."""
+        self._reap_unwatched()
+        now = time.time()
+        refresh = now - self._refreshed > lv_ledger.REFRESH_S
+        for job in self._jobs.values():
+            active = job.active
+            if not job.is_probe and not job.claim_released and not active:
+                job.claim_released = True
+                _release_claim(job.run_dir)
+            if not active and not job.ledger_done:
+                job.ledger_done = True
+                note = job.note
+                self._ledger_do("update", job.name, ended=now, status=job.status, note=str(note),
+                                note_i18n=lv_runs.message_json(note) if note else None)  # fmt: skip
+            elif active and refresh:
+                self._ledger_do("update", job.name, updated=now)
+        if refresh:
+            self._refreshed = now
+
+    # ------------------------------------------------------------------ the ledger (other replicas)
+
+    def _ledger_do(self, what: str, *args: Any, **kwargs: Any) -> Any:
+        """A ledger call that never stops this replica: an unwritable data folder leaves each replica
+        with its own cap (lock held)."""
+        if self.ledger is None:
+            return None
+        try:
+            return getattr(self.ledger, what)(*args, **kwargs)
+        except OSError:
+            return None
+
+    def _remote(self) -> list[Job]:
+        """The jobs other replicas recorded in the ledger (live or recently ended)."""
+        entries = self._ledger_do("entries") or []
+        mine = self.ledger.replica if self.ledger is not None else None
+        jobs = []
+        for entry in entries:
+            if entry.get("replica") == mine or entry.get("name") in self._jobs:
+                continue
+            job = _job_from_entry(entry)
+            if job is not None:
+                jobs.append(job)
+        return jobs
+
+    @contextmanager
+    def _admission(self) -> Iterator[None]:
+        """Serialise check-and-reserve with every replica (the ledger's lock directory)."""
+        if self.ledger is None:
+            yield
+            return
+        try:
+            held = self.ledger.admission()
+            held.__enter__()
+        except OSError:
+            yield  # no ledger folder to lock (read-only data folder): this replica's cap still holds
+            return
+        try:
+            yield
+        finally:
+            held.__exit__(None, None, None)
+
+    def _reserve(self, name: str, kind: str, owner: str | None, run_dir: Path, **extra: Any) -> None:
+        """Record a job that is about to start, inside the admission lock, so the next admission counts it."""
+        if self.ledger is None:
+            return
+        now = time.time()
+        entry = {"name": name, "kind": kind, "owner_hash": lv_ledger.owner_hash(owner), "pid": None,
+                 "pgid": None, "pid_start": None, "host": lv_ledger.HOST, "replica": self.ledger.replica,
+                 "started": now, "updated": now, "run_dir": str(run_dir), **extra}  # fmt: skip
+        self._ledger_do("write", entry)
+
+    def _record(self, job: Job) -> None:
+        """The started job's process in its ledger entry."""
+        if self.ledger is None:
+            return
+        entry = {"name": job.name, "kind": job.kind, "owner_hash": job.owner_hash, "pid": job.pid,
+                 "pgid": job.pgid, "pid_start": job.pid_start, "host": job.host, "replica": self.ledger.replica,
+                 "started": job.created, "updated": time.time(), "run_dir": str(job.run_dir),
+                 "runs_dir": str(job.runs_dir), "probe_dir": str(job.probe_dir) if job.probe_dir else None,
+                 "workers": job.workers, "label": job.label,
+                 "worker_pids": str(job.worker_pids) if job.worker_pids else None}  # fmt: skip
+        self._ledger_do("write", entry)
 
     def _admit(self, kind: str, owner: str | None) -> None:
         """Raise LossvizInputError when one more job of ``kind`` for ``owner`` would pass a cap (lock held)."""
@@ -414,7 +692,7 @@ class JobManager:
                 )
             )
             raise LossvizInputError(Message(text, {"name": runs[0].title, "n": self.max_runs}))
-        mine = [j for j in live if owner is not None and j.owner == owner]
+        mine = [j for j in live if j.can_control(owner)]
         if len(mine) >= self.max_per_owner:
             text = (
                 N_(
@@ -497,8 +775,10 @@ class JobManager:
             )
         root = Path(runs_dir) if runs_dir is not None else lv_runs.default_runs_dir()
         with self._lock:
-            self._admit(TRAIN, owner)
-            run_name = self._free_name(root, config, name)
+            with self._admission():
+                self._admit(TRAIN, owner)
+                run_name = self._claim_name(root, config, name)
+                self._reserve(run_name, TRAIN, owner, root.resolve() / run_name, runs_dir=str(root.resolve()))
             pids = Path(tempfile.mkdtemp(prefix="lossviz-workers-")) if workers > 1 else None
             try:
                 process, stderr, error_file = self._popen(
@@ -508,17 +788,24 @@ class JobManager:
                 )
             except LossvizInputError:
                 _remove_tree(pids)
+                _release_claim(root / run_name)
+                self._ledger_do("remove", run_name)
                 raise
             label = DATASET_LABELS.get(resolved_kind(config.dataset, config.data_dir, config.download), "CIFAR-10")
             job = Job(run_name, owner, root, root.resolve() / run_name, process, stderr, workers, label,
                       error_file=error_file, worker_pids=pids)  # fmt: skip
             self._jobs[run_name] = job
+            self._record(job)
             self._forget_old()
+            self._start_watchdog()
             return job
 
     @staticmethod
-    def _free_name(root: Path, config: TrainConfig, name: str | None) -> str:
-        """The run's name (the user's, cleaned, or a dated default made unique); checks the folder is writable."""
+    def _claim_name(root: Path, config: TrainConfig, name: str | None) -> str:
+        """Claim the run's folder (the user's name, cleaned, or a dated default made unique) with
+        ``os.mkdir``, atomic on every file system (NFS too), BEFORE the process starts: of two starts with
+        the same name only one gets it, whichever server process they come through. The trainer then
+        renames its complete run folder onto the empty one claimed for it."""
         try:
             root.mkdir(parents=True, exist_ok=True)
             fd, probe = tempfile.mkstemp(prefix=".probe-", dir=root)
@@ -528,18 +815,24 @@ class JobManager:
             raise LossvizInputError(lv_runs.write_failure_message(exc)) from exc
         if name:
             chosen = lv_runs.clean_run_name(name)
-            if (root / chosen).exists():
-                raise LossvizInputError(
-                    msg("a run named {name!r} already exists: choose another name", name=chosen)
-                )
-            return chosen
-        label = resolved_kind(config.dataset, config.data_dir, config.download)
-        base = lv_runs.auto_run_name({**config.to_dict(), "dataset_label": label})
-        for attempt in range(1, 1000):
-            candidate = base if attempt == 1 else f"{base}-{attempt}"
-            if not (root / candidate).exists():
-                return candidate
-        raise LossvizInputError(msg("too many runs named {name!r}: choose another name", name=base))
+            candidates = [chosen]
+        else:
+            label = resolved_kind(config.dataset, config.data_dir, config.download)
+            chosen = lv_runs.auto_run_name({**config.to_dict(), "dataset_label": label})
+            candidates = [chosen] + [f"{chosen}-{n}" for n in range(2, 1000)]
+        for candidate in candidates:
+            try:
+                os.mkdir(root / candidate)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise LossvizInputError(lv_runs.write_failure_message(exc)) from exc
+            return candidate
+        if name:
+            raise LossvizInputError(
+                msg("a run named {name!r} already exists: choose another name", name=chosen)
+            )
+        raise LossvizInputError(msg("too many runs named {name!r}: choose another name", name=chosen))
 
     # ------------------------------------------------------------------ probes
 
@@ -565,23 +858,33 @@ class JobManager:
             raise ValueError("argv must be a non-empty list of strings without NUL bytes")
         run_path, probe_path = Path(run_dir).resolve(), Path(probe_dir).resolve()
         with self._lock:
-            existing = self._probe_for(probe_path)
-            if existing is not None:
-                return existing
-            self._admit(kind, owner)
-            process, stderr, error_file = self._popen(
-                [*PROBE_PREFIX, *argv], N_("could not start the probe process: {why}")
-            )
             name = f"{kind}:{run_path.name}:{uuid.uuid4().hex[:8]}"
+            with self._admission():
+                existing = self._probe_for(probe_path)
+                if existing is not None:
+                    return existing
+                self._admit(kind, owner)
+                self._reserve(name, kind, owner, run_path, probe_dir=str(probe_path))
+            try:
+                process, stderr, error_file = self._popen(
+                    [*PROBE_PREFIX, *argv], N_("could not start the probe process: {why}")
+                )
+            except LossvizInputError:
+                self._ledger_do("remove", name)
+                raise
             job = Job(name, owner, run_path.parent, run_path, process, stderr, label=kind, error_file=error_file,
                       kind=kind, probe_dir=probe_path)  # fmt: skip
             self._jobs[name] = job
+            self._record(job)
+            self._seen[name] = {f"owner:{owner}": self._clock()}  # the tab that started it watches it
             self._forget_old()
+            self._start_watchdog()
             return job
 
     def _probe_for(self, probe_path: Path, finished: bool = False) -> Job | None:
+        every = [*self._jobs.values(), *self._remote()]
         probes = sorted(
-            (j for j in self._jobs.values() if j.is_probe and j.probe_dir == probe_path),
+            (j for j in every if j.is_probe and j.probe_dir == probe_path),
             key=lambda j: j.created,
             reverse=True,
         )
@@ -600,7 +903,83 @@ class JobManager:
         root = Path(run_dir).resolve() if run_dir is not None else None
         return [j for j in jobs if j.is_probe and (root is None or j.run_dir == root)]
 
+    # ------------------------------------------------------------------ who watches a probe
+
+    def heartbeat(self, job_name: str | None, session_id: str | None) -> bool:
+        """Tab ``session_id`` still shows job ``job_name`` (the page calls this on every poll). A probe
+        that no tab has reported for ``probe_grace_s`` is cancelled; a training run is never cancelled
+        for lack of watchers (a run is meant to outlive its tab). True when the job is known and live."""
+        if not job_name or not isinstance(session_id, str) or not session_id:
+            return False
+        with self._lock:
+            job = self._jobs.get(job_name)
+            if job is None:  # another replica's job: leave the heartbeat where its replica looks
+                job = self._get_remote(job_name)
+                if job is None or not job.active:
+                    return False
+                self._ledger_do("touch_seen", job_name, session_id[:200])
+                return True
+            if not job.active:
+                return False
+            self._seen.setdefault(job_name, {})[session_id[:200]] = self._clock()
+            return True
+
+    def watchers(self, job_name: str) -> int:
+        """How many tabs reported job ``job_name`` within the grace period."""
+        with self._lock:
+            now = self._clock()
+            return sum(1 for t in self._seen.get(job_name, {}).values() if now - t <= self.probe_grace_s)
+
+    def reap_unwatched(self) -> list[Job]:
+        """Cancel every live probe no tab has reported for ``probe_grace_s``; returns them."""
+        with self._lock:
+            return self._reap_unwatched()
+
+    def _reap_unwatched(self) -> list[Job]:
+        now, reaped = self._clock(), []
+        for job in self._jobs.values():
+            if not job.is_probe or not job.active or job.stop_requested:
+                continue
+            seen = self._seen.get(job.name) or {}
+            if not seen or now - max(seen.values()) > self.probe_grace_s:
+                elsewhere = self._ledger_do("last_seen", job.name)  # tabs served by other replicas
+                if elsewhere is not None and time.time() - elsewhere <= self.probe_grace_s:
+                    continue
+                job.cancel()
+                reaped.append(job)
+        for name in [n for n in self._seen if n not in self._jobs or not self._jobs[n].active]:
+            del self._seen[name]
+        return reaped
+
+    def _start_watchdog(self) -> None:
+        """A small thread that checks the heartbeats while probes run (when every tab is closed nobody
+        else calls the manager); it ends when no probe is left (lock held)."""
+        if self._watchdog is not None and self._watchdog.is_alive():
+            return
+        ref = weakref.ref(self)
+        period = max(0.05, min(5.0, self.probe_grace_s / 3))
+
+        def watch() -> None:
+            while True:
+                time.sleep(period)
+                manager = ref()
+                if manager is None:
+                    return
+                with manager._lock:
+                    manager._tidy()
+                    keep = [j for j in manager._jobs.values() if j.active and (j.is_probe or manager.ledger)]
+                    if not keep:
+                        manager._watchdog = None
+                        return
+                del manager
+
+        self._watchdog = threading.Thread(target=watch, name="lossviz-probe-watchdog", daemon=True)
+        self._watchdog.start()
+
     # ------------------------------------------------------------------ lists and control
+
+    def _get_remote(self, name: str) -> Job | None:
+        return next((j for j in self._remote() if j.name == name), None)
 
     def _forget_old(self) -> None:
         for probes in (False, True):
@@ -618,7 +997,9 @@ class JobManager:
     def jobs(self, kind: str | None = TRAIN) -> list[Job]:
         """Known jobs, newest first: training runs (the default), probes of ``kind``, or all (``kind=None``)."""
         with self._lock:
-            jobs = [j for j in self._jobs.values() if kind is None or j.kind == kind]
+            self._tidy()
+            every = [*self._jobs.values(), *self._remote()]
+            jobs = [j for j in every if kind is None or j.kind == kind]
         return sorted(jobs, key=lambda j: j.created, reverse=True)
 
     def active_jobs(self, kind: str | None = TRAIN) -> list[Job]:
@@ -626,8 +1007,10 @@ class JobManager:
 
     def get(self, name: str | None) -> Job | None:
         """The run or probe called ``name`` (probe names have a ``:``, which no run name has)."""
+        if not name:
+            return None
         with self._lock:
-            return self._jobs.get(name) if name else None
+            return self._jobs.get(name) or self._get_remote(name)
 
     def latest(self, runs_dir: str | os.PathLike[str] | None = None) -> Job | None:
         """The newest training job (active ones first), optionally only those writing into ``runs_dir``."""
@@ -662,9 +1045,10 @@ class JobManager:
         """The run table: every run on disk; steps come from metrics.jsonl, and the status of a
         process this server started is checked against the process itself."""
         rows = []
+        known = {j.name: j for j in self.jobs()}
         for info in lv_runs.list_runs(runs_dir):
             row = info.row()
-            job = self.get(info.name)
+            job = known.get(info.name)
             if job is not None:
                 row["status"] = job.status
             rows.append(row)
@@ -672,7 +1056,7 @@ class JobManager:
 
     def stop_all(self, timeout: float | None = 10.0) -> None:
         """Stop every run and cancel every probe, and wait; kill what is still alive after ``timeout``."""
-        jobs = self.active_jobs(kind=None)
+        jobs = [j for j in self.active_jobs(kind=None) if not j.remote]  # this replica's own
         for job in jobs:
             job.stop()
         for job in jobs:

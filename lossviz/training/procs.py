@@ -62,6 +62,21 @@ def pid_alive(pid: object, start: object = None) -> bool:
     return start is None or process_start(pid) == start
 
 
+def has_env(pid: int, name: str) -> bool:
+    """Process ``pid`` was started with environment variable ``name`` (``/proc/<pid>/environ``): how the
+    job manager tells its own processes from others before it signals a pid it read from a file."""
+    try:
+        with open(f"/proc/{int(pid)}/environ", "rb") as f:
+            data = f.read(1 << 20)
+    except (OSError, ValueError):
+        return not sys.platform.startswith("linux")  # no /proc to ask: trust the start time alone
+    return any(item.startswith(name.encode() + b"=") for item in data.split(b"\0"))
+
+
+#: Every process the job manager starts carries this variable (runs.ERROR_FILE_ENV); so do its workers.
+JOB_MARKER_ENV = "LOSSVIZ_ERROR_FILE"
+
+
 def torchrun_worker() -> bool:
     """This process is a worker that torchrun started."""
     return "TORCHELASTIC_RUN_ID" in os.environ or "LOCAL_RANK" in os.environ
@@ -117,7 +132,7 @@ def worker_pids(folder: Path | None) -> list[tuple[int, int]]:
 def signal_workers(folder: Path | None, sig: int) -> None:
     """Send ``sig`` to every worker recorded in ``folder`` that is still the same process."""
     for pid, start in worker_pids(folder):
-        if pid_alive(pid, start):
+        if pid_alive(pid, start) and has_env(pid, JOB_MARKER_ENV):
             try:
                 os.kill(pid, sig)
             except OSError:

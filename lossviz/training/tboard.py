@@ -1,8 +1,9 @@
 """TensorBoard event files for a run, so TensorBoard, trackio, Aim, SwanLab and W&B can read it.
 
-One event per batch carries all of that batch's scalars (``train/loss``, ``train/grad_norm``,
-``train/accuracy`` and ``grad_norm/<layer label>``); one per evaluation carries ``eval/loss`` and
-``eval/accuracy``. Steps are the same as in metrics.jsonl. Packing a batch's scalars into one
+One event per batch carries all of that batch's scalars: every registered metric with a
+``tb_tag`` (:mod:`lossviz.training.metrics`): ``train/loss``, ``train/grad_norm``,
+``train/accuracy``, ``grad_norm/<layer label>`` and whatever else is registered; one per evaluation
+carries ``eval/loss`` and ``eval/accuracy``. Steps are the same as in metrics.jsonl. Packing a batch's scalars into one
 event keeps the cost to one small protobuf per batch; the file is flushed every FLUSH_SECS and
 after each evaluation so ``tensorboard --logdir runs`` follows a run live.
 
@@ -13,7 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 import os
 import socket
 import time
@@ -21,12 +21,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-BATCH_SCALARS = (
-    ("train/loss", "loss"),
-    ("train/grad_norm", "grad_norm"),
-    ("train/accuracy", "batch_accuracy"),
-)
-EVAL_SCALARS = (("eval/loss", "test_loss"), ("eval/accuracy", "test_accuracy"))
+from lossviz.training import metrics as M
+
 FLUSH_SECS = 2
 
 
@@ -53,35 +49,40 @@ class TensorBoardLog:
         self._records.write(Event(wall_time=now, file_version="brain.Event:2").SerializeToString())
         self._file.flush()
         self._last_flush = now
-        self._tags: dict[str, str] = {}
+        self._tags: dict[tuple[str, str], str] = {}
 
-    def _tag(self, layer: str) -> str:
-        tag = self._tags.get(layer)
+    def _tag(self, spec: M.MetricSpec, layer: str) -> str:
+        tag = self._tags.get((spec.key, layer))
         if tag is None:
-            tag = self._tags[layer] = f"grad_norm/{self.labels.get(layer, layer)}"
+            tag = self._tags[(spec.key, layer)] = spec.tag(self.labels.get(layer, layer)) or ""
         return tag
 
     def add(self, record: Mapping[str, Any]) -> None:
         """One event with every finite scalar of a batch or eval record (others are ignored)."""
         kind = record.get("kind", "batch")
-        pairs = BATCH_SCALARS if kind == "batch" else EVAL_SCALARS if kind == "eval" else ()
         step = record.get("step")
-        if not pairs or not isinstance(step, int):
+        if kind not in ("batch", "eval") or M.clean_int(step) is None:
             return
         values = []
         value_cls = self._Summary.Value
-        for tag, key in pairs:
-            v = record.get(key)
-            if isinstance(v, int | float) and math.isfinite(v):
-                values.append(value_cls(tag=tag, simple_value=float(v)))
-        if kind == "batch":
-            for layer, v in (record.get("layer_grad_norms") or {}).items():
-                if isinstance(v, int | float) and math.isfinite(v):
-                    values.append(value_cls(tag=self._tag(str(layer)), simple_value=float(v)))
+        for spec in M.list_metrics(record=kind):
+            if spec.tb_tag is None or spec.key not in record:
+                continue
+            v = record[spec.key]
+            if spec.per_layer:
+                if isinstance(v, Mapping):
+                    for layer, lv in v.items():
+                        x = spec.clean(lv)
+                        if x == x:
+                            values.append(value_cls(tag=self._tag(spec, str(layer)), simple_value=x))
+            else:
+                x = spec.clean(v)
+                if x == x:
+                    values.append(value_cls(tag=spec.tb_tag, simple_value=x))
         if not values:
             return
         now = time.time()
-        event = self._Event(wall_time=now, step=step, summary=self._Summary(value=values))
+        event = self._Event(wall_time=now, step=int(step), summary=self._Summary(value=values))
         self._records.write(event.SerializeToString())
         if now - self._last_flush >= FLUSH_SECS or kind == "eval":
             self.flush()

@@ -6,7 +6,10 @@ alone or as one rank of a ``torchrun`` job (DistributedDataParallel). Every batc
     {"kind": "batch", "step", "epoch", "batch", "loss", "grad_norm", "layer_grad_norms": {name: norm},
      "lr", "batch_accuracy", "images_per_s", "time"}
 
-and every finished epoch one ``{"kind": "eval", "test_loss", "test_accuracy", ...}`` record.
+and every finished epoch one ``{"kind": "eval", "test_loss", "test_accuracy", ...}`` record
+(:class:`~lossviz.training.metrics.BatchRecord`, :class:`~lossviz.training.metrics.EvalRecord`).
+Metrics registered with a compute hook (:mod:`lossviz.training.metrics`) add their keys on the
+steps they are due.
 Records go to the run's metrics.jsonl, its TensorBoard event file, an in-memory
 :class:`~lossviz.training.metrics_log.MetricsLog` and the ``on_record`` callback. Pause and stop
 come from :meth:`Trainer.pause`/:meth:`Trainer.stop` (signal handlers call them) or from the run
@@ -40,7 +43,8 @@ from lossviz.losses import chance_loss as _chance_loss
 from lossviz.losses import get_loss, training_loss, training_losses
 from lossviz.training import curvature, predictions
 from lossviz.training.data import DATASET_KINDS, DatasetBundle, load_dataset, train_subset
-from lossviz.training.health import ALARMS_FILE, HealthMonitor, LayerHealth
+from lossviz.training.health import ALARMS_FILE, HealthMonitor
+from lossviz.training.metrics import MetricPlan, StepContext, clean_number, record_columns
 from lossviz.training.metrics_log import MetricsLog
 from lossviz.training.model import build_model, layer_labels, parameter_names, resolve_device
 from lossviz.training.runs import ControlFile, RunWriter, jsonable, message_json, write_failure_message
@@ -100,7 +104,10 @@ class TrainConfig:
 
         def number(name: str, value: Any, lo: float, hi: float, integer: bool = False) -> Any:
             ok = isinstance(value, int) if integer else isinstance(value, int | float)
-            if isinstance(value, bool) or not ok or not math.isfinite(float(value)) or not lo <= value <= hi:
+            # exact comparison before any float(): a 401-digit integer is out of range, not an OverflowError
+            if isinstance(value, bool) or not ok or math.isnan(clean_number(value, lo, hi)):
+                if isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) > 20:
+                    value = f"{str(value)[:8]}…({len(str(abs(value)))} digits)"
                 text = (
                     N_("{name}={value!r} is out of range: give a whole number from {lo} to {hi}")
                     if integer
@@ -149,7 +156,7 @@ class TrainConfig:
             raise LossvizInputError(
                 msg("label_smoothing only applies to CrossEntropyLoss: set it to 0 or pick CrossEntropyLoss")
             )
-        resolve_device(self.device)  # raises if unknown or unavailable
+        resolve_device(str(self.device))  # raises if unknown or unavailable
         return replace(
             self, dataset=dataset, loss=loss, optimizer=optimizer, device=str(self.device).strip().lower()
         )
@@ -494,7 +501,7 @@ class Trainer:
 
     def _emit(self, record: dict[str, Any]) -> None:
         if self.writer is not None:
-            self.writer.append(json.dumps(jsonable(record), allow_nan=False))
+            self.writer.append(json.dumps(jsonable(record), allow_nan=False), record)
         if self.tb is not None:
             self.tb.add(record)
         self.log.add(record)
@@ -571,6 +578,8 @@ class Trainer:
 
     def _finish(self) -> None:
         """Write the final summary and close the files; each step survives the others failing."""
+        if getattr(self, "_plan", None) is not None:
+            self._plan.close()  # the forward hooks leave the model
         if self._snapshots is not None:
             self._snapshots.close()  # the last weight snapshots are on disk before the run ends
         if self.tb is not None:
@@ -616,7 +625,7 @@ class Trainer:
         optimizer = make_optimizer(c, model.parameters())
         params = list(model.parameters())
         names = [n for n, _ in model.named_parameters()]
-        health, monitor = LayerHealth(model), HealthMonitor(layer_labels(model))  # H6: per-layer health + alarms
+        monitor = HealthMonitor(layer_labels(model))  # alarms from each record (the per-layer metrics are registered)
         sharp = curvature.in_run_tracker(model, make_loss(c), train, c.sharpness_images) if c.sharpness_every and self.dist.is_main else None
         gen = torch.Generator().manual_seed(c.seed)
         n_train = len(train)
@@ -624,6 +633,10 @@ class Trainer:
         lr = float(c.lr)
         world = self.dist.world_size
         amp = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bool(c.amp))
+        plan = self._plan = MetricPlan(model)  # the registered metrics the loop computes (none due: no cost)
+        ctx = StepContext(0, model, names, params, optimizer=optimizer)
+        if self.writer is not None:
+            self.writer.start_columns(record_columns(names, plan))
 
         t_start = time.perf_counter()
         paused_total = 0.0
@@ -655,6 +668,8 @@ class Trainer:
                 idx = shard(idx_global, self.dist)
                 n_local = int(idx.shape[0])
                 x, y = train.batch(idx)
+                if plan:
+                    plan.begin(self.step + 1)
                 with amp:
                     scores = net(x)
                     # a rank whose share of a short last batch is empty still joins DDP's all-reduce
@@ -667,10 +682,15 @@ class Trainer:
                 loss_v, correct_v, norm_v = host[0] / n, host[1], host[2]
                 step = self.step + 1
                 finite = math.isfinite(loss_v) and math.isfinite(norm_v)
-                health.before_step()
+                if plan:
+                    ctx.step, ctx.loss, ctx.scores, ctx.target = step, loss, scores, y
+                    plan.after_backward(ctx)
+                    plan.before_step(ctx)
                 if finite:
                     optimizer.step()
-                layer_health = health.after_step(finite)
+                if plan:
+                    plan.after_step(ctx)
+                    ctx.loss = ctx.scores = ctx.target = None
                 images_seen += n
                 now = time.perf_counter()
                 active = now - t_start - paused_total
@@ -688,9 +708,10 @@ class Trainer:
                     "batch_accuracy": correct_v / n,
                     "images_per_s": (images_seen - i0) / (active - t0) if active > t0 else 0.0,
                     "time": now - t_start,
-                    **layer_health,
                     **(curvature.record_fields(sharp, step) if sharp and finite and (step == 1 or step % c.sharpness_every == 0) else {}),
                 }
+                if plan:
+                    record.update(plan.fields())
                 self.step = step
                 self.last_record = record
                 self._emit(record)

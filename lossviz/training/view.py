@@ -3,8 +3,11 @@ device trains it, and how server paths are shown to students (relative to the se
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,17 +116,51 @@ TUTORIAL_NOTE = N_(
 )
 
 
+def smoothing_from_link(text: object) -> float:
+    """The charts' smoothing from the link's ``smooth`` value (the safe number parser, 0 to 0.999,
+    rounded to the slider's 0.01 steps); anything else gives the default.
+
+    Example:
+        >>> smoothing_from_link("0.9"), smoothing_from_link("abc"), smoothing_from_link(None)
+        (0.9, 0.6, 0.6)
+    """
+    from lossviz.losses import parse_number
+    from lossviz.training.figures import DEFAULT_SMOOTHING
+
+    if not isinstance(text, str) or len(text) > 20:
+        return DEFAULT_SMOOTHING
+    try:
+        value = float(parse_number(text, name="smooth"))
+    except LossvizInputError:
+        return DEFAULT_SMOOTHING
+    return round(value, 2) if 0.0 <= value <= 0.99 else DEFAULT_SMOOTHING
+
+
+#: The smoothing slider's help (a msgid).
+SMOOTHING_HELP = N_(
+    "How much the bold curves are smoothed (an exponential moving average, as in TensorBoard); the faint "
+    "curve behind is every batch. 0: no smoothing."
+)
+
+
 def valid_token(token: object) -> bool:
     """An owner token as the page makes them (8-40 letters and digits); anything else is ignored."""
     return isinstance(token, str) and token.isalnum() and token.isascii() and 8 <= len(token) <= 40
 
 
 def read_snapshot(run_dir: Path) -> MetricsSnapshot:
-    """All points of a run directory's metrics.jsonl, read at once (an ended run)."""
-    from lossviz.training.metrics_log import MetricsLog
+    """All points of an ended run: from its column file when it agrees with metrics.jsonl (same
+    last step: a million batches in a fraction of a second), else metrics.jsonl read as it goes."""
+    from lossviz.training.metrics_log import MetricsLog, snapshot_from_columns
 
+    found = lv_runs.read_columns(Path(run_dir))
+    if found is not None:
+        snap = snapshot_from_columns(*found)
+        last = snap.batch["step"][-1] if snap.n_batches else math.nan
+        if last == lv_runs.last_step(Path(run_dir)):
+            return snap
     log = MetricsLog()
-    log.extend(lv_runs.read_metrics(Path(run_dir)))
+    log.extend(lv_runs.iter_metrics(Path(run_dir)))
     return log.snapshot()
 
 
@@ -131,6 +168,45 @@ def follow(tail: lv_runs.MetricsTail) -> MetricsSnapshot:
     """New records of a live run, then all its points so far."""
     tail.poll()
     return tail.log.snapshot()
+
+
+#: Ended runs' snapshots kept in memory, newest last, up to this many bytes (the newest always stays).
+SNAPSHOT_CACHE_BYTES = 128 * 2**20
+_SNAPSHOTS: OrderedDict[tuple[str, int, float], MetricsSnapshot] = OrderedDict()
+_SNAPSHOTS_LOCK = threading.Lock()
+
+
+def _nbytes(snap: MetricsSnapshot) -> int:
+    total = sum(a.nbytes for a in (*snap.batch.values(), *snap.eval.values()))
+    for steps, cols in snap.per_layer.values():
+        total += steps.nbytes + sum(a.nbytes for a in cols.values())
+    return total + sum(s.nbytes + v.nbytes for s, v in snap.sparse.values())
+
+
+def run_snapshot(state: RunState, follower: Callable[[str], lv_runs.MetricsTail]) -> MetricsSnapshot:
+    """The points of the run ``state`` shows: a live run's from ``follower(path)`` (the page's one
+    shared follower per run), an ended run's from a bounded in-process cache keyed by the file's
+    size and time (so a second viewer or a redraw does not read the file again)."""
+    from lossviz.training.metrics_log import MetricsLog
+
+    if state.path is None:
+        return MetricsLog().snapshot()
+    if state.live:
+        return follow(follower(str(state.path)))
+    key = (str(state.path), *file_key(state.path / lv_runs.METRICS_FILE))
+    with _SNAPSHOTS_LOCK:
+        snap = _SNAPSHOTS.get(key)
+        if snap is not None:
+            _SNAPSHOTS.move_to_end(key)
+            return snap
+    snap = read_snapshot(state.path)
+    with _SNAPSHOTS_LOCK:
+        _SNAPSHOTS[key] = snap
+        for old in [k for k in _SNAPSHOTS if k[0] == key[0] and k != key]:
+            del _SNAPSHOTS[old]  # an older version of the same file
+        while len(_SNAPSHOTS) > 1 and sum(_nbytes(s) for s in _SNAPSHOTS.values()) > SNAPSHOT_CACHE_BYTES:
+            _SNAPSHOTS.popitem(last=False)
+    return snap
 
 
 def file_key(path: Path) -> tuple[int, float]:
@@ -258,12 +334,12 @@ def data_folder(
 
 def device_text(config: dict[str, Any], lang: str = "en") -> str:
     """Which device trains a run: ``"cpu"``, ``"cuda:0"``, ``"cpu × 2 workers (gloo)"``."""
-    device = str(config.get("device_resolved") or config.get("device") or "?")
+    device = str(config.get("device_resolved") or config.get("device") or "?")[:40]
     world = config.get("world_size")
     amp = " · bf16" if config.get("amp") else ""
-    if isinstance(world, int) and world > 1:
+    if isinstance(world, int) and not isinstance(world, bool) and 1 < world < 10**6:
         device = device.split(":")[0]
-        backend = config.get("backend") or ("nccl" if device == "cuda" else "gloo")
+        backend = str(config.get("backend") or ("nccl" if device == "cuda" else "gloo"))[:20]
         return gettext("{device} × {n} workers ({backend})", lang, device=device, n=world, backend=backend) + amp
     return device + amp
 
@@ -284,6 +360,7 @@ class RunState:
     device: str = ""
     path: Path | None = None
     note: Message | str = ""
+    notes: list[Message] = field(default_factory=list)  #: files of the run folder that were not read
 
     @property
     def live(self) -> bool:
@@ -343,17 +420,48 @@ def run_state(runs_dir: str | os.PathLike[str], name: str, job: Any = None, lang
     if job is not None:
         status, note = job.status, job.note or note
     note = without_server_paths(note, roots)
+    # every number from config.json / summary.json is checked: a tampered file shows, never crashes
+    total = lv_runs.config_number(c, "total_steps", 0, 1, 10**12, integer=True) or lv_runs.config_number(
+        info.summary, "total_steps", 1, 1, 10**12, integer=True
+    )
+    loss = c.get("loss") if isinstance(c.get("loss"), str) else "loss"
+    try:
+        chance = chance_loss(loss, lv_runs.config_number(c, "margin", 1.0, 0.0, 100.0) or 1.0)
+    except (LossvizInputError, ValueError, TypeError):
+        chance = math.nan
     return RunState(
         name=name,
         status=status,
         message=str(note),
         note=note,
-        total=int(c.get("total_steps") or info.summary.get("total_steps") or 1),
-        batch_size=int(c.get("batch_size") or 1),
+        total=int(total),
+        batch_size=int(lv_runs.config_number(c, "batch_size", 1, 1, 10**9, integer=True)),
         label=info.dataset_label,
-        loss=str(c.get("loss", "loss")),
-        chance=chance_loss(str(c.get("loss")), float(c.get("margin", 1.0) or 1.0)),
-        labels=layer_labels_for(bool(c.get("relu"))),
+        loss=loss[:80],
+        chance=chance,
+        labels=layer_labels_for(c.get("relu") is True),
         device=device_text(c, lang),
         path=info.path,
+        notes=list(info.notes),
     )
+
+
+def insight_settings(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """What the insight panel reads of a run's config.json, every value checked (a tampered or missing
+    file gives defaults, never a crash): relu, classes, picture counts, optimizer, lr, momentum, the
+    sharpness batch and the data label."""
+    c = lv_runs.read_run_json(run_dir, lv_runs.CONFIG_FILE) or {}
+    classes = c.get("classes") if isinstance(c.get("classes"), list) else []
+    optimizer = c.get("optimizer") if c.get("optimizer") in ("sgd", "adam") else "sgd"
+    label = c.get("dataset_label")
+    return {
+        "relu": c.get("relu") is True,
+        "classes": [str(x)[:40] for x in classes[:100]],
+        "n_train": int(lv_runs.config_number(c, "n_train", 0, 0, 10**9, integer=True)),
+        "n_test": int(lv_runs.config_number(c, "n_test", 0, 0, 10**9, integer=True)),
+        "optimizer": optimizer,
+        "lr": float(lv_runs.config_number(c, "lr", 0.0, 0.0, 1e6)),
+        "momentum": float(lv_runs.config_number(c, "momentum", 0.0, 0.0, 0.999)) if optimizer == "sgd" else 0.0,
+        "sharpness_images": int(lv_runs.config_number(c, "sharpness_images", 512, 8, 4096, integer=True)),
+        "dataset_label": label[:80] if isinstance(label, str) else None,
+    }

@@ -55,8 +55,8 @@ from lossviz.weightspace.probe import (
     landscape_command,
     meta_notes,
     probe_dir,
-    probe_message,
     probe_key,
+    probe_message,
     read_probe,
 )
 from lossviz.weightspace.slices import Evaluator, LineResult, SliceResult, compute_slice, interpolate_line

@@ -31,13 +31,17 @@ import torch
 from lossviz.errors import LossvizInputError
 from lossviz.i18n import N_, Message, msg
 from lossviz.training import (
+    LIVE_STATUSES,
     SNAPSHOT_DIR,
+    ImageSplit,
     Snapshot,
     TrainConfig,
     build_model,
+    cifar10_status,
+    default_data_dir,
+    effective_status,
     list_snapshot_files,
     make_loss,
-    runs,
     synthetic_test_images,
     weights_from_bytes,
 )
@@ -258,7 +262,7 @@ def load_snapshots(
 def _is_live(run_dir: Path) -> bool:
     summary = read_json_file(run_dir / SUMMARY_FILE, run_dir) or {}
     try:
-        return runs.effective_status(summary) in runs.LIVE_STATUSES
+        return effective_status(summary) in LIVE_STATUSES
     except (TypeError, ValueError, OverflowError):
         return False
 
@@ -378,10 +382,9 @@ def evaluation_images(config: dict[str, Any], n: int) -> tuple[torch.Tensor, tor
 def _cifar_test_images(config: dict[str, Any], n: int) -> Any:
     from torchvision.datasets import CIFAR10
 
-    from lossviz.training import data
 
-    root = Path(config.get("data_dir") or data.default_data_dir())
-    if data.cifar10_status(root) == "missing":
+    root = Path(config.get("data_dir") or default_data_dir())
+    if cifar10_status(root) == "missing":
         raise LossvizInputError(
             msg(
                 "the run trained on CIFAR-10 but its test images are not in {folder} any more: "
@@ -397,7 +400,7 @@ def _cifar_test_images(config: dict[str, Any], n: int) -> Any:
         ) from exc
     m = min(n, len(ds.targets))
     images = torch.from_numpy(ds.data[:m]).permute(0, 3, 1, 2).contiguous()
-    return data.ImageSplit(images, torch.as_tensor(ds.targets[:m]))
+    return ImageSplit(images, torch.as_tensor(ds.targets[:m]))
 
 
 @dataclass

@@ -36,7 +36,6 @@ from lossviz.weightspace.directions import (
     point_order,
 )
 
-
 # ----------------------------------------------------------------------------- evaluation
 
 

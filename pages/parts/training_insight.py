@@ -37,7 +37,7 @@ SOURCE_NOTES = {
 
 def _apply_preset() -> None:
     """The edge-of-stability preset: full-batch gradient descent, plain SGD, sharpness measured in the run."""
-    p = lt.curvature.EDGE_OF_STABILITY
+    p = lt.EDGE_OF_STABILITY
     st.session_state.update({W + "data_kind": "digits", W + "relu": p["relu"], W + "optimizer": "sgd", f"{W}lr_sgd": p["lr"],
                              W + "momentum": 0.0, W + "batch_size": p["train_subset"], W + "epochs": p["epochs"],
                              W + "max_batches": 0, W + "train_subset": p["train_subset"], W + "sharp_every": p["sharpness_every"],
@@ -46,19 +46,19 @@ def _apply_preset() -> None:
 
 def data_ui(manager: lt.JobManager, owner: str, root: Path, data_dir: Path, lang: str) -> dict[str, Any]:
     """Which pictures to learn from; returns the TrainConfig fields for the data, full batch and sharpness."""
-    present = lt.data.cifar10_status(data_dir) == "present"
+    present = lt.cifar10_status(data_dir) == "present"
     kinds = list(SOURCES)
     default = "cifar10" if present else "digits"
     kind = st.radio(gettext("Data", lang), kinds, index=kinds.index(default), key=W + "data_kind", format_func=lambda k: gettext(SOURCES[k], lang))
     folder = None
     if kind == "cifar10" and present:
-        st.caption(gettext("CIFAR-10 found in {folder}.", lang, folder=lt.view.shown_path(data_dir, root, gettext(lt.view.DATA_ROOT, lang))))
+        st.caption(gettext("CIFAR-10 found in {folder}.", lang, folder=lt.shown_path(data_dir, root, gettext(lt.DATA_ROOT, lang))))
     elif kind == "cifar10":
         st.caption(gettext("CIFAR-10 is not on this machine: download it (needs internet), or train on the handwritten digits.", lang))
         if st.button(gettext("Download CIFAR-10 (170 MB)", lang), key=W + "download", help=gettext("Into the server's data folder.", lang)):
             try:
                 with st.spinner(gettext("Downloading CIFAR-10…", lang)):
-                    manager.download(owner, lambda: lt.data.download_cifar10(root, shown_as=gettext(lt.view.DATA_ROOT, lang)))
+                    manager.download(owner, lambda: lt.download_cifar10(root, shown_as=gettext(lt.DATA_ROOT, lang)))
                 st.rerun()
             except LossvizInputError as exc:
                 st.error(render(exc, lang), icon="🚫")
@@ -67,7 +67,7 @@ def data_ui(manager: lt.JobManager, owner: str, root: Path, data_dir: Path, lang
     if kind == "folder":
         text = st.text_input(gettext("Picture folder", lang), key=W + "image_folder", placeholder="my-pictures")
         try:
-            folder = str(lt.data.page_data_dir(text, root)) if text.strip() else None
+            folder = str(lt.page_data_dir(text, root)) if text.strip() else None
         except LossvizInputError as exc:
             st.error(render(exc, lang), icon="🚫")
     st.button(gettext("⚡ Edge-of-stability preset", lang), key=W + "eos", on_click=_apply_preset, width="stretch",
@@ -81,14 +81,9 @@ def data_ui(manager: lt.JobManager, owner: str, root: Path, data_dir: Path, lang
 
 
 @st.cache_resource(max_entries=8)
-def _health_tail(path: str, relu: bool) -> lt.runs.MetricsTail:
+def _health_tail(path: str, relu: bool) -> lt.MetricsTail:
     """One follower of a run's per-layer health, shared by every viewer."""
-    return lt.runs.MetricsTail(Path(path), log=lt.health.HealthLog(lt.layer_labels_for(relu)))
-
-
-def _config(run_dir: Path) -> dict[str, Any]:
-    cfg = lt.runs.read_json(run_dir / lt.runs.CONFIG_FILE)
-    return cfg if isinstance(cfg, dict) else {}
+    return lt.MetricsTail(Path(path), log=lt.HealthLog(lt.layer_labels_for(relu)))
 
 
 def insight_view(run_dir: Path, manager: lt.JobManager, owner: str, lang: str, refresh: float | None) -> None:
@@ -96,15 +91,15 @@ def insight_view(run_dir: Path, manager: lt.JobManager, owner: str, lang: str, r
 
     @st.fragment(run_every=refresh)
     def panel() -> None:
-        cfg = _config(run_dir)
-        labels = lt.layer_labels_for(bool(cfg.get("relu")))
-        classes = ", ".join(map(str, cfg.get("classes") or []))
-        data = lt.view.dataset_text(cfg.get("dataset_label"), lang)
+        cfg = lt.insight_settings(run_dir)
+        labels = lt.layer_labels_for(cfg["relu"])
+        classes = ", ".join(cfg["classes"])
+        data = lt.dataset_text(cfg["dataset_label"], lang)
         st.caption(gettext("Data: **{data}** ({train} training / {test} test pictures) · classes: {classes}", lang,
-                           data=data, train=cfg.get("n_train", "?"), test=cfg.get("n_test", "?"), classes=classes))  # fmt: skip
-        tail = _health_tail(str(run_dir), bool(cfg.get("relu")))
+                           data=data, train=cfg["n_train"] or "?", test=cfg["n_test"] or "?", classes=classes))  # fmt: skip
+        tail = _health_tail(str(run_dir), cfg["relu"])
         tail.poll()
-        log: lt.health.HealthLog = tail.log
+        log: lt.HealthLog = tail.log
         alarms = log.alarms()
         if alarms:
             for a in alarms[-3:]:
@@ -122,7 +117,7 @@ def insight_view(run_dir: Path, manager: lt.JobManager, owner: str, lang: str, r
         with t_sharp:
             _sharpness(run_dir, cfg, log, manager, owner, data, lang)
         with t_pred:
-            got = lt.predictions.read(run_dir)
+            got = lt.read_predictions(run_dir)
             c1, c2 = st.columns([3, 2])
             chart(c1, lt.make_prediction_grid_figure(got or {}, data, lang), key=W + "fig_pred", config=PLOT)
             chart(c2, lt.make_confusion_figure((got or {}).get("confusion") or [], (got or {}).get("classes") or [], data, lang),
@@ -135,17 +130,17 @@ def insight_view(run_dir: Path, manager: lt.JobManager, owner: str, lang: str, r
 
 
 def _sharpness(run_dir: Path, cfg: dict, log: Any, manager: lt.JobManager, owner: str, data: str, lang: str) -> None:
-    threshold = lt.curvature.stability_threshold(cfg.get("optimizer", "sgd"), float(cfg.get("lr") or 0), float(cfg.get("momentum") or 0))
+    threshold = lt.stability_threshold(cfg["optimizer"], cfg["lr"], cfg["momentum"])
     points = log.sharpness_points()
     probe_dir = run_dir / "probes" / "sharpness"
     if not points:
-        payload = lt.curvature.read_probe(probe_dir) or {}
+        payload = lt.read_sharpness_probe(probe_dir) or {}
         points = payload.get("points") or []
         job = manager.probe_for(probe_dir)
         if job is None and st.button(gettext("Measure sharpness along this run", lang), key=W + "sharp_start",
                                      help=gettext("A separate process reads the run's weight snapshots and estimates λ_max at each.", lang)):  # fmt: skip
             try:
-                argv = ["sharpness", str(run_dir), "--probe-dir", str(probe_dir), "--images", str(cfg.get("sharpness_images") or 512), "--lang", "en"]
+                argv = ["sharpness", str(run_dir), "--probe-dir", str(probe_dir), "--images", str(cfg["sharpness_images"]), "--lang", "en"]
                 manager.start_probe(argv, run_dir=run_dir, probe_dir=probe_dir, owner=owner, kind="sharpness")
                 st.rerun(scope="fragment")
             except LossvizInputError as exc:
@@ -153,5 +148,5 @@ def _sharpness(run_dir: Path, cfg: dict, log: Any, manager: lt.JobManager, owner
         elif job is not None:
             st.caption(gettext("Measuring sharpness… ({n} points so far)", lang, n=len(points)))
     chart(st, lt.make_sharpness_figure(points, threshold, data, lang), key=W + "fig_sharp", config=PLOT)
-    payload = {"threshold": threshold, "lr": float(cfg.get("lr") or 0), "momentum": float(cfg.get("momentum") or 0) if cfg.get("optimizer") == "sgd" else 0}
-    st.caption(render(lt.curvature.threshold_text(payload), lang))
+    payload = {"threshold": threshold, "lr": cfg["lr"], "momentum": cfg["momentum"]}
+    st.caption(render(lt.threshold_text(payload), lang))

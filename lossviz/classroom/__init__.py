@@ -16,13 +16,31 @@ from __future__ import annotations
 
 import io
 import ipaddress
+import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import plotly.graph_objects as go
 
+from lossviz.classroom.follow import (
+    CLASS_IDLE_S,
+    ClassState,
+    clean_params,
+    end_class,
+    may_lead,
+    publish,
+    read_class,
+    start_class,
+    student_link,
+    valid_class_id,
+    valid_token,
+)
+from lossviz.classroom.runs_room import delete_run, same_settings
+from lossviz.classroom.script import page_script_js
+from lossviz.classroom.slides import figure_title, file_name, plot_config
 from lossviz.errors import LossvizInputError
 from lossviz.i18n import msg
+from lossviz.theme import style_figure
 
 #: Body text in presentation mode (px): readable from about 10 m on a 2 m wide projection.
 BODY_PX = 22
@@ -123,31 +141,65 @@ def presentation_css() -> str:
   [data-testid="stMain"] h2 {{ font-size: 36px !important; }}
   [data-testid="stMain"] h3 {{ font-size: 30px !important; }}
   [data-testid="stMetricValue"], [data-testid="stMetricValue"] p,
-  [data-testid="stMetricValue"] div {{ font-size: 52px !important; line-height: 1.2 !important; }}
+  [data-testid="stMetricValue"] div {{ font-size: 52px !important; line-height: 1.1 !important; }}
   [data-testid="stMetricLabel"] p {{ font-size: {BODY_PX}px !important; }}
   [data-testid="stMain"] input, [data-testid="stMain"] textarea,
   [data-testid="stMain"] [data-baseweb="select"] div {{ font-size: {BODY_PX}px !important; }}
   [data-testid="stCode"] code, .stCode code {{ font-size: 19px !important; }}
-  [data-testid="stToolbar"], [data-testid="stDecoration"] {{ display: none !important; }}
-  [data-testid="stMainBlockContainer"] {{ padding-top: 2.2rem !important; }}
+  [data-testid="stMetricValue"] > div {{ white-space: normal !important; overflow: visible !important;
+    text-overflow: clip !important; overflow-wrap: anywhere !important; }}
+  [data-testid="stToolbarActions"], [data-testid="stMainMenu"], [data-testid="stAppDeployButton"],
+  [data-testid="stDecoration"] {{ display: none !important; }}
+  [data-testid="stMainBlockContainer"] {{ padding-top: 1.2rem !important; }}
 </style>
 """
 
 
 def for_projector(fig: go.Figure) -> go.Figure:
-    """``fig`` with fonts large enough for a projector (ticks ≥ 16 px); returns the same figure."""
-    fig.update_layout(
-        font=dict(size=TICK_PX, color=TEXT_COLOR),
-        title_font=dict(size=TITLE_PX),
-        legend=dict(font=dict(size=LEGEND_PX)),
-        hoverlabel=dict(font_size=TICK_PX),
-    )
-    fig.update_xaxes(tickfont=dict(size=TICK_PX), title_font=dict(size=AXIS_TITLE_PX))
-    fig.update_yaxes(tickfont=dict(size=TICK_PX), title_font=dict(size=AXIS_TITLE_PX))
-    if any(t.type in ("surface",) for t in fig.data):
-        for axis in ("xaxis", "yaxis", "zaxis"):
-            fig.update_scenes({axis: dict(tickfont=dict(size=TICK_PX - 2), title_font=dict(size=AXIS_TITLE_PX))})
-    return fig
+    """``fig`` with fonts large enough for a projector (ticks ≥ 18 px, near-black); returns the same figure.
+
+    The one theme function (lossviz.theme.style_figure) in presentation mode."""
+    return style_figure(fig, present=True)
+
+
+#: The URL path of each page (app.py's url_path; the explorer is the app's root).
+PAGE_PATHS = {"explore": "", "landscape": "landscape", "training": "training", "lessons": "lessons"}
+
+
+def page_link(url: str, page: str, params: object, lang: str) -> str:
+    """The link that opens ``page`` as it is now: the app's address from ``url`` (scheme and host only;
+    the path and query of the arriving link are dropped), the page's own ``params`` (cleaned: never
+    ``present``, a class id or a token), and the language when it is not English.
+
+    Example:
+        >>> page_link("http://10.0.0.2:8501/lessons?next=http://evil.example&present=1", "lessons",
+        ...           {"lesson": "kl", "step": "2", "present": "1"}, "zh")
+        'http://10.0.0.2:8501/lessons?lesson=kl&step=2&lang=zh'
+    """
+    parts = urlsplit(str(url or "").strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise LossvizInputError(msg("This page's address ({url}) is not a web link that can be shared.",
+                                    url=str(url)[:80]))
+    want = clean_params(params)
+    want.pop("lang", None)
+    if lang != "en":
+        want["lang"] = lang
+    path = PAGE_PATHS.get(page, "")
+    return f"{parts.scheme}://{parts.netloc}/{path}" + ("?" + urlencode(want) if want else "")
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def plain_text(text: object) -> str:
+    """``text`` (from a link, a file or another program) escaped so that Streamlit's markdown shows it
+    literally: no link, no image, no emphasis, no HTML. Newlines are kept.
+
+    Example:
+        >>> print(plain_text("[Log in](http://evil.example) ![](http://x/x.png)"))
+        \\[Log in\\]\\(http\\://evil\\.example\\) \\!\\[\\]\\(http\\://x/x\\.png\\)
+    """
+    return _MARKDOWN.sub(r"\\\1", str(text))
 
 
 def contrast_ratio(fg: str, bg: str) -> float:
@@ -204,6 +256,27 @@ def qr_png(url: str, *, scale: int = 8) -> bytes:
 
 __all__ = [
     "BODY_PX",
+    "CLASS_IDLE_S",
+    "ClassState",
+    "PAGE_PATHS",
+    "clean_params",
+    "delete_run",
+    "end_class",
+    "same_settings",
+    "figure_title",
+    "file_name",
+    "may_lead",
+    "page_link",
+    "page_script_js",
+    "plain_text",
+    "plot_config",
+    "publish",
+    "read_class",
+    "start_class",
+    "student_link",
+    "style_figure",
+    "valid_class_id",
+    "valid_token",
     "TICK_PX",
     "ShareLink",
     "contrast_ratio",
