@@ -84,6 +84,7 @@ def test_page_starts_and_stops_a_synthetic_run(page_env: Path) -> None:
     assert at.radio(key="tr_data_kind").value == "digits"  # real pictures offline by default
     at.radio(key="tr_data_kind").set_value("synthetic").run()
     small_settings(at)
+    at.number_input(key="tr_syn_train").set_value(6400)  # 100 steps an epoch: the stop lands before its end
     at.button(key="tr_start").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
@@ -217,7 +218,9 @@ def test_past_runs_open_compare_and_download(page_env: Path) -> None:
     assert at.radio(key="tr_compare_metric").value == "loss"
     at.radio(key="tr_compare_metric").set_value("grad_norm").run()
     assert not at.exception
-    assert len(at.get("plotly_chart")) == 5  # four charts of the open run + the comparison
+    keys = [c.key for c in at.get("plotly_chart")]
+    # four live charts of the open run, its insight panel (layer health, sharpness, predictions, confusion) + the comparison
+    assert len(keys) == 9 and {"tr_fig_loss", "tr_fig_health", "tr_fig_pred", "tr_fig_confusion"} <= set(keys), keys
     assert at.get("download_button")
 
 
@@ -352,6 +355,7 @@ def _external_run(runs: Path, name: str, steps: int) -> lv_runs.RunWriter:
                 "time": 0.1 * step,
             }
         )
+    writer.flush()  # the writer flushes once per FLUSH_S: what another process has written by now is on disk
     return writer
 
 
@@ -381,6 +385,7 @@ def test_page_follows_a_run_written_by_another_process(page_env: Path) -> None:
                 "time": 0.1 * step,
             }
         )
+    writer.flush()
     with open(writer.path / "metrics.jsonl", "a", encoding="utf-8") as f:
         f.write('{"kind": "batch", "step": 9, "lo')  # ... and is half-way through a line
     at.run()  # the live panel's next tick

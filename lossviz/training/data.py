@@ -26,8 +26,8 @@ SYNTHETIC_CLASSES = [f"pattern {i}" for i in range(10)]
 CIFAR_FOLDER = "cifar-10-batches-py"
 DIGITS_CLASSES = [str(i) for i in range(10)]
 DATASET_KINDS = ("auto", "cifar10", "digits", "folder", "synthetic")
-#: What each kind is called on charts, run lists and config.json's ``dataset_label``.
-DATASET_LABELS = {"cifar10": "CIFAR-10", "digits": "digits", "folder": "image folder", "synthetic": "synthetic"}
+#: The tag of each kind in config.json's ``dataset_label`` (not shown as is: figures.dataset_text translates it).
+DATASET_TAGS = {"cifar10": "CIFAR-10", "digits": "digits", "folder": "image folder", "synthetic": "synthetic"}
 DIGITS_TEST_FRACTION = 0.2
 DIGITS_SPLIT_SEED = 0
 MAX_FOLDER_IMAGES = 50_000
@@ -98,7 +98,7 @@ class DatasetBundle:
     @property
     def label(self) -> str:
         """Short label for charts and run lists: ``"CIFAR-10"``, ``"digits"``, ``"image folder"`` or ``"synthetic"``."""
-        return DATASET_LABELS.get(self.kind, self.kind)
+        return DATASET_TAGS.get(self.kind, self.kind)
 
     def to(self, device: torch.device | str) -> DatasetBundle:
         return DatasetBundle(

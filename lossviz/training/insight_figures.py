@@ -140,7 +140,7 @@ def make_sharpness_figure(
     return _figure(
         data,
         title,
-        yaxis=dict(title=dict(text="λ_max"), range=[0, top * 1.12], rangemode="tozero"),
+        yaxis=dict(title=dict(text=gettext("sharpness λ_max", lang)), range=[0, top * 1.12], rangemode="tozero"),
         shapes=shapes,
         annotations=notes,
         yaxis2=dict(title=dict(text=gettext("loss", lang)), overlaying="y", side="right", showgrid=False),

@@ -45,7 +45,7 @@ from lossviz.i18n import N_, Message, msg
 from lossviz.training import ledger as lv_ledger
 from lossviz.training import procs
 from lossviz.training import runs as lv_runs
-from lossviz.training.data import DATASET_LABELS, cifar10_status, resolved_kind
+from lossviz.training.data import DATASET_TAGS, cifar10_status, resolved_kind
 from lossviz.training.trainer import TrainConfig, check_workers
 
 KEEP_FINISHED = 8
@@ -791,7 +791,7 @@ class JobManager:
                 _release_claim(root / run_name)
                 self._ledger_do("remove", run_name)
                 raise
-            label = DATASET_LABELS.get(resolved_kind(config.dataset, config.data_dir, config.download), "CIFAR-10")
+            label = DATASET_TAGS.get(resolved_kind(config.dataset, config.data_dir, config.download), "CIFAR-10")
             job = Job(run_name, owner, root, root.resolve() / run_name, process, stderr, workers, label,
                       error_file=error_file, worker_pids=pids)  # fmt: skip
             self._jobs[run_name] = job

@@ -65,7 +65,7 @@ def data_ui(manager: lt.JobManager, owner: str, root: Path, data_dir: Path, lang
     else:
         st.caption(gettext(SOURCE_NOTES[kind], lang))
     if kind == "folder":
-        text = st.text_input(gettext("Picture folder", lang), key=W + "image_folder", placeholder="my-pictures")
+        text = st.text_input(gettext("Picture folder", lang), key=W + "image_folder", placeholder=gettext("e.g. my-pictures", lang))
         try:
             folder = str(lt.page_data_dir(text, root)) if text.strip() else None
         except LossvizInputError as exc:
