@@ -157,9 +157,11 @@ class HealthMonitor:
         for layer, v in finite.items():
             self._raise(out, step, "vanishing", layer, v, v < VANISH_BELOW)
             recent = self._recent.setdefault(layer, deque(maxlen=JUMP_WINDOW))
-            low = min(recent) if recent else math.inf
-            jumped = bool(recent) and low > 0 and v > JUMP_FACTOR * low
-            self._raise(out, step, "jump", layer, v / low if jumped else 0.0, jumped)
+            # against the median of the last 10 steps, not their minimum: a network leaving its first
+            # plateau grows its gradients steadily, and one quiet step must not make that an explosion
+            base = sorted(recent)[len(recent) // 2] if len(recent) >= 3 else math.inf
+            jumped = base > 0 and math.isfinite(base) and v > JUMP_FACTOR * base
+            self._raise(out, step, "jump", layer, v / base if jumped else 0.0, jumped)
             recent.append(v)
         positive = {k: v for k, v in finite.items() if v > 0}
         if len(positive) >= 2:
@@ -168,7 +170,8 @@ class HealthMonitor:
             ratio = positive[hi] / positive[lo]
             self._raise(out, step, "spread", hi, ratio, ratio > SPREAD_ABOVE, other=self._name(lo))
         for layer, v in (record.get("layer_update_ratios") or {}).items():
-            if v is None or not math.isfinite(float(v)):
+            # the rule of thumb is for weights: a bias starts near 0, so its relative change is large by nature
+            if v is None or not math.isfinite(float(v)) or layer.endswith(".bias"):
                 continue
             v = float(v)
             self._raise(out, step, "update_high", layer, v, v > UPDATE_RANGE[1])
