@@ -219,8 +219,8 @@ def test_past_runs_open_compare_and_download(page_env: Path) -> None:
     at.radio(key="tr_compare_metric").set_value("grad_norm").run()
     assert not at.exception
     keys = [c.key for c in at.get("plotly_chart")]
-    # four live charts of the open run, its insight panel (layer health, sharpness, predictions, confusion) + the comparison
-    assert len(keys) == 9 and {"tr_fig_loss", "tr_fig_health", "tr_fig_pred", "tr_fig_confusion"} <= set(keys), keys
+    # four live charts of the open run, its insight panel (sharpness, predictions, confusion) + the comparison
+    assert len(keys) == 8 and {"tr_fig_loss", "tr_fig_sharp", "tr_fig_pred", "tr_fig_confusion"} <= set(keys), keys
     assert at.get("download_button")
 
 

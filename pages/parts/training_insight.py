@@ -87,12 +87,11 @@ def _health_tail(path: str, relu: bool) -> lt.MetricsTail:
 
 
 def insight_view(run_dir: Path, manager: lt.JobManager, owner: str, lang: str, refresh: float | None) -> None:
-    """The run's data, alarms, and the tabs: layer health, sharpness, predictions."""
+    """The run's data, its health alarms, and the tabs: sharpness, predictions."""
 
     @st.fragment(run_every=refresh)
     def panel() -> None:
         cfg = lt.insight_settings(run_dir)
-        labels = lt.layer_labels_for(cfg["relu"])
         classes = ", ".join(cfg["classes"])
         data = lt.dataset_text(cfg["dataset_label"], lang)
         st.caption(gettext("Data: **{data}** ({train} training / {test} test pictures) · classes: {classes}", lang,
@@ -107,13 +106,9 @@ def insight_view(run_dir: Path, manager: lt.JobManager, owner: str, lang: str, r
             if len(alarms) > 3:
                 with st.expander(gettext("All {n} health alarms", lang, n=len(alarms))):
                     st.markdown("\n".join(f"- {render(a.message, lang)}" for a in alarms))
-        t_health, t_sharp, t_pred = st.tabs([gettext("🩺 Layer health", lang), gettext("⛰ Sharpness", lang), gettext("🖼 Predictions", lang)])
-        with t_health:
-            views = [v for v in lt.HEALTH_VIEWS if v in log.fields()] or ["grad"]
-            view = st.segmented_control(gettext("Show", lang), views, default=views[0], key=W + "health_view",
-                                        format_func=lambda v: gettext(lt.HEALTH_VIEWS[v][0], lang)) or views[0]  # fmt: skip
-            steps, names, z = log.matrix(view)
-            chart(st, lt.make_health_heatmap_figure(steps, names, z, view, data, labels, lang), key=W + "fig_health", config=PLOT)
+        # the per-layer weight norm, update ratio and dead units are registered metrics: the run's per-layer
+        # chart above draws them (lines or a layers × steps heatmap); this panel adds what it cannot show
+        t_sharp, t_pred = st.tabs([gettext("⛰ Sharpness", lang), gettext("🖼 Predictions", lang)])
         with t_sharp:
             _sharpness(run_dir, cfg, log, manager, owner, data, lang)
         with t_pred:
