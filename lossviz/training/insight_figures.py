@@ -114,8 +114,8 @@ def make_sharpness_figure(
     lang: str = "en",
 ) -> go.Figure:
     """λ_max against the step, the stability line 2/η (or (2 + 2β)/η) dashed, the loss faint on a second axis."""
-    title = _title(gettext("Sharpness: the top Hessian eigenvalue λ_max", lang), dataset_label,
-                   gettext("how curved the loss is along its steepest direction; dashed: the stability line", lang), lang)  # fmt: skip
+    title = _title(gettext("Sharpness λ_max", lang), dataset_label,
+                   gettext("the top Hessian eigenvalue: how curved the loss is along its steepest direction; dashed: the stability line", lang), lang)  # fmt: skip
     pts = [p for p in points if isinstance(p.get("lambda_max"), int | float) and math.isfinite(p["lambda_max"])]
     if not pts:
         return _empty(title, lang, N_("Waiting for the first sharpness estimate…"))
