@@ -68,7 +68,8 @@ _AXIS_BLOCK_PX = 78
 
 
 def _legend_rows(fig: Any, width_px: float = 430.0) -> int:
-    names = [str(t.name or "") for t in fig.data if t.showlegend is not False and (t.name or "")]
+    # an image trace (go.Image) has no legend entry, nor a showlegend property
+    names = [str(t.name or "") for t in fig.data if getattr(t, "showlegend", False) is not False and (t.name or "")]
     if not names or (fig.layout.showlegend is None and len(fig.data) < 2):
         return 0
     widths = [40 + 10.5 * len(n) for n in names]  # swatch + text at 18 px (a CJK glyph is about two Latin ones)

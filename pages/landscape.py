@@ -1,8 +1,6 @@
-"""Loss landscape: loss curves, 2-D/3-D surfaces, gradient fields and descent paths.
-
-Lays out widgets and draws; numbers and decisions come from ``lossviz.landscape``. It draws the session's
-one ``Example`` (checked through the explorer's own input path); its loss and reduction selectors change
-that example for both pages. Its controls are keys in the URL under ``ls_``."""
+"""Loss landscape: loss curves, 2-D/3-D surfaces, gradient fields and descent paths. Lays out widgets and
+draws; numbers and decisions come from ``lossviz.landscape``. It draws the session's one ``Example`` (checked
+through the explorer's input path); its loss and reduction selectors change it for both pages. URL keys: ``ls_``."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from lossviz import session as K
 from lossviz import training as lt
 from lossviz.i18n import gettext, render, tr
 from pages import chart, deep_link_guard, page_chrome, presenting, say, write_link
-from pages.parts import training_room, weight_landscape
+from pages.parts import training_insight, training_room, weight_landscape
 
 deep_link_guard()
 W = K.TRAINING
@@ -65,21 +65,7 @@ def settings_ui(manager: lt.JobManager, owner: str, lang: str) -> tuple[lt.Train
     data_dir, problem = lt.data_folder(text, root, lang)
     if problem:
         st.error(problem)
-    present = lt.cifar10_status(data_dir) == "present"
-    sources = {"synthetic": gettext("Synthetic images (always available)", lang), "cifar10": gettext("CIFAR-10 (real photos)", lang)}
-    use_cifar = st.radio(gettext("Data", lang), list(sources), index=int(present), key=W + "data_source", format_func=sources.get) == "cifar10"
-    if present:
-        st.caption(gettext("CIFAR-10 found in {folder}.", lang, folder=lt.shown_path(data_dir, root, gettext(lt.DATA_ROOT, lang))))
-    else:
-        st.caption(gettext("CIFAR-10 is not on this machine, so the page trains on a **synthetic** set: ten noisy colour "
-                           "patterns shaped like CIFAR images. Everything trained on it is labelled *synthetic*.", lang))  # fmt: skip
-        if st.button(gettext("Download CIFAR-10 (170 MB)", lang), key=W + "download", help=gettext("Into the server's data folder.", lang)):
-            try:
-                with st.spinner(gettext("Downloading CIFAR-10…", lang)):
-                    manager.download(owner, lambda: lt.download_cifar10(root, shown_as=gettext(lt.DATA_ROOT, lang)))
-                st.rerun()
-            except LossvizInputError as exc:
-                st.error(render(exc, lang), icon="🚫")
+    extra = training_insight.data_ui(manager, owner, root, data_dir, lang)  # real digits, CIFAR-10, your pictures, synthetic; full batch, sharpness
     relu = st.toggle(gettext("Add ReLU activations", lang), value=False, key=W + "relu", help=gettext("The tutorial's network has none.", lang))
     loss = st.selectbox(gettext("Loss function", lang), list(lt.CLASSIFICATION_LOSSES), key=K.TRAINING_LOSS,
                         help="\n\n".join(f"**{k}**: {gettext(v, lang)}" for k, v in lt.CLASSIFICATION_LOSSES.items()))  # fmt: skip
@@ -104,7 +90,7 @@ def settings_ui(manager: lt.JobManager, owner: str, lang: str) -> tuple[lt.Train
     name = st.text_input(gettext("Run name (optional)", lang), key=W + "run_name", placeholder=gettext("e.g. relu-adam", lang))
     start = st.button(gettext("▶ Start training", lang), type="primary", key=W + "start", width="stretch")
     st.caption(gettext("Runs are saved in the server's runs folder; each one trains in its own process.", lang))
-    config = lt.TrainConfig(dataset="cifar10" if use_cifar else "synthetic", data_dir=str(data_dir), relu=bool(relu), loss=loss,
+    config = lt.TrainConfig(**extra, data_dir=str(data_dir), relu=bool(relu), loss=loss,
         label_smoothing=float(smoothing), margin=float(margin), optimizer=optimizer, lr=float(lr), momentum=float(momentum),
         batch_size=int(batch), epochs=int(epochs), seed=int(seed), max_batches=int(max_batches) or None, device=device,
         threads=int(threads), amp=bool(amp), synthetic_train=int(syn_train), synthetic_test=int(syn_test))  # fmt: skip
@@ -114,7 +100,7 @@ def settings_ui(manager: lt.JobManager, owner: str, lang: str) -> tuple[lt.Train
 def controls_ui(state: lt.RunState, job: object, owner: str, lang: str) -> None:
     """Status line and, for the browser that started the run, pause/resume/stop."""
     head, buttons = st.columns([3, 2], vertical_alignment="center")
-    data_note = gettext("**synthetic data**", lang) if state.label == "synthetic" else "CIFAR-10"
+    data_note = gettext("**synthetic data**", lang) if state.label == "synthetic" else lt.dataset_text(state.label, lang)
     head.markdown(f"#### {lt.STATUS_ICONS.get(state.status, '•')} {lt.status_text(state.status, lang)} · {data_note}")
     where = gettext("run `{name}` · trains on {device}", lang, name=state.name, device=state.device) if state.device else None
     head.caption(where or gettext("run `{name}`", lang, name=state.name))
@@ -249,6 +235,7 @@ else:
             st.rerun()  # ended, or its first point arrived: redraw the page once (run list, timer)
 
     live_panel()
+    training_insight.insight_view(runs_dir / view, manager, owner, lang, refresh and 2 * REFRESH_S)  # health, sharpness, predictions
     with st.expander(tr("wl.title", lang), expanded=bool(st.session_state.get("wl_probe"))):
         weight_landscape.weight_landscape_view(runs_dir / view, lang=lang, manager=manager, owner=owner)  # a probe process
 with training_room.fold(demo, lang):  # on a projector folded away, never removed

@@ -153,13 +153,13 @@ def test_download_offline_gives_a_banner_message(tmp_path: Path) -> None:
         lv_data.load_cifar10(tmp_path, download=True, dataset_cls=Offline)
 
 
-def test_auto_falls_back_to_synthetic_when_cifar_is_absent(
+def test_auto_falls_back_to_the_real_digits_when_cifar_is_absent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LOSSVIZ_DATA", str(tmp_path))
     assert lv_data.default_data_dir() == tmp_path
     bundle = lv_data.load_dataset("auto", synthetic_train=100, synthetic_test=20)
-    assert bundle.synthetic and bundle.label == "synthetic"
+    assert bundle.kind == "digits" and not bundle.synthetic and bundle.label == "digits"
     with pytest.raises(LossvizInputError, match="unknown"):
         lv_data.load_dataset("imagenet")
 

@@ -11,7 +11,6 @@ import lossviz.landscape as S
 from lossviz.classroom import contrast_ratio
 from lossviz.errors import LossvizInputError
 from lossviz.explore import Example
-from lossviz.theme import LOSS_SCALE
 from lossviz.landscape.figures import (
     MAX_FRAMES,
     make_contour_figure,
@@ -20,6 +19,7 @@ from lossviz.landscape.figures import (
     make_descent_loss_figure,
     make_surface3d_figure,
 )
+from lossviz.theme import LOSS_SCALE
 
 
 @pytest.fixture(scope="module")

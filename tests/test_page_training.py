@@ -81,8 +81,10 @@ def test_page_starts_and_stops_a_synthetic_run(page_env: Path) -> None:
     at = new_page()
     assert at.title[0].value == "Watch a CNN learn"
     assert any("No runs yet" in i.value for i in at.info)
-    assert at.radio(key="tr_data_source").value == "synthetic"
+    assert at.radio(key="tr_data_kind").value == "digits"  # real pictures offline by default
+    at.radio(key="tr_data_kind").set_value("synthetic").run()
     small_settings(at)
+    at.number_input(key="tr_syn_train").set_value(6400)  # 100 steps an epoch: the stop lands before its end
     at.button(key="tr_start").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
@@ -191,7 +193,7 @@ def test_a_refused_start_shows_the_run_in_the_way(page_env: Path) -> None:
 
 def test_missing_cifar_shows_an_error_not_a_traceback(page_env: Path) -> None:
     at = new_page()
-    at.radio(key="tr_data_source").set_value("cifar10").run()
+    at.radio(key="tr_data_kind").set_value("cifar10").run()
     at.button(key="tr_start").click().run()
     assert not at.exception
     assert any("CIFAR-10 is not in" in e.value for e in at.error)
@@ -221,7 +223,9 @@ def test_past_runs_open_compare_and_download(page_env: Path) -> None:
     assert at.radio(key="tr_compare_metric").value == "loss"
     at.radio(key="tr_compare_metric").set_value("grad_norm").run()
     assert not at.exception
-    assert len(at.get("plotly_chart")) == 5  # four charts of the open run + the comparison
+    keys = [c.key for c in at.get("plotly_chart")]
+    # four live charts of the open run, its insight panel (sharpness, predictions, confusion) + the comparison
+    assert len(keys) == 8 and {"tr_fig_loss", "tr_fig_sharp", "tr_fig_pred", "tr_fig_confusion"} <= set(keys), keys
     assert at.get("download_button")
 
 

@@ -158,11 +158,11 @@ def test_bad_file_matrix(tmp_path: Path) -> None:
     for what, rel, word in cases:
         done: list[BaseException | None] = []
 
-        def run(rel: str = rel) -> None:
+        def run(rel: str = rel, done: list[BaseException | None] = done) -> None:
             try:
                 read_tensor_file(rel, name="input", root=folder)
-            except BaseException as exc:  # noqa: BLE001 - the test inspects what came out
-                done.append(exc)
+            except BaseException as caught:  # noqa: BLE001 - the test inspects what came out
+                done.append(caught)
             else:
                 done.append(None)
 

@@ -58,6 +58,7 @@ def test_cli_run_writes_a_complete_run_dir(tmp_path: Path) -> None:
         "metrics.cols.json",
         "metrics.jsonl",
         "model.safetensors",
+        "predictions.json",  # the test pictures' answers after the last evaluation (issue 22)
         "snapshots",  # weight snapshots for the weight landscape's path
         "summary.json",
     ]

@@ -30,6 +30,7 @@ from lossviz.training.snapshots import (
     load_weights,
     save_weights,
 )
+from lossviz.training.trainer import TrainConfig, make_loss
 from lossviz.weightspace import directions as D
 from lossviz.weightspace import load as R
 from lossviz.weightspace import path as P
@@ -40,12 +41,12 @@ from lossviz.weightspace.figures import (
     make_weight_surface_figure,
 )
 from lossviz.weightspace.load import load_snapshots
+from tests.page_text import chinese, english_phrases
 
 
 def note_text(note: object, lang: str = "en") -> str:
     return render(note, lang)
-from lossviz.training.trainer import TrainConfig, make_loss
-from tests.page_text import chinese, english_phrases
+
 
 ROOT = Path(__file__).resolve().parent.parent
 

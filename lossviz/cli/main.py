@@ -107,6 +107,9 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     from lossviz.cli.landscape import add_landscape_parser
 
     add_landscape_parser(sub, lang)
+    from lossviz.cli.sharpness import add_sharpness_parser  # H6
+
+    add_sharpness_parser(sub, lang)
     return parser
 
 
@@ -246,7 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from lossviz.cli.train import run_train
 
             return run_train(args)
-        if args.command == "landscape":
+        if args.command in ("landscape", "sharpness"):
             return args.handler(args)
     except LossvizInputError as exc:
         lang = cli_lang(args.lang)

@@ -69,6 +69,14 @@ def _configure(parser: argparse.ArgumentParser, lang: str = "en", lang_default: 
     src.add_argument(
         "--cifar10", action="store_true", help=t(N_("train on real CIFAR-10 (error if it is not on disk)"))
     )
+    src.add_argument(
+        "--digits", action="store_true",
+        help=t(N_("train on scikit-learn's real handwritten digits (offline; the default without CIFAR-10)")),
+    )  # fmt: skip
+    src.add_argument(
+        "--image-folder", default=None, metavar="DIR",
+        help=t(N_("train on your own pictures: DIR holds one subfolder of images per class (2 to 10)")),
+    )  # fmt: skip
     data.add_argument(
         "--data-dir",
         default=None,
@@ -105,6 +113,18 @@ def _configure(parser: argparse.ArgumentParser, lang: str = "en", lang_default: 
     opt.add_argument("--epochs", type=int, default=d.epochs, help=t(N_("passes over the training set")))
     opt.add_argument("--seed", type=int, default=d.seed, help=t(N_("random seed")))
     opt.add_argument("--max-batches", type=int, default=None, metavar="N", help=t(N_("stop after N batches")))
+    opt.add_argument(
+        "--train-subset", type=int, default=None, metavar="N",
+        help=t(N_("train on the first N training images only (with --batch-size N: full-batch gradient descent)")),
+    )  # fmt: skip
+    opt.add_argument(
+        "--sharpness-every", type=int, default=0, metavar="K",
+        help=t(N_("measure the sharpness (top Hessian eigenvalue) every K steps (0: off)")),
+    )  # fmt: skip
+    opt.add_argument(
+        "--sharpness-images", type=int, default=d.sharpness_images, metavar="N",
+        help=t(N_("training images in the fixed batch the sharpness is measured on")),
+    )  # fmt: skip
     opt.add_argument(
         "--no-eval", action="store_true", help=t(N_("skip the test-set evaluation after each epoch"))
     )
@@ -160,10 +180,18 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    dataset = "synthetic" if args.synthetic else "cifar10" if args.cifar10 or args.download else "auto"
+    dataset = (
+        "synthetic" if args.synthetic else "digits" if getattr(args, "digits", False)
+        else "folder" if getattr(args, "image_folder", None)
+        else "cifar10" if args.cifar10 or args.download else "auto"
+    )  # fmt: skip
     return TrainConfig(
         dataset=dataset,
         data_dir=args.data_dir,
+        image_folder=getattr(args, "image_folder", None),
+        train_subset=getattr(args, "train_subset", None),
+        sharpness_every=getattr(args, "sharpness_every", 0) or 0,
+        sharpness_images=getattr(args, "sharpness_images", 512),
         download=bool(args.download),
         synthetic_train=args.synthetic_train,
         synthetic_test=args.synthetic_test,

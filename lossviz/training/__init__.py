@@ -8,12 +8,15 @@ per-batch metric is one :func:`register_metric` call (:mod:`lossviz.training.met
 
 from __future__ import annotations
 
+from lossviz.training.curvature import EDGE_OF_STABILITY, stability_threshold, threshold_text
+from lossviz.training.curvature import read_probe as read_sharpness_probe
 from lossviz.training.data import (
     ImageSplit,
     cifar10_status,
     default_data_dir,
     download_cifar10,
     make_synthetic,
+    page_data_dir,
     synthetic_test_images,
 )
 from lossviz.training.figures import (
@@ -29,6 +32,14 @@ from lossviz.training.figures import (
     make_overlay_figure,
     own_chart_metrics,
     progress_summary,
+)
+from lossviz.training.health import HealthLog, read_alarms
+from lossviz.training.insight_figures import (
+    HEALTH_VIEWS,
+    make_confusion_figure,
+    make_health_heatmap_figure,
+    make_prediction_grid_figure,
+    make_sharpness_figure,
 )
 from lossviz.training.jobs import JobManager, max_workers, stop_all_managers, train_command
 from lossviz.training.metrics import (
@@ -50,6 +61,7 @@ from lossviz.training.model import (
     describe_model,
     layer_labels_for,
 )
+from lossviz.training.predictions import read as read_predictions
 from lossviz.training.runs import (
     LIVE_STATUSES,
     METRICS_FILE,
@@ -92,6 +104,7 @@ from lossviz.training.view import (
     ended_text,
     file_key,
     follow,
+    insight_settings,
     metric_cards,
     pick_run,
     progress_line,
@@ -109,6 +122,20 @@ from lossviz.training.view import (
 )
 
 __all__ = [
+    "EDGE_OF_STABILITY",
+    "HEALTH_VIEWS",
+    "HealthLog",
+    "make_confusion_figure",
+    "make_health_heatmap_figure",
+    "make_prediction_grid_figure",
+    "make_sharpness_figure",
+    "page_data_dir",
+    "insight_settings",
+    "read_alarms",
+    "read_predictions",
+    "read_sharpness_probe",
+    "stability_threshold",
+    "threshold_text",
     "ImageSplit",
     "LIVE_STATUSES",
     "SNAPSHOT_DIR",

@@ -1,4 +1,6 @@
-"""Image data for the training page: real CIFAR-10 through torchvision, or a learnable synthetic stand-in.
+"""Image data for the training page: real CIFAR-10 through torchvision, scikit-learn's bundled handwritten
+digits (real pictures offline, the default when CIFAR-10 is not on disk), a folder of the user's own
+images in class subfolders, or a learnable synthetic stand-in.
 
 Each split is loaded into tensors once (uint8, N×3×32×32) and batches are indexed from memory,
 so the training loop never converts a PIL image. The synthetic set has the same shape and ten
@@ -22,7 +24,13 @@ from lossviz.i18n import Message, msg
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 SYNTHETIC_CLASSES = [f"pattern {i}" for i in range(10)]
 CIFAR_FOLDER = "cifar-10-batches-py"
-DATASET_KINDS = ("auto", "cifar10", "synthetic")
+DIGITS_CLASSES = [str(i) for i in range(10)]
+DATASET_KINDS = ("auto", "cifar10", "digits", "folder", "synthetic")
+#: The tag of each kind in config.json's ``dataset_label`` (not shown as is: figures.dataset_text translates it).
+DATASET_TAGS = {"cifar10": "CIFAR-10", "digits": "digits", "folder": "image folder", "synthetic": "synthetic"}
+DIGITS_TEST_FRACTION = 0.2
+DIGITS_SPLIT_SEED = 0
+MAX_FOLDER_IMAGES = 50_000
 DEFAULT_SYNTHETIC_TRAIN = 10_000
 DEFAULT_SYNTHETIC_TEST = 2_000
 MAX_SYNTHETIC = 200_000
@@ -76,7 +84,7 @@ def to_float(images: torch.Tensor) -> torch.Tensor:
 class DatasetBundle:
     """Train and test splits plus how to label them wherever they show."""
 
-    kind: str  # "cifar10" or "synthetic"
+    kind: str  # "cifar10", "digits", "folder" or "synthetic"
     train: ImageSplit
     test: ImageSplit
     classes: list[str]
@@ -89,8 +97,8 @@ class DatasetBundle:
 
     @property
     def label(self) -> str:
-        """Short label for charts and run lists: ``"CIFAR-10"`` or ``"synthetic"``."""
-        return "synthetic" if self.synthetic else "CIFAR-10"
+        """Short label for charts and run lists: ``"CIFAR-10"``, ``"digits"``, ``"image folder"`` or ``"synthetic"``."""
+        return DATASET_TAGS.get(self.kind, self.kind)
 
     def to(self, device: torch.device | str) -> DatasetBundle:
         return DatasetBundle(
@@ -398,6 +406,141 @@ def make_synthetic(
         return bundle
 
 
+# ----------------------------------------------------------------------------- real digits, offline
+
+
+def _split(images: torch.Tensor, labels: torch.Tensor, test_fraction: float, seed: int) -> tuple[ImageSplit, ImageSplit]:
+    """A fixed, stratified train/test split (the same seed always gives the same split)."""
+    gen = torch.Generator().manual_seed(seed)
+    train_idx, test_idx = [], []
+    for c in labels.unique().tolist():
+        rows = (labels == c).nonzero().flatten()
+        rows = rows[torch.randperm(rows.numel(), generator=gen)]
+        k = max(1, round(rows.numel() * test_fraction)) if rows.numel() > 1 else 0
+        test_idx.append(rows[:k])
+        train_idx.append(rows[k:])
+    tr = torch.cat(train_idx).sort().values
+    te = torch.cat(test_idx).sort().values
+    return ImageSplit(images[tr].contiguous(), labels[tr]), ImageSplit(images[te].contiguous(), labels[te])
+
+
+def load_digits_dataset(test_fraction: float = DIGITS_TEST_FRACTION, seed: int = DIGITS_SPLIT_SEED) -> DatasetBundle:
+    """scikit-learn's bundled handwritten digits (1,797 real 8×8 scans of the UCI set, in the package:
+    no download), scaled to 32×32 (bilinear) and repeated to three channels so the same CNN trains on
+    them. Ink is bright on a dark background, as in MNIST. A fixed stratified split: 1,438 train / 359 test.
+
+    Example:
+        >>> b = load_digits_dataset()
+        >>> tuple(b.train.images.shape[1:]), len(b.train) + len(b.test), b.label
+        ((3, 32, 32), 1797, 'digits')
+    """
+    key = ("digits", float(test_fraction), int(seed))
+    with _LOCK:
+        cached = _CACHE.get(key)
+        if cached is not None:
+            return cached
+        try:
+            from sklearn.datasets import load_digits
+        except ImportError as exc:  # pragma: no cover - scikit-learn is a dependency
+            raise LossvizInputError(msg("the handwritten digits need scikit-learn: pip install scikit-learn")) from exc
+        d = load_digits()
+        small = torch.as_tensor(d.images, dtype=torch.float32).unsqueeze(1) / 16.0  # N×1×8×8 in [0, 1]
+        big = torch.nn.functional.interpolate(small, size=(32, 32), mode="bilinear", align_corners=False)
+        images = (big * 255.0).round_().clamp_(0, 255).to(torch.uint8).expand(-1, 3, -1, -1).contiguous()
+        labels = torch.as_tensor(d.target, dtype=torch.int64)
+        train, test = _split(images, labels, test_fraction, seed)
+        bundle = DatasetBundle(
+            "digits",
+            train,
+            test,
+            list(DIGITS_CLASSES),
+            source="sklearn.datasets.load_digits (UCI handwritten digits, 8×8 scaled to 32×32)",
+            details={"n_images": int(labels.numel()), "test_fraction": float(test_fraction), "split_seed": int(seed)},
+        )
+        _CACHE.clear()
+        _CACHE[key] = bundle
+        return bundle
+
+
+# ----------------------------------------------------------------------------- the user's own images
+
+
+def load_image_folder(
+    folder: str | os.PathLike[str], test_fraction: float = DIGITS_TEST_FRACTION, seed: int = DIGITS_SPLIT_SEED
+) -> DatasetBundle:
+    """A folder of the user's own pictures, one subfolder per class (``torchvision.datasets.ImageFolder``),
+    each resized to 32×32 RGB; 2 to 10 classes (the CNN has ten outputs), a fixed stratified split.
+
+    The page passes a folder already checked to lie inside the server's data folder (:func:`page_data_dir`).
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise LossvizInputError(msg("the image folder {folder} does not exist: make one subfolder per class in it", folder=str(root)))
+    try:
+        mtime = max([root.stat().st_mtime, *(p.stat().st_mtime for p in root.iterdir())])
+    except OSError:
+        mtime = 0.0
+    key = ("folder", str(root.resolve()), mtime, float(test_fraction), int(seed))
+    with _LOCK:
+        cached = _CACHE.get(key)
+        if cached is not None:
+            return cached
+        from torchvision import transforms
+        from torchvision.datasets import ImageFolder
+
+        try:
+            ds = ImageFolder(str(root), transform=transforms.Compose([transforms.Resize((32, 32)), transforms.PILToTensor()]))
+        except (FileNotFoundError, OSError, RuntimeError) as exc:
+            raise LossvizInputError(
+                msg("no pictures found in {folder}: put each class's images (.png, .jpg) in its own subfolder", folder=str(root))
+            ) from exc
+        if not 2 <= len(ds.classes) <= 10:
+            raise LossvizInputError(
+                msg("the image folder has {n} class subfolders: the network sorts 2 to 10 classes", n=len(ds.classes))
+            )
+        if len(ds) > MAX_FOLDER_IMAGES:
+            raise LossvizInputError(msg("the image folder holds {n} pictures: at most {limit} fit in memory here", n=len(ds), limit=MAX_FOLDER_IMAGES))
+        pics, labs = [], []
+        for i in range(len(ds)):
+            try:
+                img, lab = ds[i]
+            except (OSError, ValueError) as exc:
+                raise LossvizInputError(
+                    msg("{file} is not a picture that can be read ({error})", file=Path(ds.samples[i][0]).name, error=type(exc).__name__)
+                ) from exc
+            if img.shape[0] == 1:
+                img = img.expand(3, -1, -1)
+            pics.append(img[:3])
+            labs.append(lab)
+        if len(pics) < 4:
+            raise LossvizInputError(msg("the image folder holds only {n} pictures: give each class a few", n=len(pics)))
+        images = torch.stack(pics).to(torch.uint8).contiguous()
+        train, test = _split(images, torch.as_tensor(labs, dtype=torch.int64), test_fraction, seed)
+        bundle = DatasetBundle(
+            "folder", train, test, list(ds.classes), source=f"image folder {root}", details={"n_images": len(pics)}
+        )
+        _CACHE.clear()
+        _CACHE[key] = bundle
+        return bundle
+
+
+def train_subset(bundle: DatasetBundle, n: int | None) -> DatasetBundle:
+    """The first ``n`` training images only (a fixed subset, e.g. for full-batch gradient descent); the test split stays."""
+    if not n or n >= len(bundle.train):
+        return bundle
+    idx = torch.arange(int(n))
+    sub = ImageSplit(bundle.train.images[idx], bundle.train.labels[idx])
+    return DatasetBundle(bundle.kind, sub, bundle.test, bundle.classes, bundle.source, {**bundle.details, "train_subset": int(n)})
+
+
+def resolved_kind(kind: str, data_dir: str | os.PathLike[str] | None = None, download: bool = False) -> str:
+    """What ``"auto"`` means here and now: ``"cifar10"`` when it is on disk (or asked to download), else ``"digits"``."""
+    if kind != "auto":
+        return kind
+    present = cifar10_status(data_dir if data_dir is not None else default_data_dir()) == "present"
+    return "cifar10" if download or present else "digits"
+
+
 def load_dataset(
     kind: str = "auto",
     data_dir: str | os.PathLike[str] | None = None,
@@ -406,19 +549,34 @@ def load_dataset(
     synthetic_seed: int = 0,
     synthetic_train: int = DEFAULT_SYNTHETIC_TRAIN,
     synthetic_test: int = DEFAULT_SYNTHETIC_TEST,
+    image_folder: str | os.PathLike[str] | None = None,
 ) -> DatasetBundle:
-    """``"cifar10"``, ``"synthetic"``, or ``"auto"`` (real CIFAR-10 if it is on disk, else synthetic)."""
+    """``"cifar10"``, ``"digits"``, ``"folder"`` (``image_folder``), ``"synthetic"``, or ``"auto"``
+    (real CIFAR-10 if it is on disk, else the real handwritten digits)."""
     if kind not in DATASET_KINDS:
         raise LossvizInputError(
             msg("dataset {name!r} is unknown: choose one of {choices}", name=kind, choices=", ".join(DATASET_KINDS))
         )
-    if kind == "auto":
-        kind = (
-            "cifar10"
-            if download
-            or cifar10_status(data_dir if data_dir is not None else default_data_dir()) == "present"
-            else "synthetic"
-        )
+    kind = resolved_kind(kind, data_dir, download)
     if kind == "cifar10":
         return load_cifar10(data_dir, download=download)
+    if kind == "digits":
+        return load_digits_dataset()
+    if kind == "folder":
+        if not image_folder:
+            raise LossvizInputError(msg("name the image folder: one subfolder of pictures per class"))
+        return load_image_folder(image_folder)
     return make_synthetic(synthetic_seed, synthetic_train, synthetic_test)
+
+
+def dataset_from_config(config: dict[str, Any]) -> DatasetBundle:
+    """The data a run trained on, from its config.json (probes use it to rebuild the run's batches)."""
+    kind = str(config.get("dataset") or "digits")
+    return load_dataset(
+        kind if kind in DATASET_KINDS else "digits",
+        config.get("data_dir"),
+        synthetic_seed=int(config.get("seed", 0)),
+        synthetic_train=int(config.get("synthetic_train", DEFAULT_SYNTHETIC_TRAIN)),
+        synthetic_test=int(config.get("synthetic_test", DEFAULT_SYNTHETIC_TEST)),
+        image_folder=config.get("image_folder"),
+    )

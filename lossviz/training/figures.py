@@ -141,7 +141,8 @@ def _raw_and_smooth(
 
 
 #: How each data set is named on the page (run directories store the English key).
-DATASET_LABELS = {"synthetic": N_("synthetic"), "CIFAR-10": "CIFAR-10"}
+DATASET_LABELS = {"synthetic": N_("synthetic"), "CIFAR-10": "CIFAR-10", "digits": N_("handwritten digits"),
+                  "image folder": N_("your images")}  # fmt: skip
 
 
 def dataset_text(label: str | None, lang: str = "en") -> str:

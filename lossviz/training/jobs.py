@@ -45,7 +45,7 @@ from lossviz.i18n import N_, Message, msg
 from lossviz.training import ledger as lv_ledger
 from lossviz.training import procs
 from lossviz.training import runs as lv_runs
-from lossviz.training.data import cifar10_status
+from lossviz.training.data import DATASET_TAGS, cifar10_status, resolved_kind
 from lossviz.training.trainer import TrainConfig, check_workers
 
 KEEP_FINISHED = 8
@@ -144,6 +144,10 @@ def train_command(
         args.append("--synthetic")
     elif c.dataset == "cifar10":
         args.append("--cifar10")
+    elif c.dataset in ("digits", "folder"):  # H6: the real digits offline, or the user's own pictures
+        args += ["--digits"] if c.dataset == "digits" else ["--image-folder", str(c.image_folder)]
+    args += ["--train-subset", str(c.train_subset)] if c.train_subset else []  # H6: full-batch runs
+    args += ["--sharpness-every", str(c.sharpness_every), "--sharpness-images", str(c.sharpness_images)] if c.sharpness_every else []
     if c.data_dir:
         args += ["--data-dir", str(c.data_dir)]
     args += ["--synthetic-train", str(c.synthetic_train), "--synthetic-test", str(c.synthetic_test)]
@@ -787,7 +791,7 @@ class JobManager:
                 _release_claim(root / run_name)
                 self._ledger_do("remove", run_name)
                 raise
-            label = "synthetic" if config.dataset == "synthetic" else "CIFAR-10"
+            label = DATASET_TAGS.get(resolved_kind(config.dataset, config.data_dir, config.download), "CIFAR-10")
             job = Job(run_name, owner, root, root.resolve() / run_name, process, stderr, workers, label,
                       error_file=error_file, worker_pids=pids)  # fmt: skip
             self._jobs[run_name] = job
@@ -813,7 +817,7 @@ class JobManager:
             chosen = lv_runs.clean_run_name(name)
             candidates = [chosen]
         else:
-            label = "synthetic" if config.dataset == "synthetic" else "cifar10"
+            label = resolved_kind(config.dataset, config.data_dir, config.download)
             chosen = lv_runs.auto_run_name({**config.to_dict(), "dataset_label": label})
             candidates = [chosen] + [f"{chosen}-{n}" for n in range(2, 1000)]
         for candidate in candidates:

@@ -337,6 +337,9 @@ class MetricPlan:
                 if name and spec.modules(name, module):  # type: ignore[misc]
                     self._modules.setdefault(spec.key, []).append(name)
                     self._handles.append(module.register_forward_hook(self._hook(spec.key, name, store)))
+        # a forward metric with no module to watch (dead ReLU units in a network without ReLU) is not computed
+        self.specs = [s for s in self.specs if s.phase != "forward" or self._modules.get(s.key)]
+        self._before: list[Any] | None = None  # reused buffers for the weights before the step
 
     def _hook(self, key: str, name: str, store: dict[str, Any]) -> Callable[..., None]:
         armed = self._armed
@@ -376,7 +379,13 @@ class MetricPlan:
 
     def before_step(self, ctx: StepContext) -> None:
         if any(s.needs_before for s in self._due):
-            ctx.before = [p.detach().clone() for p in ctx.params]
+            import torch
+
+            now = [p.detach() for p in ctx.params]
+            if self._before is None or len(self._before) != len(now):
+                self._before = [torch.empty_like(p) for p in now]
+            torch._foreach_copy_(self._before, now)  # one fused copy into buffers kept between steps
+            ctx.before = self._before
 
     def after_step(self, ctx: StepContext) -> None:
         if self._due:

@@ -41,7 +41,9 @@ from lossviz.errors import LossvizInputError
 from lossviz.i18n import N_, Message, msg
 from lossviz.losses import chance_loss as _chance_loss
 from lossviz.losses import get_loss, training_loss, training_losses
-from lossviz.training.data import DATASET_KINDS, DatasetBundle, load_dataset
+from lossviz.training import curvature, predictions
+from lossviz.training.data import DATASET_KINDS, DatasetBundle, load_dataset, train_subset
+from lossviz.training.health import ALARMS_FILE, HealthMonitor
 from lossviz.training.metrics import MetricPlan, StepContext, clean_number, record_columns
 from lossviz.training.metrics_log import MetricsLog
 from lossviz.training.model import build_model, layer_labels, parameter_names, resolve_device
@@ -74,9 +76,13 @@ class TrainConfig:
 
     dataset: str = "auto"
     data_dir: str | None = None
+    image_folder: str | None = None  # dataset="folder": class subfolders of pictures (data.load_image_folder)
     download: bool = False
     synthetic_train: int = 10_000
     synthetic_test: int = 2_000
+    train_subset: int | None = None  # H6: only the first N training images (full-batch GD: batch_size = N)
+    sharpness_every: int = 0  # H6: λ_max of the loss's Hessian every K steps (0: off), lossviz.training.curvature
+    sharpness_images: int = 512  # the fixed batch it is measured on (the first N training images)
     relu: bool = False
     loss: str = "CrossEntropyLoss"
     label_smoothing: float = 0.0
@@ -138,6 +144,10 @@ class TrainConfig:
         number("seed", self.seed, 0, 2**31 - 1, integer=True)
         number("synthetic_train", self.synthetic_train, 10, 200_000, integer=True)
         number("synthetic_test", self.synthetic_test, 10, 200_000, integer=True)
+        number("sharpness_every", self.sharpness_every, 0, 10**6, integer=True)
+        number("sharpness_images", self.sharpness_images, 8, 4096, integer=True)
+        if self.train_subset is not None:
+            number("train_subset", self.train_subset, 8, 200_000, integer=True)
         if self.max_batches is not None:
             number("max_batches", self.max_batches, 1, 10**9, integer=True)
         if self.threads is not None:
@@ -326,7 +336,9 @@ class Trainer:
             synthetic_seed=c.seed,
             synthetic_train=c.synthetic_train,
             synthetic_test=c.synthetic_test,
+            image_folder=c.image_folder,
         )
+        self.data = train_subset(self.data, c.train_subset)
         self.dataset_label = self.data.label
         self.steps_per_epoch = steps_per_epoch(len(self.data.train), c.batch_size)
         total = self.steps_per_epoch * c.epochs
@@ -613,6 +625,8 @@ class Trainer:
         optimizer = make_optimizer(c, model.parameters())
         params = list(model.parameters())
         names = [n for n, _ in model.named_parameters()]
+        monitor = HealthMonitor(layer_labels(model))  # alarms from each record (the per-layer metrics are registered)
+        sharp = curvature.in_run_tracker(model, make_loss(c), train, c.sharpness_images) if c.sharpness_every and self.dist.is_main else None
         gen = torch.Generator().manual_seed(c.seed)
         n_train = len(train)
         bs = c.batch_size
@@ -694,12 +708,14 @@ class Trainer:
                     "batch_accuracy": correct_v / n,
                     "images_per_s": (images_seen - i0) / (active - t0) if active > t0 else 0.0,
                     "time": now - t_start,
+                    **(curvature.record_fields(sharp, step) if sharp and finite and (step == 1 or step % c.sharpness_every == 0) else {}),
                 }
                 if plan:
                     record.update(plan.fields())
                 self.step = step
                 self.last_record = record
                 self._emit(record)
+                self._write_alarms(monitor.observe(record))
                 if not finite:
                     bad, what = (loss_v, "loss") if not math.isfinite(loss_v) else (norm_v, "gradient norm")
                     self._ending = "diverged"
@@ -732,6 +748,12 @@ class Trainer:
             self._ending = "finished"
             self.note = msg("Finished {n} steps.", n=self.step)
 
+    def _write_alarms(self, alarms: list[Any]) -> None:
+        """Append new health alarms to the run's alarms.jsonl (see lossviz.training.health)."""
+        if alarms and self.writer is not None:
+            with open(self.writer.path / ALARMS_FILE, "a", encoding="utf-8") as f:
+                f.writelines(json.dumps(a.to_json(), allow_nan=False) + "\n" for a in alarms)
+
     def _save_model(self, model: nn.Module) -> None:
         if self.writer is not None:
             self.writer.save_model(model.state_dict())
@@ -747,6 +769,7 @@ class Trainer:
         total_loss = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device, dtype=torch.int64)
         n = len(test)
+        answers = []
         for start in range(0, n, EVAL_BATCH):
             if self.dist.world_size == 1 and self._stop_req.is_set():
                 model.train()
@@ -757,7 +780,12 @@ class Trainer:
                 scores = model(x).float()
             total_loss += loss_fn(scores, y) * idx.shape[0]
             correct += (scores.argmax(dim=1) == y).sum()
+            answers.append(torch.softmax(scores, dim=1).max(dim=1))  # H6: predictions.json
         model.train()
+        if self.writer is not None:
+            top = torch.cat([a.values for a in answers]), torch.cat([a.indices for a in answers])
+            predictions.write(self.run_dir, predictions.build(
+                test.images, test.labels, top[1], top[0], self.data.classes, self.step, epoch, self.data.kind))  # fmt: skip
         loss_v, correct_v = torch.stack([total_loss, correct.to(total_loss.dtype)]).tolist()
         return {
             "kind": "eval",

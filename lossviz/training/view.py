@@ -444,3 +444,24 @@ def run_state(runs_dir: str | os.PathLike[str], name: str, job: Any = None, lang
         path=info.path,
         notes=list(info.notes),
     )
+
+
+def insight_settings(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """What the insight panel reads of a run's config.json, every value checked (a tampered or missing
+    file gives defaults, never a crash): relu, classes, picture counts, optimizer, lr, momentum, the
+    sharpness batch and the data label."""
+    c = lv_runs.read_run_json(run_dir, lv_runs.CONFIG_FILE) or {}
+    classes = c.get("classes") if isinstance(c.get("classes"), list) else []
+    optimizer = c.get("optimizer") if c.get("optimizer") in ("sgd", "adam") else "sgd"
+    label = c.get("dataset_label")
+    return {
+        "relu": c.get("relu") is True,
+        "classes": [str(x)[:40] for x in classes[:100]],
+        "n_train": int(lv_runs.config_number(c, "n_train", 0, 0, 10**9, integer=True)),
+        "n_test": int(lv_runs.config_number(c, "n_test", 0, 0, 10**9, integer=True)),
+        "optimizer": optimizer,
+        "lr": float(lv_runs.config_number(c, "lr", 0.0, 0.0, 1e6)),
+        "momentum": float(lv_runs.config_number(c, "momentum", 0.0, 0.0, 0.999)) if optimizer == "sgd" else 0.0,
+        "sharpness_images": int(lv_runs.config_number(c, "sharpness_images", 512, 8, 4096, integer=True)),
+        "dataset_label": label[:80] if isinstance(label, str) else None,
+    }
