@@ -57,6 +57,8 @@ LANDSCAPE_SAVED = "_" + LANDSCAPE + "saved"
 # --- the training page (every widget key starts with TRAINING)
 TRAINING_LOSS = TRAINING + "loss"
 TRAINING_SMOOTHING = TRAINING + "smooth"  #: the charts' smoothing slider
+TRAINING_PRESET_QUERY = "preset"  #: a link that opens the training page with a preset (?preset=edge_of_stability)
+EDGE_OF_STABILITY_PRESET = "edge_of_stability"  #: its one value so far
 TRAINING_SMOOTHING_QUERY = "smooth"  #: its URL key (kept in the link when it is not the default)
 
 

@@ -122,7 +122,8 @@ def show_step(lesson: Lesson, s: LessonStep, lang: str) -> None:
             show_computation(computed(lesson.key, s.key), lang)
     st.info(tr("lessons.notice", lang, text=gettext(s.notice, lang)), icon="💡")
     if s.opens == "training" and st.button(tr("lessons.watch_train", lang), icon="🏋️", key=W + "train"):
-        st.switch_page("pages/training.py", query_params={K.LANG_QUERY: lang})
+        preset = {K.TRAINING_PRESET_QUERY: s.preset} if s.preset else {}
+        st.switch_page("pages/training.py", query_params={K.LANG_QUERY: lang, **preset})
 
 
 # --------------------------------------------------------------------------- page

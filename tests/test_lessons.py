@@ -141,6 +141,29 @@ def test_cnn_backward_gradient_norms_match_a_direct_backward() -> None:
         assert c.fact(f"grad_norm/{name}") == pytest.approx(float(p.grad.norm()), rel=1e-4)
 
 
+def test_edge_of_stability_step_matches_a_dense_hessian_and_gradient_descent() -> None:
+    from lossviz import session as K
+
+    step = _step("backward", "edge_of_stability")
+    assert step.opens == "training" and step.preset == K.EDGE_OF_STABILITY_PRESET
+    c = step.compute()
+    torch.random.manual_seed(0)
+    x = torch.randn(32, 3) * torch.tensor([3.0, 1.0, 0.3])
+    y = x @ torch.tensor([1.0, -2.0, 0.5])
+    hessian = 2.0 / 32 * (x.double().T @ x.double())  # MSE's Hessian in closed form, not torch's autograd
+    eig = torch.linalg.eigvalsh(hessian)
+    assert c.fact("lambda_max") == pytest.approx(float(eig[-1]), rel=1e-4)
+    assert c.fact("lambda_min") == pytest.approx(float(eig[0]), rel=1e-4)
+    assert c.fact("threshold") == pytest.approx(2.0 / float(eig[-1]), rel=1e-4)
+    start = float(F.mse_loss(torch.zeros(32), y))
+    for key, factor in (("loss_under", 0.9), ("loss_over", 1.1)):
+        lr, w = factor * 2.0 / c.fact("lambda_max"), torch.zeros(3, dtype=torch.float64)
+        for _ in range(20):
+            w = w - lr * (2.0 / 32) * (x.double().T @ (x.double() @ w - y.double()))  # the gradient by hand
+        assert c.fact(key) == pytest.approx(float(((x.double() @ w - y.double()) ** 2).mean()), rel=1e-3)
+    assert c.fact("loss_under") < 0.01 * start < start * 100 < c.fact("loss_over")
+
+
 def test_kl_mean_is_batchmean_over_the_classes() -> None:
     bm = _step("kl", "batchmean").example.evaluate()
     mean = _step("kl", "mean").example.evaluate()

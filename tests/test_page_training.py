@@ -413,3 +413,21 @@ def test_run_of_a_killed_process_shows_as_interrupted(page_env: Path) -> None:
     assert "Interrupted" in [m.value for m in at.markdown if m.value.startswith("####")][0]
     assert any("without saying goodbye" in w.value for w in at.warning)
     assert _metric(at, "Batches seen") == "3"
+
+
+def test_a_lessons_link_opens_the_edge_of_stability_preset(page_env: Path) -> None:
+    from lossviz import session as K
+    from lossviz.training import EDGE_OF_STABILITY
+
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.query_params[K.TRAINING_PRESET_QUERY] = K.EDGE_OF_STABILITY_PRESET
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    p = EDGE_OF_STABILITY
+    assert at.radio(key="tr_data_kind").value == "digits"
+    assert at.number_input(key="tr_lr_sgd").value == p["lr"]
+    assert at.number_input(key="tr_train_subset").value == p["train_subset"]
+    assert at.number_input(key="tr_sharp_every").value == p["sharpness_every"]
+    assert K.TRAINING_PRESET_QUERY not in at.query_params  # applied once: the teacher's later changes stay
+    at.number_input(key="tr_lr_sgd").set_value(0.05).run()
+    assert at.number_input(key="tr_lr_sgd").value == 0.05

@@ -74,6 +74,8 @@ class LessonStep:
     compute: Callable[[], Computation] | None = None
     #: a page this step offers to open next, e.g. "training" ("watch it train")
     opens: str = ""
+    #: the training page's preset it opens with (``lossviz.session.EDGE_OF_STABILITY_PRESET``), if any
+    preset: str = ""
 
 
 @dataclass(frozen=True)
@@ -325,6 +327,68 @@ def cnn_backward() -> Computation:
             "loss.backward()\n"
             "for name, p in model.named_parameters():\n"
             "    print(name, p.grad.norm())"
+        ),
+    )
+
+
+def edge_of_stability() -> Computation:
+    """Why the training page draws a line at 2/η: gradient descent on a quadratic, just under and over it.
+
+    A least-squares fit ``MSELoss(X w, y)`` has a constant Hessian H = 2/n · XᵀX (torch computes it:
+    ``torch.autograd.functional.hessian``). Along H's top eigenvector each step multiplies the error by
+    (1 − η λ_max): it shrinks while η < 2/λ_max and grows once η passes it. The same 20 steps are run
+    with η at 0.9 and 1.1 times that line.
+    """
+    torch.random.manual_seed(0)
+    x = torch.randn(32, 3) * torch.tensor([3.0, 1.0, 0.3])  # three directions of very different curvature
+    y = x @ torch.tensor([1.0, -2.0, 0.5])
+
+    def loss_of(w: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(x @ w, y)
+
+    w0 = torch.zeros(3)
+    hessian = torch.autograd.functional.hessian(loss_of, w0)
+    eigenvalues = torch.linalg.eigvalsh(hessian)  # ascending
+    lam = _f(eigenvalues[-1])
+    threshold = 2.0 / lam
+    rows = []
+    finals = {}
+    for key, factor in (("under", 0.9), ("over", 1.1)):
+        lr = factor * threshold
+        w = w0.clone().requires_grad_(True)
+        losses = [_f(loss_of(w))]
+        for _ in range(20):
+            (g,) = torch.autograd.grad(loss_of(w), w)
+            with torch.no_grad():
+                w -= lr * g
+            losses.append(_f(loss_of(w)))
+        finals[key] = (lr, losses)
+    for i in (0, 1, 2, 5, 10, 20):
+        rows.append((str(i), f"{finals['under'][1][i]:.4g}", f"{finals['over'][1][i]:.4g}"))
+    return Computation(
+        facts=(
+            Fact("lambda_max", N_("λ_max, the largest eigenvalue of the Hessian"), lam),
+            Fact("lambda_min", N_("λ_min, the smallest eigenvalue"), _f(eigenvalues[0])),
+            Fact("threshold", N_("the stability line 2 / λ_max"), threshold),
+            Fact("loss_under", N_("loss after 20 steps with η = 0.9 × 2/λ_max"), finals["under"][1][-1]),
+            Fact("loss_over", N_("loss after 20 steps with η = 1.1 × 2/λ_max"), finals["over"][1][-1]),
+        ),
+        table=Table((N_("step"), N_("loss, η just under 2/λ_max"), N_("loss, η just over 2/λ_max")), tuple(rows)),
+        code=N_(  # a message id: its comments read in the reader's language
+            "import torch\nimport torch.nn.functional as F\n\n"
+            "torch.random.manual_seed(0)\n"
+            "x = torch.randn(32, 3) * torch.tensor([3.0, 1.0, 0.3])\n"
+            "y = x @ torch.tensor([1.0, -2.0, 0.5])\n"
+            "loss_of = lambda w: F.mse_loss(x @ w, y)\n"
+            "H = torch.autograd.functional.hessian(loss_of, torch.zeros(3))\n"
+            "lam = torch.linalg.eigvalsh(H)[-1]          # the sharpness\n"
+            "for lr in (0.9 * 2 / lam, 1.1 * 2 / lam):    # just under, just over the line\n"
+            "    w = torch.zeros(3, requires_grad=True)\n"
+            "    for step in range(20):\n"
+            "        g, = torch.autograd.grad(loss_of(w), w)\n"
+            "        with torch.no_grad():\n"
+            "            w -= lr * g\n"
+            "    print(float(lr), float(loss_of(w)))"
         ),
     )
 
@@ -596,6 +660,21 @@ LESSONS: tuple[Lesson, ...] = (
                      "from layer to layer; these are what the training page plots batch by batch."),
                 compute=cnn_backward,
                 opens="training",
+            ),
+            LessonStep(
+                "edge_of_stability",
+                N_("Sharpness and the line at 2/η"),
+                N_("The sharpness λ_max is the largest eigenvalue of the loss's Hessian: how steeply the loss curves "
+                     "in its most curved direction. Along that direction a gradient-descent step multiplies the error "
+                     "by (1 − η λ_max), so the step η is stable only while λ_max < 2/η. On this least-squares fit the "
+                     "Hessian is small enough for torch to write out in full."),
+                N_("Just under the line the loss falls; at 1.1 × 2/λ_max it grows at every step. A network is not a "
+                     "quadratic: with full-batch gradient descent its λ_max rises until it reaches 2/η and then hovers "
+                     "there while the loss keeps falling, unevenly (Cohen et al., 2021). The training page's "
+                     "edge-of-stability preset shows that live: the sharpness curve against the 2/η line."),
+                compute=edge_of_stability,
+                opens="training",
+                preset="edge_of_stability",
             ),
         ),
     ),

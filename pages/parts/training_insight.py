@@ -46,6 +46,9 @@ def _apply_preset() -> None:
 
 def data_ui(manager: lt.JobManager, owner: str, root: Path, data_dir: Path, lang: str) -> dict[str, Any]:
     """Which pictures to learn from; returns the TrainConfig fields for the data, full batch and sharpness."""
+    if st.query_params.get(K.TRAINING_PRESET_QUERY) == K.EDGE_OF_STABILITY_PRESET:  # a lesson's "watch it train"
+        _apply_preset()
+        del st.query_params[K.TRAINING_PRESET_QUERY]
     present = lt.cifar10_status(data_dir) == "present"
     kinds = list(SOURCES)
     default = "cifar10" if present else "digits"
