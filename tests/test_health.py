@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -110,3 +111,19 @@ def test_a_healthy_run_raises_no_alarm_and_the_page_log_agrees(tmp_path: Path, t
     steps, names, z = log.matrix("update")
     assert steps.tolist() == list(range(1, 21)) and names[0] == "0.weight" and z.shape == (10, 20)
     assert log.fields() == ["grad", "weight", "update"] and log.alarms() == []
+
+
+def test_a_long_run_follower_stays_bounded_and_keeps_its_spikes() -> None:
+    log = H.HealthLog()
+    n = 3 * H.MAX_ROWS + 17
+    for step in range(1, n + 1):
+        g = 1e4 if step == 5_000 else 1.0  # one spike in the middle of the run
+        log.add({"kind": "batch", "step": step, "loss": 1.0, "layer_grad_norms": {"0.weight": g, "0.bias": 0.5}})
+    steps, names, z = log.matrix("grad")
+    assert steps.size <= H.MAX_ROWS and z.shape == (2, steps.size)
+    assert names == ["0.weight", "0.bias"]
+    assert steps[-1] == n and (np.diff(steps) > 0).all()  # the newest step is there, order kept
+    assert z[0].max() == 1e4  # the spike survives the merging
+    assert np.nanmin(z[1]) == 0.5 == np.nanmax(z[1])
+    assert log.records_seen == n
+    assert any(a.step == 5_000 for a in log.alarms())  # raised on the record itself, before any merge

@@ -8,7 +8,24 @@ per-batch metric is one :func:`register_metric` call (:mod:`lossviz.training.met
 
 from __future__ import annotations
 
-from lossviz.training.curvature import EDGE_OF_STABILITY, stability_threshold, threshold_text
+from lossviz.training.curvature import (
+    ADAM_NOTE,
+    DEFAULT_IMAGES,
+    DEFAULT_ITERS,
+    EDGE_OF_STABILITY,
+    SHARPNESS_FILE,
+    Estimate,
+    HessianOperator,
+    SharpnessTracker,
+    check_images,
+    dense_top_eigenvalue,
+    fixed_batch,
+    hutchinson_trace,
+    lanczos_top,
+    power_iteration,
+    stability_threshold,
+    threshold_text,
+)
 from lossviz.training.curvature import read_probe as read_sharpness_probe
 from lossviz.training.data import (
     ImageSplit,
@@ -63,13 +80,16 @@ from lossviz.training.model import (
 )
 from lossviz.training.predictions import read as read_predictions
 from lossviz.training.runs import (
+    CONFIG_FILE,
     LIVE_STATUSES,
     METRICS_FILE,
     MetricsTail,
+    atomic_write_json,
     default_runs_dir,
     effective_status,
     last_step,
     list_runs,
+    read_json,
     run_csv,
 )
 from lossviz.training.snapshots import (
@@ -122,6 +142,22 @@ from lossviz.training.view import (
 )
 
 __all__ = [
+    "CONFIG_FILE",
+    "atomic_write_json",
+    "read_json",
+    "ADAM_NOTE",
+    "DEFAULT_IMAGES",
+    "DEFAULT_ITERS",
+    "SHARPNESS_FILE",
+    "Estimate",
+    "HessianOperator",
+    "SharpnessTracker",
+    "check_images",
+    "dense_top_eigenvalue",
+    "fixed_batch",
+    "hutchinson_trace",
+    "lanczos_top",
+    "power_iteration",
     "EDGE_OF_STABILITY",
     "HEALTH_VIEWS",
     "HealthLog",

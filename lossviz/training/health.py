@@ -25,7 +25,7 @@ import math
 import threading
 from array import array
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -238,6 +238,10 @@ register_metric(MetricSpec(
 ))  # fmt: skip
 
 
+#: Columns a :class:`HealthLog` keeps before it merges neighbouring steps in pairs.
+MAX_ROWS = 4000
+
+
 class HealthLog:
     """Columns of the per-layer series plus the alarms, fed record by record (a MetricsTail's ``log``).
 
@@ -275,9 +279,26 @@ class HealthLog:
                         col.append(math.nan)
             self.monitor.observe(record)
             self.records_seen += 1
+            if len(self.steps) > MAX_ROWS:
+                self._halve()
             if isinstance(record.get("sharpness"), int | float):
                 self._sharp.append({"step": float(record.get("step") or n + 1), "lambda_max": float(record["sharpness"]),
                                     "loss": float(record["loss"]) if isinstance(record.get("loss"), int | float) else math.nan})  # fmt: skip
+
+    def _halve(self) -> None:
+        """Merge neighbouring steps in pairs (the later step, the larger value), so a follower of a long run
+        stays at most :data:`MAX_ROWS` columns; the heatmap draws ≤ 2,000 anyway and alarms are raised
+        on every record as it arrives, before any merging."""
+        keep = len(self.steps) // 2 * 2
+
+        def halve(col: array, pick: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> array:
+            pairs = np.asarray(col[:keep], dtype=np.float64).reshape(-1, 2)
+            return array("d", pick(pairs[:, 0], pairs[:, 1]).tolist()) + col[keep:]
+
+        self.steps = halve(self.steps, lambda a, b: b)
+        for cols in self._cols.values():
+            for name in cols:
+                cols[name] = halve(cols[name], np.fmax)  # fmax: a NaN half keeps the other half's value
 
     def extend(self, records: Sequence[Mapping[str, Any]]) -> None:
         for r in records:

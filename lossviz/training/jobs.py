@@ -327,6 +327,9 @@ class Job:
         killed = [-c for c in codes if c < 0]
         if not killed:
             return None
+        # torchrun sends SIGTERM to the workers still alive once one has died; the report may list that
+        # cleanup first (or as its "first observed failure" when it saw both at once): name the other signal
+        killed.sort(key=lambda sig: sig == signal.SIGTERM)
         try:
             name = signal.Signals(killed[0]).name
         except ValueError:

@@ -20,35 +20,41 @@ from typing import Any
 
 from lossviz.errors import LossvizInputError
 from lossviz.i18n import msg
-from lossviz.training.curvature import (
+from lossviz.training import (
     ADAM_NOTE,
+    CONFIG_FILE,
     DEFAULT_IMAGES,
     DEFAULT_ITERS,
     SHARPNESS_FILE,
     Estimate,
     HessianOperator,
     SharpnessTracker,
+    TrainConfig,
+    atomic_write_json,
+    build_model,
     check_images,
     dense_top_eigenvalue,
     fixed_batch,
     hutchinson_trace,
     lanczos_top,
+    list_snapshot_files,
+    load_weights,
+    make_loss,
     power_iteration,
-    read_probe,
+    read_json,
+    read_sharpness_probe,
     stability_threshold,
     threshold_text,
 )
 
 
 def _write(probe_dir: Path, payload: dict[str, Any]) -> None:
-    from lossviz.training.runs import atomic_write_json
-
     atomic_write_json(probe_dir / SHARPNESS_FILE, payload)
 
 
 def read_sharpness(probe_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
     """What a sharpness probe wrote so far (None before its first point or when unreadable)."""
-    return read_probe(probe_dir)
+    return read_sharpness_probe(probe_dir)
 
 
 def follow_run(run_dir: str | os.PathLike[str], probe_dir: str | os.PathLike[str], *, images: int = DEFAULT_IMAGES,
@@ -60,9 +66,6 @@ def follow_run(run_dir: str | os.PathLike[str], probe_dir: str | os.PathLike[str
     t·(1/duty − 1)), so the probe never takes the run's processor for long; ``follow`` keeps watching
     until the run has ended.
     """
-    from lossviz.training import TrainConfig, build_model, list_snapshot_files, load_weights, make_loss
-    from lossviz.training.runs import CONFIG_FILE, read_json
-
     run_dir, probe_dir = Path(run_dir), Path(probe_dir)
     config = read_json(run_dir / CONFIG_FILE)
     if not isinstance(config, dict):
