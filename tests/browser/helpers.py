@@ -205,6 +205,8 @@ CHARTS_JS = """() => {
     const data = (g && g.data) || [];
     return {
       visible: r.width > 50 && r.height > 50,
+      // a chart in a tab the reader has not opened is hidden by design (Streamlit draws it on opening)
+      tab_hidden: !!c.closest('[data-testid="stTabs"]') && r.width === 0 && r.height === 0,
       svg: c.querySelectorAll('.main-svg').length,
       drawn: c.querySelectorAll('.trace path, .trace image, .hm image, .heatmaplayer image, .contourlayer path, .gl-container canvas').length,
       title: (c.querySelector('.gtitle') || {}).textContent || '',
@@ -227,7 +229,9 @@ def assert_charts_drawn(page: Any, at_least: int) -> list[dict[str, Any]]:
     """At least ``at_least`` Plotly charts are visible with drawn content; returns all charts."""
     page.wait_for_function(
         """n => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
-                 .filter(c => c.querySelector('.main-svg') && c.querySelector('.trace path, .trace image, .hm image, .heatmaplayer image, .contourlayer path, .gl-container canvas'))
+                 .filter(c => { const r = c.getBoundingClientRect();  // the same test as the assertion below
+                                return r.width > 50 && r.height > 50 && c.querySelector('.main-svg')
+                                       && c.querySelector('.trace path, .trace image, .hm image, .heatmaplayer image, .contourlayer path, .gl-container canvas'); })
                  .length >= n""",
         arg=at_least, timeout=LOAD_MS,
     )

@@ -207,7 +207,7 @@ def _class_link(page: Any) -> str:
     return code.inner_text().strip()
 
 
-def _wait_url(page: Any, test: Any, timeout_s: float = 15) -> None:
+def _wait_url(page: Any, test: Any, timeout_s: float = 45) -> None:
     deadline = time.monotonic() + timeout_s
     while not test(page.url):
         assert time.monotonic() < deadline, page.url

@@ -47,7 +47,8 @@ def test_page_loads_clean_with_charts(app: Server, finished_run: str, page: Any,
     nav = _nav(page)
     assert all(any(name in item for item in nav) for name in NAV), nav
     found = assert_charts_drawn(page, n_charts)
-    assert all(c["visible"] for c in found), found
+    assert all(c["visible"] for c in found if not c["tab_hidden"]), found
+    assert sum(not c["tab_hidden"] for c in found) >= n_charts, found
     if path == "/training":
         assert finished_run in page.locator('[data-testid="stMain"]').inner_text()
 

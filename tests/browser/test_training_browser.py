@@ -31,6 +31,7 @@ from tests.browser.helpers import (
     charts,
     choose,
     open_page,
+    radio,
     screenshot,
     start_server,
     stop_server,
@@ -91,7 +92,9 @@ def set_text(page: Any, label: str, value: str) -> None:
 
 
 def prepare_run(page: Any, name: str, epochs: int = 50) -> None:
-    """Settings for a synthetic run that lasts until it is stopped."""
+    """Settings for a synthetic run that lasts until it is stopped (the page's default data are the digits)."""
+    radio(page, "Data", "Synthetic images (always available)")
+    wait_idle(page)
     set_number(page, "Epochs", epochs)
     set_text(page, "Run name (optional)", name)
 
