@@ -17,14 +17,15 @@ import json
 import os
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import torch  # noqa: E402
+from bench_sharpness import finished_run  # noqa: E402
 
 from lossviz.training.data import load_digits_dataset  # noqa: E402
-from lossviz.training.trainer import TrainConfig, Trainer, recommended_threads  # noqa: E402
+from lossviz.training.trainer import TrainConfig, recommended_threads  # noqa: E402
 
 
 def main() -> None:
@@ -41,13 +42,7 @@ def main() -> None:
     cfg = TrainConfig(dataset="digits", relu=args.relu, lr=args.lr, batch_size=args.batch_size, epochs=args.epochs,
                       seed=args.seed, threads=args.threads)  # fmt: skip
     with tempfile.TemporaryDirectory() as runs:
-        trainer = Trainer(cfg, runs_dir=runs, dataset=data)
-        t0 = time.perf_counter()
-        trainer.start()
-        trainer.join()
-        seconds = time.perf_counter() - t0
-        if trainer.status != "finished":
-            raise SystemExit(f"trainer ended {trainer.status}: {trainer.message}")
+        trainer, seconds = finished_run(cfg, data, runs)
         ev = trainer.log.snapshot().eval
     accuracy = [round(float(a), 4) for a in ev["test_accuracy"]]
     for epoch, acc in enumerate(accuracy, start=1):

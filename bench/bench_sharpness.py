@@ -56,7 +56,8 @@ def hvp_seconds(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, n: int
     return statistics.median(times)
 
 
-def run_seconds_per_step(cfg: TrainConfig, data: object, runs_dir: str) -> tuple[float, int]:
+def finished_run(cfg: TrainConfig, data: object, runs_dir: str) -> tuple[Trainer, float]:
+    """A Trainer run to its end in this process, and its wall seconds (a run that did not finish exits)."""
     trainer = Trainer(cfg, runs_dir=runs_dir, dataset=data)
     t0 = time.perf_counter()
     trainer.start()
@@ -64,6 +65,11 @@ def run_seconds_per_step(cfg: TrainConfig, data: object, runs_dir: str) -> tuple
     wall = time.perf_counter() - t0
     if trainer.status != "finished":
         raise SystemExit(f"trainer ended {trainer.status}: {trainer.message}")
+    return trainer, wall
+
+
+def run_seconds_per_step(cfg: TrainConfig, data: object, runs_dir: str) -> tuple[float, int]:
+    trainer, wall = finished_run(cfg, data, runs_dir)
     steps = len(trainer.log.snapshot().batch["time"])
     return wall / steps, steps
 
@@ -102,7 +108,7 @@ def main() -> None:
         opt.step()
     warm = tracker.measure()
 
-    base = dict(dataset="digits", relu=True, evaluate=False, seed=0, epochs=10_000, threads=args.threads)
+    base = dict(dataset="digits", relu=True, evaluate=False, seed=0, epochs=1000, threads=args.threads)
     mini_off = TrainConfig(**base, batch_size=64, lr=0.05, max_batches=args.steps)
     mini_on = TrainConfig(**base, batch_size=64, lr=0.05, max_batches=args.steps, sharpness_every=args.every,
                           sharpness_images=512)  # fmt: skip
