@@ -149,8 +149,19 @@ class Classroom:
             env["LOSSVIZ_DATA"] = str(self.data_dir)
         env.update(self.extra_env)
         env.update({"PYTHONUNBUFFERED": "1", "STREAMLIT_SERVER_COOKIE_SECRET": self.cookie_secret,
-                    "LOSSVIZ_REPLICA": replica.name})
+                    "LOSSVIZ_REPLICA": replica.name,
+                    # a run trains on when its replica dies: the others reach it through the shared ledger
+                    "LOSSVIZ_DETACHED_RUNS": "1"})
         return env
+
+    def ledger_dir(self) -> Path:
+        """The job ledger every replica shares (what ``lossviz.training.ledger.default_ledger_dir`` says
+        in a replica's environment)."""
+        env = {**os.environ, **self.extra_env}
+        if env.get("LOSSVIZ_LEDGER"):
+            return Path(env["LOSSVIZ_LEDGER"])
+        data = self.data_dir if self.data_dir is not None else ROOT / (env.get("LOSSVIZ_DATA") or "data")
+        return Path(data) / "jobs" / "ledger"  # a relative folder is the replicas' (they run in ROOT)
 
     def start(self) -> Classroom:
         if shutil.which(self.haproxy) is None:
@@ -247,9 +258,18 @@ class Classroom:
         return False
 
     def stop(self) -> None:
+        """Stop the proxy and every replica (each stops its own runs as it exits), then the runs that
+        outlived a replica killed earlier (their replica is gone, so nobody else would)."""
         _stop_group(self.proxy)
         for r in self.replicas:
             _stop_group(r.proc)
+        if str(ROOT) not in sys.path:
+            sys.path.insert(0, str(ROOT))
+        from lossviz.training.jobs import stop_orphans
+
+        stopped = stop_orphans(self.ledger_dir())
+        if stopped:
+            print(f"stopped {len(stopped)} run(s) whose replica had died: {', '.join(stopped)}", flush=True)
 
     def __enter__(self) -> Classroom:
         return self.start()

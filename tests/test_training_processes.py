@@ -149,6 +149,65 @@ def test_a_run_started_from_a_short_lived_thread_keeps_training(tmp_path: Path) 
     assert job.active and job.status == "running"
 
 
+#: A stand-in server: a job manager on a shared ledger starts a run, prints its name, and waits to be killed.
+SERVER = """
+import sys, time
+from lossviz.training.jobs import JobManager
+from lossviz.training.trainer import TrainConfig
+manager = JobManager(max_jobs=2, ledger=sys.argv[1], detached=sys.argv[3] == "1")
+config = TrainConfig(dataset="synthetic", synthetic_train=256, synthetic_test=64, batch_size=16, epochs=500, threads=1)
+job = manager.start(config, runs_dir=sys.argv[2], name="orphan", owner="teacher")
+print(job.name, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("detached", [False, True], ids=["one-server", "replicas"])
+def test_a_run_whose_server_is_killed(tmp_path: Path, detached: bool) -> None:
+    """A server killed with SIGKILL: alone (no ledger another server reads) its run gets SIGTERM and
+    ends "stopped"; behind the proxy (``LOSSVIZ_DETACHED_RUNS=1``) the run trains on, another server
+    of the same ledger lists it as live and lets its owner stop it, and ``stop_orphans`` finds it."""
+    from lossviz.training.jobs import stop_orphans
+
+    ledger, runs = tmp_path / "ledger", tmp_path / "runs"
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(ledger), str(runs), "1" if detached else "0"],
+                              env=env(), stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == "orphan"
+        run_dir = runs / "orphan"
+        wait_until(lambda: len(batch_steps(run_dir)) >= 2, "the run to train")
+        server.kill()
+        server.wait(30)
+        survivor = JobManager(max_jobs=2, ledger=ledger)
+        if not detached:
+            wait_until(lambda: lv_runs.read_run(runs, "orphan").status == "stopped", "the run to stop with its server")
+            wait_until(lambda: survivor.get("orphan") is None or not survivor.get("orphan").active, "its process to end")
+            assert stop_orphans(ledger) == []
+            return
+        steps = len(batch_steps(run_dir))
+        wait_until(lambda: len(batch_steps(run_dir)) > steps + 2, "the run to train on without its server")
+        job = survivor.get("orphan")
+        assert job is not None and job.remote and job.active and job.status == "running"
+        assert job.can_control("teacher") and not job.can_control("student")
+        assert job.actions("teacher") == ("pause", "stop")
+        with pytest.raises(LossvizInputError, match="orphan"):  # it still holds a slot of the shared cap
+            JobManager(max_jobs=2, max_runs=1, ledger=ledger).start(tiny(), runs_dir=runs, owner="x")
+        assert stop_orphans(ledger, timeout=60) == ["orphan"]
+        wait_until(lambda: not job.active, "the orphan to end")
+        assert lv_runs.read_run(runs, "orphan").status == "stopped"  # stopped after a batch, folder complete
+        assert stop_orphans(ledger) == []
+    finally:
+        server.kill()
+        server.wait(30)
+        for entry in (ledger.glob("*.json") if ledger.is_dir() else []):  # nothing left training
+            pid = json.loads(entry.read_text()).get("pid")
+            if isinstance(pid, int):
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+
+
 def test_a_killed_run_shows_as_interrupted_and_frees_the_slot(tmp_path: Path) -> None:
     manager = JobManager(max_jobs=1)
     job = manager.start(tiny(epochs=200), runs_dir=tmp_path, name="killed", owner="a")

@@ -10,7 +10,11 @@ one, so that only that browser may pause, resume or stop it.
 Control goes through the run directory's control.json (pause/resume/stop, read by the trainer
 before each batch) plus SIGTERM to the whole process group on Stop; a group still alive
 STOP_GRACE_S after Stop is killed. On Linux a run also gets SIGTERM when the server process dies
-(``PR_SET_PDEATHSIG``), so it ends as "stopped" rather than training on out of everyone's reach.
+(``PR_SET_PDEATHSIG``), so it ends as "stopped" rather than training on out of everyone's reach;
+except behind a proxy of several replicas (``LOSSVIZ_DETACHED_RUNS=1``, set by deploy/classroom.py),
+where the other replicas reach it through the ledger: there a run trains on when its replica dies, its
+owner controls it through any other replica, and the classroom stops the orphans when it shuts down
+(:func:`stop_orphans`).
 
 A *probe* of a run (a weight-space slice, a sharpness estimate: ``python -m lossviz landscape ...`` or a
 sibling command) is a process of the same manager under the same cap (:meth:`JobManager.start_probe`);
@@ -113,23 +117,34 @@ def max_workers() -> int:
     return _cuda_count() or max(1, (os.cpu_count() or 1) // 2)
 
 
-#: Run before the training command on Linux: ask the kernel to send SIGTERM when the server dies
-#: (kept across exec, so it covers torchrun too), then exec the real command. A run then ends as
-#: "stopped" with its server instead of training on with nobody able to stop it.
-#: It also leaves its pid in ``LOSSVIZ_AGENT_PID``: torchrun's workers check that their parent is that
-#: process (procs.guard_torchrun_worker).
+#: Run before the training command on Linux: ask the kernel to send signal ``argv[1]`` (SIGTERM; 0:
+#: none, a detached run) when the server dies (kept across exec, so it covers torchrun too), then exec
+#: the real command. A run then ends as "stopped" with its server instead of training on with nobody
+#: able to stop it. It also leaves its pid in ``LOSSVIZ_AGENT_PID``: torchrun's workers check that
+#: their parent is that process (procs.guard_torchrun_worker).
 _STOP_WITH_PARENT = (
-    "import ctypes, os, sys; ctypes.CDLL(None, use_errno=True).prctl(1, 15, 0, 0, 0); "
-    "os.getppid() == int(sys.argv[1]) or sys.exit(1); os.environ['LOSSVIZ_AGENT_PID'] = str(os.getpid()); "
-    "os.execv(sys.argv[2], sys.argv[2:])"
+    "import ctypes, os, sys; sig = int(sys.argv[1]); "
+    "sig and ctypes.CDLL(None, use_errno=True).prctl(1, sig, 0, 0, 0); "
+    "os.getppid() == int(sys.argv[2]) or sys.exit(1); os.environ['LOSSVIZ_AGENT_PID'] = str(os.getpid()); "
+    "os.execv(sys.argv[3], sys.argv[3:])"
 )
+#: Set (to 1) on every replica behind the classroom's proxy: training runs outlive their replica.
+DETACHED_RUNS_ENV = "LOSSVIZ_DETACHED_RUNS"
 
 
-def with_parent_watch(command: list[str], parent: int | None = None) -> list[str]:
-    """``command`` wrapped so that it gets SIGTERM when process ``parent`` (default: this one) ends (Linux)."""
+def detached_runs() -> bool:
+    """Whether training runs of this server outlive it (``LOSSVIZ_DETACHED_RUNS=1``): only where other
+    replicas share its ledger and can reach them. Probes always end with their server."""
+    return os.environ.get(DETACHED_RUNS_ENV, "").strip() == "1"
+
+
+def with_parent_watch(command: list[str], parent: int | None = None, *, stop_with_parent: bool = True) -> list[str]:
+    """``command`` wrapped so that it gets SIGTERM when process ``parent`` (default: this one) ends (Linux);
+    with ``stop_with_parent=False`` it only leaves its pid for torchrun's workers and outlives ``parent``."""
     if not sys.platform.startswith("linux"):
         return command
-    return [sys.executable, "-S", "-c", _STOP_WITH_PARENT, str(parent or os.getpid()), *command]
+    sig = str(int(signal.SIGTERM) if stop_with_parent else 0)
+    return [sys.executable, "-S", "-c", _STOP_WITH_PARENT, sig, str(parent or os.getpid()), *command]
 
 
 def train_command(
@@ -552,6 +567,7 @@ class JobManager:
         probe_grace_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         ledger: lv_ledger.Ledger | str | os.PathLike[str] | bool | None = None,
+        detached: bool | None = None,
     ) -> None:
         self.max_jobs = max(1, max_jobs if max_jobs is not None else default_max_jobs())
         # A total given (argument) without the runs' share: runs may use all of it, as before probes.
@@ -565,6 +581,8 @@ class JobManager:
             1, max_per_owner if max_per_owner is not None else default_max_per_owner(self.max_jobs)
         )
         self.probe_grace_s = probe_grace_s if probe_grace_s is not None else default_probe_grace_s()
+        #: training runs outlive this manager's process (other replicas reach them through the ledger)
+        self.detached = detached_runs() if detached is None else detached
         self._clock = clock
         if ledger is False:
             self.ledger: lv_ledger.Ledger | None = None
@@ -722,9 +740,10 @@ class JobManager:
             )
 
     def _popen(
-        self, command: list[str], failure: str, extra_env: dict[str, str] | None = None
+        self, command: list[str], failure: str, extra_env: dict[str, str] | None = None, *, detached: bool = False
     ) -> tuple[subprocess.Popen[bytes], IO[bytes], Path]:
-        """Start ``command`` in a process group of its own that ends with this server (lock held)."""
+        """Start ``command`` in a process group of its own that ends with this server, or outlives it when
+        ``detached`` (lock held)."""
         stderr = tempfile.TemporaryFile()  # noqa: SIM115 - read when the process ends
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
@@ -733,7 +752,7 @@ class JobManager:
         try:
             process = self._launcher.submit(
                 subprocess.Popen,
-                with_parent_watch(command),
+                with_parent_watch(command, stop_with_parent=not detached),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
@@ -788,6 +807,7 @@ class JobManager:
                     train_command(config, root.resolve(), run_name, workers),
                     N_("could not start the training process: {why}"),
                     {procs.WORKER_PIDS_ENV: str(pids)} if pids else None,
+                    detached=self.detached and self.ledger is not None,  # reachable only through the ledger
                 )
             except LossvizInputError:
                 _remove_tree(pids)
@@ -1066,6 +1086,21 @@ class JobManager:
             if not job.wait(timeout):
                 job.kill()
                 job.wait(5)
+
+
+def stop_orphans(ledger: str | os.PathLike[str] | None = None, timeout: float = 30.0) -> list[str]:
+    """Stop every live job in the ledger folder whose replica has died (detached runs that trained on
+    after their server was killed): what the classroom does once all its replicas are down. Returns
+    their names."""
+    manager = JobManager(ledger=ledger if ledger is not None else lv_ledger.default_ledger_dir(), detached=False)
+    orphans = [j for j in manager.active_jobs(kind=None) if not lv_ledger.replica_alive((j.entry or {}).get("replica"))]
+    for job in orphans:
+        job.stop()
+    end = time.monotonic() + timeout
+    for job in orphans:
+        if not job.wait(max(0.0, end - time.monotonic())):
+            job.kill()
+    return [j.name for j in orphans]
 
 
 def stop_all_managers(timeout: float | None = 10.0) -> None:

@@ -144,6 +144,8 @@ def start_run(page: Any, url: str, name: str) -> None:
     from playwright.sync_api import expect
 
     open_page(page, url + "/training")
+    radio(page, "Data", "Synthetic images (always available)")  # the default digits finish within a minute
+    wait_idle(page)
     for label, value in (("Epochs", "50"),):
         box = widget(page, "stNumberInput", label).locator("input")
         box.fill(value)
@@ -221,8 +223,11 @@ def test_the_cap_holds_across_replicas(room: Classroom, two: list[tuple[Any, Any
 
     (_, page_a, a), (_, page_b, b) = two
     try:
-        start_run(page_a, room.url, "cap-one")
-        start_run(page_b, room.url, "cap-two")
+        for page, name in ((page_a, "cap-one"), (page_b, "cap-two")):
+            start_run(page, room.url, name)
+            # paused, a run still holds its slot, and leaves the two cores to the pages under test
+            page.get_by_role("button", name=PAUSE).click(timeout=60_000)
+            expect(page.get_by_role("button", name=RESUME)).to_be_visible(timeout=60_000)
         wait_until(lambda: live_runs(room.runs_dir) == ["cap-one", "cap-two"], "two runs to train", limit_s=120)
         for page in (page_a, page_b):  # a third run, through either replica, is refused
             open_page(page, room.url + "/training")
@@ -272,8 +277,6 @@ def test_sigkill_of_a_replica_mid_session(room: Classroom, two: list[tuple[Any, 
                limit_s=60)
 
 
-@pytest.mark.xfail(strict=True, reason="a run still gets PR_SET_PDEATHSIG from the replica that started it "
-                   "(lossviz/training/jobs.py): issue 21 wants it to train on, controllable through another replica")
 def test_a_run_outlives_the_replica_that_started_it(browser: Any, room: Classroom) -> None:
     """A run is a process of its own: its replica killed, it keeps training, and its owner stops it through
     the other replica; nothing in the shared folders is left half-written."""
