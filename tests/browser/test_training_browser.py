@@ -179,8 +179,7 @@ def test_two_browsers_press_start_at_once(idle_trainer: Server, browser: Any) ->
     try:
         for i, pg in enumerate(pages):
             open_page(pg, app.url + "/training")
-            set_number(pg, "Epochs", 50)
-            set_text(pg, "Run name (optional)", f"both-{i}")
+            prepare_run(pg, f"both-{i}")
         buttons = [pg.get_by_role("button", name=START) for pg in pages]
         for b in buttons:
             b.wait_for()
