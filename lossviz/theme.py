@@ -81,12 +81,82 @@ def _legend_rows(fig: Any, width_px: float = 430.0) -> int:
     return rows
 
 
+#: Width a chart has on a projector when the page shows two side by side (px, at 1024 wide), and the
+#: height one more line of an 18 px subtitle takes (px).
+_HALF_WIDTH_PX = 430.0
+_NOTE_LINE_PX = 24
+#: A 24 px title's line, and the gap above it (px).
+_TITLE_LINE_PX = 32
+_TITLE_PAD_PX = 10
+
+
+def _glyph_px(ch: str, font_px: float) -> float:
+    """About how wide ``ch`` is drawn (a CJK glyph is a full em; a Latin one 0.41 em on average in the
+    page's sans serif, measured on a screenshot, and 0.48 here to be safe)."""
+    return font_px if ord(ch) >= 0x2E80 else 0.48 * font_px
+
+
+def wrap_to_width(text: str, width_px: float, font_px: float = PRESENT_NOTE_PX) -> list[str]:
+    """``text`` in lines that fit ``width_px`` at ``font_px``: Latin text breaks at spaces, CJK text
+    between any two characters (never before a closing mark). Text with markup is one line.
+
+    Example:
+        >>> wrap_to_width("one two three", 60, 18)
+        ['one', 'two', 'three']
+    """
+    if "<" in text or not text:
+        return [text]
+    closing = set("，。；：、）》」』！？,.;:)")
+    tokens: list[str] = []
+    for part in text.split(" "):  # a Latin word stays whole; each CJK glyph is a token of its own
+        word = ""
+        for ch in part:
+            if ord(ch) >= 0x2E80 and ch not in closing:
+                if word:
+                    tokens.append(word)
+                word = ch
+            else:
+                word += ch
+        tokens.append(word)
+        tokens.append(" ")
+    lines, line, used = [], "", 0.0
+    for tok in tokens[:-1]:
+        w = sum(_glyph_px(c, font_px) for c in tok)
+        if tok != " " and line.strip() and used + w > width_px:
+            lines.append(line.rstrip())
+            line, used = "", 0.0
+        if tok == " " and not line:
+            continue
+        line += tok
+        used += w
+    lines.append(line.rstrip())
+    return [ln for ln in lines if ln] or [text]
+
+
+def _wrap_subtitle(fig: Any) -> None:
+    """A subtitle too long for its chart (18 px on a projector, half the page wide) in lines, with the
+    room above the plot grown for them: plotly draws a subtitle on one line and cuts it at the edge."""
+    sub = fig.layout.title.subtitle
+    lines = wrap_to_width(str(sub.text), max(120.0, (fig.layout.width or _HALF_WIDTH_PX) - 20))
+    sub.text = "<br>".join(lines)
+    # The title hangs from the top edge (plotly centres an "auto" title in the top margin, so a taller
+    # margin would move it down too), the subtitle's lines under it, then one line more: the top tick
+    # label is centred on the plot's top edge, and plotly sets a one-line subtitle lower than the first
+    # line of two (measured in Chromium at 1024x768: 16 px to spare with one line's room, 12 px touched).
+    fig.update_layout(title=dict(yref="container", y=1.0, yanchor="top", pad=dict(t=_TITLE_PAD_PX)))
+    need = _TITLE_PAD_PX + _TITLE_LINE_PX + (len(lines) + 1) * _NOTE_LINE_PX
+    top = fig.layout.margin.t if fig.layout.margin.t is not None else 100
+    # the figure keeps its height (the page's first chart must end above a projector's fold): the plot
+    # gives the subtitle its lines
+    fig.update_layout(margin=dict(t=max(top, need)))
+
+
 def style_figure(fig: Any, *, present: bool = False) -> Any:
     """The one look every chart gets before it is drawn (pages call it through their one chart helper).
 
     Always: ticks, axis titles, titles and legends in the near-black TEXT_COLOR (18:1 on white, far above
     7:1). In presentation mode also: ticks >= 18 px, axis titles 20 px, titles 24 px, notes and subtitles
-    >= 18 px; a horizontal legend moves below the x-axis title (the plot's bottom margin is made room for
+    >= 18 px (a subtitle too long for half the page in lines); a horizontal legend moves below the x-axis title (the plot's bottom margin is made room for
     both), and animation buttons and sliders are placed under it, so nothing lies over an axis title.
     Returns ``fig`` (changed in place: pass a copy of a cached figure).
     """
@@ -118,6 +188,7 @@ def style_figure(fig: Any, *, present: bool = False) -> Any:
     fig.update_yaxes(tickfont=tick, title_font=axis_title, automargin=True)
     if fig.layout.title and fig.layout.title.subtitle and fig.layout.title.subtitle.text:
         fig.layout.title.subtitle.font = dict(size=PRESENT_NOTE_PX, **dark)
+        _wrap_subtitle(fig)
     for note in fig.layout.annotations or ():
         size = note.font.size if note.font and note.font.size else 0
         note.font = dict(size=max(size, PRESENT_NOTE_PX), color=(note.font.color if note.font and note.font.color

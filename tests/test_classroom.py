@@ -172,6 +172,29 @@ def test_every_chart_gets_the_one_theme() -> None:
         assert contrast_ratio(colour, "#ffffff") >= 3, colour
 
 
+def test_a_long_subtitle_wraps_on_the_projector_and_the_chart_keeps_its_size() -> None:
+    from lossviz.theme import wrap_to_width
+
+    zh = "每个批次的 CrossEntropyLoss；虚线：每轮结束后在测试集上的损失"
+    fig = go.Figure([go.Scatter(x=[0, 1], y=[1, 0])],
+                    layout=dict(height=380, margin=dict(t=78, b=45), title=dict(text="t", subtitle=dict(text=zh))))
+    style_figure(fig, present=True)
+    lines = fig.layout.title.subtitle.text.split("<br>")
+    assert len(lines) == 2 and "".join(lines).replace(" ", "") == zh.replace(" ", "")
+    assert not lines[1].startswith(("；", "：", "，"))  # a closing mark stays on the line it closes
+    assert fig.layout.margin.t >= 10 + 32 + 3 * 24 and fig.layout.height == 380  # room above, the size kept
+    assert fig.layout.title.yanchor == "top" and fig.layout.title.y == 1.0  # hung from the top, not centred
+    short = go.Figure(layout=dict(height=380, margin=dict(t=78), title=dict(text="t", subtitle=dict(text="short"))))
+    style_figure(short, present=True)
+    assert short.layout.title.subtitle.text == "short" and short.layout.margin.t > 78  # clear of the top tick
+    plain = go.Figure(layout=dict(height=380, title=dict(text="t", subtitle=dict(text=zh))))
+    assert style_figure(plain).layout.title.subtitle.text == zh  # at a desk: one line, as drawn before
+    en = wrap_to_width("CrossEntropyLoss of each batch; dashed: the test set after each epoch", 410, 18)
+    assert len(en) == 2 and all(len(line) * 0.48 * 18 <= 410 for line in en)
+    assert wrap_to_width("a <b>bold</b> note that is long enough to wrap twice over", 50) == [
+        "a <b>bold</b> note that is long enough to wrap twice over"]  # markup is never cut
+
+
 def test_plot_config_for_slides() -> None:
     cfg = plot_config("gradient ∂L/∂input", "zh")
     assert cfg["toImageButtonOptions"] == {"format": "png", "scale": 3, "filename": "gradient-∂L-∂input"}

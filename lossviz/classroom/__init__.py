@@ -132,7 +132,9 @@ def fit_formulas_js() -> str:
 
 
 def presentation_css() -> str:
-    """CSS for presentation mode: larger body text and widgets, less chrome."""
+    """CSS for presentation mode: larger body text and widgets, less chrome. The page's header bar is
+    see-through (only its sidebar button takes clicks): with the page pulled up to the top, an opaque bar
+    would hide the top half of the page's title."""
     return f"""
 <style>
   [data-testid="stMain"] p, [data-testid="stMain"] li, [data-testid="stMarkdownContainer"],
@@ -151,6 +153,8 @@ def presentation_css() -> str:
   [data-testid="stToolbarActions"], [data-testid="stMainMenu"], [data-testid="stAppDeployButton"],
   [data-testid="stDecoration"] {{ display: none !important; }}
   [data-testid="stMainBlockContainer"] {{ padding-top: 1.2rem !important; }}
+  [data-testid="stHeader"] {{ background: transparent !important; pointer-events: none; }}
+  [data-testid="stHeader"] button {{ pointer-events: auto; }}
 </style>
 """
 

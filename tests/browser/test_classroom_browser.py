@@ -131,6 +131,16 @@ TICKS_JS = """() => {
 }"""
 
 
+#: The page's first heading is not under an opaque header bar (the bar is see-through in presentation
+#: mode, or the heading starts below it).
+HEADING_CLEAR_JS = r"""() => {
+  const h = document.querySelector('[data-testid="stMain"] h1, [data-testid="stMain"] h2');
+  const bar = document.querySelector('[data-testid="stHeader"]');
+  if (!h || !bar) return 'no heading or no header';
+  const bg = getComputedStyle(bar).backgroundColor;
+  const clear = bg === 'transparent' || /rgba\(.*,\s*0\)$/.test(bg);
+  return clear || h.getBoundingClientRect().top >= bar.getBoundingClientRect().bottom ? '' : bg;
+}"""
 OVERLAP_JS = """() => {
   const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
   const out = [];
@@ -185,6 +195,7 @@ def test_presentation_mode_holds_at_1024x768(browser: Any, app: Any, lang: str, 
             faint = [t for t in ticks if t["fill"].startswith("rgb") and contrast_ratio(_hex(t["fill"]), "#ffffff") < 7]
             assert not small and not faint, (where, small[:5], faint[:5])
             assert not page.evaluate(OVERLAP_JS), (where, "a legend or animation control lies over an axis title")
+            assert page.evaluate(HEADING_CLEAR_JS) == "", (where, "the header bar hides the top of the page's title")
             if where.startswith("/lessons"):  # the step's text and chart
                 chart = _boxes(page, '[data-testid="stPlotlyChart"]')[0]
                 assert chart["bottom"] <= 768, (where, chart)
