@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +75,11 @@ def test_vanishing_gradient_alarm_names_the_layer_and_step() -> None:
     assert any(a.kind == "spread" for a in alarms)
     text = render(vanish[0].message, "en")
     assert "Step 7" in text and "conv1" in text and "vanished" in text
-    assert "步" in render(vanish[0].message, "zh")
+    zh = render(vanish[0].message, "zh")
+    assert "步" in zh and "conv1 权重" in zh and "weight" not in zh  # the layer named as the chart's legend names it
+    spread = next(a for a in alarms if a.kind == "spread")
+    assert not re.search(r"\b(weight|bias)\b", render(spread.message, "zh"))  # both layers it names
+    assert H.Alarm.from_json(vanish[0].to_json()).message.render("zh") == zh  # saved and read back
     # raised once, again only after recovery
     assert not [a for a in m.observe({"step": 8, "layer_grad_norms": grads}) if a.kind == "vanishing"]
 

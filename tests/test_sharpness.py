@@ -135,3 +135,18 @@ def test_in_run_sharpness_is_a_batch_record_field(tmp_path: Path) -> None:
     op = S.HessianOperator(model, nn.functional.cross_entropy, x, y)
     cold = S.lanczos_top(op, op.n, iters=20)
     assert recs[-1]["sharpness"] == pytest.approx(cold.value, rel=0.02)
+
+
+def test_the_sharpness_chart_draws_the_stability_line_and_its_own_loss_ticks() -> None:
+    from lossviz.training import make_sharpness_figure
+
+    points = [{"step": 1, "lambda_max": 2.0, "loss": 2.288}, {"step": 40, "lambda_max": 26.0, "loss": 1.016}]
+    fig = make_sharpness_figure(points, 76.0, "digits", "zh")
+    (line,) = [s for s in fig.layout.shapes if s.line.dash == "dash"]
+    assert line.y0 == line.y1 == 76.0 and fig.layout.yaxis.range[1] >= 76.0  # the line is on the chart
+    # the loss axis picks round ticks of its own, not the left grid's (1.016, 1.334, 1.652, ...)
+    assert fig.layout.yaxis2.overlaying == "y" and fig.layout.yaxis2.tickmode == "auto"
+    assert [t.yaxis for t in fig.data] == [None, "y2"] and list(fig.data[1].y) == pytest.approx([2.288, 1.016])
+    assert "稳定" in fig.layout.annotations[0].text  # the line's label in the reader's language
+    empty = make_sharpness_figure([{"step": 1, "lambda_max": float("nan")}], None, None, "en")
+    assert not [t for t in empty.data if getattr(t, "y", None) is not None and len(t.y)]

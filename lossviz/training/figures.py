@@ -13,9 +13,9 @@ import numpy as np
 import plotly.graph_objects as go
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import N_, gettext, msg
+from lossviz.i18n import N_, gettext, msg, render
 from lossviz.theme import PALETTE, legend_below
-from lossviz.training.metrics import MetricSpec, get_metric, list_metrics
+from lossviz.training.metrics import PARAM_KINDS, MetricSpec, get_metric, layer_message, list_metrics  # noqa: F401
 from lossviz.training.metrics_log import MetricsSnapshot
 
 MAX_POINTS = 2000
@@ -345,23 +345,10 @@ def make_grad_norm_figure(
     return _figure(data, title, yaxis=yaxis, shapes=_epoch_lines(snap), lang=lang)
 
 
-#: Words of a layer's name (``conv1 weight``) in the page's language.
-PARAM_KINDS = {"weight": N_("weight"), "bias": N_("bias")}
-
-
 def layer_text(name: str, labels: Mapping[str, str] | None = None, lang: str = "en") -> str:
-    """A readable name: ``labels[name]`` if given (``"conv1 weight"``), else ``"0.weight"`` -> ``"layer 0 weight"``;
-    the kind of parameter (weight, bias) in ``lang``, the layer's code name (conv1, fc2) as it is."""
-    if labels and name in labels:
-        layer, _, kind = labels[name].rpartition(" ")
-        if layer and kind in PARAM_KINDS:
-            return gettext("{layer} {kind}", lang, layer=layer, kind=gettext(PARAM_KINDS[kind], lang))
-        return labels[name]
-    module, _, kind = name.rpartition(".")
-    if not module:
-        return name
-    kind_text = gettext(PARAM_KINDS[kind], lang) if kind in PARAM_KINDS else kind
-    return gettext("layer {layer} {kind}", lang, layer=module, kind=kind_text)
+    """A readable name in ``lang`` (:func:`lossviz.training.metrics.layer_message`): ``"conv1 weight"``,
+    ``"layer 0 weight"``."""
+    return render(layer_message(name, labels), lang)
 
 
 def layer_metrics() -> list[MetricSpec]:

@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from lossviz.i18n import N_, Message
-from lossviz.training.metrics import MetricSpec, StepContext, register_metric
+from lossviz.training.metrics import MetricSpec, StepContext, layer_message, register_metric
 
 #: The per-layer series a batch record may carry, by the name the page's switch uses.
 HEALTH_FIELDS = {
@@ -70,7 +70,7 @@ ALARM_TEXT = {
         "learning rate."
     ),
     "update_high": N_(
-        "Step {step}: the optimizer changed {layer} by {value} of its size in one step, more than 1e-1. Steps "
+        "Step {step}: the optimizer changed {layer} by {value} of its size in one step, more than a tenth. Steps "
         "this large jump around instead of descending: lower the learning rate."
     ),
     "update_low": N_(
@@ -125,10 +125,11 @@ class HealthMonitor:
         self._active: set[tuple[str, str]] = set()
         self._recent: dict[str, deque[float]] = {}
 
-    def _name(self, layer: str) -> str:
-        return self.labels.get(layer, layer)
+    def _name(self, layer: str) -> Message | str:
+        return layer_message(layer, self.labels)  # "fc2 权重" in Chinese, as the chart's legend says
 
-    def _raise(self, out: list[Alarm], step: int, kind: str, layer: str, value: float, on: bool, **extra: str) -> None:
+    def _raise(self, out: list[Alarm], step: int, kind: str, layer: str, value: float, on: bool,
+               **extra: Message | str) -> None:
         key = (kind, layer if kind != "spread" else "*")
         if not on:
             self._active.discard(key)

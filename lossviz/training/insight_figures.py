@@ -143,7 +143,9 @@ def make_sharpness_figure(
         yaxis=dict(title=dict(text=gettext("sharpness λ_max", lang)), range=[0, top * 1.12], rangemode="tozero"),
         shapes=shapes,
         annotations=notes,
-        yaxis2=dict(title=dict(text=gettext("loss", lang)), overlaying="y", side="right", showgrid=False),
+        # ticks of its own (plotly would sync them to the left axis's grid: 1.016, 1.334, 1.652, ...)
+        yaxis2=dict(title=dict(text=gettext("loss", lang)), overlaying="y", side="right", showgrid=False,
+                    tickmode="auto", nticks=6, tickformat=".3~g"),
         legend=dict(orientation="h", x=0, y=-0.25),
         margin=dict(l=60, r=60, t=78, b=70),
         lang=lang,

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
 from lossviz.errors import LossvizInputError
-from lossviz.i18n import N_, msg
+from lossviz.i18n import N_, Message, msg
 
 Phase = Literal["core", "forward", "after_backward", "after_step"]
 Decimation = Literal["minmax", "stride"]
@@ -226,6 +226,30 @@ def clean_int(value: Any, lo: int = 0, hi: int = MAX_STEP) -> int | None:
 
 _REGISTRY: dict[str, MetricSpec] = {}
 _VERSION = [0]  # bumped on every change, so readers that cache the registry see new metrics
+
+
+#: Words of a layer's name (``conv1 weight``) in the reader's language.
+PARAM_KINDS = {"weight": N_("weight"), "bias": N_("bias")}
+
+
+def layer_message(name: str, labels: Mapping[str, str] | None = None) -> Message | str:
+    """A parameter's readable name as a message: ``labels[name]`` if given (``"conv1 weight"``), else
+    ``"0.weight"`` -> ``"layer 0 weight"``; the kind of parameter (weight, bias) translated, the layer's
+    code name (conv1, fc2) as it is. Charts and health alarms name layers through this one function.
+
+    Example:
+        >>> layer_message("fc2.weight", {"fc2.weight": "fc2 weight"}).render("en")
+        'fc2 weight'
+    """
+    if labels and name in labels:
+        layer, _, kind = labels[name].rpartition(" ")
+        if layer and kind in PARAM_KINDS:
+            return msg("{layer} {kind}", layer=layer, kind=Message(PARAM_KINDS[kind]))
+        return labels[name]
+    module, _, kind = name.rpartition(".")
+    if not module:
+        return name
+    return msg("layer {layer} {kind}", layer=module, kind=Message(PARAM_KINDS[kind]) if kind in PARAM_KINDS else kind)
 
 
 def registry_version() -> int:
