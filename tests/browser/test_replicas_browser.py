@@ -9,7 +9,8 @@ refusal under test is the shared cap's) that must hold across both replicas.
   and each stays on its own replica (the cookie);
 - the same owner (one owner cookie in both contexts) starts a run through one replica and
   pauses, resumes and stops it through the other;
-- two runs train (one started through each replica); a third, through either, is refused;
+- two runs hold the cap (one started through each replica, then paused: a paused run keeps its
+  slot); a third, through either, is refused;
 - a replica is killed (SIGKILL) mid-session: the student's page reconnects through the proxy to
   the other replica with the same example (from its link); the replica is started again;
 - a run started through a replica that is then killed keeps training, and its owner stops it
