@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # ``python deploy/classroom.py``: the shutdown imports lossviz's job manager
+    sys.path.insert(0, str(ROOT))
 TEMPLATE = Path(__file__).resolve().parent / "haproxy.cfg"
 LOOPBACK = "127.0.0.1"
 REPLICA_HEADER = "X-Lossviz-Replica"
@@ -141,7 +143,8 @@ class Classroom:
         host = LOOPBACK if self.address in ("0.0.0.0", "") else self.address
         return f"http://{host}:{self.port}"
 
-    def env(self, replica: Replica) -> dict[str, str]:
+    def shared_env(self) -> dict[str, str]:
+        """The environment every replica shares (its folders, the cookie secret, detached runs)."""
         env = dict(os.environ)
         if self.runs_dir is not None:
             env["LOSSVIZ_RUNS"] = str(self.runs_dir)
@@ -149,19 +152,19 @@ class Classroom:
             env["LOSSVIZ_DATA"] = str(self.data_dir)
         env.update(self.extra_env)
         env.update({"PYTHONUNBUFFERED": "1", "STREAMLIT_SERVER_COOKIE_SECRET": self.cookie_secret,
-                    "LOSSVIZ_REPLICA": replica.name,
                     # a run trains on when its replica dies: the others reach it through the shared ledger
                     "LOSSVIZ_DETACHED_RUNS": "1"})
         return env
 
+    def env(self, replica: Replica) -> dict[str, str]:
+        return {**self.shared_env(), "LOSSVIZ_REPLICA": replica.name}
+
     def ledger_dir(self) -> Path:
-        """The job ledger every replica shares (what ``lossviz.training.ledger.default_ledger_dir`` says
-        in a replica's environment)."""
-        env = {**os.environ, **self.extra_env}
-        if env.get("LOSSVIZ_LEDGER"):
-            return Path(env["LOSSVIZ_LEDGER"])
-        data = self.data_dir if self.data_dir is not None else ROOT / (env.get("LOSSVIZ_DATA") or "data")
-        return Path(data) / "jobs" / "ledger"  # a relative folder is the replicas' (they run in ROOT)
+        """The job ledger every replica shares: ``default_ledger_dir`` in the replicas' environment, a
+        relative folder taken from ROOT (where the replicas run)."""
+        from lossviz.training.ledger import default_ledger_dir
+
+        return ROOT / default_ledger_dir(self.shared_env())
 
     def start(self) -> Classroom:
         if shutil.which(self.haproxy) is None:
@@ -263,8 +266,6 @@ class Classroom:
         _stop_group(self.proxy)
         for r in self.replicas:
             _stop_group(r.proc)
-        if str(ROOT) not in sys.path:
-            sys.path.insert(0, str(ROOT))
         from lossviz.training.jobs import stop_orphans
 
         stopped = stop_orphans(self.ledger_dir())

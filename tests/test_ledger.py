@@ -205,3 +205,19 @@ def test_entries_keep_no_owner_token_and_are_whole_json(tmp_path: Path) -> None:
         entry["owner_hash"] == lv_ledger.owner_hash("secret-owner-token") and entry["host"] == lv_ledger.HOST
     )
     assert lv_runs.read_json(entry_file) == entry
+
+
+def test_stop_orphans_leaves_another_hosts_runs_alone(tmp_path: Path) -> None:
+    """A classroom shutting down on this host stops only this host's orphans: another host's run (its
+    replica cannot be checked from here) gets no control file and is not named."""
+    run_dir = tmp_path / "runs" / "far"
+    run_dir.mkdir(parents=True)
+    (run_dir / lv_runs.SUMMARY_FILE).write_text(json.dumps({"status": "running"}))
+    now = time.time()
+    lv_ledger.Ledger(tmp_path / "ledger", replica="elsewhere:7:7:abcd").write(
+        {"name": "far", "kind": "train", "owner_hash": None, "pid": 4242, "pgid": 4242, "pid_start": 1,
+         "host": "elsewhere", "replica": "elsewhere:7:7:abcd", "started": now, "updated": now,
+         "run_dir": str(run_dir)})  # fmt: skip
+    assert [j.name for j in JobManager(ledger=tmp_path / "ledger").active_jobs()] == ["far"]  # live there
+    assert lv_jobs.stop_orphans(tmp_path / "ledger", timeout=1) == []
+    assert not (run_dir / "control.json").exists()

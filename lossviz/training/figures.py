@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 from lossviz.errors import LossvizInputError
 from lossviz.i18n import N_, gettext, msg, render
 from lossviz.theme import PALETTE, legend_below
-from lossviz.training.metrics import PARAM_KINDS, MetricSpec, get_metric, layer_message, list_metrics  # noqa: F401
+from lossviz.training.metrics import MetricSpec, get_metric, layer_message, list_metrics
 from lossviz.training.metrics_log import MetricsSnapshot
 
 MAX_POINTS = 2000

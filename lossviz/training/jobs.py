@@ -1089,11 +1089,13 @@ class JobManager:
 
 
 def stop_orphans(ledger: str | os.PathLike[str] | None = None, timeout: float = 30.0) -> list[str]:
-    """Stop every live job in the ledger folder whose replica has died (detached runs that trained on
-    after their server was killed): what the classroom does once all its replicas are down. Returns
+    """Stop every live job of this host in the ledger folder whose replica has died (detached runs that
+    trained on after their server was killed): what the classroom does once all its replicas are down.
+    Another host's jobs are its own classroom's (their replicas cannot be checked from here). Returns
     their names."""
     manager = JobManager(ledger=ledger if ledger is not None else lv_ledger.default_ledger_dir(), detached=False)
-    orphans = [j for j in manager.active_jobs(kind=None) if not lv_ledger.replica_alive((j.entry or {}).get("replica"))]
+    orphans = [j for j in manager.active_jobs(kind=None)
+               if j.host == lv_ledger.HOST and not lv_ledger.replica_alive((j.entry or {}).get("replica"))]
     for job in orphans:
         job.stop()
     end = time.monotonic() + timeout

@@ -24,7 +24,7 @@ import socket
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -52,12 +52,13 @@ TORN_S = 60.0
 MAX_ENTRY_BYTES = 64 * 1024
 
 
-def default_ledger_dir() -> Path:
-    """``$LOSSVIZ_LEDGER``, else ``<data folder>/jobs/ledger`` (``$LOSSVIZ_DATA`` or ``./data``)."""
-    env = os.environ.get("LOSSVIZ_LEDGER")
-    if env:
-        return Path(env)
-    return Path(os.environ.get("LOSSVIZ_DATA") or "data") / "jobs" / "ledger"
+def default_ledger_dir(env: Mapping[str, str] | None = None) -> Path:
+    """``$LOSSVIZ_LEDGER``, else ``<data folder>/jobs/ledger`` (``$LOSSVIZ_DATA`` or ``./data``), read from
+    ``env`` (default: this process's environment; the classroom passes its replicas')."""
+    env = os.environ if env is None else env
+    if env.get("LOSSVIZ_LEDGER"):
+        return Path(env["LOSSVIZ_LEDGER"])
+    return Path(env.get("LOSSVIZ_DATA") or "data") / "jobs" / "ledger"
 
 
 def owner_hash(owner: str | None) -> str | None:
